@@ -1,0 +1,77 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+// Condition types of an Incident.
+const (
+	// ConditionSitrepCurrent is True while the latest sitrep is within the cadence of the
+	// current state, False once the next one is overdue.
+	ConditionSitrepCurrent = "SitrepCurrent"
+	// ConditionCustomersInformed is True once customers have been told about a Confirmed or
+	// Major incident.
+	ConditionCustomersInformed = "CustomersInformed"
+	// ConditionRolesAssigned is True when every role the current state needs has a person.
+	ConditionRolesAssigned = "RolesAssigned"
+)
+
+// Condition reasons of an Incident. The SitrepCurrent reasons are what the SITREP column of
+// `kubectl get incidents` shows.
+const (
+	// ReasonCurrent: the latest sitrep is within the cadence of the current state.
+	ReasonCurrent = "Current"
+	// ReasonOverdue: the next sitrep is past its due time.
+	ReasonOverdue = "Overdue"
+	// ReasonNotRequired: the incident is Resolved, so no sitrep is due.
+	ReasonNotRequired = "NotRequired"
+	// ReasonAssigned: every role the current state needs has a person.
+	ReasonAssigned = "Assigned"
+	// ReasonUnassigned: a role the current state needs has nobody; the message names it.
+	ReasonUnassigned = "Unassigned"
+)
+
+// Event reasons, on the Incident (events.k8s.io). Message forms are part of the API.
+const (
+	// EventStateChanged: "Incident Confirmed", "Incident escalated to Major",
+	// "Incident Resolved", "Incident reopened".
+	EventStateChanged = "StateChanged"
+	// EventHandoff: "IC -> ricardo", "Comms -> chris-stolt", "Ops/postgres -> noah".
+	EventHandoff = "Handoff"
+	// EventSitrepPosted: "Sitrep 3 from ricardo: <summary>".
+	EventSitrepPosted = "SitrepPosted"
+	// EventSitrepOverdue (Warning): how late, the cadence of the current state, and the IC.
+	EventSitrepOverdue = "SitrepOverdue"
+	// EventCustomersNotInformed (Warning): no status update within the policy's window.
+	EventCustomersNotInformed = "CustomersNotInformed"
+	// EventRoleUnassigned (Warning): a role the current state needs has nobody.
+	EventRoleUnassigned = "RoleUnassigned"
+	// EventHandoffSuggested: one person has held a role past the policy's limit.
+	EventHandoffSuggested = "HandoffSuggested"
+	// EventStatusUpdatePublished: a status update reached the status page.
+	EventStatusUpdatePublished = "StatusUpdatePublished"
+	// EventStatusUpdateFailed (Warning): a status update could not be published.
+	EventStatusUpdateFailed = "StatusUpdateFailed"
+	// EventPostmortemOverdue (Warning): a post-mortem is past its due date.
+	EventPostmortemOverdue = "PostmortemOverdue"
+)
+
+// Annotations the admission webhook maintains.
+const (
+	// AnnotationChangedBy holds a JSON object that maps each tracked field ("state",
+	// "commander", "communications", "ops/<group>", "sitreps") to the user who last changed
+	// it. The controller reads it to fill the timeline's "by".
+	AnnotationChangedBy = "firescope.dev/changed-by"
+)

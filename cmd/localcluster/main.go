@@ -1,0 +1,97 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command localcluster is what `make run` starts: a local control plane with Firescope
+// installed and running, until Ctrl-C.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"firescope.dev/firescope/internal/localcluster"
+)
+
+func main() {
+	var opts localcluster.Options
+	flag.StringVar(&opts.Dir, "dir", ".firescope", "Directory that keeps the cluster's data, kubeconfig and logs across restarts.")
+	flag.StringVar(&opts.Assets, "assets", "", "Directory with the kube-apiserver and etcd binaries.")
+	flag.StringVar(&opts.CRDs, "crds", "config/crd/bases", "Directory of CRD manifests.")
+	flag.StringVar(&opts.Webhooks, "webhooks", "config/webhook", "Directory of webhook configuration manifests.")
+	flag.StringVar(&opts.Manager, "manager", "bin/manager", "The manager binary.")
+	flag.StringVar(&opts.User, "user", defaultUser(), "Who the kubeconfig authenticates as (the IC of incidents declared without one).")
+	flag.StringVar(&opts.Kubeconfig, "existing-cluster", os.Getenv("KUBECONFIG"), "Use this existing cluster instead of starting one.")
+	flag.Parse()
+	opts.Out = os.Stdout
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if opts.Kubeconfig != "" {
+		fmt.Printf("Using the existing cluster in %s (unset KUBECONFIG for a local one).\n", opts.Kubeconfig)
+	} else {
+		fmt.Println("Starting a local control plane (etcd and kube-apiserver); data is kept in " + opts.Dir + "/ ...")
+	}
+	c, err := localcluster.Start(ctx, opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "firescope:", err)
+		os.Exit(1)
+	}
+	printNextSteps(c, opts)
+	select {
+	case <-ctx.Done():
+		fmt.Println("\nStopping Firescope ...")
+	case err := <-c.Exited():
+		fmt.Fprintf(os.Stderr, "The manager stopped (%v); see %s\n", err, filepath.Join(opts.Dir, "manager.log"))
+	}
+	c.Stop()
+	fmt.Println("Stopped. The data stays in " + opts.Dir + "/; `make run` picks it up again.")
+}
+
+func defaultUser() string {
+	if u := os.Getenv("FIRESCOPE_USER"); u != "" {
+		return u
+	}
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "first-responder"
+}
+
+func printNextSteps(c *localcluster.Cluster, opts localcluster.Options) {
+	abs, err := filepath.Abs(c.Kubeconfig)
+	if err != nil {
+		abs = c.Kubeconfig
+	}
+	fmt.Printf(`
+Firescope is running. In another terminal:
+
+  export KUBECONFIG=%s
+  kubectl apply -f config/samples/
+  kubectl get incidents
+  kubectl describe incident ec2-api-errors        # timeline and Events
+  kubectl patch incident ec2-api-errors --type merge -p '{"spec":{"roles":{"commander":"greg"}}}'
+  kubectl get events --field-selector reason=Handoff
+
+You are %q: incidents you declare without an IC name you as IC.
+Manager log: %s    Metrics: http://%s/metrics
+Press Ctrl-C to stop.
+`, abs, opts.User, filepath.Join(opts.Dir, "manager.log"), c.MetricsAddr)
+}

@@ -1,0 +1,339 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package incident
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"firescope.dev/firescope/api/v1alpha1"
+)
+
+// fact is one new thing the controller observed: it becomes a timeline entry and an Event.
+type fact struct {
+	entry       v1alpha1.TimelineEntry
+	eventReason string
+	eventType   string
+}
+
+// maxEventSummary keeps SitrepPosted Events short; the full sitrep stays in the spec.
+const maxEventSummary = 200
+
+// DefaultSitrepCadence is the sitrep cadence per open state when no ResponsePolicy says
+// otherwise: Investigating 30m, Confirmed 60m, Major 30m.
+var DefaultSitrepCadence = map[v1alpha1.IncidentState]time.Duration{
+	v1alpha1.StateInvestigating: 30 * time.Minute,
+	v1alpha1.StateConfirmed:     60 * time.Minute,
+	v1alpha1.StateMajor:         30 * time.Minute,
+}
+
+// changedBy reads the admission webhook's record of who last changed each tracked field.
+// A missing or malformed annotation means "unknown", never an error: the webhook may have
+// been down (failurePolicy Ignore) or someone may have edited the annotation by hand.
+func changedBy(inc *v1alpha1.Incident) map[string]string {
+	by := map[string]string{}
+	if raw := inc.Annotations[v1alpha1.AnnotationChangedBy]; raw != "" {
+		_ = json.Unmarshal([]byte(raw), &by)
+	}
+	return by
+}
+
+// recordChanges compares the spec with status.recorded and turns every difference into a
+// fact: a declaration, a state change or reopen, a hand-off of each role, a new sitrep. It
+// updates status.recorded, the state timestamps and status.timeline to match, so that the
+// same fact is never recorded twice. It returns the new facts in the order they happened.
+func recordChanges(inc *v1alpha1.Incident, now time.Time) []fact {
+	rec := inc.Status.Recorded
+	if rec == nil {
+		rec = &v1alpha1.Recorded{}
+	}
+	by := changedBy(inc)
+	at := metav1.NewTime(now)
+	var facts []fact
+
+	if rec.State != inc.Spec.State {
+		facts = append(facts, stateFact(inc, rec.State, at, by["state"]))
+		rec.State = inc.Spec.State
+	}
+	facts = append(facts, handoffFacts(&rec.Roles, inc.Spec.Roles, at, by)...)
+	facts = append(facts, sitrepFacts(inc, rec, at, by["sitreps"])...)
+
+	inc.Status.Recorded = rec
+	for _, f := range facts {
+		inc.Status.Timeline = append(inc.Status.Timeline, f.entry)
+	}
+	inc.Status.Timeline = CompactTimeline(inc.Status.Timeline, v1alpha1.MaxTimelineEntries)
+	return facts
+}
+
+// stateFact records a change from one state to the current one, with its timestamps.
+func stateFact(inc *v1alpha1.Incident, from v1alpha1.IncidentState, at metav1.Time, by string) fact {
+	to := inc.Spec.State
+	st := &inc.Status
+	f := fact{eventReason: v1alpha1.EventStateChanged, eventType: "Normal"}
+	switch {
+	case from == "":
+		// The declaration happened at creation, which may be well before we saw it.
+		if !inc.CreationTimestamp.IsZero() {
+			at = inc.CreationTimestamp
+		}
+		st.OpenedAt = &at
+		f.entry = entry(at, v1alpha1.TimelineDeclared, "Incident declared ("+string(to)+")", by)
+	case from == v1alpha1.StateResolved:
+		st.ResolvedAt = nil
+		st.ReopenedAt = &at
+		f.entry = entry(at, v1alpha1.TimelineReopened, "Incident reopened", by)
+	default:
+		f.entry = entry(at, v1alpha1.TimelineStateChanged, stateMessage(from, to), by)
+	}
+	st.StateChangedAt = &at
+	switch to {
+	case v1alpha1.StateConfirmed:
+		if st.ConfirmedAt == nil {
+			st.ConfirmedAt = &at
+		}
+	case v1alpha1.StateMajor:
+		if st.MajorAt == nil {
+			st.MajorAt = &at
+		}
+	case v1alpha1.StateResolved:
+		st.ResolvedAt = &at
+	}
+	return f
+}
+
+// stateMessage words a state change between two known states.
+func stateMessage(from, to v1alpha1.IncidentState) string {
+	switch {
+	case to == v1alpha1.StateMajor:
+		return "Incident escalated to Major"
+	case to == v1alpha1.StateConfirmed && from == v1alpha1.StateMajor:
+		return "Incident downgraded to Confirmed"
+	default:
+		return "Incident " + string(to)
+	}
+}
+
+// handoffFacts records each role whose holder differs from the recorded one, and updates the
+// record: "IC -> ricardo", "Comms -> keiko", "Ops/postgres -> noah".
+func handoffFacts(rec *v1alpha1.RecordedRoles, roles v1alpha1.Roles, at metav1.Time, by map[string]string) []fact {
+	var facts []fact
+	handoff := func(role string, to v1alpha1.Person, who string) {
+		facts = append(facts, fact{
+			entry:       entry(at, v1alpha1.TimelineHandoff, role+" -> "+holder(to), who),
+			eventReason: v1alpha1.EventHandoff,
+			eventType:   "Normal",
+		})
+	}
+	if rec.Commander != roles.Commander {
+		handoff("IC", roles.Commander, by["commander"])
+		rec.Commander = roles.Commander
+	}
+	if rec.Communications != roles.Communications {
+		handoff("Comms", roles.Communications, by["communications"])
+		rec.Communications = roles.Communications
+	}
+	recorded := map[string]v1alpha1.Person{}
+	for _, g := range rec.Operations {
+		recorded[g.Name] = g.Supervisor
+	}
+	groups := make([]v1alpha1.RecordedGroup, 0, len(roles.Operations))
+	for _, g := range roles.Operations {
+		if old, ok := recorded[g.Name]; !ok && g.Supervisor != "" || ok && old != g.Supervisor {
+			handoff("Ops/"+g.Name, g.Supervisor, by["ops/"+g.Name])
+		}
+		delete(recorded, g.Name)
+		groups = append(groups, v1alpha1.RecordedGroup{Name: g.Name, Supervisor: g.Supervisor})
+	}
+	// A group removed from the spec stood down; its supervisor no longer holds the role.
+	for _, g := range rec.Operations {
+		if _, gone := recorded[g.Name]; gone && g.Supervisor != "" {
+			handoff("Ops/"+g.Name, "", by["ops/"+g.Name])
+		}
+	}
+	rec.Operations = groups
+	if len(groups) == 0 {
+		rec.Operations = nil
+	}
+	return facts
+}
+
+// holder names the person holding a role, or says nobody does.
+func holder(p v1alpha1.Person) string {
+	if p == "" {
+		return "(unassigned)"
+	}
+	return string(p)
+}
+
+// sitrepFacts records the sitreps appended since the last record, and the latest sitrep time.
+func sitrepFacts(inc *v1alpha1.Incident, rec *v1alpha1.Recorded, at metav1.Time, by string) []fact {
+	var facts []fact
+	for i := int(rec.Sitreps); i < len(inc.Spec.Sitreps); i++ {
+		s := inc.Spec.Sitreps[i]
+		when := at
+		if s.At != nil {
+			when = *s.At
+		}
+		author := string(s.Author)
+		if author == "" {
+			author = by
+		}
+		if author == "" {
+			author = "unknown"
+		}
+		msg := fmt.Sprintf("Sitrep %d from %s: %s", i+1, author, truncate(oneLine(s.Summary), maxEventSummary))
+		facts = append(facts, fact{
+			entry:       entry(when, v1alpha1.TimelineSitrep, msg, by),
+			eventReason: v1alpha1.EventSitrepPosted,
+			eventType:   "Normal",
+		})
+		if last := inc.Status.LastSitrepAt; last == nil || last.Before(&when) {
+			inc.Status.LastSitrepAt = &when
+		}
+	}
+	rec.Sitreps = int32(len(inc.Spec.Sitreps))
+	return facts
+}
+
+func entry(at metav1.Time, t v1alpha1.TimelineEntryType, msg, by string) v1alpha1.TimelineEntry {
+	return v1alpha1.TimelineEntry{At: at, Type: t, Message: truncate(msg, 512), By: truncate(by, 253)}
+}
+
+// CompactTimeline bounds the timeline to max entries. State changes, declarations, reopens and
+// hand-offs are the record of command and are kept; reminders go first, then sitrep entries
+// (the sitreps themselves stay in the spec), then status updates. Only if the timeline still
+// holds too many does it drop its oldest entries.
+func CompactTimeline(tl []v1alpha1.TimelineEntry, max int) []v1alpha1.TimelineEntry {
+	for _, t := range []v1alpha1.TimelineEntryType{v1alpha1.TimelineReminder, v1alpha1.TimelineSitrep, v1alpha1.TimelineStatusUpdate} {
+		excess := len(tl) - max
+		if excess <= 0 {
+			return tl
+		}
+		kept := tl[:0:0]
+		for _, e := range tl {
+			if e.Type == t && excess > 0 {
+				excess--
+				continue
+			}
+			kept = append(kept, e)
+		}
+		tl = kept
+	}
+	if len(tl) > max {
+		tl = tl[len(tl)-max:]
+	}
+	return tl
+}
+
+// setRolesAssignedCondition: True when the IC is set and, for a Confirmed or Major incident,
+// Communications is too, and every Operations group has a supervisor.
+func setRolesAssignedCondition(inc *v1alpha1.Incident) {
+	var missing []string
+	roles := inc.Spec.Roles
+	if roles.Commander == "" {
+		missing = append(missing, "Incident Commander (spec.roles.commander)")
+	}
+	if (inc.Spec.State == v1alpha1.StateConfirmed || inc.Spec.State == v1alpha1.StateMajor) && roles.Communications == "" {
+		missing = append(missing, "Communications (spec.roles.communications)")
+	}
+	for _, g := range roles.Operations {
+		if g.Supervisor == "" {
+			missing = append(missing, "supervisor of Operations group "+g.Name)
+		}
+	}
+	c := metav1.Condition{
+		Type:               v1alpha1.ConditionRolesAssigned,
+		Status:             metav1.ConditionTrue,
+		Reason:             v1alpha1.ReasonAssigned,
+		Message:            "Every role this incident needs has a person",
+		ObservedGeneration: inc.Generation,
+	}
+	if len(missing) > 0 {
+		c.Status = metav1.ConditionFalse
+		c.Reason = v1alpha1.ReasonUnassigned
+		c.Message = "Nobody holds: " + strings.Join(missing, ", ")
+	}
+	meta.SetStatusCondition(&inc.Status.Conditions, c)
+}
+
+// sitrepDue returns when the next sitrep is due, and false when none is (Resolved). The clock
+// runs from the latest of the last sitrep, the declaration and the last reopen; the cadence is
+// that of the current state, so an escalation to Major shortens it at once.
+func sitrepDue(inc *v1alpha1.Incident, cadence map[v1alpha1.IncidentState]time.Duration) (time.Time, bool) {
+	every, ok := cadence[inc.Spec.State]
+	if !ok || !inc.Spec.State.IsOpen() {
+		return time.Time{}, false
+	}
+	var base time.Time
+	for _, t := range []*metav1.Time{inc.Status.OpenedAt, inc.Status.ReopenedAt, inc.Status.LastSitrepAt} {
+		if t != nil && t.After(base) {
+			base = t.Time
+		}
+	}
+	return base.Add(every), true
+}
+
+// setSitrepCurrentCondition sets SitrepCurrent and status.nextSitrepDueAt from the timestamps
+// in status, and returns how long until the condition would next change (zero when never).
+func setSitrepCurrentCondition(inc *v1alpha1.Incident, now time.Time, cadence map[v1alpha1.IncidentState]time.Duration) time.Duration {
+	c := metav1.Condition{
+		Type:               v1alpha1.ConditionSitrepCurrent,
+		ObservedGeneration: inc.Generation,
+	}
+	due, ok := sitrepDue(inc, cadence)
+	var wait time.Duration
+	switch {
+	case !ok:
+		inc.Status.NextSitrepDueAt = nil
+		c.Status, c.Reason, c.Message = metav1.ConditionTrue, v1alpha1.ReasonNotRequired, "No sitrep is due: the incident is "+string(inc.Spec.State)
+	case now.Before(due):
+		c.Status, c.Reason = metav1.ConditionTrue, v1alpha1.ReasonCurrent
+		c.Message = fmt.Sprintf("Next sitrep due at %s (every %s while %s)", due.UTC().Format(time.RFC3339), cadence[inc.Spec.State], inc.Spec.State)
+		wait = due.Sub(now)
+	default:
+		c.Status, c.Reason = metav1.ConditionFalse, v1alpha1.ReasonOverdue
+		c.Message = fmt.Sprintf("Sitrep overdue since %s (every %s while %s); IC: %s", due.UTC().Format(time.RFC3339), cadence[inc.Spec.State], inc.Spec.State, holder(inc.Spec.Roles.Commander))
+	}
+	if ok {
+		d := metav1.NewTime(due.Truncate(time.Second))
+		inc.Status.NextSitrepDueAt = &d
+	}
+	meta.SetStatusCondition(&inc.Status.Conditions, c)
+	return wait
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	// Cut on a rune boundary so the result stays valid UTF-8.
+	cut := n - len("…")
+	for cut > 0 && !utf8RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -1,0 +1,260 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package localcluster runs Firescope on a machine with nothing else: a local etcd and
+// kube-apiserver (the binaries hack/build-control-plane.sh builds), the CRDs and the webhook
+// configuration, and the manager binary, with a kubeconfig for the person at the keyboard.
+// With an existing cluster it installs the CRDs there and runs the manager against it.
+package localcluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// Options configures a local run.
+type Options struct {
+	// Dir keeps the state across restarts: etcd's data, the kubeconfig, logs.
+	Dir string
+	// Assets is the directory with kube-apiserver and etcd.
+	Assets string
+	// CRDs and Webhooks are directories of manifests to install.
+	CRDs, Webhooks string
+	// Manager is the manager binary to run.
+	Manager string
+	// User is the name the kubeconfig authenticates as; it becomes the IC of incidents
+	// declared without one.
+	User string
+	// Kubeconfig, when set, names an existing cluster to use instead of a local one.
+	Kubeconfig string
+	// Out receives the instructions for the user.
+	Out io.Writer
+	// ManagerArgs are extra flags for the manager.
+	ManagerArgs []string
+}
+
+// Cluster is a running system.
+type Cluster struct {
+	opts    Options
+	env     *envtest.Environment
+	manager *exec.Cmd
+	done    chan error
+	// Kubeconfig is the path of the kubeconfig that reaches the control plane.
+	Kubeconfig string
+	// MetricsAddr is where the manager serves metrics over plain HTTP.
+	MetricsAddr string
+}
+
+// Start brings the system up and returns once the manager is ready.
+func Start(ctx context.Context, opts Options) (*Cluster, error) {
+	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+		return nil, err
+	}
+	c := &Cluster{opts: opts, done: make(chan error, 1)}
+	var err error
+	if opts.Kubeconfig != "" {
+		err = c.useExisting()
+	} else {
+		err = c.startControlPlane()
+	}
+	if err == nil {
+		err = c.startManager(ctx)
+	}
+	if err != nil {
+		c.Stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Cluster) startControlPlane() error {
+	for _, bin := range []string{"kube-apiserver", "etcd"} {
+		if _, err := os.Stat(filepath.Join(c.opts.Assets, bin)); err != nil {
+			return fmt.Errorf("%s is missing from %s: run `make control-plane` to build it", bin, c.opts.Assets)
+		}
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: c.opts.Assets,
+		CRDDirectoryPaths:     []string{c.opts.CRDs},
+		ErrorIfCRDPathMissing: true,
+		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: []string{c.opts.Webhooks}},
+	}
+	etcd := &envtest.Etcd{}
+	env.ControlPlane.Etcd = etcd
+	etcd.DataDir = filepath.Join(c.opts.Dir, "etcd")
+	// Keep what people typed: the test default trades durability for speed.
+	etcd.Configure().Set("unsafe-no-fsync", "false")
+	if err := os.MkdirAll(etcd.DataDir, 0o700); err != nil {
+		return err
+	}
+	if _, err := env.Start(); err != nil {
+		return fmt.Errorf("starting the local control plane: %w", err)
+	}
+	c.env = env
+	user, err := env.AddUser(envtest.User{Name: c.opts.User, Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return err
+	}
+	kc, err := user.KubeConfig()
+	if err != nil {
+		return err
+	}
+	c.Kubeconfig = filepath.Join(c.opts.Dir, "kubeconfig")
+	return os.WriteFile(c.Kubeconfig, kc, 0o600)
+}
+
+func (c *Cluster) useExisting() error {
+	c.Kubeconfig = c.opts.Kubeconfig
+	cfg, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", c.Kubeconfig, err)
+	}
+	_, err = envtest.InstallCRDs(cfg, envtest.CRDInstallOptions{Paths: []string{c.opts.CRDs}, ErrorIfPathMissing: true})
+	return err
+}
+
+// startManager runs the manager binary and waits for its readiness endpoint.
+func (c *Cluster) startManager(ctx context.Context) error {
+	probe, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	c.MetricsAddr, err = freeAddr()
+	if err != nil {
+		return err
+	}
+	args := []string{
+		"--health-probe-bind-address=" + probe,
+		"--metrics-bind-address=" + c.MetricsAddr,
+		"--metrics-secure=false",
+	}
+	if c.env != nil {
+		wh := c.env.WebhookInstallOptions
+		args = append(args, "--webhook-port="+strconv.Itoa(wh.LocalServingPort), "--webhook-cert-dir="+wh.LocalServingCertDir)
+	} else {
+		// A remote API server cannot call a webhook on this machine; CEL still validates.
+		args = append(args, "--webhooks=false")
+	}
+	args = append(args, c.opts.ManagerArgs...)
+	logPath := filepath.Join(c.opts.Dir, "manager.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(c.opts.Manager, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// The manager must not outlive us, even if we are killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return fmt.Errorf("starting %s: %w", c.opts.Manager, err)
+	}
+	c.manager = cmd
+	go func() { c.done <- cmd.Wait(); logFile.Close() }()
+	return waitReady(ctx, "http://"+probe+"/readyz", c.done, logPath)
+}
+
+func waitReady(ctx context.Context, url string, exited <-chan error, logPath string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		if err := get(ctx, url); err == nil {
+			return nil
+		}
+		select {
+		case err := <-exited:
+			return fmt.Errorf("the manager exited before it was ready (%v); see %s", err, logPath)
+		case <-ctx.Done():
+			return fmt.Errorf("the manager was not ready within a minute; see %s", logPath)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Exited is closed with the manager's exit error if it stops on its own.
+func (c *Cluster) Exited() <-chan error { return c.done }
+
+// Config returns a client configuration for the control plane.
+func (c *Cluster) Config() (*rest.Config, error) {
+	return clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
+}
+
+// StopManager stops the manager gracefully, or kills it after ten seconds.
+func (c *Cluster) StopManager() {
+	if c.manager == nil || c.manager.Process == nil {
+		return
+	}
+	_ = c.manager.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(10 * time.Second):
+		_ = c.manager.Process.Kill()
+		<-c.done
+	}
+	c.manager = nil
+}
+
+// Stop stops the manager and the control plane, keeping the data in Dir.
+func (c *Cluster) Stop() {
+	c.StopManager()
+	if c.env != nil {
+		if err := c.env.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping the control plane:", err)
+		}
+	}
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func get(ctx context.Context, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return errors.New(resp.Status)
+	}
+	return nil
+}

@@ -1,0 +1,73 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package manager wires Firescope's controllers and webhooks into a controller-runtime
+// manager. The manager binary and the integration tests share it, so tests run what ships.
+package manager
+
+import (
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/controllers/incident"
+	fsadmission "firescope.dev/firescope/internal/admission"
+)
+
+// Name is the manager's name: the reporting controller of its Events.
+const Name = "firescope"
+
+// NewScheme returns a scheme with the Kubernetes and Firescope types.
+func NewScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(v1alpha1.AddToScheme(s))
+	return s
+}
+
+// Options says which parts to run.
+type Options struct {
+	// Webhooks serves the admission webhooks.
+	Webhooks bool
+	// Clock tells the controllers the time; nil means the real clock.
+	Clock clock.PassiveClock
+}
+
+// Setup registers every controller and, when asked, every webhook with mgr.
+func Setup(mgr ctrl.Manager, opts Options) error {
+	clk := opts.Clock
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
+	if err := (&incident.Reconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder(Name),
+		Clock:    clk,
+	}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if opts.Webhooks {
+		mgr.GetWebhookServer().Register(fsadmission.IncidentPath, &webhook.Admission{
+			Handler: &fsadmission.IncidentDefaulter{Decoder: admission.NewDecoder(mgr.GetScheme()), Now: clk.Now},
+		})
+	}
+	return nil
+}
