@@ -22,8 +22,9 @@ package incident
 import (
 	"context"
 
+	"fmt"
+
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -32,23 +33,30 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/eventrecord"
 )
+
+// EventRecorder reports a fact about an object as an Event, once per fact key.
+type EventRecorder interface {
+	Record(ctx context.Context, obj client.Object, f eventrecord.Fact) error
+}
 
 // Reconciler reconciles Incidents.
 type Reconciler struct {
 	client.Client
-	Recorder events.EventRecorder
+	Recorder EventRecorder
 	// Clock tells the time; tests inject a fake one.
 	Clock clock.PassiveClock
 }
 
 // +kubebuilder:rbac:groups=firescope.dev,resources=incidents,verbs=get;list;watch
 // +kubebuilder:rbac:groups=firescope.dev,resources=incidents/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create
 
 // Reconcile records what is new about one Incident. It writes status at most once, and not at
-// all when nothing changed. Events are emitted only after the status that records their facts
-// is stored, so a crash or a conflict never announces a fact twice.
+// all when nothing changed. Each new fact's Event is named after the generation and the fact,
+// and written before the status that records the fact: a crash in between repeats the same
+// names on retry, which the API server refuses as existing, so every fact is reported once.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	inc := &v1alpha1.Incident{}
 	if err := r.Get(ctx, req.NamespacedName, inc); err != nil {
@@ -72,15 +80,23 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if equality.Semantic.DeepEqual(before.Status, inc.Status) {
 		return result, nil
 	}
+	// Phase 3: report the new facts, then store the status that records them.
+	for _, f := range facts {
+		if err := r.Recorder.Record(ctx, inc, eventrecord.Fact{
+			Key:    fmt.Sprintf("%d/%s/%s", inc.Generation, f.eventReason, f.entry.Message),
+			Type:   f.eventType,
+			Reason: f.eventReason,
+			Note:   f.entry.Message,
+		}); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	// The optimistic lock makes a reconcile that started from a stale cache fail instead of
 	// recording the same facts again; the retry sees the stored status.
 	if err := r.Status().Patch(ctx, inc, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 		return ctrl.Result{}, err
 	}
 	statusPatches.Inc()
-	for _, f := range facts {
-		r.Recorder.Eventf(inc, nil, f.eventType, f.eventReason, "Record", "%s", f.entry.Message)
-	}
 	log.FromContext(ctx).V(1).Info("recorded incident", "facts", len(facts), "state", inc.Spec.State)
 	return result, nil
 }

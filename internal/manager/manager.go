@@ -29,11 +29,12 @@ import (
 
 	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/controllers/incident"
+	"firescope.dev/firescope/internal/eventrecord"
 	fsadmission "firescope.dev/firescope/internal/admission"
 )
 
-// Name is the manager's name: the reporting controller of its Events.
-const Name = "firescope"
+// ReportingController names Firescope as the source of its Events.
+const ReportingController = "firescope.dev/manager"
 
 // NewScheme returns a scheme with the Kubernetes and Firescope types.
 func NewScheme() *runtime.Scheme {
@@ -59,7 +60,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	}
 	if err := (&incident.Reconciler{
 		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder(Name),
+		Recorder: &eventrecord.Recorder{Client: mgr.GetClient(), Controller: ReportingController},
 		Clock:    clk,
 	}).SetupWithManager(mgr); err != nil {
 		return err

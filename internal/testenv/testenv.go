@@ -30,7 +30,9 @@ import (
 
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -93,6 +95,8 @@ func (e *Env) StartManager(ctx context.Context, opts manager.Options) error {
 			Host: wh.LocalServingHost, Port: wh.LocalServingPort, CertDir: wh.LocalServingCertDir,
 		}),
 		HealthProbeBindAddress: "0",
+		// Tests start a fresh manager to show what a restart does; names repeat then.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	if err != nil {
 		return err
@@ -121,6 +125,18 @@ func (e *Env) StartManager(ctx context.Context, opts manager.Options) error {
 		}
 	}
 	return nil
+}
+
+// As returns a client that acts as user, through impersonation, so that admission sees
+// that user's userInfo. The user is in system:masters so that RBAC is not in the way.
+func (e *Env) As(user string) client.Client {
+	cfg := rest.CopyConfig(e.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: []string{"system:masters"}}
+	c, err := client.New(cfg, client.Options{Scheme: manager.NewScheme()})
+	if err != nil {
+		panic(err)
+	}
+	return c
 }
 
 // Eventually calls check until it returns nil or the timeout passes, then fails the test with
