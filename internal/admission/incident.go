@@ -97,6 +97,7 @@ func Default(inc, old *v1alpha1.Incident, user string, now time.Time) error {
 	var oldSitreps int
 	if old != nil {
 		oldSitreps = len(old.Spec.Sitreps)
+		keepSitrepDefaults(inc.Spec.Sitreps, old.Spec.Sitreps)
 	}
 	for i := oldSitreps; i < len(inc.Spec.Sitreps); i++ {
 		s := &inc.Spec.Sitreps[i]
@@ -110,6 +111,21 @@ func Default(inc, old *v1alpha1.Incident, user string, now time.Time) error {
 	}
 	recordChangedBy(inc, old, user)
 	return nil
+}
+
+// keepSitrepDefaults gives the earlier sitreps of an update back the time and author that
+// were filled in when they were posted, if the request leaves them out. Re-applying the
+// manifest a sitrep was first posted from then changes nothing, instead of being refused as
+// an edit of an append-only sitrep.
+func keepSitrepDefaults(sitreps, old []v1alpha1.Sitrep) {
+	for i := range min(len(sitreps), len(old)) {
+		if sitreps[i].At == nil {
+			sitreps[i].At = old[i].At
+		}
+		if sitreps[i].Author == "" {
+			sitreps[i].Author = old[i].Author
+		}
+	}
 }
 
 // recordChangedBy updates the changed-by annotation for every tracked field that differs

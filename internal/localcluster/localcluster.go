@@ -85,7 +85,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		err = c.startControlPlane()
 	}
 	if err == nil {
-		err = c.startManager(ctx)
+		err = c.StartManager(ctx)
 	}
 	if err != nil {
 		c.Stop()
@@ -140,8 +140,8 @@ func (c *Cluster) useExisting() error {
 	return err
 }
 
-// startManager runs the manager binary and waits for its readiness endpoint.
-func (c *Cluster) startManager(ctx context.Context) error {
+// StartManager runs the manager binary and waits for its readiness endpoint.
+func (c *Cluster) StartManager(ctx context.Context) error {
 	probe, err := freeAddr()
 	if err != nil {
 		return err
@@ -219,6 +219,16 @@ func (c *Cluster) StopManager() {
 		_ = c.manager.Process.Kill()
 		<-c.done
 	}
+	c.manager = nil
+}
+
+// KillManager kills the manager with SIGKILL, as a crash would.
+func (c *Cluster) KillManager() {
+	if c.manager == nil || c.manager.Process == nil {
+		return
+	}
+	_ = c.manager.Process.Kill()
+	<-c.done
 	c.manager = nil
 }
 

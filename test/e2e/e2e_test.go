@@ -1,0 +1,292 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package e2e drives the built binaries the way a person does: `bin/localcluster` machinery
+// starts the control plane and the real manager binary, and kubectl does the rest.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"firescope.dev/firescope/internal/localcluster"
+	"firescope.dev/firescope/internal/testenv"
+)
+
+const user = "ricardo"
+
+var (
+	cluster *localcluster.Cluster
+	root    = testenv.RepoRoot()
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	mgr := filepath.Join(root, "bin", "manager")
+	if _, err := os.Stat(mgr); err != nil || assets == "" {
+		fmt.Fprintln(os.Stderr, "the end-to-end tests need bin/manager and KUBEBUILDER_ASSETS: run them with `make test`")
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "firescope-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	cluster, err = localcluster.Start(context.Background(), localcluster.Options{
+		Dir:      dir,
+		Assets:   assets,
+		CRDs:     filepath.Join(root, "config", "crd", "bases"),
+		Webhooks: filepath.Join(root, "config", "webhook"),
+		Manager:  mgr,
+		User:     user,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer cluster.Stop()
+	return m.Run()
+}
+
+// kubectl runs kubectl against the local cluster and returns stdout, or stderr as the error.
+func kubectl(args ...string) (string, error) {
+	return kubectlIn("", args...)
+}
+
+func kubectlIn(stdin string, args ...string) (string, error) {
+	cmd := exec.Command("kubectl", append([]string{"--kubeconfig", cluster.Kubeconfig}, args...)...)
+	cmd.Dir = root
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("kubectl %s: %v: %s", strings.Join(args, " "), err, errb.String())
+	}
+	return out.String(), nil
+}
+
+// k runs kubectl and fails the test if it fails.
+func k(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := kubectl(args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+type event struct {
+	Reason, Note string
+	Regarding    struct{ Name string }
+	Series       *struct{ Count int }
+}
+
+// events returns "Reason: note" of every Event about the named object, oldest first.
+func events(t *testing.T, name string) []string {
+	t.Helper()
+	out := k(t, "get", "events.events.k8s.io", "-o", "json", "--sort-by=.eventTime")
+	var list struct{ Items []event }
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range list.Items {
+		if e.Regarding.Name == name {
+			n := 1
+			if e.Series != nil {
+				n = e.Series.Count
+			}
+			for range n {
+				got = append(got, e.Reason+": "+e.Note)
+			}
+		}
+	}
+	return got
+}
+
+type timelineEntry struct{ Type, Message, By string }
+
+func timeline(t *testing.T, name string) []timelineEntry {
+	t.Helper()
+	out := k(t, "get", "incident", name, "-o", "jsonpath={.status.timeline}")
+	var tl []timelineEntry
+	if out != "" {
+		if err := json.Unmarshal([]byte(out), &tl); err != nil {
+			t.Fatalf("timeline %q: %v", out, err)
+		}
+	}
+	return tl
+}
+
+func TestE2ESampleShowsInKubectlGet(t *testing.T) {
+	k(t, "apply", "-f", "config/samples/")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		out, err := kubectl("get", "incidents")
+		if err != nil {
+			return err
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		header := strings.Fields(lines[0])
+		want := []string{"NAME", "STATE", "IC", "COMMS", "SITREP", "LAST", "SITREP", "AGE"}
+		if !slices.Equal(header, want) {
+			return fmt.Errorf("header %q, want %q", header, want)
+		}
+		for _, l := range lines[1:] {
+			f := strings.Fields(l)
+			if f[0] == "ec2-api-errors" {
+				if !slices.Equal(f[:5], []string{"ec2-api-errors", "Major", "ricardo", "keiko", "Current"}) {
+					return fmt.Errorf("row %q", l)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("no ec2-api-errors in\n%s", out)
+	})
+	wide := k(t, "get", "inc", "-o", "wide")
+	if !strings.Contains(wide, "DRILL") {
+		t.Fatalf("wide output has no DRILL column:\n%s", wide)
+	}
+}
+
+func TestE2EHandoffThroughApply(t *testing.T) {
+	k(t, "apply", "-f", "config/samples/")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if !slices.Contains(events(t, "ec2-api-errors"), "Handoff: IC -> ricardo") {
+			return fmt.Errorf("sample not recorded yet")
+		}
+		return nil
+	})
+	k(t, "apply", "-f", "config/samples/handoff/")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if got := events(t, "ec2-api-errors"); !slices.Contains(got, "Handoff: IC -> greg-burek") {
+			return fmt.Errorf("no hand-off Event in %q", got)
+		}
+		return nil
+	})
+	if tl := timeline(t, "ec2-api-errors"); !slices.Contains(tl, timelineEntry{"Handoff", "IC -> greg-burek", user}) {
+		t.Fatalf("no timeline entry for the hand-off by %s: %+v", user, tl)
+	}
+}
+
+func declare(t *testing.T, name, state string, extra ...string) {
+	t.Helper()
+	manifest := fmt.Sprintf("apiVersion: firescope.dev/v1alpha1\nkind: Incident\nmetadata:\n  name: %s\nspec:\n  title: %s\n  state: %s\n", name, name, state)
+	if _, err := kubectlIn(manifest, append([]string{"apply", "-f", "-"}, extra...)...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestE2EKubectlPatchFollowsTheTransitionTable(t *testing.T) {
+	allowed := map[string][]string{
+		"Investigating": {"Confirmed", "Major", "Resolved"},
+		"Confirmed":     {"Major", "Resolved"},
+		"Major":         {"Confirmed", "Resolved"},
+		"Resolved":      {"Investigating", "Confirmed", "Major"},
+	}
+	states := []string{"Investigating", "Confirmed", "Major", "Resolved"}
+	for _, from := range states {
+		for _, to := range states {
+			if from == to {
+				continue
+			}
+			name := strings.ToLower("t-" + from + "-" + to)
+			start := from
+			if from == "Resolved" {
+				start = "Investigating"
+			}
+			declare(t, name, start)
+			if from == "Resolved" {
+				k(t, "patch", "incident", name, "--type=merge", "-p", `{"spec":{"state":"Resolved"}}`)
+			}
+			_, err := kubectl("patch", "incident", name, "--type=merge", "-p", fmt.Sprintf(`{"spec":{"state":%q}}`, to))
+			valid := slices.Contains(allowed[from], to)
+			switch {
+			case valid && err != nil:
+				t.Errorf("%s -> %s refused: %v", from, to, err)
+			case !valid && err == nil:
+				t.Errorf("%s -> %s accepted", from, to)
+			case !valid:
+				want := fmt.Sprintf("cannot move the incident from %s to %s: from %s it can move to %s", from, to, from, strings.Join(allowed[from], " or "))
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("%s -> %s: message does not say %q: %v", from, to, want, err)
+				}
+			}
+		}
+	}
+	_, err := kubectlIn("apiVersion: firescope.dev/v1alpha1\nkind: Incident\nmetadata:\n  name: born-resolved\nspec:\n  title: x\n  state: Resolved\n", "apply", "-f", "-")
+	if err == nil || !strings.Contains(err.Error(), "a new incident cannot start Resolved") {
+		t.Errorf("creating a Resolved incident: %v", err)
+	}
+}
+
+func TestE2EFirstResponderIsICAndServiceAccountsMustNameOne(t *testing.T) {
+	declare(t, "no-ic", "Investigating")
+	if ic := k(t, "get", "incident", "no-ic", "-o", "jsonpath={.spec.roles.commander}"); ic != user {
+		t.Fatalf("IC = %q, want the first responder %q", ic, user)
+	}
+	manifest := "apiVersion: firescope.dev/v1alpha1\nkind: Incident\nmetadata:\n  name: from-ci\nspec:\n  title: from CI\n"
+	_, err := kubectlIn(manifest, "apply", "-f", "-", "--as=system:serviceaccount:default:deployer", "--as-group=system:masters")
+	if err == nil || !strings.Contains(err.Error(), "set spec.roles.commander to the person in command") {
+		t.Fatalf("service account without IC: %v", err)
+	}
+}
+
+func TestE2EKillNineAndRestartRepeatsNothing(t *testing.T) {
+	declare(t, "crash", "Investigating")
+	k(t, "patch", "incident", "crash", "--type=merge", "-p", `{"spec":{"state":"Confirmed","roles":{"communications":"keiko"}}}`)
+	want := []string{"StateChanged: Incident declared (Investigating)", "Handoff: IC -> ricardo", "StateChanged: Incident Confirmed", "Handoff: Comms -> keiko"}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if got := events(t, "crash"); !slices.Equal(got, want) {
+			return fmt.Errorf("events %q, want %q", got, want)
+		}
+		return nil
+	})
+	before := timeline(t, "crash")
+
+	cluster.KillManager()
+	// A change made while the manager is down is recorded once it is back.
+	k(t, "patch", "incident", "crash", "--type=merge", "-p", `{"spec":{"state":"Major"}}`)
+	if err := cluster.StartManager(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, "StateChanged: Incident escalated to Major")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if got := events(t, "crash"); !slices.Equal(got, want) {
+			return fmt.Errorf("events %q, want %q", got, want)
+		}
+		return nil
+	})
+	after := timeline(t, "crash")
+	if !slices.Equal(after[:len(before)], before) || len(after) != len(before)+1 {
+		t.Fatalf("timeline after kill -9 is not the old one plus the escalation:\nbefore %+v\nafter  %+v", before, after)
+	}
+}
