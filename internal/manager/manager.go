@@ -29,8 +29,8 @@ import (
 
 	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/controllers/incident"
-	"firescope.dev/firescope/internal/eventrecord"
 	fsadmission "firescope.dev/firescope/internal/admission"
+	"firescope.dev/firescope/internal/eventrecord"
 )
 
 // ReportingController names Firescope as the source of its Events.
