@@ -157,7 +157,7 @@ func (c *Cluster) StartManager(ctx context.Context) error {
 	}
 	if c.env != nil {
 		wh := c.env.WebhookInstallOptions
-		args = append(args, "--webhook-port="+strconv.Itoa(wh.LocalServingPort), "--webhook-cert-dir="+wh.LocalServingCertDir)
+		args = append(args, "--webhook-port="+strconv.Itoa(wh.LocalServingPort), "--webhook-cert-path="+wh.LocalServingCertDir)
 	} else {
 		// A remote API server cannot call a webhook on this machine; CEL still validates.
 		args = append(args, "--webhooks=false")
