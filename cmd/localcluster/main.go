@@ -58,8 +58,8 @@ func main() {
 	select {
 	case <-ctx.Done():
 		fmt.Println("\nStopping Firescope ...")
-	case err := <-c.Exited():
-		fmt.Fprintf(os.Stderr, "The manager stopped (%v); see %s\n", err, filepath.Join(opts.Dir, "manager.log"))
+	case <-c.Exited():
+		fmt.Fprintf(os.Stderr, "The manager stopped (%v); see %s\n", c.ExitErr(), filepath.Join(opts.Dir, "manager.log"))
 	}
 	c.Stop()
 	fmt.Println("Stopped. The data stays in " + opts.Dir + "/; `make run` picks it up again.")

@@ -36,8 +36,8 @@ import (
 func main() {
 	var (
 		metricsAddr, probeAddr, webhookCertPath string
-		webhookPort                            int
-		leaderElect, secureMetrics, webhooks   bool
+		webhookPort                             int
+		leaderElect, secureMetrics, webhooks    bool
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address of the metrics endpoint; 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with Kubernetes authentication and authorization.")

@@ -223,12 +223,12 @@ func TestIntegrationRestartNeitherRepeatsEventsNorTimeline(t *testing.T) {
 		if got := eventsFor(t, e.Client, inc.Name); !slices.Equal(got, want) {
 			return fmt.Errorf("events\n got %q\nwant %q", got, want)
 		}
+		if tl := timeline(t, e.Client, inc.Name); len(tl) != len(want) {
+			return fmt.Errorf("timeline has %d entries, want %d: %+v", len(tl), len(want), tl)
+		}
 		return nil
 	})
 	before := timeline(t, e.Client, inc.Name)
-	if len(before) != len(want) {
-		t.Fatalf("timeline has %d entries, want %d: %+v", len(before), len(want), before)
-	}
 
 	// A new manager starts from an empty cache and reconciles everything again.
 	stopMgr()
@@ -245,9 +245,13 @@ func TestIntegrationRestartNeitherRepeatsEventsNorTimeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = append(want, "SitrepPosted: Sitrep 2 from ricardo: Postgres provisioning restored")
+	// Events are written just before the status that records them: wait for both.
 	testenv.Eventually(t, 5*time.Second, func() error {
 		if got := eventsFor(t, e.Client, inc.Name); !slices.Equal(got, want) {
 			return fmt.Errorf("events after restart\n got %q\nwant %q", got, want)
+		}
+		if n := len(timeline(t, e.Client, inc.Name)); n <= len(before) {
+			return fmt.Errorf("the new sitrep is not in the timeline yet")
 		}
 		return nil
 	})

@@ -327,6 +327,12 @@ func truncate(s string, n int) string {
 		return s
 	}
 	// Cut on a rune boundary so the result stays valid UTF-8.
+	if n < len("…") {
+		for n > 0 && !utf8RuneStart(s[n]) {
+			n--
+		}
+		return s[:n]
+	}
 	cut := n - len("…")
 	for cut > 0 && !utf8RuneStart(s[cut]) {
 		cut--

@@ -146,15 +146,24 @@ func recordChangedBy(inc, old *v1alpha1.Incident, user string) {
 			by[k] = user
 		}
 	}
+	// A group that stood down in this request was stood down by this user.
+	for k := range prev {
+		if _, ok := cur[k]; !ok {
+			by[k] = user
+		}
+	}
+	// Keep who stood a group down until the controller has recorded it; then it is noise.
+	recorded := map[string]bool{}
+	if old != nil && old.Status.Recorded != nil {
+		for _, g := range old.Status.Recorded.Roles.Operations {
+			recorded["ops/"+g.Name] = true
+		}
+	}
 	for k := range by {
-		if _, ok := cur[k]; !ok && strings.HasPrefix(k, "ops/") {
-			// A group that stood down: keep who removed it only until the controller has
-			// recorded it; afterwards the key would be noise.
-			if _, had := prev[k]; had {
-				by[k] = user
-			} else {
-				delete(by, k)
-			}
+		_, inCur := cur[k]
+		_, inPrev := prev[k]
+		if strings.HasPrefix(k, "ops/") && !inCur && !inPrev && !recorded[k] {
+			delete(by, k)
 		}
 	}
 	raw, _ := json.Marshal(by)

@@ -65,7 +65,9 @@ type Cluster struct {
 	opts    Options
 	env     *envtest.Environment
 	manager *exec.Cmd
-	done    chan error
+	// exited is closed when the manager process ends; exitErr says how.
+	exited  chan struct{}
+	exitErr error
 	// Kubeconfig is the path of the kubeconfig that reaches the control plane.
 	Kubeconfig string
 	// MetricsAddr is where the manager serves metrics over plain HTTP.
@@ -77,7 +79,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, err
 	}
-	c := &Cluster{opts: opts, done: make(chan error, 1)}
+	c := &Cluster{opts: opts}
 	var err error
 	if opts.Kubeconfig != "" {
 		err = c.useExisting()
@@ -178,29 +180,43 @@ func (c *Cluster) StartManager(ctx context.Context) error {
 		return fmt.Errorf("starting %s: %w", c.opts.Manager, err)
 	}
 	c.manager = cmd
-	go func() { c.done <- cmd.Wait(); logFile.Close() }()
-	return waitReady(ctx, "http://"+probe+"/readyz", c.done, logPath)
+	exited := make(chan struct{})
+	c.exited = exited
+	go func() { c.exitErr = cmd.Wait(); logFile.Close(); close(exited) }()
+	return c.waitReady(ctx, "http://"+probe+"/readyz", logPath)
 }
 
-func waitReady(ctx context.Context, url string, exited <-chan error, logPath string) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+func (c *Cluster) waitReady(ctx context.Context, url, logPath string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	for {
 		if err := get(ctx, url); err == nil {
 			return nil
 		}
 		select {
-		case err := <-exited:
-			return fmt.Errorf("the manager exited before it was ready (%v); see %s", err, logPath)
+		case <-c.exited:
+			return fmt.Errorf("the manager exited before it was ready (%v); see %s:\n%s", c.exitErr, logPath, tail(logPath))
 		case <-ctx.Done():
-			return fmt.Errorf("the manager was not ready within a minute; see %s", logPath)
+			return fmt.Errorf("the manager was not ready within two minutes; see %s:\n%s", logPath, tail(logPath))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
 
-// Exited is closed with the manager's exit error if it stops on its own.
-func (c *Cluster) Exited() <-chan error { return c.done }
+// tail returns the last lines of a log, for error messages.
+func tail(path string) string {
+	b, _ := os.ReadFile(path)
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return string(b)
+}
+
+// Exited is closed if the manager stops; ExitErr then says how.
+func (c *Cluster) Exited() <-chan struct{} { return c.exited }
+
+// ExitErr is the manager's exit status once Exited is closed.
+func (c *Cluster) ExitErr() error { return c.exitErr }
 
 // Config returns a client configuration for the control plane.
 func (c *Cluster) Config() (*rest.Config, error) {
@@ -214,10 +230,10 @@ func (c *Cluster) StopManager() {
 	}
 	_ = c.manager.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-c.done:
+	case <-c.exited:
 	case <-time.After(10 * time.Second):
 		_ = c.manager.Process.Kill()
-		<-c.done
+		<-c.exited
 	}
 	c.manager = nil
 }
@@ -228,7 +244,7 @@ func (c *Cluster) KillManager() {
 		return
 	}
 	_ = c.manager.Process.Kill()
-	<-c.done
+	<-c.exited
 	c.manager = nil
 }
 

@@ -264,12 +264,19 @@ func TestE2EKillNineAndRestartRepeatsNothing(t *testing.T) {
 	declare(t, "crash", "Investigating")
 	k(t, "patch", "incident", "crash", "--type=merge", "-p", `{"spec":{"state":"Confirmed","roles":{"communications":"keiko"}}}`)
 	want := []string{"StateChanged: Incident declared (Investigating)", "Handoff: IC -> ricardo", "StateChanged: Incident Confirmed", "Handoff: Comms -> keiko"}
-	testenv.Eventually(t, 10*time.Second, func() error {
-		if got := events(t, "crash"); !slices.Equal(got, want) {
-			return fmt.Errorf("events %q, want %q", got, want)
+	// Events are written just before the status that records them: wait for both.
+	settled := func(n int) func() error {
+		return func() error {
+			if got := events(t, "crash"); !slices.Equal(got, want) {
+				return fmt.Errorf("events %q, want %q", got, want)
+			}
+			if tl := timeline(t, "crash"); len(tl) != n {
+				return fmt.Errorf("timeline has %d entries, want %d", len(tl), n)
+			}
+			return nil
 		}
-		return nil
-	})
+	}
+	testenv.Eventually(t, 10*time.Second, settled(len(want)))
 	before := timeline(t, "crash")
 
 	cluster.KillManager()
@@ -279,12 +286,7 @@ func TestE2EKillNineAndRestartRepeatsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = append(want, "StateChanged: Incident escalated to Major")
-	testenv.Eventually(t, 10*time.Second, func() error {
-		if got := events(t, "crash"); !slices.Equal(got, want) {
-			return fmt.Errorf("events %q, want %q", got, want)
-		}
-		return nil
-	})
+	testenv.Eventually(t, 10*time.Second, settled(len(want)))
 	after := timeline(t, "crash")
 	if !slices.Equal(after[:len(before)], before) || len(after) != len(before)+1 {
 		t.Fatalf("timeline after kill -9 is not the old one plus the escalation:\nbefore %+v\nafter  %+v", before, after)
