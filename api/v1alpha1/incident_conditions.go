@@ -26,6 +26,11 @@ const (
 	ConditionCustomersInformed = "CustomersInformed"
 	// ConditionRolesAssigned is True when every role the current state needs has a person.
 	ConditionRolesAssigned = "RolesAssigned"
+	// ConditionImpactKnown is True when the impact has been described.
+	ConditionImpactKnown = "ImpactKnown"
+	// ConditionPolicyApplied is True when the Incident's ResponsePolicy exists; False when it
+	// runs on the documented defaults because its policy is missing.
+	ConditionPolicyApplied = "PolicyApplied"
 )
 
 // Condition reasons of an Incident. The SitrepCurrent reasons are what the SITREP column of
@@ -41,6 +46,20 @@ const (
 	ReasonAssigned = "Assigned"
 	// ReasonUnassigned: a role the current state needs has nobody; the message names it.
 	ReasonUnassigned = "Unassigned"
+	// ReasonInformed: at least one status update has been published.
+	ReasonInformed = "Informed"
+	// ReasonPending: customers must hear soon; the message says by when.
+	ReasonPending = "Pending"
+	// ReasonNotInformed: the policy's window passed without a published status update.
+	ReasonNotInformed = "NotInformed"
+	// ReasonDescribed: spec.impact describes the impact.
+	ReasonDescribed = "Described"
+	// ReasonUnknown: nobody has described the impact yet.
+	ReasonUnknown = "Unknown"
+	// ReasonFound: the ResponsePolicy exists and applies.
+	ReasonFound = "Found"
+	// ReasonNotFound: the ResponsePolicy does not exist; the defaults apply.
+	ReasonNotFound = "NotFound"
 )
 
 // Event reasons, on the Incident (events.k8s.io). Message forms are part of the API.
@@ -60,6 +79,10 @@ const (
 	EventRoleUnassigned = "RoleUnassigned"
 	// EventHandoffSuggested: one person has held a role past the policy's limit.
 	EventHandoffSuggested = "HandoffSuggested"
+	// EventImpactUnknown (Warning): a Confirmed or Major incident has no impact description.
+	EventImpactUnknown = "ImpactUnknown"
+	// EventNotificationFailed (Warning): an announcement or page could not be delivered.
+	EventNotificationFailed = "NotificationFailed"
 	// EventStatusUpdatePublished: a status update reached the status page.
 	EventStatusUpdatePublished = "StatusUpdatePublished"
 	// EventStatusUpdateFailed (Warning): a status update could not be published.

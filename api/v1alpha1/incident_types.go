@@ -283,6 +283,12 @@ type RecordedRoles struct {
 	// communications is the recorded Communications lead.
 	// +optional
 	Communications Person `json:"communications,omitempty"`
+	// commanderSince is when the recorded IC took the role.
+	// +optional
+	CommanderSince *metav1.Time `json:"commanderSince,omitempty"`
+	// communicationsSince is when the recorded Communications lead took the role.
+	// +optional
+	CommunicationsSince *metav1.Time `json:"communicationsSince,omitempty"`
 	// operations are the recorded Operations groups and their supervisors.
 	// +optional
 	// +listType=map
@@ -300,6 +306,99 @@ type RecordedGroup struct {
 	// supervisor of the group, empty when none.
 	// +optional
 	Supervisor Person `json:"supervisor,omitempty"`
+	// since is when the supervisor took the role.
+	// +optional
+	Since *metav1.Time `json:"since,omitempty"`
+}
+
+// Reminders is what the controller has already reminded the IC of, so that no reminder is
+// sent twice across restarts and leader changes.
+type Reminders struct {
+	// sitrepDueAt is the due time the sitrep reminders below count from.
+	// +optional
+	SitrepDueAt *metav1.Time `json:"sitrepDueAt,omitempty"`
+	// sitrepOverdue is how many missed sitrep intervals since sitrepDueAt have been reminded.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	SitrepOverdue int32 `json:"sitrepOverdue,omitempty"`
+	// sent are the keys of one-off reminders already sent, newest last.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=512
+	Sent []string `json:"sent,omitempty"`
+}
+
+// StatusUpdatesSummary is what customers have been told about the incident.
+type StatusUpdatesSummary struct {
+	// published is how many StatusUpdates of the incident have been published.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Published int32 `json:"published,omitempty"`
+	// lastPublishedAt is when the latest one was published.
+	// +optional
+	LastPublishedAt *metav1.Time `json:"lastPublishedAt,omitempty"`
+	// providerRef is the status page provider's reference of the public incident.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	ProviderRef string `json:"providerRef,omitempty"`
+}
+
+// OutboxKind says where an outbox item goes.
+// +kubebuilder:validation:Enum=Announce;Page;ResolvePage
+type OutboxKind string
+
+const (
+	// OutboxAnnounce posts to the comms channel.
+	OutboxAnnounce OutboxKind = "Announce"
+	// OutboxPage triggers the page of the incident.
+	OutboxPage OutboxKind = "Page"
+	// OutboxResolvePage resolves the page of the incident.
+	OutboxResolvePage OutboxKind = "ResolvePage"
+)
+
+// OutboxState is where an outbox item is in its delivery.
+// +kubebuilder:validation:Enum=Pending;Sending
+type OutboxState string
+
+const (
+	// OutboxPending items wait for their next attempt.
+	OutboxPending OutboxState = "Pending"
+	// OutboxSending items were being sent when their state was last stored. Finding one at the
+	// start of a reconcile means the outcome is unknown: pages (idempotent by dedup key) are
+	// sent again; announcements are dropped, so that none is ever posted twice.
+	OutboxSending OutboxState = "Sending"
+)
+
+// OutboxItem is one notification recorded before it is sent.
+type OutboxItem struct {
+	// id identifies the fact the item reports; receivers may deduplicate on it.
+	// +required
+	// +kubebuilder:validation:MaxLength=128
+	ID string `json:"id"`
+	// kind says where the item goes.
+	// +required
+	Kind OutboxKind `json:"kind"`
+	// reason is the fact's Event reason, such as Handoff.
+	// +required
+	// +kubebuilder:validation:MaxLength=64
+	Reason string `json:"reason"`
+	// message is the fact, in the Event's words.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	Message string `json:"message,omitempty"`
+	// sitrep is the 1-based number of the sitrep to announce in full.
+	// +optional
+	Sitrep int32 `json:"sitrep,omitempty"`
+	// state is where the item is in its delivery.
+	// +required
+	State OutboxState `json:"state"`
+	// attempts made so far.
+	// +optional
+	Attempts int32 `json:"attempts,omitempty"`
+	// notBefore is when the next attempt may start (backoff, or the server's Retry-After).
+	// +optional
+	NotBefore *metav1.Time `json:"notBefore,omitempty"`
 }
 
 // Recorded is the part of the spec the controller has already recorded in the timeline and
@@ -367,6 +466,20 @@ type IncidentStatus struct {
 	// recorded is what the controller has recorded so far; see Recorded.
 	// +optional
 	Recorded *Recorded `json:"recorded,omitempty"`
+
+	// reminders is what the IC has already been reminded of.
+	// +optional
+	Reminders *Reminders `json:"reminders,omitempty"`
+
+	// statusUpdates is what customers have been told.
+	// +optional
+	StatusUpdates *StatusUpdatesSummary `json:"statusUpdates,omitempty"`
+
+	// outbox holds announcements and pages recorded but not yet delivered.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=20
+	Outbox []OutboxItem `json:"outbox,omitempty"`
 }
 
 // +kubebuilder:object:root=true

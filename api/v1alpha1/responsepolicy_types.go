@@ -1,0 +1,272 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// DefaultPolicyName is the ResponsePolicy that applies to an Incident without a policyRef.
+const DefaultPolicyName = "default"
+
+// Defaults of a ResponsePolicy, used for every field it leaves empty and for Incidents whose
+// policy does not exist.
+const (
+	DefaultSitrepInvestigating     = 30 * time.Minute
+	DefaultSitrepConfirmed         = 60 * time.Minute
+	DefaultSitrepMajor             = 30 * time.Minute
+	DefaultCustomersInformedWithin = 15 * time.Minute
+	DefaultStatusUpdateCadence     = 60 * time.Minute
+	DefaultMaxRoleHold             = 4 * time.Hour
+	DefaultPostmortemDue           = 5 * 24 * time.Hour
+)
+
+// ResponsePolicySpec is how a team responds, defined in advance.
+type ResponsePolicySpec struct {
+	// sitrepCadence is how often the IC posts a sitrep in each open state.
+	// +optional
+	SitrepCadence SitrepCadence `json:"sitrepCadence,omitzero"`
+
+	// customersInformedWithin is how soon after an incident becomes Confirmed or Major the
+	// first status update must be published. Default 15m.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('1s')",message="must be a duration of at least 1s, such as 10s, 30m or 1h30m"
+	CustomersInformedWithin *metav1.Duration `json:"customersInformedWithin,omitempty"`
+
+	// statusUpdateCadence is how often customers hear while the incident is open. Default 60m.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('1s')",message="must be a duration of at least 1s, such as 10s, 30m or 1h30m"
+	StatusUpdateCadence *metav1.Duration `json:"statusUpdateCadence,omitempty"`
+
+	// maxRoleHold is how long one person may hold a role before a hand-off is suggested
+	// ("does anybody need a break or sleep?"). Default 4h.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('1s')",message="must be a duration of at least 1s, such as 10s, 30m or 1h30m"
+	MaxRoleHold *metav1.Duration `json:"maxRoleHold,omitempty"`
+
+	// commsChannel is the dedicated channel that hears every state change, hand-off, sitrep
+	// and overdue reminder.
+	// +optional
+	CommsChannel *CommsChannel `json:"commsChannel,omitempty"`
+
+	// paging pages the IC's on-call through PagerDuty. Drills never page.
+	// +optional
+	Paging *Paging `json:"paging,omitempty"`
+
+	// statusPageRef names the StatusPage that status updates are published to.
+	// +optional
+	StatusPageRef *LocalReference `json:"statusPageRef,omitempty"`
+
+	// postmortemDue is how long after resolution the post-mortem is due. Default 120h.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('1s')",message="must be a duration of at least 1s, such as 10s, 30m or 1h30m"
+	PostmortemDue *metav1.Duration `json:"postmortemDue,omitempty"`
+}
+
+// SitrepCadence is the sitrep interval per open state.
+type SitrepCadence struct {
+	// investigating defaults to 30m.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('1s')",message="must be a duration of at least 1s, such as 10s, 30m or 1h30m"
+	Investigating *metav1.Duration `json:"investigating,omitempty"`
+	// confirmed defaults to 60m.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('1s')",message="must be a duration of at least 1s, such as 10s, 30m or 1h30m"
+	Confirmed *metav1.Duration `json:"confirmed,omitempty"`
+	// major defaults to 30m.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('1s')",message="must be a duration of at least 1s, such as 10s, 30m or 1h30m"
+	Major *metav1.Duration `json:"major,omitempty"`
+}
+
+// CommsChannel is a Slack incoming webhook or a generic signed webhook.
+// +kubebuilder:validation:XValidation:rule="has(self.slack) != has(self.webhook)",message="set exactly one of slack or webhook"
+type CommsChannel struct {
+	// slack posts to a Slack incoming webhook.
+	// +optional
+	Slack *SlackChannel `json:"slack,omitempty"`
+	// webhook posts JSON signed with HMAC-SHA256 over the body
+	// (header X-Firescope-Signature-256: sha256=<hex>).
+	// +optional
+	Webhook *WebhookChannel `json:"webhook,omitempty"`
+}
+
+// SlackChannel is a Slack incoming webhook.
+type SlackChannel struct {
+	// webhookURLSecretRef names the Secret key holding the incoming webhook URL, which is
+	// itself a credential.
+	// +required
+	WebhookURLSecretRef SecretKeyReference `json:"webhookURLSecretRef"`
+}
+
+// WebhookChannel is a generic HTTPS endpoint.
+type WebhookChannel struct {
+	// url receives the announcements.
+	// +required
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https']",message="url must be an absolute http or https URL"
+	URL string `json:"url"`
+	// signingSecretRef names the Secret key holding the HMAC-SHA256 signing key.
+	// +required
+	SigningSecretRef SecretKeyReference `json:"signingSecretRef"`
+}
+
+// Paging sends PagerDuty Events API v2 events.
+type Paging struct {
+	// pagerDuty holds the routing key.
+	// +required
+	PagerDuty PagerDuty `json:"pagerDuty"`
+	// states that page when an incident is declared in or reaches them. Default: every open
+	// state, so that declaring any incident pages.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=3
+	// +kubebuilder:validation:items:XValidation:rule="self != 'Resolved'",message="Resolved does not page; resolving an incident resolves its page"
+	States []IncidentState `json:"states,omitempty"`
+}
+
+// PagerDuty is an Events API v2 integration.
+type PagerDuty struct {
+	// routingKeySecretRef names the Secret key holding the integration's routing key.
+	// +required
+	RoutingKeySecretRef SecretKeyReference `json:"routingKeySecretRef"`
+	// url of the Events API; defaults to https://events.pagerduty.com/v2/enqueue.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https']",message="url must be an absolute http or https URL"
+	URL string `json:"url,omitempty"`
+}
+
+// SecretKeyReference names one key of a Secret in the same namespace. The manager reads the
+// Secret by name only when it needs it, and never logs its value.
+type SecretKeyReference struct {
+	// name of the Secret.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+	// key in the Secret's data.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Key string `json:"key"`
+}
+
+// LocalReference names an object in the same namespace.
+type LocalReference struct {
+	// name of the object.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+}
+
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:shortName=rpol,categories=firescope
+// +kubebuilder:printcolumn:name="Investigating",type=string,JSONPath=`.spec.sitrepCadence.investigating`
+// +kubebuilder:printcolumn:name="Confirmed",type=string,JSONPath=`.spec.sitrepCadence.confirmed`
+// +kubebuilder:printcolumn:name="Major",type=string,JSONPath=`.spec.sitrepCadence.major`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// ResponsePolicy is how a team responds to incidents, defined in advance: sitrep cadence,
+// how soon customers hear, the comms channel, paging and the status page. The policy named
+// "default" applies to every Incident in its namespace that names no other.
+type ResponsePolicy struct {
+	metav1.TypeMeta `json:",inline"`
+	// metadata is standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitzero"`
+	// spec is the policy.
+	// +optional
+	Spec ResponsePolicySpec `json:"spec,omitzero"`
+}
+
+// +kubebuilder:object:root=true
+
+// ResponsePolicyList contains a list of ResponsePolicy.
+type ResponsePolicyList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitzero"`
+	Items           []ResponsePolicy `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(func(s *runtime.Scheme) error {
+		s.AddKnownTypes(SchemeGroupVersion, &ResponsePolicy{}, &ResponsePolicyList{})
+		return nil
+	})
+}
+
+// SitrepEvery returns the sitrep cadence of an open state, from the policy or the defaults.
+// A nil policy means the defaults.
+func (p *ResponsePolicy) SitrepEvery(s IncidentState) (time.Duration, bool) {
+	var c SitrepCadence
+	if p != nil {
+		c = p.Spec.SitrepCadence
+	}
+	switch s {
+	case StateInvestigating:
+		return or(c.Investigating, DefaultSitrepInvestigating), true
+	case StateConfirmed:
+		return or(c.Confirmed, DefaultSitrepConfirmed), true
+	case StateMajor:
+		return or(c.Major, DefaultSitrepMajor), true
+	}
+	return 0, false
+}
+
+// CustomersWithin returns how soon customers must hear about a Confirmed or Major incident.
+func (p *ResponsePolicy) CustomersWithin() time.Duration {
+	if p == nil {
+		return DefaultCustomersInformedWithin
+	}
+	return or(p.Spec.CustomersInformedWithin, DefaultCustomersInformedWithin)
+}
+
+// RoleHoldLimit returns how long one person may hold a role before a hand-off is suggested.
+func (p *ResponsePolicy) RoleHoldLimit() time.Duration {
+	if p == nil {
+		return DefaultMaxRoleHold
+	}
+	return or(p.Spec.MaxRoleHold, DefaultMaxRoleHold)
+}
+
+// PagesIn reports whether reaching state s pages, under this policy.
+func (p *ResponsePolicy) PagesIn(s IncidentState) bool {
+	if p == nil || p.Spec.Paging == nil || !s.IsOpen() {
+		return false
+	}
+	if len(p.Spec.Paging.States) == 0 {
+		return true
+	}
+	for _, x := range p.Spec.Paging.States {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func or(d *metav1.Duration, def time.Duration) time.Duration {
+	if d == nil || d.Duration <= 0 {
+		return def
+	}
+	return d.Duration
+}
