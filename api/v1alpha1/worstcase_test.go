@@ -82,10 +82,20 @@ func WorstCaseStatus() IncidentStatus {
 	}
 	rec := &Recorded{State: StateMajor, Sitreps: MaxSitreps}
 	rec.Roles.Commander, rec.Roles.Communications = person(), person()
+	rec.Roles.CommanderSince, rec.Roles.CommunicationsSince = &now, &now
 	for g := range 10 {
-		rec.Roles.Operations = append(rec.Roles.Operations, RecordedGroup{Name: fmt.Sprintf("group-%02d", g), Supervisor: person()})
+		rec.Roles.Operations = append(rec.Roles.Operations, RecordedGroup{Name: fmt.Sprintf("group-%02d", g), Supervisor: person(), Since: &now})
 	}
 	st.Recorded = rec
+	st.Reminders = &Reminders{SitrepDueAt: &now, SitrepOverdue: 1 << 30}
+	for i := range 32 {
+		st.Reminders.Sent = append(st.Reminders.Sent, fmt.Sprintf("%02d", i)+str(510))
+	}
+	st.StatusUpdates = &StatusUpdatesSummary{Published: 1 << 30, LastPublishedAt: &now, ProviderRef: str(512)}
+	for i := range 20 {
+		st.Outbox = append(st.Outbox, OutboxItem{ID: fmt.Sprintf("%02d", i) + str(126), Kind: OutboxAnnounce,
+			Reason: str(64), Message: str(512), Sitrep: MaxSitreps, State: OutboxPending, Attempts: 12, NotBefore: &now})
+	}
 	return st
 }
 

@@ -14,24 +14,27 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package incident holds the Incident controller: it records every state change, hand-off and
-// sitrep in status.timeline, keeps the timestamps and conditions, and emits the Events of the
-// Firescope API, each exactly once.
+// Package incident holds the Incident controller. It records every state change, hand-off and
+// sitrep in status.timeline, keeps the timestamps and conditions, runs the IC's checklist
+// (sitrep due, customers informed, roles held, impact known), and announces and pages through
+// the ResponsePolicy's channels, each fact exactly once.
 package incident
 
 import (
 	"context"
-
-	"fmt"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/internal/eventrecord"
@@ -45,19 +48,24 @@ type EventRecorder interface {
 // Reconciler reconciles Incidents.
 type Reconciler struct {
 	client.Client
-	Recorder EventRecorder
+	Recorder  EventRecorder
+	Notifiers Notifiers
 	// Clock tells the time; tests inject a fake one.
 	Clock clock.PassiveClock
 }
 
 // +kubebuilder:rbac:groups=firescope.dev,resources=incidents,verbs=get;list;watch
 // +kubebuilder:rbac:groups=firescope.dev,resources=incidents/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=firescope.dev,resources=responsepolicies,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create
 
-// Reconcile records what is new about one Incident. It writes status at most once, and not at
-// all when nothing changed. Each new fact's Event is named after the generation and the fact,
-// and written before the status that records the fact: a crash in between repeats the same
-// names on retry, which the API server refuses as existing, so every fact is reported once.
+// Reconcile records what is new about one Incident and delivers what it must announce.
+//
+// Without announcements or pages it writes status at most once, and not at all when nothing
+// changed. With them it writes twice: once to record the facts and mark the deliveries as
+// started, once after the calls. Each fact's Event is named after the fact and written before
+// the status that records it, so a crash in between repeats the same names, which the API
+// server refuses as existing: every fact is reported once.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	inc := &v1alpha1.Incident{}
 	if err := r.Get(ctx, req.NamespacedName, inc); err != nil {
@@ -66,53 +74,165 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if !inc.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
+	policy, err := r.policy(ctx, inc)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	before := inc.DeepCopy()
 	now := r.Clock.Now()
+	cadence := cadenceOf(policy)
 
-	// Phase 1: turn what changed in the spec into timeline facts (declaration, state changes,
-	// hand-offs, sitreps) and update the recorded state and the timestamps.
+	// Phase 1: settle deliveries a stopped process left mid-call.
+	for _, it := range recoverOutbox(inc) {
+		notificationsTotal.WithLabelValues(channelOf(it.Kind), "unknown").Inc()
+		log.FromContext(ctx).Info("dropped an announcement whose delivery outcome is unknown, so as never to post it twice", "message", it.Message)
+	}
+	// Phase 2: turn what changed in the spec into timeline facts.
 	facts := recordChanges(inc, now)
-	// Phase 2: derive the conditions from the spec and the timestamps.
+	// Phase 3: the IC's checklist, as reminders due now.
+	reminders, wait := r.checklist(inc, policy, cadence, now)
+	facts = append(facts, reminders...)
+	appendTimeline(inc, reminders)
+	// Phase 4: derive the conditions.
 	setRolesAssignedCondition(inc)
-	untilChange := setSitrepCurrentCondition(inc, now, DefaultSitrepCadence)
+	setSitrepCurrentCondition(inc, now, cadence)
+	setCustomersInformedCondition(inc, policy, now)
+	setImpactKnownCondition(inc)
+	setPolicyAppliedCondition(inc, policyName(inc), policy != nil)
 	inc.Status.ObservedGeneration = inc.Generation
+	// Phase 5: record announcements and pages, and claim those due for delivery now.
+	enqueue(inc, facts, policy)
+	claimed, outboxWait := claimDue(inc, now)
+	wait = minPositive(wait, outboxWait)
 
-	result := ctrl.Result{RequeueAfter: untilChange}
 	if equality.Semantic.DeepEqual(before.Status, inc.Status) {
-		return result, nil
+		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	// Phase 3: report the new facts, then store the status that records them.
-	for _, f := range facts {
-		if err := r.Recorder.Record(ctx, inc, eventrecord.Fact{
-			Key:    fmt.Sprintf("%d/%s/%s", inc.Generation, f.eventReason, f.entry.Message),
-			Type:   f.eventType,
-			Reason: f.eventReason,
-			Note:   f.entry.Message,
-		}); err != nil {
-			return ctrl.Result{}, err
-		}
+	// Phase 6: report the facts, then store the status that records them.
+	if err := r.report(ctx, inc, facts); err != nil {
+		return ctrl.Result{}, err
 	}
-	// The optimistic lock makes a reconcile that started from a stale cache fail instead of
-	// recording the same facts again; the retry sees the stored status.
-	if err := r.Status().Patch(ctx, inc, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+	if err := r.patchStatus(ctx, before, inc); err != nil {
+		return ctrl.Result{}, err
+	}
+	if len(claimed) == 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	// Phase 7: deliver, then store the outcome.
+	before = inc.DeepCopy()
+	failures := r.deliver(ctx, inc, policy, claimed, now)
+	appendTimeline(inc, failures)
+	if err := r.report(ctx, inc, failures); err != nil {
+		return ctrl.Result{}, err
+	}
+	// No optimistic lock here: this status was stored a moment ago by this reconcile, and a
+	// conflict with an unrelated spec change would leave delivered items marked Sending.
+	if err := r.Status().Patch(ctx, inc, client.MergeFrom(before)); err != nil {
 		return ctrl.Result{}, err
 	}
 	statusPatches.Inc()
-	log.FromContext(ctx).V(1).Info("recorded incident", "facts", len(facts), "state", inc.Spec.State)
-	return result, nil
+	_, outboxWait = claimDue(inc.DeepCopy(), r.Clock.Now())
+	return ctrl.Result{RequeueAfter: minPositive(wait, outboxWait)}, nil
 }
 
-// SetupWithManager registers the controller. It reconciles on spec and metadata changes (the
-// webhook's changed-by annotation arrives with the spec change it describes); status writes of
-// its own do not trigger another reconcile, and timers come from RequeueAfter.
+// checklist runs the IC's event loop for open incidents and returns the reminders due now and
+// how long until the next one could be.
+func (r *Reconciler) checklist(inc *v1alpha1.Incident, p *v1alpha1.ResponsePolicy, cadence map[v1alpha1.IncidentState]time.Duration, now time.Time) ([]fact, time.Duration) {
+	facts, wait, skew := checkSitrepOverdue(inc, cadence, now)
+	if skew >= 0 {
+		reminderSkew.Observe(skew.Seconds())
+	}
+	customers, w := checkCustomersInformed(inc, p, now)
+	facts, wait = append(facts, customers...), minPositive(wait, w)
+	facts = append(facts, checkRolesUnassigned(inc, now)...)
+	handoffs, w := checkHandoffSuggested(inc, p, now)
+	facts, wait = append(facts, handoffs...), minPositive(wait, w)
+	facts = append(facts, checkImpactUnknown(inc, now)...)
+	return facts, wait
+}
+
+// appendTimeline adds facts found outside recordChanges to the bounded timeline.
+func appendTimeline(inc *v1alpha1.Incident, facts []fact) {
+	for _, f := range facts {
+		inc.Status.Timeline = append(inc.Status.Timeline, f.entry)
+	}
+	inc.Status.Timeline = CompactTimeline(inc.Status.Timeline, v1alpha1.MaxTimelineEntries)
+}
+
+func (r *Reconciler) report(ctx context.Context, inc *v1alpha1.Incident, facts []fact) error {
+	for _, f := range facts {
+		if err := r.Recorder.Record(ctx, inc, eventrecord.Fact{
+			Key: factKey(inc, f), Type: f.eventType, Reason: f.eventReason, Note: f.entry.Message,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// patchStatus writes the status with an optimistic lock: a reconcile that started from a stale
+// cache fails instead of recording the same facts again, and its retry sees the stored status.
+func (r *Reconciler) patchStatus(ctx context.Context, before, inc *v1alpha1.Incident) error {
+	if err := r.Status().Patch(ctx, inc, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+		return err
+	}
+	statusPatches.Inc()
+	return nil
+}
+
+func policyName(inc *v1alpha1.Incident) string {
+	if inc.Spec.PolicyRef != nil {
+		return inc.Spec.PolicyRef.Name
+	}
+	return v1alpha1.DefaultPolicyName
+}
+
+// policy returns the Incident's ResponsePolicy, or nil when it does not exist (the defaults
+// apply, and the PolicyApplied condition says so).
+func (r *Reconciler) policy(ctx context.Context, inc *v1alpha1.Incident) (*v1alpha1.ResponsePolicy, error) {
+	p := &v1alpha1.ResponsePolicy{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: inc.Namespace, Name: policyName(inc)}, p)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// SetupWithManager registers the controller. It reconciles on spec changes (the webhook's
+// changed-by annotation arrives with the spec change it describes) and on changes of the
+// ResponsePolicies that apply; its own status writes do not trigger it, and timers come from
+// RequeueAfter computed from the timestamps in status.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
+	if err := registerIncidentCollector(mgr.GetCache()); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Incident{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&v1alpha1.ResponsePolicy{}, handler.EnqueueRequestsFromMapFunc(r.incidentsOfPolicy)).
 		Named("incident").
 		// Incidents are independent: a burst of them (or one slow call) must not queue the rest.
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
 		Complete(r)
+}
+
+// incidentsOfPolicy maps a ResponsePolicy to the Incidents it applies to.
+func (r *Reconciler) incidentsOfPolicy(ctx context.Context, obj client.Object) []reconcile.Request {
+	list := &v1alpha1.IncidentList{}
+	if err := r.List(ctx, list, client.InNamespace(obj.GetNamespace())); err != nil {
+		log.FromContext(ctx).Error(err, "listing incidents for a ResponsePolicy change")
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, inc := range list.Items {
+		if policyName(&inc) == obj.GetName() {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&inc)})
+		}
+	}
+	return reqs
 }

@@ -45,7 +45,7 @@ var (
 	envOnce   sync.Once
 	env       *testenv.Env
 	envErr    error
-	stopMgr   context.CancelFunc
+	stopMgr   func()
 	namespace = "default"
 )
 
@@ -56,9 +56,7 @@ func startEnv(t *testing.T) *testenv.Env {
 		if envErr != nil {
 			return
 		}
-		var ctx context.Context
-		ctx, stopMgr = context.WithCancel(context.Background())
-		envErr = env.StartManager(ctx, manager.Options{})
+		stopMgr, envErr = env.StartManager(manager.Options{})
 	})
 	if envErr != nil {
 		t.Fatalf("starting the control plane: %v", envErr)
@@ -68,7 +66,7 @@ func startEnv(t *testing.T) *testenv.Env {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if env != nil {
+	if env != nil && stopMgr != nil {
 		stopMgr()
 		_ = env.Stop()
 	}
@@ -78,7 +76,8 @@ func TestMain(m *testing.M) {
 func newIncident(name string) *v1alpha1.Incident {
 	return &v1alpha1.Incident{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
-		Spec:       v1alpha1.IncidentSpec{Title: "EC2 API errors"},
+		Spec: v1alpha1.IncidentSpec{Title: "EC2 API errors",
+			Impact: &v1alpha1.Impact{Description: "Postgres cannot be provisioned"}},
 	}
 }
 
@@ -86,8 +85,13 @@ func newIncident(name string) *v1alpha1.Incident {
 // series as many times as it happened.
 func eventsFor(t *testing.T, c client.Client, name string) []string {
 	t.Helper()
+	return eventsIn(t, c, namespace, name)
+}
+
+func eventsIn(t *testing.T, c client.Client, ns, name string) []string {
+	t.Helper()
 	list := &eventsv1.EventList{}
-	if err := c.List(context.Background(), list, client.InNamespace(namespace)); err != nil {
+	if err := c.List(context.Background(), list, client.InNamespace(ns)); err != nil {
 		t.Fatal(err)
 	}
 	slices.SortFunc(list.Items, func(a, b eventsv1.Event) int { return a.EventTime.Compare(b.EventTime.Time) })
@@ -232,9 +236,8 @@ func TestIntegrationRestartNeitherRepeatsEventsNorTimeline(t *testing.T) {
 
 	// A new manager starts from an empty cache and reconciles everything again.
 	stopMgr()
-	var mctx context.Context
-	mctx, stopMgr = context.WithCancel(context.Background())
-	if err := e.StartManager(mctx, manager.Options{}); err != nil {
+	var err error
+	if stopMgr, err = e.StartManager(manager.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	// One new fact after the restart: once it is recorded, the new manager has certainly

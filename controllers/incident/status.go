@@ -30,6 +30,9 @@ import (
 
 // fact is one new thing the controller observed: it becomes a timeline entry and an Event.
 type fact struct {
+	// key identifies the fact for its Event and announcement; empty means "derive it from the
+	// generation and the message", which is unique for facts found in the spec.
+	key         string
 	entry       v1alpha1.TimelineEntry
 	eventReason string
 	eventType   string
@@ -40,11 +43,7 @@ const maxEventSummary = 200
 
 // DefaultSitrepCadence is the sitrep cadence per open state when no ResponsePolicy says
 // otherwise: Investigating 30m, Confirmed 60m, Major 30m.
-var DefaultSitrepCadence = map[v1alpha1.IncidentState]time.Duration{
-	v1alpha1.StateInvestigating: 30 * time.Minute,
-	v1alpha1.StateConfirmed:     60 * time.Minute,
-	v1alpha1.StateMajor:         30 * time.Minute,
-}
+var DefaultSitrepCadence = cadenceOf(nil)
 
 // changedBy reads the admission webhook's record of who last changed each tracked field.
 // A missing or malformed annotation means "unknown", never an error: the webhook may have
@@ -70,11 +69,16 @@ func recordChanges(inc *v1alpha1.Incident, now time.Time) []fact {
 	at := metav1.NewTime(now)
 	var facts []fact
 
+	rolesAt := at
 	if rec.State != inc.Spec.State {
 		facts = append(facts, stateFact(inc, rec.State, at, by["state"]))
+		if rec.State == "" {
+			// The first roles were taken when the incident was declared.
+			rolesAt = *inc.Status.OpenedAt
+		}
 		rec.State = inc.Spec.State
 	}
-	facts = append(facts, handoffFacts(&rec.Roles, inc.Spec.Roles, at, by)...)
+	facts = append(facts, handoffFacts(&rec.Roles, inc.Spec.Roles, rolesAt, by)...)
 	facts = append(facts, sitrepFacts(inc, rec, at, by["sitreps"])...)
 
 	inc.Status.Recorded = rec
@@ -144,25 +148,34 @@ func handoffFacts(rec *v1alpha1.RecordedRoles, roles v1alpha1.Roles, at metav1.T
 			eventType:   "Normal",
 		})
 	}
+	since := func(p v1alpha1.Person) *metav1.Time {
+		if p == "" {
+			return nil
+		}
+		return &at
+	}
 	if rec.Commander != roles.Commander {
 		handoff("IC", roles.Commander, by["commander"])
-		rec.Commander = roles.Commander
+		rec.Commander, rec.CommanderSince = roles.Commander, since(roles.Commander)
 	}
 	if rec.Communications != roles.Communications {
 		handoff("Comms", roles.Communications, by["communications"])
-		rec.Communications = roles.Communications
+		rec.Communications, rec.CommunicationsSince = roles.Communications, since(roles.Communications)
 	}
-	recorded := map[string]v1alpha1.Person{}
+	recorded := map[string]v1alpha1.RecordedGroup{}
 	for _, g := range rec.Operations {
-		recorded[g.Name] = g.Supervisor
+		recorded[g.Name] = g
 	}
 	groups := make([]v1alpha1.RecordedGroup, 0, len(roles.Operations))
 	for _, g := range roles.Operations {
-		if old, ok := recorded[g.Name]; !ok && g.Supervisor != "" || ok && old != g.Supervisor {
+		old, ok := recorded[g.Name]
+		cur := v1alpha1.RecordedGroup{Name: g.Name, Supervisor: g.Supervisor, Since: old.Since}
+		if !ok && g.Supervisor != "" || ok && old.Supervisor != g.Supervisor {
 			handoff("Ops/"+g.Name, g.Supervisor, by["ops/"+g.Name])
+			cur.Since = since(g.Supervisor)
 		}
 		delete(recorded, g.Name)
-		groups = append(groups, v1alpha1.RecordedGroup{Name: g.Name, Supervisor: g.Supervisor})
+		groups = append(groups, cur)
 	}
 	// A group removed from the spec stood down; its supervisor no longer holds the role.
 	for _, g := range rec.Operations {

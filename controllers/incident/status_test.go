@@ -149,8 +149,9 @@ func TestRecordChangesDeclaresTheIncidentAtItsCreationTime(t *testing.T) {
 			if !facts[0].entry.At.Time.Equal(t0) {
 				t.Errorf("declaration at %s, want the creation time %s", facts[0].entry.At.UTC(), t0)
 			}
-			if !facts[1].entry.At.Time.Equal(now) {
-				t.Errorf("hand-off at %s, want when it was observed, %s", facts[1].entry.At.UTC(), now)
+			// The first IC took command when the incident was declared, not when it was observed.
+			if !facts[1].entry.At.Time.Equal(t0) {
+				t.Errorf("first hand-off at %s, want the declaration, %s", facts[1].entry.At.UTC(), t0)
 			}
 			st := inc.Status
 			checkTime(t, "openedAt", st.OpenedAt, 0)
@@ -163,7 +164,8 @@ func TestRecordChangesDeclaresTheIncidentAtItsCreationTime(t *testing.T) {
 				t.Errorf("timeline has %d entries, want %d", len(st.Timeline), len(facts))
 			}
 			timelineEndsWith(t, inc, facts)
-			wantRec := &v1alpha1.Recorded{State: tc.state, Roles: v1alpha1.RecordedRoles{Commander: "alice"}}
+			// The IC holds the role from the declaration: that starts the hand-off clock.
+			wantRec := &v1alpha1.Recorded{State: tc.state, Roles: v1alpha1.RecordedRoles{Commander: "alice", CommanderSince: st.OpenedAt}}
 			if !equality.Semantic.DeepEqual(st.Recorded, wantRec) {
 				t.Errorf("recorded = %+v, want %+v", st.Recorded, wantRec)
 			}
@@ -384,7 +386,7 @@ func TestRecordChangesRecordsEachHandoff(t *testing.T) {
 			for _, g := range tc.spec.Operations {
 				want.Operations = append(want.Operations, v1alpha1.RecordedGroup{Name: g.Name, Supervisor: g.Supervisor})
 			}
-			if got := inc.Status.Recorded.Roles; !equality.Semantic.DeepEqual(got, want) {
+			if got := withoutSince(inc.Status.Recorded.Roles); !equality.Semantic.DeepEqual(got, want) {
 				t.Errorf("recorded roles = %+v, want %+v", got, want)
 			}
 		})
@@ -1081,5 +1083,36 @@ func TestTruncateHonoursBudgetsSmallerThanTheEllipsis(t *testing.T) {
 				t.Errorf("truncate(%q, %d) = %q, want valid UTF-8 of at most %d bytes", "abcdef", n, got, n)
 			}
 		}()
+	}
+}
+
+// withoutSince drops the hand-off clock of recorded roles, which TestRecordChangesStartsTheRoleClockAtTheHandoff covers.
+func withoutSince(r v1alpha1.RecordedRoles) v1alpha1.RecordedRoles {
+	r.CommanderSince, r.CommunicationsSince = nil, nil
+	ops := make([]v1alpha1.RecordedGroup, len(r.Operations))
+	for i, g := range r.Operations {
+		g.Since = nil
+		ops[i] = g
+	}
+	if len(ops) == 0 {
+		ops = nil
+	}
+	r.Operations = ops
+	return r
+}
+
+func TestRecordChangesStartsTheRoleClockAtTheHandoff(t *testing.T) {
+	inc := &v1alpha1.Incident{}
+	inc.Spec.State = v1alpha1.StateMajor
+	inc.Spec.Roles = v1alpha1.Roles{Commander: "ricardo", Operations: []v1alpha1.OperationsGroup{{Name: "postgres", Supervisor: "noah"}}}
+	recordChanges(inc, at(0))
+	inc.Spec.Roles.Communications = "keiko"
+	inc.Spec.Roles.Operations[0].Members = []v1alpha1.Person{"greg"}
+	recordChanges(inc, at(time.Hour))
+	inc.Spec.Roles.Commander = "greg"
+	recordChanges(inc, at(2*time.Hour))
+	r := inc.Status.Recorded.Roles
+	if !r.CommanderSince.Time.Equal(at(2*time.Hour)) || !r.CommunicationsSince.Time.Equal(at(time.Hour)) || !r.Operations[0].Since.Time.Equal(at(0)) {
+		t.Fatalf("role clocks: IC %s, Comms %s, Ops/postgres %s", r.CommanderSince, r.CommunicationsSince, r.Operations[0].Since)
 	}
 }

@@ -19,6 +19,8 @@ limitations under the License.
 package manager
 
 import (
+	"time"
+
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -30,6 +32,7 @@ import (
 	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/controllers/incident"
 	fsadmission "firescope.dev/firescope/internal/admission"
+	"firescope.dev/firescope/internal/delivery"
 	"firescope.dev/firescope/internal/eventrecord"
 )
 
@@ -61,7 +64,9 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if err := (&incident.Reconciler{
 		Client:   mgr.GetClient(),
 		Recorder: &eventrecord.Recorder{Client: mgr.GetClient(), Controller: ReportingController},
-		Clock:    clk,
+		// Secrets are read by name, uncached: the manager never lists or watches them.
+		Notifiers: &incident.SecretNotifiers{Secrets: mgr.GetAPIReader(), HTTP: delivery.NewHTTPClient(10 * time.Second)},
+		Clock:     clk,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}

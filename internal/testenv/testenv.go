@@ -83,9 +83,10 @@ func Start(webhooks bool) (*Env, error) {
 	return &Env{Environment: env, Config: cfg, Client: c}, nil
 }
 
-// StartManager runs the Firescope manager, webhooks included when the environment has them,
-// until ctx ends. It returns once the manager's caches have synced.
-func (e *Env) StartManager(ctx context.Context, opts manager.Options) error {
+// StartManager runs the Firescope manager, webhooks included when the environment has them.
+// It returns once the caches have synced and the webhook serves, with a function that stops
+// the manager and waits until it has (so that a restarted one can take its port).
+func (e *Env) StartManager(opts manager.Options) (stop func(), err error) {
 	wh := e.WebhookInstallOptions
 	opts.Webhooks = len(wh.MutatingWebhooks) > 0
 	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
@@ -99,32 +100,41 @@ func (e *Env) StartManager(ctx context.Context, opts manager.Options) error {
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := manager.Setup(mgr, opts); err != nil {
-		return err
+		return nil, err
 	}
-	go func() {
-		if err := mgr.Start(ctx); err != nil {
-			fmt.Fprintln(os.Stderr, "manager stopped:", err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	stop = func() { cancel(); <-done }
+	ready := func() error {
+		if !mgr.GetCache().WaitForCacheSync(ctx) {
+			return fmt.Errorf("manager caches did not sync")
 		}
-	}()
-	if !mgr.GetCache().WaitForCacheSync(ctx) {
-		return fmt.Errorf("manager caches did not sync")
-	}
-	if !opts.Webhooks {
+		if !opts.Webhooks {
+			return nil
+		}
+		// The webhook fails open, so a test that ran before it serves would pass by accident.
+		started := mgr.GetWebhookServer().StartedChecker()
+		deadline := time.After(time.Minute)
+		for started(nil) != nil {
+			select {
+			case err := <-done:
+				return fmt.Errorf("manager stopped: %v", err)
+			case <-deadline:
+				return fmt.Errorf("the webhook server did not start within a minute")
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
 		return nil
 	}
-	// The webhook fails open, so a test that ran before it serves would pass by accident.
-	started := mgr.GetWebhookServer().StartedChecker()
-	for started(nil) != nil {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
+	if err := ready(); err != nil {
+		cancel()
+		return nil, err
 	}
-	return nil
+	return stop, nil
 }
 
 // As returns a client that acts as user, through impersonation, so that admission sees

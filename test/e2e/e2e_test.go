@@ -199,7 +199,7 @@ func TestE2EHandoffThroughApply(t *testing.T) {
 
 func declare(t *testing.T, name, state string, extra ...string) {
 	t.Helper()
-	manifest := fmt.Sprintf("apiVersion: firescope.dev/v1alpha1\nkind: Incident\nmetadata:\n  name: %s\nspec:\n  title: %s\n  state: %s\n", name, name, state)
+	manifest := fmt.Sprintf("apiVersion: firescope.dev/v1alpha1\nkind: Incident\nmetadata:\n  name: %s\nspec:\n  title: %s\n  state: %s\n  impact: {description: PX dynos cannot scale}\n", name, name, state)
 	if _, err := kubectlIn(manifest, append([]string{"apply", "-f", "-"}, extra...)...); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,286 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package incident
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"firescope.dev/firescope/api/v1alpha1"
+)
+
+// The IC's event loop from the talk, run for the IC: is it time for a sitrep, are customers
+// being kept informed, does anybody need a break, do we understand the impact, does every role
+// have a person. Each check is a pure function of the Incident, the policy and the time; it
+// returns the reminders that are due now and how long until its next one could be.
+
+// maxSentReminders bounds status.reminders.sent; the oldest keys go first.
+const maxSentReminders = 32
+
+// cadenceOf is the sitrep cadence per open state under a policy (nil: the defaults).
+func cadenceOf(p *v1alpha1.ResponsePolicy) map[v1alpha1.IncidentState]time.Duration {
+	c := map[v1alpha1.IncidentState]time.Duration{}
+	for _, s := range []v1alpha1.IncidentState{v1alpha1.StateInvestigating, v1alpha1.StateConfirmed, v1alpha1.StateMajor} {
+		c[s], _ = p.SitrepEvery(s)
+	}
+	return c
+}
+
+func reminders(inc *v1alpha1.Incident) *v1alpha1.Reminders {
+	if inc.Status.Reminders == nil {
+		inc.Status.Reminders = &v1alpha1.Reminders{}
+	}
+	return inc.Status.Reminders
+}
+
+// reminder builds a reminder fact with its own key: the key, not the generation, is what makes
+// it unique, since reminders fall due with time rather than with spec changes.
+func reminder(key, reason, eventType, msg string, at time.Time, by string) fact {
+	return fact{
+		key:         key,
+		entry:       entry(metav1.NewTime(at), v1alpha1.TimelineReminder, msg, by),
+		eventReason: reason,
+		eventType:   eventType,
+	}
+}
+
+// sentOnce reports whether the one-off reminder key was already sent, and records it if not.
+func sentOnce(inc *v1alpha1.Incident, key string) bool {
+	rem := reminders(inc)
+	for _, k := range rem.Sent {
+		if k == key {
+			return true
+		}
+	}
+	rem.Sent = append(rem.Sent, key)
+	if len(rem.Sent) > maxSentReminders {
+		rem.Sent = rem.Sent[len(rem.Sent)-maxSentReminders:]
+	}
+	return false
+}
+
+// checkSitrepOverdue reminds the IC once at the due time and once more for each further missed
+// interval, never twice for the same interval: status.reminders counts the intervals already
+// reminded since the due time they count from. After downtime it sends one reminder for the
+// current interval, not one per interval missed meanwhile. It also returns the lateness of the
+// reminder against its due time (the skew), or a negative duration when none was sent.
+func checkSitrepOverdue(inc *v1alpha1.Incident, cadence map[v1alpha1.IncidentState]time.Duration, now time.Time) ([]fact, time.Duration, time.Duration) {
+	due, ok := sitrepDue(inc, cadence)
+	if !ok {
+		return nil, 0, -1
+	}
+	if now.Before(due) {
+		return nil, due.Sub(now), -1
+	}
+	every := cadence[inc.Spec.State]
+	interval := int32(now.Sub(due)/every) + 1
+	next := due.Add(time.Duration(interval) * every)
+	rem := reminders(inc)
+	if rem.SitrepDueAt == nil || !rem.SitrepDueAt.Time.Equal(due) {
+		d := metav1.NewTime(due)
+		rem.SitrepDueAt, rem.SitrepOverdue = &d, 0
+	}
+	if interval <= rem.SitrepOverdue {
+		return nil, next.Sub(now), -1
+	}
+	rem.SitrepOverdue = interval
+	intervalDue := due.Add(time.Duration(interval-1) * every)
+	msg := fmt.Sprintf("Sitrep overdue by %s: sitreps are due every %s while %s; IC: %s",
+		now.Sub(due).Round(time.Second), every, inc.Spec.State, holder(inc.Spec.Roles.Commander))
+	key := fmt.Sprintf("SitrepOverdue/%d/%d", due.Unix(), interval)
+	return []fact{reminder(key, v1alpha1.EventSitrepOverdue, "Warning", msg, now, "")}, next.Sub(now), now.Sub(intervalDue)
+}
+
+// customersWindowStart is when the incident first became Confirmed or Major.
+func customersWindowStart(inc *v1alpha1.Incident) *metav1.Time {
+	st := inc.Status
+	start := st.ConfirmedAt
+	if st.MajorAt != nil && (start == nil || st.MajorAt.Before(start)) {
+		start = st.MajorAt
+	}
+	return start
+}
+
+func published(inc *v1alpha1.Incident) int32 {
+	if inc.Status.StatusUpdates == nil {
+		return 0
+	}
+	return inc.Status.StatusUpdates.Published
+}
+
+func severe(s v1alpha1.IncidentState) bool {
+	return s == v1alpha1.StateConfirmed || s == v1alpha1.StateMajor
+}
+
+// checkCustomersInformed warns once when a Confirmed or Major incident has published no status
+// update within the policy's window.
+func checkCustomersInformed(inc *v1alpha1.Incident, p *v1alpha1.ResponsePolicy, now time.Time) ([]fact, time.Duration) {
+	start := customersWindowStart(inc)
+	if !severe(inc.Spec.State) || start == nil || published(inc) > 0 {
+		return nil, 0
+	}
+	deadline := start.Add(p.CustomersWithin())
+	if now.Before(deadline) {
+		return nil, deadline.Sub(now)
+	}
+	key := fmt.Sprintf("CustomersNotInformed/%d", start.Unix())
+	if sentOnce(inc, key) {
+		return nil, 0
+	}
+	msg := fmt.Sprintf("Customers have not been told: no status update published within %s of the incident becoming %s; Comms: %s",
+		p.CustomersWithin(), inc.Spec.State, holder(inc.Spec.Roles.Communications))
+	return []fact{reminder(key, v1alpha1.EventCustomersNotInformed, "Warning", msg, now, "")}, 0
+}
+
+// checkRolesUnassigned warns once per state change when the IC, or at Confirmed or Major the
+// Communications lead, is missing.
+func checkRolesUnassigned(inc *v1alpha1.Incident, now time.Time) []fact {
+	if !inc.Spec.State.IsOpen() || inc.Status.StateChangedAt == nil {
+		return nil
+	}
+	since := inc.Status.StateChangedAt.Unix()
+	var facts []fact
+	warn := func(role, field string) {
+		key := fmt.Sprintf("RoleUnassigned/%s/%d", role, since)
+		if sentOnce(inc, key) {
+			return
+		}
+		msg := fmt.Sprintf("Nobody is %s of this %s incident: set %s", role, inc.Spec.State, field)
+		facts = append(facts, reminder(key, v1alpha1.EventRoleUnassigned, "Warning", msg, now, ""))
+	}
+	if inc.Spec.Roles.Commander == "" {
+		warn("Incident Commander", "spec.roles.commander")
+	}
+	if severe(inc.Spec.State) && inc.Spec.Roles.Communications == "" {
+		warn("Communications", "spec.roles.communications")
+	}
+	return facts
+}
+
+// checkHandoffSuggested asks "does anybody need a break?" once per person and stint, when one
+// person has held a role past the policy's limit.
+func checkHandoffSuggested(inc *v1alpha1.Incident, p *v1alpha1.ResponsePolicy, now time.Time) ([]fact, time.Duration) {
+	rec := inc.Status.Recorded
+	if !inc.Spec.State.IsOpen() || rec == nil {
+		return nil, 0
+	}
+	limit := p.RoleHoldLimit()
+	var facts []fact
+	var wait time.Duration
+	check := func(role, field string, who v1alpha1.Person, since *metav1.Time) {
+		if who == "" || since == nil {
+			return
+		}
+		end := since.Add(limit)
+		if now.Before(end) {
+			wait = minPositive(wait, end.Sub(now))
+			return
+		}
+		key := fmt.Sprintf("HandoffSuggested/%s/%s/%d", role, who, since.Unix())
+		if sentOnce(inc, key) {
+			return
+		}
+		msg := fmt.Sprintf("%s has been %s for %s: anybody need a break? Hand off with %s",
+			who, role, now.Sub(since.Time).Round(time.Minute), field)
+		facts = append(facts, reminder(key, v1alpha1.EventHandoffSuggested, "Normal", msg, now, ""))
+	}
+	check("IC", "spec.roles.commander", rec.Roles.Commander, rec.Roles.CommanderSince)
+	check("Comms", "spec.roles.communications", rec.Roles.Communications, rec.Roles.CommunicationsSince)
+	for _, g := range rec.Roles.Operations {
+		check("Ops/"+g.Name, "spec.roles.operations", g.Supervisor, g.Since)
+	}
+	return facts, wait
+}
+
+func impactKnown(inc *v1alpha1.Incident) bool {
+	i := inc.Spec.Impact
+	return i != nil && (strings.TrimSpace(i.Description) != "" || i.CustomersAffected != nil || i.AppsAffected != nil)
+}
+
+// checkImpactUnknown warns once per state change when a Confirmed or Major incident has no
+// description of its impact.
+func checkImpactUnknown(inc *v1alpha1.Incident, now time.Time) []fact {
+	if !severe(inc.Spec.State) || impactKnown(inc) || inc.Status.StateChangedAt == nil {
+		return nil
+	}
+	key := fmt.Sprintf("ImpactUnknown/%d", inc.Status.StateChangedAt.Unix())
+	if sentOnce(inc, key) {
+		return nil
+	}
+	msg := fmt.Sprintf("The impact of this %s incident is unknown: describe in spec.impact what is broken and how widespread it is", inc.Spec.State)
+	return []fact{reminder(key, v1alpha1.EventImpactUnknown, "Warning", msg, now, "")}
+}
+
+// setCustomersInformedCondition: True once a status update is published (or while customers
+// need not hear yet), False when they must hear soon (Pending) or should have (NotInformed).
+func setCustomersInformedCondition(inc *v1alpha1.Incident, p *v1alpha1.ResponsePolicy, now time.Time) {
+	c := metav1.Condition{Type: v1alpha1.ConditionCustomersInformed, ObservedGeneration: inc.Generation}
+	start := customersWindowStart(inc)
+	switch {
+	case published(inc) > 0:
+		c.Status, c.Reason = metav1.ConditionTrue, v1alpha1.ReasonInformed
+		c.Message = fmt.Sprintf("%d status update(s) published", published(inc))
+	case !severe(inc.Spec.State) || start == nil:
+		c.Status, c.Reason = metav1.ConditionTrue, v1alpha1.ReasonNotRequired
+		c.Message = "Customers need to hear once the incident is Confirmed or Major"
+	case now.Before(start.Add(p.CustomersWithin())):
+		c.Status, c.Reason = metav1.ConditionFalse, v1alpha1.ReasonPending
+		c.Message = "Publish a status update by " + start.Add(p.CustomersWithin()).UTC().Format(time.RFC3339)
+	default:
+		c.Status, c.Reason = metav1.ConditionFalse, v1alpha1.ReasonNotInformed
+		c.Message = fmt.Sprintf("No status update published within %s of the incident becoming Confirmed or Major", p.CustomersWithin())
+	}
+	meta.SetStatusCondition(&inc.Status.Conditions, c)
+}
+
+// setImpactKnownCondition says whether anybody has described the impact yet.
+func setImpactKnownCondition(inc *v1alpha1.Incident) {
+	c := metav1.Condition{Type: v1alpha1.ConditionImpactKnown, ObservedGeneration: inc.Generation,
+		Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonDescribed, Message: "spec.impact describes the impact"}
+	if !impactKnown(inc) {
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, v1alpha1.ReasonUnknown, "Nobody has described the impact yet: set spec.impact"
+	}
+	meta.SetStatusCondition(&inc.Status.Conditions, c)
+}
+
+// setPolicyAppliedCondition says which ResponsePolicy applies, or that the defaults do.
+func setPolicyAppliedCondition(inc *v1alpha1.Incident, name string, found bool) {
+	c := metav1.Condition{Type: v1alpha1.ConditionPolicyApplied, ObservedGeneration: inc.Generation,
+		Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonFound, Message: fmt.Sprintf("ResponsePolicy %q applies", name)}
+	if !found {
+		c.Status, c.Reason = metav1.ConditionFalse, v1alpha1.ReasonNotFound
+		c.Message = fmt.Sprintf("ResponsePolicy %q not found: running on the defaults (sitreps every %s Investigating, %s Confirmed, %s Major; customers informed within %s; hand-off suggested after %s; no comms channel, no paging)",
+			name, v1alpha1.DefaultSitrepInvestigating, v1alpha1.DefaultSitrepConfirmed, v1alpha1.DefaultSitrepMajor,
+			v1alpha1.DefaultCustomersInformedWithin, v1alpha1.DefaultMaxRoleHold)
+	}
+	meta.SetStatusCondition(&inc.Status.Conditions, c)
+}
+
+// minPositive is the smaller of two waits, where zero means "no wait".
+func minPositive(a, b time.Duration) time.Duration {
+	switch {
+	case a <= 0:
+		return b
+	case b <= 0:
+		return a
+	}
+	return min(a, b)
+}

@@ -1,0 +1,273 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package incident
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"firescope.dev/firescope/api/v1alpha1"
+)
+
+func key(d time.Duration, n int) string {
+	return fmt.Sprintf("SitrepOverdue/%d/%d", t0.Add(d).Unix(), n)
+}
+
+func policyWith(f func(*v1alpha1.ResponsePolicySpec)) *v1alpha1.ResponsePolicy {
+	p := &v1alpha1.ResponsePolicy{}
+	f(&p.Spec)
+	return p
+}
+
+func dur(d time.Duration) *metav1.Duration { return &metav1.Duration{Duration: d} }
+
+func tenSeconds() *v1alpha1.ResponsePolicy {
+	return policyWith(func(s *v1alpha1.ResponsePolicySpec) {
+		s.SitrepCadence = v1alpha1.SitrepCadence{Investigating: dur(10 * time.Second), Confirmed: dur(10 * time.Second), Major: dur(5 * time.Second)}
+	})
+}
+
+func openIncident(state v1alpha1.IncidentState) *v1alpha1.Incident {
+	inc := &v1alpha1.Incident{}
+	inc.Spec.State = state
+	inc.Spec.Roles.Commander = "ricardo"
+	inc.Status.OpenedAt = mt(0)
+	inc.Status.StateChangedAt = mt(0)
+	return inc
+}
+
+// TestSitrepOverdueRemindsOncePerMissedInterval walks the clock across a 10s cadence, calling
+// the check as a reconcile would (several times per interval, and again after a restart that
+// reloads the stored status), and counts the reminders.
+func TestSitrepOverdueRemindsOncePerMissedInterval(t *testing.T) {
+	inc := openIncident(v1alpha1.StateConfirmed)
+	cadence := cadenceOf(tenSeconds())
+	var sent []string
+	for ms := 0; ms <= 35000; ms += 500 {
+		facts, wait, skew := checkSitrepOverdue(inc, cadence, t0.Add(time.Duration(ms)*time.Millisecond))
+		for _, f := range facts {
+			sent = append(sent, f.key)
+			if f.eventReason != v1alpha1.EventSitrepOverdue || f.eventType != "Warning" {
+				t.Fatalf("reminder %+v", f)
+			}
+			if skew < 0 || skew >= 500*time.Millisecond {
+				t.Fatalf("skew %s at %dms", skew, ms)
+			}
+		}
+		if wait <= 0 || wait > 10*time.Second {
+			t.Fatalf("wait %s at %dms", wait, ms)
+		}
+		// A restart reloads the stored status: the same object, deep-copied.
+		inc = inc.DeepCopy()
+	}
+	want := []string{key(10*time.Second, 1), key(10*time.Second, 2), key(10*time.Second, 3)}
+	if strings.Join(sent, ",") != strings.Join(want, ",") {
+		t.Fatalf("reminders %q, want %q", sent, want)
+	}
+}
+
+func TestSitrepOverdueMessageSaysHowLateTheCadenceAndTheIC(t *testing.T) {
+	inc := openIncident(v1alpha1.StateMajor)
+	facts, _, _ := checkSitrepOverdue(inc, cadenceOf(nil), t0.Add(42*time.Minute))
+	if len(facts) != 1 {
+		t.Fatalf("facts %+v", facts)
+	}
+	want := "Sitrep overdue by 12m0s: sitreps are due every 30m0s while Major; IC: ricardo"
+	if facts[0].entry.Message != want {
+		t.Fatalf("message %q, want %q", facts[0].entry.Message, want)
+	}
+}
+
+func TestSitrepOverdueAfterDowntimeSendsOneReminderNotABacklog(t *testing.T) {
+	inc := openIncident(v1alpha1.StateConfirmed)
+	facts, _, _ := checkSitrepOverdue(inc, cadenceOf(tenSeconds()), t0.Add(65*time.Second))
+	if len(facts) != 1 || facts[0].key != key(10*time.Second, 6) {
+		t.Fatalf("facts %+v", facts)
+	}
+}
+
+func TestNewSitrepClearsTheOverdueAndRestartsTheCount(t *testing.T) {
+	inc := openIncident(v1alpha1.StateConfirmed)
+	cadence := cadenceOf(tenSeconds())
+	if f, _, _ := checkSitrepOverdue(inc, cadence, t0.Add(11*time.Second)); len(f) != 1 {
+		t.Fatal("no first reminder")
+	}
+	inc.Status.LastSitrepAt = mt(12 * time.Second)
+	if f, wait, _ := checkSitrepOverdue(inc, cadence, t0.Add(13*time.Second)); len(f) != 0 || wait != 9*time.Second {
+		t.Fatalf("after a sitrep: facts %+v wait %s", f, wait)
+	}
+	f, _, _ := checkSitrepOverdue(inc, cadence, t0.Add(22*time.Second))
+	if len(f) != 1 || f[0].key != key(22*time.Second, 1) {
+		t.Fatalf("next reminder %+v", f)
+	}
+}
+
+func TestEscalationToMajorRemindsOnTheMajorCadenceAtOnce(t *testing.T) {
+	inc := openIncident(v1alpha1.StateConfirmed)
+	cadence := cadenceOf(tenSeconds())
+	if f, _, _ := checkSitrepOverdue(inc, cadence, t0.Add(7*time.Second)); len(f) != 0 {
+		t.Fatal("reminded before the Confirmed cadence")
+	}
+	inc.Spec.State = v1alpha1.StateMajor
+	if f, _, _ := checkSitrepOverdue(inc, cadence, t0.Add(7*time.Second)); len(f) != 1 {
+		t.Fatal("escalation to Major did not apply the 5s cadence at once")
+	}
+}
+
+func TestResolvedIncidentGetsNoReminders(t *testing.T) {
+	inc := openIncident(v1alpha1.StateResolved)
+	inc.Spec.Roles = v1alpha1.Roles{}
+	inc.Status.ConfirmedAt = mt(0)
+	p := tenSeconds()
+	later := t0.Add(24 * time.Hour)
+	f1, _, _ := checkSitrepOverdue(inc, cadenceOf(p), later)
+	f2, _ := checkCustomersInformed(inc, p, later)
+	f3 := checkRolesUnassigned(inc, later)
+	f4 := checkImpactUnknown(inc, later)
+	if n := len(f1) + len(f2) + len(f3) + len(f4); n != 0 {
+		t.Fatalf("%d reminders for a resolved incident", n)
+	}
+}
+
+func TestCustomersNotInformedWarnsOnceAfterTheWindow(t *testing.T) {
+	p := policyWith(func(s *v1alpha1.ResponsePolicySpec) { s.CustomersInformedWithin = dur(10 * time.Minute) })
+	inc := openIncident(v1alpha1.StateConfirmed)
+	inc.Status.ConfirmedAt = mt(time.Minute)
+	if f, wait := checkCustomersInformed(inc, p, t0.Add(5*time.Minute)); len(f) != 0 || wait != 6*time.Minute {
+		t.Fatalf("inside the window: %+v, wait %s", f, wait)
+	}
+	setCustomersInformedCondition(inc, p, t0.Add(5*time.Minute))
+	if c := cond(inc, v1alpha1.ConditionCustomersInformed); c.Reason != v1alpha1.ReasonPending {
+		t.Fatalf("condition %+v", c)
+	}
+	f, _ := checkCustomersInformed(inc, p, t0.Add(11*time.Minute))
+	if len(f) != 1 || f[0].eventReason != v1alpha1.EventCustomersNotInformed || f[0].eventType != "Warning" {
+		t.Fatalf("after the window: %+v", f)
+	}
+	if f, _ := checkCustomersInformed(inc, p, t0.Add(20*time.Minute)); len(f) != 0 {
+		t.Fatal("warned twice")
+	}
+	setCustomersInformedCondition(inc, p, t0.Add(20*time.Minute))
+	if c := cond(inc, v1alpha1.ConditionCustomersInformed); c.Reason != v1alpha1.ReasonNotInformed {
+		t.Fatalf("condition %+v", c)
+	}
+	inc.Status.StatusUpdates = &v1alpha1.StatusUpdatesSummary{Published: 1}
+	setCustomersInformedCondition(inc, p, t0.Add(21*time.Minute))
+	if c := cond(inc, v1alpha1.ConditionCustomersInformed); c.Status != metav1.ConditionTrue || c.Reason != v1alpha1.ReasonInformed {
+		t.Fatalf("after an update: %+v", c)
+	}
+}
+
+func TestRoleUnassignedWarnsOncePerStateChange(t *testing.T) {
+	inc := openIncident(v1alpha1.StateConfirmed)
+	f := checkRolesUnassigned(inc, t0)
+	if len(f) != 1 || !strings.Contains(f[0].entry.Message, "Nobody is Communications of this Confirmed incident: set spec.roles.communications") {
+		t.Fatalf("%+v", f)
+	}
+	if len(checkRolesUnassigned(inc, t0.Add(time.Minute))) != 0 {
+		t.Fatal("warned twice in one state")
+	}
+	inc.Spec.State, inc.Status.StateChangedAt = v1alpha1.StateMajor, mt(2*time.Minute)
+	if len(checkRolesUnassigned(inc, t0.Add(2*time.Minute))) != 1 {
+		t.Fatal("no warning after the escalation")
+	}
+	inc.Spec.State = v1alpha1.StateInvestigating
+	inc.Status.StateChangedAt = mt(3 * time.Minute)
+	if len(checkRolesUnassigned(inc, t0.Add(3*time.Minute))) != 0 {
+		t.Fatal("Comms is not required while Investigating")
+	}
+}
+
+func TestHandoffSuggestedAfterTheRoleHoldLimit(t *testing.T) {
+	p := policyWith(func(s *v1alpha1.ResponsePolicySpec) { s.MaxRoleHold = dur(4 * time.Hour) })
+	inc := openIncident(v1alpha1.StateMajor)
+	inc.Status.Recorded = &v1alpha1.Recorded{Roles: v1alpha1.RecordedRoles{
+		Commander: "ricardo", CommanderSince: mt(0),
+		Operations: []v1alpha1.RecordedGroup{{Name: "postgres", Supervisor: "noah", Since: mt(time.Hour)}},
+	}}
+	if f, wait := checkHandoffSuggested(inc, p, t0.Add(3*time.Hour)); len(f) != 0 || wait != time.Hour {
+		t.Fatalf("before the limit: %+v wait %s", f, wait)
+	}
+	f, wait := checkHandoffSuggested(inc, p, t0.Add(4*time.Hour+10*time.Minute))
+	if len(f) != 1 || f[0].entry.Message != "ricardo has been IC for 4h10m0s: anybody need a break? Hand off with spec.roles.commander" {
+		t.Fatalf("%+v", f)
+	}
+	if wait != 50*time.Minute {
+		t.Fatalf("wait for noah's limit: %s", wait)
+	}
+	if f, _ := checkHandoffSuggested(inc, p, t0.Add(4*time.Hour+20*time.Minute)); len(f) != 0 {
+		t.Fatal("suggested twice")
+	}
+	f, _ = checkHandoffSuggested(inc, p, t0.Add(5*time.Hour))
+	if len(f) != 1 || !strings.HasPrefix(f[0].entry.Message, "noah has been Ops/postgres for 4h0m0s") {
+		t.Fatalf("%+v", f)
+	}
+}
+
+func TestImpactUnknownAtConfirmedAndMajor(t *testing.T) {
+	inc := openIncident(v1alpha1.StateInvestigating)
+	if len(checkImpactUnknown(inc, t0)) != 0 {
+		t.Fatal("impact is not required while Investigating")
+	}
+	inc.Spec.State = v1alpha1.StateMajor
+	if f := checkImpactUnknown(inc, t0); len(f) != 1 || f[0].eventReason != v1alpha1.EventImpactUnknown {
+		t.Fatalf("%+v", f)
+	}
+	setImpactKnownCondition(inc)
+	if c := cond(inc, v1alpha1.ConditionImpactKnown); c.Status != metav1.ConditionFalse {
+		t.Fatalf("%+v", c)
+	}
+	n := int64(120)
+	inc.Spec.Impact = &v1alpha1.Impact{CustomersAffected: &n}
+	setImpactKnownCondition(inc)
+	if c := cond(inc, v1alpha1.ConditionImpactKnown); c.Status != metav1.ConditionTrue {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func TestSentRemindersStayBounded(t *testing.T) {
+	inc := openIncident(v1alpha1.StateMajor)
+	for i := range 100 {
+		sentOnce(inc, strings.Repeat("k", i+1))
+	}
+	if n := len(inc.Status.Reminders.Sent); n != maxSentReminders {
+		t.Fatalf("%d keys kept", n)
+	}
+}
+
+func TestPolicyAppliedSaysWhenTheDefaultsRun(t *testing.T) {
+	inc := openIncident(v1alpha1.StateInvestigating)
+	setPolicyAppliedCondition(inc, "oncall", false)
+	c := cond(inc, v1alpha1.ConditionPolicyApplied)
+	if c.Status != metav1.ConditionFalse || c.Reason != v1alpha1.ReasonNotFound ||
+		!strings.Contains(c.Message, `ResponsePolicy "oncall" not found: running on the defaults (sitreps every 30m0s Investigating, 1h0m0s Confirmed, 30m0s Major`) {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func cond(inc *v1alpha1.Incident, typ string) metav1.Condition {
+	for _, c := range inc.Status.Conditions {
+		if c.Type == typ {
+			return c
+		}
+	}
+	return metav1.Condition{}
+}

@@ -1,0 +1,211 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package incident
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/delivery"
+	"firescope.dev/firescope/internal/notify"
+	"firescope.dev/firescope/internal/paging"
+)
+
+// Notifiers builds the comms channel and the pager a policy names, with their credentials.
+type Notifiers interface {
+	Channel(ctx context.Context, namespace string, c *v1alpha1.CommsChannel) (notify.Channel, error)
+	Pager(ctx context.Context, namespace string, p *v1alpha1.Paging) (paging.Pager, error)
+}
+
+// SecretNotifiers reads credentials from Secrets by name, with a reader that does not cache,
+// so the manager needs only "get" on Secrets and never holds them all in memory.
+type SecretNotifiers struct {
+	Secrets client.Reader
+	// HTTP is the client for every call; its timeout bounds each one.
+	HTTP *http.Client
+}
+
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+
+func (s *SecretNotifiers) secret(ctx context.Context, ns string, ref v1alpha1.SecretKeyReference) (string, error) {
+	sec := &corev1.Secret{}
+	if err := s.Secrets.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, sec); err != nil {
+		return "", fmt.Errorf("reading Secret %s/%s: %w", ns, ref.Name, err)
+	}
+	v, ok := sec.Data[ref.Key]
+	if !ok || len(v) == 0 {
+		return "", fmt.Errorf("Secret %s/%s has no key %q", ns, ref.Name, ref.Key)
+	}
+	return string(v), nil
+}
+
+// Channel implements Notifiers.
+func (s *SecretNotifiers) Channel(ctx context.Context, ns string, c *v1alpha1.CommsChannel) (notify.Channel, error) {
+	if c.Slack != nil {
+		url, err := s.secret(ctx, ns, c.Slack.WebhookURLSecretRef)
+		if err != nil {
+			return nil, err
+		}
+		return notify.NewSlack(url, s.HTTP), nil
+	}
+	key, err := s.secret(ctx, ns, c.Webhook.SigningSecretRef)
+	if err != nil {
+		return nil, err
+	}
+	return notify.NewWebhook(c.Webhook.URL, []byte(key), s.HTTP), nil
+}
+
+// Pager implements Notifiers.
+func (s *SecretNotifiers) Pager(ctx context.Context, ns string, p *v1alpha1.Paging) (paging.Pager, error) {
+	key, err := s.secret(ctx, ns, p.PagerDuty.RoutingKeySecretRef)
+	if err != nil {
+		return nil, err
+	}
+	url := p.PagerDuty.URL
+	if url == "" {
+		url = paging.PagerDutyEventsURL
+	}
+	return paging.NewPagerDuty(key, url, s.HTTP), nil
+}
+
+// maxAttempts bounds the tries of one item: with backoff capped at five minutes, about half an
+// hour of trying before it is given up with a NotificationFailed Event.
+const maxAttempts = 12
+
+func backoff(attempt int) time.Duration { return delivery.Backoff(attempt, time.Second, 5*time.Minute) }
+
+// send delivers one outbox item.
+func (r *Reconciler) send(ctx context.Context, inc *v1alpha1.Incident, p *v1alpha1.ResponsePolicy, it v1alpha1.OutboxItem, now time.Time) error {
+	if p == nil {
+		return fmt.Errorf("the ResponsePolicy that named the %s is gone", channelOf(it.Kind))
+	}
+	switch it.Kind {
+	case v1alpha1.OutboxAnnounce:
+		if p.Spec.CommsChannel == nil {
+			return fmt.Errorf("the ResponsePolicy no longer names a comms channel")
+		}
+		ch, err := r.Notifiers.Channel(ctx, inc.Namespace, p.Spec.CommsChannel)
+		if err != nil {
+			// A missing Secret is fixed by a person; keep the announcement until then.
+			return &delivery.RetryableError{Err: err}
+		}
+		return ch.Announce(ctx, notify.Announcement{
+			ID: it.ID, Namespace: inc.Namespace, Incident: inc.Name, Kind: it.Reason,
+			Text: announcementText(inc, it), Drill: inc.Spec.Drill, At: now,
+		})
+	default:
+		if p.Spec.Paging == nil {
+			return fmt.Errorf("the ResponsePolicy no longer names paging")
+		}
+		pager, err := r.Notifiers.Pager(ctx, inc.Namespace, p.Spec.Paging)
+		if err != nil {
+			return &delivery.RetryableError{Err: err}
+		}
+		if it.Kind == v1alpha1.OutboxResolvePage {
+			return pager.Resolve(ctx, dedupKey(inc))
+		}
+		return pager.Trigger(ctx, page(inc, now))
+	}
+}
+
+// deliver sends the claimed items and settles each: delivered items leave the outbox,
+// retryable failures wait for their backoff or Retry-After, permanent ones leave it with a
+// NotificationFailed Event. It returns those Events' facts.
+func (r *Reconciler) deliver(ctx context.Context, inc *v1alpha1.Incident, p *v1alpha1.ResponsePolicy, claimed []int, now time.Time) []fact {
+	var facts []fact
+	done := map[int]bool{}
+	held := map[string]*metav1.Time{}
+	for _, i := range claimed {
+		it := &inc.Status.Outbox[i]
+		ch := channelOf(it.Kind)
+		if until, ok := held[ch]; ok {
+			// An earlier item of this channel must be retried: keep the order, and keep off a
+			// channel that asked us to slow down.
+			it.State, it.NotBefore, it.Attempts = v1alpha1.OutboxPending, until, it.Attempts-1
+			continue
+		}
+		err := r.send(ctx, inc, p, *it, now)
+		failedAt := r.Clock.Now()
+		after, retry := delivery.IsRetryable(err)
+		retry = retry && it.Attempts < maxAttempts
+		switch {
+		case err == nil:
+			notificationsTotal.WithLabelValues(ch, "delivered").Inc()
+			done[i] = true
+			continue
+		case retry:
+			notificationsTotal.WithLabelValues(ch, "retried").Inc()
+			it.State, it.NotBefore = v1alpha1.OutboxPending, retryAt(failedAt, it.Attempts, after)
+			held[ch] = it.NotBefore
+		default:
+			notificationsTotal.WithLabelValues(ch, "failed").Inc()
+			done[i] = true
+		}
+		if it.Attempts == 1 || !retry {
+			msg := fmt.Sprintf("Could not deliver %q to %s: %v", it.Message, ch, err)
+			if retry {
+				msg += " (retrying)"
+			}
+			facts = append(facts, fact{key: "NotificationFailed/" + it.ID + fmt.Sprint(!retry), entry: entry(metav1.NewTime(now), v1alpha1.TimelineReminder, msg, ""),
+				eventReason: v1alpha1.EventNotificationFailed, eventType: corev1.EventTypeWarning})
+		}
+	}
+	kept := inc.Status.Outbox[:0:0]
+	for i, it := range inc.Status.Outbox {
+		if !done[i] {
+			kept = append(kept, it)
+		}
+	}
+	inc.Status.Outbox = kept
+	if len(kept) == 0 {
+		inc.Status.Outbox = nil
+	}
+	return facts
+}
+
+// dedupKey identifies the incident's page, so that sending a trigger again is harmless.
+func dedupKey(inc *v1alpha1.Incident) string {
+	return fmt.Sprintf("firescope/%s/%s/%s", inc.Namespace, inc.Name, inc.UID)
+}
+
+func page(inc *v1alpha1.Incident, now time.Time) paging.Page {
+	severity := map[v1alpha1.IncidentState]string{
+		v1alpha1.StateInvestigating: "warning", v1alpha1.StateConfirmed: "error", v1alpha1.StateMajor: "critical",
+	}[inc.Spec.State]
+	p := paging.Page{
+		DedupKey:  dedupKey(inc),
+		Summary:   fmt.Sprintf("[%s] %s (%s/%s), IC %s", inc.Spec.State, inc.Spec.Title, inc.Namespace, inc.Name, holder(inc.Spec.Roles.Commander)),
+		Source:    fmt.Sprintf("firescope/%s/%s", inc.Namespace, inc.Name),
+		Severity:  severity,
+		Timestamp: now,
+		Details: map[string]string{
+			"state": string(inc.Spec.State), "commander": string(inc.Spec.Roles.Commander),
+			"communications": string(inc.Spec.Roles.Communications), "namespace": inc.Namespace, "incident": inc.Name,
+		},
+	}
+	for _, l := range inc.Spec.Links {
+		p.Links = append(p.Links, paging.Link{Href: l.URL, Text: l.Name})
+	}
+	return p
+}

@@ -1,0 +1,241 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package incident
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"firescope.dev/firescope/api/v1alpha1"
+)
+
+// The outbox records every announcement and page before it is sent: a fact is enqueued in the
+// same status write that records it, an item is marked Sending in a status write before the
+// call, and removed in the write after it. So a crash never loses a fact, and never posts an
+// announcement twice (an item found Sending is dropped; pages, idempotent by dedup key, are
+// sent again).
+
+// maxDeliveriesPerReconcile bounds the calls one reconcile makes, so that one incident with a
+// backlog cannot hold a worker for long.
+const maxDeliveriesPerReconcile = 5
+
+// factKey is the identity of a fact, for its Event and its outbox items.
+func factKey(inc *v1alpha1.Incident, f fact) string {
+	if f.key != "" {
+		return f.key
+	}
+	return fmt.Sprintf("%d/%s/%s", inc.Generation, f.eventReason, f.entry.Message)
+}
+
+func itemID(inc *v1alpha1.Incident, kind v1alpha1.OutboxKind, key string) string {
+	sum := sha256.Sum256([]byte(string(inc.UID) + "\x00" + string(kind) + "\x00" + key))
+	return hex.EncodeToString(sum[:12])
+}
+
+// announced reports whether a fact goes to the comms channel.
+func announced(f fact) bool {
+	switch f.eventReason {
+	case v1alpha1.EventStateChanged, v1alpha1.EventHandoff, v1alpha1.EventSitrepPosted, v1alpha1.EventSitrepOverdue:
+		return true
+	}
+	return false
+}
+
+// enqueue adds the outbox items for new facts: announcements when the policy names a comms
+// channel, pages when it names paging and the incident is not a drill.
+func enqueue(inc *v1alpha1.Incident, facts []fact, p *v1alpha1.ResponsePolicy) {
+	add := func(kind v1alpha1.OutboxKind, f fact) {
+		item := v1alpha1.OutboxItem{
+			ID:      itemID(inc, kind, factKey(inc, f)),
+			Kind:    kind,
+			Reason:  f.eventReason,
+			Message: f.entry.Message,
+			State:   v1alpha1.OutboxPending,
+		}
+		if f.entry.Type == v1alpha1.TimelineSitrep {
+			fmt.Sscanf(f.entry.Message, "Sitrep %d ", &item.Sitrep)
+		}
+		inc.Status.Outbox = append(inc.Status.Outbox, item)
+	}
+	for _, f := range facts {
+		if p != nil && p.Spec.CommsChannel != nil && announced(f) {
+			add(v1alpha1.OutboxAnnounce, f)
+		}
+		if p == nil || p.Spec.Paging == nil || inc.Spec.Drill || f.eventReason != v1alpha1.EventStateChanged {
+			continue
+		}
+		switch {
+		case inc.Spec.State == v1alpha1.StateResolved:
+			add(v1alpha1.OutboxResolvePage, f)
+		case p.PagesIn(inc.Spec.State):
+			add(v1alpha1.OutboxPage, f)
+		}
+	}
+	// The outbox is bounded; under a flood (a channel down for hours), the oldest pending
+	// announcements give way. Pages are never dropped for room.
+	for len(inc.Status.Outbox) > 20 {
+		i := 0
+		for i < len(inc.Status.Outbox)-1 && inc.Status.Outbox[i].Kind != v1alpha1.OutboxAnnounce {
+			i++
+		}
+		notificationsTotal.WithLabelValues(channelOf(inc.Status.Outbox[i].Kind), "dropped").Inc()
+		inc.Status.Outbox = append(inc.Status.Outbox[:i], inc.Status.Outbox[i+1:]...)
+	}
+}
+
+// recoverOutbox settles items left Sending by a process that stopped mid-call: the outcome is
+// unknown. Announcements are dropped (at most once); pages go back to Pending (PagerDuty
+// deduplicates them by dedup key, so sending again is harmless).
+func recoverOutbox(inc *v1alpha1.Incident) []v1alpha1.OutboxItem {
+	var dropped []v1alpha1.OutboxItem
+	kept := inc.Status.Outbox[:0:0]
+	for _, it := range inc.Status.Outbox {
+		if it.State == v1alpha1.OutboxSending {
+			if it.Kind == v1alpha1.OutboxAnnounce {
+				dropped = append(dropped, it)
+				continue
+			}
+			it.State = v1alpha1.OutboxPending
+		}
+		kept = append(kept, it)
+	}
+	inc.Status.Outbox = kept
+	if len(kept) == 0 {
+		inc.Status.Outbox = nil
+	}
+	return dropped
+}
+
+// claimDue marks the items whose time has come as Sending and returns their indexes, at most
+// maxDeliveriesPerReconcile, oldest first. Items of one channel go out in order: once one of
+// them must wait, the later ones wait too. It also returns how long until the next item that
+// is not due yet.
+func claimDue(inc *v1alpha1.Incident, now time.Time) ([]int, time.Duration) {
+	var due []int
+	var wait time.Duration
+	waiting := map[string]bool{}
+	for i := range inc.Status.Outbox {
+		it := &inc.Status.Outbox[i]
+		ch := channelOf(it.Kind)
+		if waiting[ch] {
+			continue
+		}
+		if it.NotBefore != nil && now.Before(it.NotBefore.Time) {
+			wait = minPositive(wait, it.NotBefore.Sub(now))
+			waiting[ch] = true
+			continue
+		}
+		if len(due) == maxDeliveriesPerReconcile {
+			wait = minPositive(wait, time.Millisecond)
+			break
+		}
+		it.State = v1alpha1.OutboxSending
+		it.Attempts++
+		due = append(due, i)
+	}
+	return due, wait
+}
+
+func channelOf(k v1alpha1.OutboxKind) string {
+	if k == v1alpha1.OutboxAnnounce {
+		return "comms"
+	}
+	return "pagerduty"
+}
+
+// announcementText renders an outbox item for the comms channel, as people read it there.
+func announcementText(inc *v1alpha1.Incident, it v1alpha1.OutboxItem) string {
+	var b strings.Builder
+	if inc.Spec.Drill {
+		b.WriteString("[DRILL] ")
+	}
+	ref := fmt.Sprintf("*%s* (%s/%s, %s)", inc.Spec.Title, inc.Namespace, inc.Name, inc.Spec.State)
+	switch it.Reason {
+	case v1alpha1.EventSitrepOverdue:
+		fmt.Fprintf(&b, "@%s: %s\n%s", holder(inc.Spec.Roles.Commander), it.Message, ref)
+	case v1alpha1.EventSitrepPosted:
+		writeSitrep(&b, inc, int(it.Sitrep))
+	default:
+		fmt.Fprintf(&b, "@all: %s\n%s", it.Message, ref)
+	}
+	return b.String()
+}
+
+// writeSitrep renders sitrep n (1-based) in full, in the shape of the talk's example: what is
+// broken, how widespread, what is being done, what customers can do, links, and who is on it.
+func writeSitrep(b *strings.Builder, inc *v1alpha1.Incident, n int) {
+	if n < 1 || n > len(inc.Spec.Sitreps) {
+		fmt.Fprintf(b, "@all: Sitrep %d of %s/%s", n, inc.Namespace, inc.Name)
+		return
+	}
+	s := inc.Spec.Sitreps[n-1]
+	fmt.Fprintf(b, "@all: Sitrep %d: *%s* (%s/%s, %s)\n\n%s\n", n, inc.Spec.Title, inc.Namespace, inc.Name, inc.Spec.State, s.Summary)
+	for _, part := range []struct{ label, text string }{{"Impact", s.Impact}, {"Actions", s.Actions}, {"Workaround", s.Workaround}} {
+		if part.text != "" {
+			fmt.Fprintf(b, "\n*%s:* %s\n", part.label, part.text)
+		}
+	}
+	links := append(append([]v1alpha1.Link{}, s.Links...), inc.Spec.Links...)
+	seen := map[string]bool{}
+	for _, l := range links {
+		if !seen[l.URL] {
+			seen[l.URL] = true
+			fmt.Fprintf(b, "\n%s: %s", l.Name, l.URL)
+		}
+	}
+	r := inc.Spec.Roles
+	fmt.Fprintf(b, "\n\nIC: %s\nComms: %s", holder(r.Commander), holder(r.Communications))
+	for _, g := range r.Operations {
+		people := append([]string{string(g.Supervisor) + " (lead)"}, personStrings(g.Members)...)
+		if g.Supervisor == "" {
+			people = people[1:]
+		}
+		fmt.Fprintf(b, "\nOps/%s: %s", g.Name, strings.Join(people, ", "))
+	}
+	if s.At != nil {
+		fmt.Fprintf(b, "\n\nPosted %s by %s", s.At.UTC().Format("Jan 2, 2006 15:04:05 UTC"), holder(s.Author))
+	}
+}
+
+func personStrings(ps []v1alpha1.Person) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = string(p)
+	}
+	return out
+}
+
+// retryAt is when a failed item may be tried again: the server's Retry-After when it gave
+// one, else exponential backoff with jitter.
+func retryAt(now time.Time, attempts int32, after time.Duration) *metav1.Time {
+	wait := after
+	if wait <= 0 {
+		wait = backoff(int(attempts))
+	}
+	// Status keeps whole seconds: round up, so the stored time is never early.
+	at := now.Add(wait)
+	if at.Truncate(time.Second) != at {
+		at = at.Truncate(time.Second).Add(time.Second)
+	}
+	t := metav1.NewTime(at)
+	return &t
+}

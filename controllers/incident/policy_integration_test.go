@@ -1,0 +1,277 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package incident_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/manager"
+	"firescope.dev/firescope/internal/mock/pagerduty"
+	"firescope.dev/firescope/internal/mock/slack"
+	"firescope.dev/firescope/internal/testenv"
+)
+
+const routingKey = "R0UT1NGKEYF1RESC0PE0000000000001"
+
+// channels creates a namespace with a ResponsePolicy named "default" that announces to a fake
+// Slack and pages a fake PagerDuty, with the given sitrep cadence.
+func channels(t *testing.T, e *testenv.Env, cadence time.Duration) (string, *slack.Server, *pagerduty.Server) {
+	t.Helper()
+	ctx := context.Background()
+	sl, pd := slack.New(), pagerduty.New()
+	t.Cleanup(sl.Close)
+	t.Cleanup(pd.Close)
+	ns := strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	if len(ns) > 60 {
+		ns = ns[:60]
+	}
+	must(t, e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
+	must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "comms", Namespace: ns},
+		StringData: map[string]string{"webhook-url": sl.WebhookURL()}}))
+	must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "pagerduty", Namespace: ns},
+		StringData: map[string]string{"routing-key": routingKey}}))
+	d := &metav1.Duration{Duration: cadence}
+	must(t, e.Client.Create(ctx, &v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns},
+		Spec: v1alpha1.ResponsePolicySpec{
+			SitrepCadence: v1alpha1.SitrepCadence{Investigating: d, Confirmed: d, Major: d},
+			CommsChannel:  &v1alpha1.CommsChannel{Slack: &v1alpha1.SlackChannel{WebhookURLSecretRef: v1alpha1.SecretKeyReference{Name: "comms", Key: "webhook-url"}}},
+			Paging: &v1alpha1.Paging{PagerDuty: v1alpha1.PagerDuty{URL: pd.EventsURL(),
+				RoutingKeySecretRef: v1alpha1.SecretKeyReference{Name: "pagerduty", Key: "routing-key"}}},
+		}}))
+	return ns, sl, pd
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func confirmedIncident(ns, name string) *v1alpha1.Incident {
+	inc := newIncident(name)
+	inc.Namespace = ns
+	inc.Spec.State = v1alpha1.StateConfirmed
+	inc.Spec.Roles.Communications = "keiko"
+	return inc
+}
+
+func countPrefix(texts []string, prefix string) int {
+	n := 0
+	for _, s := range texts {
+		if strings.HasPrefix(s, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func eventNotes(t *testing.T, c client.Client, ns, name, reason string) []string {
+	t.Helper()
+	var out []string
+	for _, e := range eventsIn(t, c, ns, name) {
+		if strings.HasPrefix(e, reason+": ") {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func TestIntegrationSitrepOverdueOncePerIntervalUntilASitrep(t *testing.T) {
+	e := startEnv(t)
+	ctx := context.Background()
+	ns, sl, _ := channels(t, e, 3*time.Second)
+	inc := confirmedIncident(ns, "overdue")
+	must(t, e.As("ricardo").Create(ctx, inc))
+
+	// Two missed intervals: reminders at about 3s and 6s, each once in Events and in Slack.
+	testenv.Eventually(t, 15*time.Second, func() error {
+		if n := countPrefix(sl.Texts(), "@ricardo: Sitrep overdue"); n < 2 {
+			return fmt.Errorf("%d overdue reminders in Slack: %q", n, sl.Texts())
+		}
+		return nil
+	})
+	got := &v1alpha1.Incident{}
+	must(t, e.Client.Get(ctx, client.ObjectKeyFromObject(inc), got))
+	if c := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionSitrepCurrent); c == nil || c.Reason != v1alpha1.ReasonOverdue {
+		t.Fatalf("SitrepCurrent %+v, want Overdue", c)
+	}
+	patch := client.MergeFrom(got.DeepCopy())
+	got.Spec.Sitreps = append(got.Spec.Sitreps, v1alpha1.Sitrep{Summary: "Postgres provisioning restored", Actions: "Noah is draining the queue"})
+	must(t, e.As("ricardo").Patch(ctx, got, patch))
+	testenv.Eventually(t, 5*time.Second, func() error {
+		cur := &v1alpha1.Incident{}
+		must(t, e.Client.Get(ctx, client.ObjectKeyFromObject(inc), cur))
+		if c := meta.FindStatusCondition(cur.Status.Conditions, v1alpha1.ConditionSitrepCurrent); c == nil || c.Reason != v1alpha1.ReasonCurrent {
+			return fmt.Errorf("SitrepCurrent %+v, want Current", c)
+		}
+		return nil
+	})
+	before := countPrefix(sl.Texts(), "@ricardo: Sitrep overdue")
+	// The next reminder counts from the new sitrep, 3s later; by then every reminder has had
+	// time to be sent twice if it ever would be.
+	testenv.Eventually(t, 15*time.Second, func() error {
+		if n := countPrefix(sl.Texts(), "@ricardo: Sitrep overdue"); n != before+1 {
+			return fmt.Errorf("%d overdue reminders, want %d", n, before+1)
+		}
+		return nil
+	})
+	texts := sl.Texts()
+	events := eventNotes(t, e.Client, ns, inc.Name, "SitrepOverdue")
+	if n := countPrefix(texts, "@ricardo: Sitrep overdue"); n != len(events) {
+		t.Fatalf("%d reminders in Slack but %d SitrepOverdue Events:\n%q\n%q", n, len(events), texts, events)
+	}
+	for _, want := range []string{"@all: Incident declared (Confirmed)", "@all: IC -> ricardo", "@all: Comms -> keiko", "@all: Sitrep 1: *EC2 API errors*"} {
+		if countPrefix(texts, want) != 1 {
+			t.Errorf("Slack has %d of %q:\n%q", countPrefix(texts, want), want, texts)
+		}
+	}
+	sitrep := texts[slices.IndexFunc(texts, func(s string) bool { return strings.HasPrefix(s, "@all: Sitrep 1") })]
+	for _, part := range []string{"Postgres provisioning restored", "*Actions:* Noah is draining the queue", "IC: ricardo", "Comms: keiko"} {
+		if !strings.Contains(sitrep, part) {
+			t.Errorf("sitrep announcement lacks %q:\n%s", part, sitrep)
+		}
+	}
+}
+
+func TestIntegrationPagesOnDeclareResolvesOnResolveAndDrillsNeverPage(t *testing.T) {
+	e := startEnv(t)
+	ctx := context.Background()
+	ns, sl, pd := channels(t, e, time.Hour)
+	inc := confirmedIncident(ns, "paged")
+	must(t, e.As("ricardo").Create(ctx, inc))
+	drill := confirmedIncident(ns, "drill")
+	drill.Spec.Drill = true
+	must(t, e.As("ricardo").Create(ctx, drill))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if len(pd.OpenAlerts()) != 1 {
+			return fmt.Errorf("open alerts %+v", pd.OpenAlerts())
+		}
+		return nil
+	})
+	patch := client.MergeFrom(inc.DeepCopy())
+	inc.Spec.State = v1alpha1.StateResolved
+	must(t, e.As("ricardo").Patch(ctx, inc, patch))
+	patch = client.MergeFrom(drill.DeepCopy())
+	drill.Spec.State = v1alpha1.StateResolved
+	must(t, e.As("ricardo").Patch(ctx, drill, patch))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if len(pd.ResolvedAlerts()) != 1 || len(pd.OpenAlerts()) != 0 {
+			return fmt.Errorf("open %+v resolved %+v", pd.OpenAlerts(), pd.ResolvedAlerts())
+		}
+		if countPrefix(sl.Texts(), "[DRILL] @all: Incident Resolved") != 1 {
+			return fmt.Errorf("no drill resolution in Slack: %q", sl.Texts())
+		}
+		return nil
+	})
+	for _, ev := range pd.Events() {
+		if strings.Contains(ev.DedupKey, "/drill/") {
+			t.Fatalf("a drill reached PagerDuty: %+v", ev)
+		}
+	}
+	if n := len(pd.Requests()); n != 2 {
+		t.Fatalf("%d requests to PagerDuty, want a trigger and a resolve", n)
+	}
+}
+
+func TestIntegrationSlackRateLimitIsHonouredAndNothingIsLostOrDoubled(t *testing.T) {
+	e := startEnv(t)
+	ctx := context.Background()
+	ns, sl, _ := channels(t, e, time.Hour)
+	sl.FailNext(1, 429, time.Second)
+	sl.FailNext(1, 500, 0)
+	inc := confirmedIncident(ns, "throttled")
+	must(t, e.As("ricardo").Create(ctx, inc))
+	want := []string{"@all: Incident declared (Confirmed)", "@all: IC -> ricardo", "@all: Comms -> keiko"}
+	testenv.Eventually(t, 20*time.Second, func() error {
+		for _, w := range want {
+			if countPrefix(sl.Texts(), w) != 1 {
+				return fmt.Errorf("Slack has %q", sl.Texts())
+			}
+		}
+		return nil
+	})
+	if n := len(sl.Texts()); n != len(want) {
+		t.Fatalf("%d messages, want %d: %q", n, len(want), sl.Texts())
+	}
+	reqs := sl.Requests()
+	if len(reqs) < len(want)+2 {
+		t.Fatalf("%d requests: the 429 and the 500 were not retried", len(reqs))
+	}
+	// After the 429 the next request waited for Retry-After.
+	if gap := reqs[1].At.Sub(reqs[0].At); gap < time.Second {
+		t.Fatalf("retried %s after a 429 with Retry-After: 1", gap)
+	}
+	if notes := eventNotes(t, e.Client, ns, inc.Name, "NotificationFailed"); len(notes) == 0 || strings.Contains(strings.Join(notes, " "), "xoxtesttoken") {
+		t.Fatalf("NotificationFailed Events %q: want some, without the webhook URL", notes)
+	}
+}
+
+func TestIntegrationRestartWhileRemindersAreDueSendsOneNotABacklog(t *testing.T) {
+	e := startEnv(t)
+	ctx := context.Background()
+	ns, sl, _ := channels(t, e, 2*time.Second)
+	inc := confirmedIncident(ns, "downtime")
+	must(t, e.As("ricardo").Create(ctx, inc))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := countPrefix(sl.Texts(), "@ricardo: Sitrep overdue"); n != 1 {
+			return fmt.Errorf("%d reminders", n)
+		}
+		return nil
+	})
+	stopMgr()
+	time.Sleep(5 * time.Second) // two intervals pass with nobody watching
+	var err error
+	stopMgr, err = e.StartManager(manager.Options{})
+	must(t, err)
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if n := countPrefix(sl.Texts(), "@ricardo: Sitrep overdue"); n < 2 {
+			return fmt.Errorf("%d reminders", n)
+		}
+		return nil
+	})
+	texts := sl.Texts()
+	reminders := countPrefix(texts, "@ricardo: Sitrep overdue")
+	if seen := map[string]bool{}; true {
+		for _, s := range texts {
+			if seen[s] {
+				t.Fatalf("posted twice: %q", s)
+			}
+			seen[s] = true
+		}
+	}
+	// The restarted manager sends one reminder for the current interval, not one for each
+	// interval missed while it was down.
+	events := eventNotes(t, e.Client, ns, inc.Name, "SitrepOverdue")
+	if len(events) != reminders {
+		t.Fatalf("%d SitrepOverdue Events, %d in Slack", len(events), reminders)
+	}
+	if reminders > 3 {
+		t.Fatalf("%d reminders after a 5s outage on a 2s cadence: a backlog was sent", reminders)
+	}
+}

@@ -1,0 +1,386 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package delivery holds what every outbound HTTP client of Firescope shares: one HTTP client
+// with sane timeouts, one classification of answers into success, "try again" (with the
+// server's Retry-After when it gave one) and "will never work", and the backoff between tries.
+//
+// Clients make one attempt per call; the caller (the controller's outbox) decides when to try
+// again, so that a slow vendor never blocks other incidents.
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// DefaultTimeout bounds one whole request (connect, send, answer) when NewHTTPClient is given 0.
+const DefaultTimeout = 10 * time.Second
+
+// RetryableError is a failure that may go away if the same request is sent again.
+type RetryableError struct {
+	// Err is the failure, free of secrets.
+	Err error
+	// After is how long the server asked us to wait (429 or 503 with Retry-After); 0 means the
+	// server did not say and the caller backs off on its own.
+	After time.Duration
+}
+
+func (e *RetryableError) Error() string {
+	msg := "temporary failure"
+	if e.Err != nil {
+		msg = e.Err.Error()
+	}
+	if e.After > 0 {
+		msg += fmt.Sprintf(" (retry after %s)", e.After)
+	}
+	return msg
+}
+
+// Unwrap returns the underlying failure.
+func (e *RetryableError) Unwrap() error { return e.Err }
+
+// IsRetryable reports whether err is worth retrying and after how long the server asked
+// (0 = caller's backoff). nil is not retryable: there is nothing to retry.
+func IsRetryable(err error) (after time.Duration, ok bool) {
+	var r *RetryableError
+	if errors.As(err, &r) {
+		return r.After, true
+	}
+	return 0, false
+}
+
+// StatusError is an answer other than 2xx. Classify returns it as is when the status will never
+// succeed (a bad key, a bad payload) and inside a *RetryableError otherwise.
+type StatusError struct {
+	// StatusCode is the HTTP status.
+	StatusCode int
+	// Text is the vendor's own description of the error, shortened, or "" if it gave none.
+	Text string
+}
+
+func (e *StatusError) Error() string {
+	msg := "HTTP " + strconv.Itoa(e.StatusCode)
+	if t := http.StatusText(e.StatusCode); t != "" {
+		msg += " " + t
+	}
+	if e.Text != "" {
+		msg += ": " + e.Text
+	}
+	return msg
+}
+
+// transportError is a failure to get an answer at all. It carries the method but never the
+// URL, which for webhooks is itself the credential.
+type transportError struct {
+	op  string
+	err error
+}
+
+func (e *transportError) Error() string {
+	if e.op == "" {
+		return "request failed: " + e.err.Error()
+	}
+	return strings.ToUpper(e.op) + " request failed: " + e.err.Error()
+}
+
+func (e *transportError) Unwrap() error { return e.err }
+
+// Classify turns an HTTP response (or transport error) into nil, a *RetryableError (timeouts,
+// connection resets/refused, 429, 5xx, 408) or a permanent error that names the status and the
+// vendor's error text (4xx that will never succeed: bad key, bad payload). It never includes
+// secrets (URLs with tokens, routing keys) in the error text.
+//
+// For an answer other than 2xx, Classify reads the beginning of resp.Body for the vendor's
+// text; the caller still closes the body.
+func Classify(resp *http.Response, err error) error {
+	if err != nil {
+		return classifyTransport(err)
+	}
+	if resp == nil {
+		return errors.New("no answer and no error from the HTTP client")
+	}
+	code := resp.StatusCode
+	if code >= 200 && code < 300 {
+		return nil
+	}
+	se := &StatusError{StatusCode: code, Text: vendorText(resp.Body)}
+	if retryableStatus(code) {
+		return &RetryableError{Err: se, After: RetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+	}
+	return se
+}
+
+func retryableStatus(code int) bool {
+	switch {
+	case code == http.StatusRequestTimeout, code == http.StatusTooEarly, code == http.StatusTooManyRequests:
+		return true
+	case code >= 500 && code <= 599:
+		return true
+	}
+	return false
+}
+
+func classifyTransport(err error) error {
+	// *url.Error names the URL; keep only the method and the cause.
+	op, cause := "", err
+	for {
+		var ue *url.Error
+		if !errors.As(cause, &ue) {
+			break
+		}
+		if op == "" {
+			op = ue.Op
+		}
+		cause = ue.Err
+	}
+	if cause == nil {
+		cause = errors.New("unknown transport error")
+	}
+	te := &transportError{op: op, err: cause}
+	if permanentTransport(cause) {
+		return te
+	}
+	// Timeouts, refused and reset connections, EOF, DNS trouble, a cancelled context: the
+	// outcome is unknown or the vendor unreachable for now. PagerDuty documents retrying
+	// "networking errors"; the others behave the same.
+	return &RetryableError{Err: te}
+}
+
+// permanentTransport reports transport failures that need a person: a certificate that does not
+// verify, or a URL the client cannot use.
+func permanentTransport(err error) bool {
+	var (
+		unknownAuthority x509.UnknownAuthorityError
+		hostname         x509.HostnameError
+		invalid          x509.CertificateInvalidError
+		verification     *tls.CertificateVerificationError
+	)
+	if errors.As(err, &unknownAuthority) || errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &verification) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "unsupported protocol scheme") || strings.Contains(msg, "no Host in request URL")
+}
+
+// maxVendorText bounds the vendor's text kept in an error, so that an HTML error page from a
+// proxy does not end up whole in a condition.
+const maxVendorText = 300
+
+// vendorText extracts the vendor's description from an error body: the message, error and
+// errors fields of a JSON body (PagerDuty, most APIs), or the plain text (Slack).
+func vendorText(body io.Reader) string {
+	if body == nil {
+		return ""
+	}
+	b, _ := io.ReadAll(io.LimitReader(body, 8<<10))
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return ""
+	}
+	text := string(b)
+	var obj map[string]any
+	if b[0] == '{' && json.Unmarshal(b, &obj) == nil {
+		if t := jsonErrorText(obj); t != "" {
+			text = t
+		}
+	}
+	return shorten(text, maxVendorText)
+}
+
+func jsonErrorText(obj map[string]any) string {
+	var parts []string
+	add := func(v any) {
+		switch v := v.(type) {
+		case string:
+			if v != "" {
+				parts = append(parts, v)
+			}
+		case map[string]any:
+			if m, ok := v["message"].(string); ok && m != "" {
+				parts = append(parts, m)
+			}
+		}
+	}
+	add(obj["message"])
+	add(obj["error"])
+	switch errs := obj["errors"].(type) {
+	case []any:
+		for _, e := range errs {
+			add(e)
+		}
+	default:
+		add(errs)
+	}
+	if len(parts) == 0 {
+		add(obj["status"])
+	}
+	switch len(parts) {
+	case 0:
+		return ""
+	case 1:
+		return parts[0]
+	}
+	return parts[0] + ": " + strings.Join(parts[1:], "; ")
+}
+
+// shorten collapses white space and cuts s to at most n runes of valid UTF-8.
+func shorten(s string, n int) string {
+	s = strings.Join(strings.Fields(strings.ToValidUTF8(s, "?")), " ")
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// RetryAfter parses a Retry-After header value (seconds or an HTTP date) relative to now.
+// It returns 0 when the header is absent, malformed or already past.
+func RetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 || secs > int64(365*24*time.Hour/time.Second) {
+			return 0
+		}
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// Backoff returns the delay before attempt n (1-based): exponential from base, capped, with
+// full jitter (uniform between 0 and min(max, base*2^(n-1))).
+func Backoff(n int, base, max time.Duration) time.Duration {
+	if base <= 0 || max <= 0 {
+		return 0
+	}
+	d := base
+	for i := 1; i < n && d < max; i++ {
+		d *= 2
+	}
+	if d > max || d <= 0 {
+		d = max
+	}
+	return rand.N(d + 1)
+}
+
+// NewHTTPClient returns an *http.Client with a total timeout (default 10s) and sane transport
+// timeouts. It does not follow redirects: a webhook that redirects is misconfigured, and Go
+// would turn the POST into a GET and report success.
+func NewHTTPClient(timeout time.Duration) *http.Client {
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	dialer := &net.Dialer{Timeout: min(5*time.Second, timeout), KeepAlive: 30 * time.Second}
+	transport := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout:   min(5*time.Second, timeout),
+		ResponseHeaderTimeout: timeout,
+		ExpectContinueTimeout: time.Second,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   10,
+		IdleConnTimeout:       90 * time.Second,
+	}
+	return &http.Client{
+		Timeout:       timeout,
+		Transport:     transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// PostJSON makes one POST of body to endpoint with the given headers (Content-Type is
+// application/json unless header sets it) and classifies the outcome with Classify. c may be
+// nil for NewHTTPClient(0). The endpoint never appears in the error.
+func PostJSON(ctx context.Context, c *http.Client, endpoint string, body []byte, header http.Header) error {
+	if c == nil {
+		c = NewHTTPClient(0)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	if err != nil {
+		// The parse error quotes the URL, and the URL may be the credential.
+		return errors.New("the endpoint URL is not valid")
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	if req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", "firescope")
+	}
+	resp, err := c.Do(req)
+	if resp != nil {
+		defer func() {
+			// Drain a little so the connection can be reused.
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			_ = resp.Body.Close()
+		}()
+	}
+	return Classify(resp, err)
+}
+
+// Redact returns err with every secret (of 4 characters or more) replaced by "[redacted]" in
+// its text, keeping its classification: IsRetryable and errors.As see through it. Clients
+// apply it as a second line of defence, for vendors that echo what they were sent.
+func Redact(err error, secrets ...string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	clean := msg
+	for _, s := range secrets {
+		if len(s) >= 4 {
+			clean = strings.ReplaceAll(clean, s, "[redacted]")
+		}
+	}
+	if clean == msg {
+		return err
+	}
+	return &redactedError{msg: clean, err: err}
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
