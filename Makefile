@@ -56,8 +56,9 @@ test: verify vet control-plane build ## Run unit, integration (real API server) 
 	go test $(GOTESTFLAGS) -count=1 ./...
 
 .PHONY: bench
-bench: control-plane build ## Measure apply-to-timeline latency and API writes per reconcile.
-	go run ./test/bench/timeline
+bench: control-plane build ## Run the benchmarks: timeline latency and writes, reminder skew.
+	go run ./test/bench/timeline -n 500
+	go run ./test/bench/reminders -n 1000 -for 45s
 
 ##@ Build
 

@@ -22,6 +22,8 @@ package incident
 
 import (
 	"context"
+	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -52,7 +54,16 @@ type Reconciler struct {
 	Notifiers Notifiers
 	// Clock tells the time; tests inject a fake one.
 	Clock clock.PassiveClock
+
+	// delivered holds the IDs of outbox items this process delivered whose removal is not
+	// stored yet. Another process (a new leader, a restart) does not have them, and so treats
+	// such items as of unknown outcome: never as to be sent again.
+	delivered sync.Map
 }
+
+// cleanupAfter is how soon a reconcile with nothing else to do comes back to remove delivered
+// items from the outbox.
+const cleanupAfter = 30 * time.Second
 
 // +kubebuilder:rbac:groups=firescope.dev,resources=incidents,verbs=get;list;watch
 // +kubebuilder:rbac:groups=firescope.dev,resources=incidents/status,verbs=get;update;patch
@@ -83,7 +94,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	cadence := cadenceOf(policy)
 
 	// Phase 1: settle deliveries a stopped process left mid-call.
-	for _, it := range recoverOutbox(inc) {
+	for _, it := range recoverOutbox(inc, func(id string) bool { _, ok := r.delivered.LoadAndDelete(id); return ok }) {
 		notificationsTotal.WithLabelValues(channelOf(it.Kind), "unknown").Inc()
 		log.FromContext(ctx).Info("dropped an announcement whose delivery outcome is unknown, so as never to post it twice", "message", it.Message)
 	}
@@ -118,21 +129,27 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if len(claimed) == 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	// Phase 7: deliver, then store the outcome.
+	// Phase 7: deliver; store the outcome now only if something failed.
 	before = inc.DeepCopy()
-	failures := r.deliver(ctx, inc, policy, claimed, now)
-	appendTimeline(inc, failures)
-	if err := r.report(ctx, inc, failures); err != nil {
-		return ctrl.Result{}, err
+	failures, store := r.deliver(ctx, inc, policy, claimed)
+	if store {
+		appendTimeline(inc, failures)
+		if err := r.report(ctx, inc, failures); err != nil {
+			return ctrl.Result{}, err
+		}
+		// No optimistic lock here: this status was stored a moment ago by this reconcile, and
+		// a conflict with an unrelated spec change would leave delivered items marked Sending.
+		if err := r.Status().Patch(ctx, inc, client.MergeFrom(before)); err != nil {
+			return ctrl.Result{}, err
+		}
+		statusPatches.Inc()
 	}
-	// No optimistic lock here: this status was stored a moment ago by this reconcile, and a
-	// conflict with an unrelated spec change would leave delivered items marked Sending.
-	if err := r.Status().Patch(ctx, inc, client.MergeFrom(before)); err != nil {
-		return ctrl.Result{}, err
-	}
-	statusPatches.Inc()
 	_, outboxWait = claimDue(inc.DeepCopy(), r.Clock.Now())
-	return ctrl.Result{RequeueAfter: minPositive(wait, outboxWait)}, nil
+	wait = minPositive(wait, outboxWait)
+	if !store {
+		wait = minPositive(wait, cleanupAfter)
+	}
+	return ctrl.Result{RequeueAfter: wait}, nil
 }
 
 // checklist runs the IC's event loop for open incidents and returns the reminders due now and
@@ -151,12 +168,23 @@ func (r *Reconciler) checklist(inc *v1alpha1.Incident, p *v1alpha1.ResponsePolic
 	return facts, wait
 }
 
-// appendTimeline adds facts found outside recordChanges to the bounded timeline.
+// appendTimeline adds facts found outside recordChanges to the bounded timeline. Repeated
+// overdue reminders are compacted: one that follows another replaces it, so a long-overdue
+// sitrep takes one line of the timeline, not one per interval.
 func appendTimeline(inc *v1alpha1.Incident, facts []fact) {
 	for _, f := range facts {
-		inc.Status.Timeline = append(inc.Status.Timeline, f.entry)
+		tl := inc.Status.Timeline
+		if n := len(tl); n > 0 && f.eventReason == v1alpha1.EventSitrepOverdue && isOverdueEntry(tl[n-1]) {
+			tl[n-1] = f.entry
+			continue
+		}
+		inc.Status.Timeline = append(tl, f.entry)
 	}
 	inc.Status.Timeline = CompactTimeline(inc.Status.Timeline, v1alpha1.MaxTimelineEntries)
+}
+
+func isOverdueEntry(e v1alpha1.TimelineEntry) bool {
+	return e.Type == v1alpha1.TimelineReminder && strings.HasPrefix(e.Message, "Sitrep overdue by ")
 }
 
 func (r *Reconciler) report(ctx context.Context, inc *v1alpha1.Incident, facts []fact) error {
@@ -216,8 +244,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.Incident{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.ResponsePolicy{}, handler.EnqueueRequestsFromMapFunc(r.incidentsOfPolicy)).
 		Named("incident").
-		// Incidents are independent: a burst of them (or one slow call) must not queue the rest.
-		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
+		// Incidents are independent: a burst of them, or one slow channel, must not queue the
+		// rest. Reconciles mostly wait on the API server and on channels, not on CPU.
+		WithOptions(controller.Options{MaxConcurrentReconciles: 8}).
 		Complete(r)
 }
 

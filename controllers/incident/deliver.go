@@ -129,12 +129,14 @@ func (r *Reconciler) send(ctx context.Context, inc *v1alpha1.Incident, p *v1alph
 	}
 }
 
-// deliver sends the claimed items and settles each: delivered items leave the outbox,
-// retryable failures wait for their backoff or Retry-After, permanent ones leave it with a
-// NotificationFailed Event. It returns those Events' facts.
-func (r *Reconciler) deliver(ctx context.Context, inc *v1alpha1.Incident, p *v1alpha1.ResponsePolicy, claimed []int, now time.Time) []fact {
+// deliver sends the claimed items and settles each. A delivered item stays Sending in status
+// and is remembered in memory; the next reconcile removes it (see recoverOutbox), so the happy
+// path costs no status write of its own. A retryable failure waits for its backoff or
+// Retry-After; a permanent one leaves the outbox with a NotificationFailed Event. deliver
+// returns those Events' facts, and whether the outcome must be stored now (any failure).
+func (r *Reconciler) deliver(ctx context.Context, inc *v1alpha1.Incident, p *v1alpha1.ResponsePolicy, claimed []int) ([]fact, bool) {
 	var facts []fact
-	done := map[int]bool{}
+	failed := map[int]bool{}
 	held := map[string]*metav1.Time{}
 	for _, i := range claimed {
 		it := &inc.Status.Outbox[i]
@@ -145,22 +147,22 @@ func (r *Reconciler) deliver(ctx context.Context, inc *v1alpha1.Incident, p *v1a
 			it.State, it.NotBefore, it.Attempts = v1alpha1.OutboxPending, until, it.Attempts-1
 			continue
 		}
-		err := r.send(ctx, inc, p, *it, now)
-		failedAt := r.Clock.Now()
+		err := r.send(ctx, inc, p, *it, r.Clock.Now())
+		now := r.Clock.Now()
 		after, retry := delivery.IsRetryable(err)
 		retry = retry && it.Attempts < maxAttempts
 		switch {
 		case err == nil:
 			notificationsTotal.WithLabelValues(ch, "delivered").Inc()
-			done[i] = true
+			r.delivered.Store(it.ID, struct{}{})
 			continue
 		case retry:
 			notificationsTotal.WithLabelValues(ch, "retried").Inc()
-			it.State, it.NotBefore = v1alpha1.OutboxPending, retryAt(failedAt, it.Attempts, after)
+			it.State, it.NotBefore = v1alpha1.OutboxPending, retryAt(now, it.Attempts, after)
 			held[ch] = it.NotBefore
 		default:
 			notificationsTotal.WithLabelValues(ch, "failed").Inc()
-			done[i] = true
+			failed[i] = true
 		}
 		if it.Attempts == 1 || !retry {
 			msg := fmt.Sprintf("Could not deliver %q to %s: %v", it.Message, ch, err)
@@ -171,17 +173,22 @@ func (r *Reconciler) deliver(ctx context.Context, inc *v1alpha1.Incident, p *v1a
 				eventReason: v1alpha1.EventNotificationFailed, eventType: corev1.EventTypeWarning})
 		}
 	}
+	if len(facts) == 0 && len(held) == 0 {
+		return nil, false
+	}
+	// Store the outcome now; delivered items can leave with it.
 	kept := inc.Status.Outbox[:0:0]
 	for i, it := range inc.Status.Outbox {
-		if !done[i] {
-			kept = append(kept, it)
+		if _, ok := r.delivered.LoadAndDelete(it.ID); ok || failed[i] {
+			continue
 		}
+		kept = append(kept, it)
 	}
 	inc.Status.Outbox = kept
 	if len(kept) == 0 {
 		inc.Status.Outbox = nil
 	}
-	return facts
+	return facts, true
 }
 
 // dedupKey identifies the incident's page, so that sending a trigger again is harmless.

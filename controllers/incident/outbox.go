@@ -102,16 +102,20 @@ func enqueue(inc *v1alpha1.Incident, facts []fact, p *v1alpha1.ResponsePolicy) {
 	}
 }
 
-// recoverOutbox settles items left Sending by a process that stopped mid-call: the outcome is
-// unknown. Announcements are dropped (at most once); pages go back to Pending (PagerDuty
-// deduplicates them by dedup key, so sending again is harmless).
-func recoverOutbox(inc *v1alpha1.Incident) []v1alpha1.OutboxItem {
-	var dropped []v1alpha1.OutboxItem
+// recoverOutbox settles items found Sending. Those this process delivered (delivered reports
+// it) leave the outbox: their removal rides on this reconcile's status write instead of costing
+// one of its own. Any other was left mid-call by a process that stopped, and its outcome is
+// unknown: an announcement is dropped (at most once); a page goes back to Pending (PagerDuty
+// deduplicates it by dedup key, so sending it again is harmless).
+func recoverOutbox(inc *v1alpha1.Incident, delivered func(id string) bool) (unknown []v1alpha1.OutboxItem) {
 	kept := inc.Status.Outbox[:0:0]
 	for _, it := range inc.Status.Outbox {
 		if it.State == v1alpha1.OutboxSending {
+			if delivered(it.ID) {
+				continue
+			}
 			if it.Kind == v1alpha1.OutboxAnnounce {
-				dropped = append(dropped, it)
+				unknown = append(unknown, it)
 				continue
 			}
 			it.State = v1alpha1.OutboxPending
@@ -122,7 +126,7 @@ func recoverOutbox(inc *v1alpha1.Incident) []v1alpha1.OutboxItem {
 	if len(kept) == 0 {
 		inc.Status.Outbox = nil
 	}
-	return dropped
+	return unknown
 }
 
 // claimDue marks the items whose time has come as Sending and returns their indexes, at most
@@ -136,7 +140,7 @@ func claimDue(inc *v1alpha1.Incident, now time.Time) ([]int, time.Duration) {
 	for i := range inc.Status.Outbox {
 		it := &inc.Status.Outbox[i]
 		ch := channelOf(it.Kind)
-		if waiting[ch] {
+		if waiting[ch] || it.State == v1alpha1.OutboxSending {
 			continue
 		}
 		if it.NotBefore != nil && now.Before(it.NotBefore.Time) {

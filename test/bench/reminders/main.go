@@ -1,0 +1,233 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command reminders measures how punctual sitrep reminders are under load: it declares n
+// Confirmed incidents on 10-second cadences on a local control plane with the manager binary
+// and a fake Slack channel, lets them go overdue for a while, and prints the skew of each
+// SitrepOverdue Event against its due time, and the API writes per reminder.
+//
+//	go run ./test/bench/reminders -n 1000 -for 45s
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/localcluster"
+	"firescope.dev/firescope/internal/manager"
+	"firescope.dev/firescope/internal/mock/slack"
+	"firescope.dev/firescope/internal/testenv"
+)
+
+func main() {
+	n := flag.Int("n", 1000, "open incidents")
+	window := flag.Duration("for", 45*time.Second, "how long to let reminders run after the last incident is declared")
+	flag.Parse()
+	if err := run(*n, *window); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+const cadence = 10 * time.Second
+
+func run(n int, window time.Duration) error {
+	root := testenv.RepoRoot()
+	dir, err := os.MkdirTemp("", "firescope-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	c, err := localcluster.Start(ctx, localcluster.Options{
+		Dir: dir, Assets: os.Getenv("KUBEBUILDER_ASSETS"),
+		CRDs: filepath.Join(root, "config", "crd", "bases"), Webhooks: filepath.Join(root, "config", "webhook"),
+		Manager: filepath.Join(root, "bin", "manager"), User: "ricardo",
+	})
+	if err != nil {
+		return err
+	}
+	defer c.Stop()
+	cfg, err := c.Config()
+	if err != nil {
+		return err
+	}
+	cfg.QPS, cfg.Burst = 1000, 1000
+	cl, err := client.New(cfg, client.Options{Scheme: manager.NewScheme()})
+	if err != nil {
+		return err
+	}
+	sl := slack.New()
+	defer sl.Close()
+	ns := "bench"
+	d := &metav1.Duration{Duration: cadence}
+	for _, obj := range []client.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "comms", Namespace: ns}, StringData: map[string]string{"url": sl.WebhookURL()}},
+		&v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns}, Spec: v1alpha1.ResponsePolicySpec{
+			SitrepCadence: v1alpha1.SitrepCadence{Investigating: d, Confirmed: d, Major: d},
+			CommsChannel:  &v1alpha1.CommsChannel{Slack: &v1alpha1.SlackChannel{WebhookURLSecretRef: v1alpha1.SecretKeyReference{Name: "comms", Key: "url"}}},
+		}},
+	} {
+		if err := cl.Create(ctx, obj); err != nil {
+			return err
+		}
+	}
+
+	fmt.Printf("Firescope reminder benchmark: %d Confirmed incidents declared evenly over %s, sitreps every %s, announced to a fake Slack\n\n", n, cadence, cadence)
+	// Declarations are spread evenly over one cadence, as independent incidents would be, so
+	// the steady load is n reminders per cadence rather than one synchronized burst.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	errs := make(chan error, n)
+	tick := time.NewTicker(cadence / time.Duration(n))
+	defer tick.Stop()
+	for i := range n {
+		<-tick.C
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			inc := &v1alpha1.Incident{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("inc-%04d", i), Namespace: ns},
+				Spec: v1alpha1.IncidentSpec{Title: "EC2 API errors", State: v1alpha1.StateConfirmed,
+					Roles:  v1alpha1.Roles{Commander: "ricardo", Communications: "keiko"},
+					Impact: &v1alpha1.Impact{Description: "Postgres cannot be provisioned"}}}
+			if err := cl.Create(ctx, inc); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	// Let the declarations settle before counting, so the figures cover reminders only.
+	time.Sleep(cadence / 2)
+	m0, events0 := scrape(c.MetricsAddr), countEvents(ctx, cl, ns)
+	start := time.Now()
+	time.Sleep(window)
+	m1, events1 := scrape(c.MetricsAddr), countEvents(ctx, cl, ns)
+
+	skews, err := reminderSkews(ctx, cl, ns, start)
+	if err != nil {
+		return err
+	}
+	if len(skews) == 0 {
+		return fmt.Errorf("no SitrepOverdue Events in %s", window)
+	}
+	slices.Sort(skews)
+	q := func(p float64) time.Duration { return skews[min(len(skews)-1, int(p*float64(len(skews))))] }
+	fmt.Printf("SitrepOverdue Events in %s: %d (expected about %d: one per incident per %s)\n", window, len(skews), int(float64(n)*window.Seconds()/cadence.Seconds()), cadence)
+	fmt.Printf("Reminder skew (Event time - due time): p50 %.0fms  p99 %.0fms  max %.0fms\n\n",
+		ms(q(0.5)), ms(q(0.99)), ms(q(1)))
+	reminders := float64(len(skews))
+	patches := m1.patches - m0.patches
+	events := float64(events1 - events0)
+	fmt.Printf("API writes per reminder: %.2f status patches + %.2f Events = %.2f (reconciles per reminder %.2f)\n",
+		patches/reminders, events/reminders, (patches+events)/reminders, (m1.reconciles-m0.reconciles)/reminders)
+	fmt.Printf("Reconciles that failed and were retried (conflicts): %.0f\n", m1.errors-m0.errors)
+	fmt.Printf("Slack messages received: %d\n", len(sl.Texts()))
+	return nil
+}
+
+// reminderSkews returns, for every SitrepOverdue Event since start, its time minus the due
+// time of the interval it reminds of. Incidents are created at whole seconds (creation
+// timestamps have second precision), so due times are exact.
+func reminderSkews(ctx context.Context, cl client.Client, ns string, start time.Time) ([]time.Duration, error) {
+	incs := &v1alpha1.IncidentList{}
+	if err := cl.List(ctx, incs, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	opened := map[string]time.Time{}
+	for _, inc := range incs.Items {
+		opened[inc.Name] = inc.CreationTimestamp.Time
+	}
+	evs := &eventsv1.EventList{}
+	if err := cl.List(ctx, evs, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	var skews []time.Duration
+	for _, e := range evs.Items {
+		if e.Reason != v1alpha1.EventSitrepOverdue || e.EventTime.Time.Before(start) {
+			continue
+		}
+		base, ok := opened[e.Regarding.Name]
+		if !ok {
+			continue
+		}
+		late := e.EventTime.Time.Sub(base)
+		interval := late / cadence // the reminder for interval k is due at base + k*cadence
+		skews = append(skews, late-interval*cadence)
+	}
+	return skews, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+type metrics struct{ reconciles, errors, patches float64 }
+
+func scrape(addr string) metrics {
+	var m metrics
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return m
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		v, _ := strconv.ParseFloat(f[1], 64)
+		switch {
+		case strings.HasPrefix(line, "controller_runtime_reconcile_total{") && strings.Contains(line, `controller="incident"`):
+			m.reconciles += v
+			if strings.Contains(line, `result="error"`) {
+				m.errors += v
+			}
+		case strings.HasPrefix(line, "firescope_incident_status_patches_total"):
+			m.patches += v
+		}
+	}
+	return m
+}
+
+func countEvents(ctx context.Context, cl client.Client, ns string) int {
+	l := &eventsv1.EventList{}
+	if err := cl.List(ctx, l, client.InNamespace(ns)); err != nil {
+		return -1
+	}
+	return len(l.Items)
+}
