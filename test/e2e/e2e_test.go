@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"firescope.dev/firescope/internal/localcluster"
+	"firescope.dev/firescope/internal/mock/slack"
 	"firescope.dev/firescope/internal/testenv"
 )
 
@@ -291,4 +292,83 @@ func TestE2EKillNineAndRestartRepeatsNothing(t *testing.T) {
 	if !slices.Equal(after[:len(before)], before) || len(after) != len(before)+1 {
 		t.Fatalf("timeline after kill -9 is not the old one plus the escalation:\nbefore %+v\nafter  %+v", before, after)
 	}
+}
+
+func TestE2EKillNineWhileRemindersAreDueSendsNothingTwiceAndMissesNothing(t *testing.T) {
+	sl := slack.New()
+	defer sl.Close()
+	manifest := fmt.Sprintf(`apiVersion: v1
+kind: Namespace
+metadata: {name: reminders}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: comms, namespace: reminders}
+stringData: {url: %q}
+---
+apiVersion: firescope.dev/v1alpha1
+kind: ResponsePolicy
+metadata: {name: default, namespace: reminders}
+spec:
+  sitrepCadence: {investigating: 2s, confirmed: 2s, major: 2s}
+  commsChannel:
+    slack:
+      webhookURLSecretRef: {name: comms, key: url}
+---
+apiVersion: firescope.dev/v1alpha1
+kind: Incident
+metadata: {name: overdue, namespace: reminders}
+spec:
+  title: EC2 API errors
+  state: Confirmed
+  roles: {communications: keiko}
+  impact: {description: PX dynos cannot scale}
+`, sl.WebhookURL())
+	if _, err := kubectlIn(manifest, "apply", "-f", "-"); err != nil {
+		t.Fatal(err)
+	}
+	overdue := func() int { return countPrefix(sl.Texts(), "@ricardo: Sitrep overdue") }
+	testenv.Eventually(t, 15*time.Second, func() error {
+		if overdue() < 1 {
+			return fmt.Errorf("no reminder yet: %q", sl.Texts())
+		}
+		return nil
+	})
+	cluster.KillManager()
+	time.Sleep(5 * time.Second) // reminders fall due with nobody watching
+	if err := cluster.StartManager(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	atRestart := overdue()
+	// Nothing missed: the restarted manager reminds of the interval now due, then goes on.
+	testenv.Eventually(t, 15*time.Second, func() error {
+		if overdue() < atRestart+2 {
+			return fmt.Errorf("%d reminders since the restart", overdue()-atRestart)
+		}
+		return nil
+	})
+	texts := sl.Texts()
+	seen := map[string]bool{}
+	for _, s := range texts {
+		if seen[s] {
+			t.Fatalf("posted twice: %q\nall: %q", s, texts)
+		}
+		seen[s] = true
+	}
+	// Every reminder in Slack has its Event; an announcement cut off by the kill may be
+	// missing from Slack (it is never sent twice), but its Event is there.
+	out := k(t, "get", "events.events.k8s.io", "-n", "reminders", "--field-selector", "reason=SitrepOverdue", "-o", "name")
+	if events := len(strings.Fields(out)); events < countPrefix(texts, "@ricardo: Sitrep overdue") {
+		t.Fatalf("%d SitrepOverdue Events but %d reminders in Slack", events, countPrefix(texts, "@ricardo: Sitrep overdue"))
+	}
+}
+
+func countPrefix(texts []string, prefix string) int {
+	n := 0
+	for _, s := range texts {
+		if strings.HasPrefix(s, prefix) {
+			n++
+		}
+	}
+	return n
 }
