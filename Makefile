@@ -52,13 +52,14 @@ verify: manifests generate ## Fail when generated files or formatting are stale.
 	@test -z "$$(git status --porcelain -- api config)" || { echo "untracked generated files:"; git status --porcelain -- api config; exit 1; }
 
 .PHONY: test
-test: verify vet control-plane build ## Run unit, integration (real API server) and end-to-end tests.
+test: verify vet control-plane build test-deps ## Run unit, integration (real API server) and end-to-end tests.
 	go test $(GOTESTFLAGS) -count=1 ./...
 
 .PHONY: bench
-bench: control-plane build ## Run the benchmarks: timeline latency and writes, reminder skew.
+bench: control-plane build test-deps ## Run the benchmarks: timeline, reminder skew, status page against nginx.
 	go run ./test/bench/timeline -n 500
 	go run ./test/bench/reminders -n 1000 -for 45s
+	go run ./test/bench/statuspage
 
 ##@ Build
 
@@ -66,6 +67,7 @@ bench: control-plane build ## Run the benchmarks: timeline latency and writes, r
 build: ## Build the binaries into bin/.
 	go build -o bin/manager ./cmd/manager
 	go build -o bin/localcluster ./cmd/localcluster
+	go build -o bin/statuspage ./cmd/statuspage
 
 .PHONY: run
 run: control-plane build ## Run Firescope on a local control plane (or on the cluster in KUBECONFIG).
@@ -76,6 +78,10 @@ run: control-plane build ## Run Firescope on a local control plane (or on the cl
 .PHONY: control-plane
 control-plane: ## Build kube-apiserver and etcd from source into bin/ (once).
 	hack/build-control-plane.sh "$(CONTROL_PLANE)"
+
+.PHONY: test-deps
+test-deps: ## Install Debian's chromium, wrk and nginx for the browser test and benchmarks (once).
+	hack/install-test-deps.sh
 
 $(CONTROLLER_GEN):
 	GOBIN="$(LOCALBIN)/.tmp" go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)

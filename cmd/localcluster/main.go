@@ -37,6 +37,8 @@ func main() {
 	flag.StringVar(&opts.CRDs, "crds", "config/crd/bases", "Directory of CRD manifests.")
 	flag.StringVar(&opts.Webhooks, "webhooks", "config/webhook", "Directory of webhook configuration manifests.")
 	flag.StringVar(&opts.Manager, "manager", "bin/manager", "The manager binary.")
+	flag.StringVar(&opts.StatusPage, "statuspage", "bin/statuspage", "The status page binary; empty to run none.")
+	flag.StringVar(&opts.StatusPageAddr, "statuspage-listen", "127.0.0.1:8080", "Where the status page listens.")
 	flag.StringVar(&opts.User, "user", defaultUser(), "Who the kubeconfig authenticates as (the IC of incidents declared without one).")
 	flag.StringVar(&opts.Kubeconfig, "existing-cluster", os.Getenv("KUBECONFIG"), "Use this existing cluster instead of starting one.")
 	flag.Parse()
@@ -92,6 +94,7 @@ Firescope is running. In another terminal:
 
 You are %q: incidents you declare without an IC name you as IC.
 Manager log: %s    Metrics: http://%s/metrics
+Status page: http://%s/ (write API token in %s)
 Press Ctrl-C to stop.
-`, abs, opts.User, filepath.Join(opts.Dir, "manager.log"), c.MetricsAddr)
+`, abs, opts.User, filepath.Join(opts.Dir, "manager.log"), c.MetricsAddr, opts.StatusPageAddr, filepath.Join(opts.Dir, "statuspage-token"))
 }

@@ -22,6 +22,8 @@ package localcluster
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -58,13 +60,17 @@ type Options struct {
 	Out io.Writer
 	// ManagerArgs are extra flags for the manager.
 	ManagerArgs []string
+	// StatusPage, when set, is the status page binary to run beside the manager, listening on
+	// StatusPageAddr with its data and write token in Dir.
+	StatusPage, StatusPageAddr string
 }
 
 // Cluster is a running system.
 type Cluster struct {
-	opts    Options
-	env     *envtest.Environment
-	manager *exec.Cmd
+	opts       Options
+	env        *envtest.Environment
+	manager    *exec.Cmd
+	statusPage *exec.Cmd
 	// exited is closed when the manager process ends; exitErr says how.
 	exited  chan struct{}
 	exitErr error
@@ -88,6 +94,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	if err == nil {
 		err = c.StartManager(ctx)
+	}
+	if err == nil && opts.StatusPage != "" {
+		err = c.startStatusPage(ctx)
 	}
 	if err != nil {
 		c.Stop()
@@ -248,8 +257,51 @@ func (c *Cluster) KillManager() {
 	c.manager = nil
 }
 
-// Stop stops the manager and the control plane, keeping the data in Dir.
+// startStatusPage runs the status page server with a write token kept in Dir (made once), and
+// waits until it answers.
+func (c *Cluster) startStatusPage(ctx context.Context) error {
+	tokenFile := filepath.Join(c.opts.Dir, "statuspage-token")
+	if _, err := os.Stat(tokenFile); err != nil {
+		b := make([]byte, 32)
+		if _, err := rand.Read(b); err != nil {
+			return err
+		}
+		if err := os.WriteFile(tokenFile, []byte(hex.EncodeToString(b)), 0o600); err != nil {
+			return err
+		}
+	}
+	logPath := filepath.Join(c.opts.Dir, "statuspage.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	cmd := exec.Command(c.opts.StatusPage, "--listen="+c.opts.StatusPageAddr, "--token-file="+tokenFile,
+		"--data="+filepath.Join(c.opts.Dir, "statuspage.db"), "--page-name=Local Status")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", c.opts.StatusPage, err)
+	}
+	c.statusPage = cmd
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for get(ctx, "http://"+c.opts.StatusPageAddr+"/healthz") != nil {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the status page did not answer on %s; see %s:\n%s", c.opts.StatusPageAddr, logPath, tail(logPath))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// Stop stops the status page, the manager and the control plane, keeping the data in Dir.
 func (c *Cluster) Stop() {
+	if p := c.statusPage; p != nil && p.Process != nil {
+		_ = p.Process.Signal(syscall.SIGTERM)
+		_ = p.Wait()
+	}
 	c.StopManager()
 	if c.env != nil {
 		if err := c.env.Stop(); err != nil {

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs from Debian what the status page's browser test and benchmark drive: chromium
+# (headless, for the end-to-end page test) with a font to render text, and wrk and nginx (for
+# test/bench/statuspage). Idempotent and quiet: it installs only the missing packages.
+set -euo pipefail
+
+packages=(chromium fonts-dejavu-core wrk nginx-light)
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+missing=()
+for p in "${packages[@]}"; do
+	installed "$p" || missing+=("$p")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+	echo "install-test-deps: ${packages[*]} already installed"
+	exit 0
+fi
+
+sudo=()
+[[ $(id -u) -eq 0 ]] || sudo=(sudo)
+
+# nginx's package starts a system-wide server on port 80 after installing; the benchmark runs
+# its own on loopback, so forbid service starts for the duration of the install (the Debian
+# way: policy-rc.d exit 101), unless the machine already has a policy of its own.
+policy=/usr/sbin/policy-rc.d
+own_policy=false
+if [[ ! -e $policy ]]; then
+	printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+	"${sudo[@]}" chmod 755 "$policy"
+	own_policy=true
+fi
+log=$(mktemp)
+cleanup() {
+	rm -f "$log"
+	if $own_policy; then "${sudo[@]}" rm -f "$policy"; fi
+}
+trap cleanup EXIT
+
+echo "install-test-deps: installing ${missing[*]}"
+# apt's output is shown only if it fails.
+if ! { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+	cat "$log" >&2
+	echo "install-test-deps: apt-get failed" >&2
+	exit 1
+fi
+echo "install-test-deps: installed ${missing[*]}"

@@ -1,0 +1,107 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package statuspage
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestConfigComesFromFlagsThenEnvironmentThenDefaults(t *testing.T) {
+	cfg, err := ParseConfig([]string{"--page-name", "Flag Status"}, env(map[string]string{
+		EnvToken:                          "env-token-0123456789",
+		"FIRESCOPE_STATUSPAGE_PAGE_NAME":  "Env Status",
+		"FIRESCOPE_STATUSPAGE_TIME_ZONE":  "Europe/Dublin",
+		"FIRESCOPE_STATUSPAGE_PUBLIC_URL": "https://status.example.com/",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Page.Name != "Flag Status" {
+		t.Errorf("page name = %q, want the flag to win over the environment", cfg.Page.Name)
+	}
+	if cfg.Page.Location.String() != "Europe/Dublin" || cfg.Token != "env-token-0123456789" {
+		t.Errorf("time zone %v, token set %v: want both from the environment", cfg.Page.Location, cfg.Token != "")
+	}
+	if cfg.Listen != ":8080" || cfg.DataPath != "statuspage.db" || cfg.Page.CacheMaxAge != 10*time.Second {
+		t.Errorf("defaults = %q %q %v", cfg.Listen, cfg.DataPath, cfg.Page.CacheMaxAge)
+	}
+}
+
+func TestThePublicURLDefaultsToLocalhostOnTheListenPort(t *testing.T) {
+	cfg, err := ParseConfig([]string{"--listen", "127.0.0.1:9090"}, env(map[string]string{EnvToken: "env-token-0123456789"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Page.URL != "http://localhost:9090" {
+		t.Errorf("public URL = %q", cfg.Page.URL)
+	}
+}
+
+func TestTheTokenComesFromAFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(file, []byte("file-token-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ParseConfig([]string{"--token-file", file}, env(nil), io.Discard)
+	if err != nil || cfg.Token != "file-token-0123456789" {
+		t.Errorf("token from file: err %v, token matches %v", err, cfg.Token == "file-token-0123456789")
+	}
+}
+
+func TestBadConfigurationIsRefusedWithTheReason(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(file, []byte("file-token-0123456789"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := map[string]string{EnvToken: "env-token-0123456789"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"no token", nil, nil, "no write token"},
+		{"short token", nil, map[string]string{EnvToken: "short"}, "at least 16"},
+		{"token with spaces", nil, map[string]string{EnvToken: "two words and more words"}, "white space"},
+		{"two token sources", []string{"--token-file", file}, good, "set one"},
+		{"missing token file", []string{"--token-file", file + ".missing"}, nil, "--token-file"},
+		{"unknown time zone", []string{"--time-zone", "Mars/Olympus"}, good, "--time-zone"},
+		{"relative public URL", []string{"--public-url", "status.example.com"}, good, "absolute"},
+		{"bad duration in the environment", nil, map[string]string{EnvToken: "env-token-0123456789", "FIRESCOPE_STATUSPAGE_CACHE_MAX_AGE": "soon"}, "FIRESCOPE_STATUSPAGE_CACHE_MAX_AGE"},
+		{"stray argument", []string{"serve"}, good, "unexpected"},
+		{"bad log level", []string{"--log-level", "loud"}, good, "--log-level"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig(tc.args, env(tc.env), io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error = %v, want one mentioning %q", err, tc.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "0123456789") {
+				t.Errorf("the error shows the token: %v", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,476 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package statuspage
+
+import (
+	"cmp"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"firescope.dev/firescope/internal/statuspage/api"
+)
+
+// PageInfo describes the page itself.
+type PageInfo struct {
+	// ID is the page id in the public JSON (page.id).
+	ID string
+	// Name is the page's title, such as "Example Status".
+	Name string
+	// URL is the page's public address, without a trailing slash; links in the JSON, the
+	// feed and the HTML are built from it.
+	URL string
+	// Location is the time zone in which the HTML shows times.
+	Location *time.Location
+	// CacheMaxAge is the Cache-Control max-age of the public reads.
+	CacheMaxAge time.Duration
+}
+
+// Page is one status page: its records in memory, their durable copy on disk, and the
+// rendered bytes that reads serve. Writes are serialised; each one is committed to disk,
+// then applied in memory, then every representation it changes is rendered again, so that a
+// read costs a map lookup however hard the page is hit.
+type Page struct {
+	info  PageInfo
+	now   func() time.Time
+	store *store
+	snap  atomic.Pointer[snapshot]
+
+	mu         sync.Mutex
+	components map[string]*componentRecord
+	incidents  map[string]*incidentState
+	seq        uint64
+	updatedAt  time.Time
+}
+
+// incidentState is an incident with its updates, oldest first.
+type incidentState struct {
+	rec     *incidentRecord
+	updates []*updateRecord
+	byID    map[string]*updateRecord
+}
+
+func (i *incidentState) latest() *updateRecord {
+	if len(i.updates) == 0 {
+		return nil
+	}
+	return i.updates[len(i.updates)-1]
+}
+
+// status is the status of the latest update; an incident without one is being investigated.
+func (i *incidentState) status() api.IncidentStatus {
+	if u := i.latest(); u != nil {
+		return api.IncidentStatus(u.Status)
+	}
+	return api.Investigating
+}
+
+func (i *incidentState) resolvedAt() *time.Time {
+	if u := i.latest(); u != nil && u.Status == string(api.Resolved) {
+		return &u.CreatedAt
+	}
+	return nil
+}
+
+// startedAt is the creation time, or the first update's time if that is earlier (an
+// incident published after the fact).
+func (i *incidentState) startedAt() time.Time {
+	if len(i.updates) > 0 && i.updates[0].CreatedAt.Before(i.rec.CreatedAt) {
+		return i.updates[0].CreatedAt
+	}
+	return i.rec.CreatedAt
+}
+
+func (i *incidentState) insert(u *updateRecord) {
+	at, _ := slices.BinarySearchFunc(i.updates, u, compareUpdates)
+	i.updates = slices.Insert(i.updates, at, u)
+	i.byID[u.ID] = u
+}
+
+func compareUpdates(a, b *updateRecord) int {
+	return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.Seq, b.Seq))
+}
+
+// OpenPage opens the page stored at path, creating the file if needed.
+func OpenPage(path string, info PageInfo, now func() time.Time) (*Page, error) {
+	if info.Location == nil {
+		info.Location = time.UTC
+	}
+	info.URL = strings.TrimRight(info.URL, "/")
+	s, err := openStore(path)
+	if err != nil {
+		return nil, err
+	}
+	p := &Page{info: info, now: now, store: s, components: map[string]*componentRecord{}, incidents: map[string]*incidentState{}}
+	comps, incs, upds, err := s.load()
+	if err != nil {
+		_ = s.close()
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	for _, c := range comps {
+		p.components[c.ID] = c
+		p.touch(c.UpdatedAt)
+	}
+	for _, r := range incs {
+		p.incidents[r.ID] = &incidentState{rec: r, byID: map[string]*updateRecord{}}
+		p.touch(r.UpdatedAt)
+	}
+	for _, u := range upds {
+		inc := p.incidents[u.IncidentID]
+		if inc == nil {
+			_ = s.close()
+			return nil, fmt.Errorf("load %s: update %q belongs to a missing incident %q", path, u.ID, u.IncidentID)
+		}
+		inc.insert(u)
+		p.seq = max(p.seq, u.Seq)
+	}
+	if p.updatedAt.IsZero() {
+		// A new, empty page: page.updated_at must still be a real time.
+		p.updatedAt = p.clock()
+	}
+	p.render(nil, true)
+	return p, nil
+}
+
+// Close closes the store. Every acknowledged write is already on disk.
+func (p *Page) Close() error { return p.store.close() }
+
+// clock is the time of a write, to the millisecond as Statuspage shows times.
+func (p *Page) clock() time.Time { return p.now().UTC().Truncate(time.Millisecond) }
+
+func (p *Page) touch(t time.Time) {
+	if t.After(p.updatedAt) {
+		p.updatedAt = t
+	}
+}
+
+// PutComponent creates or replaces a component. It reports whether the component is new; an
+// identical PUT writes nothing.
+func (p *Page) PutComponent(id string, req api.ComponentRequest) (api.Component, bool, error) {
+	if err := validateID("id", id); err != nil {
+		return api.Component{}, false, err
+	}
+	if err := validateComponentRequest(&req); err != nil {
+		return api.Component{}, false, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.clock()
+	old := p.components[id]
+	var rec componentRecord
+	if old == nil {
+		if len(p.components) >= api.MaxComponents {
+			return api.Component{}, false, &apiError{status: http.StatusUnprocessableEntity, code: api.CodeLimitExceeded,
+				message: fmt.Sprintf("the page already has %d components, the limit", api.MaxComponents)}
+		}
+		// StatusAt stays zero: creating a component is not news about it, so an update
+		// written before the component was created (published late) still sets its status.
+		rec = componentRecord{ID: id, Status: string(cmp.Or(req.Status, api.Operational)), CreatedAt: now}
+		for _, c := range p.components {
+			rec.Position = max(rec.Position, c.Position+1)
+		}
+	} else {
+		rec = *old
+		if req.Status != "" && string(req.Status) != old.Status {
+			rec.Status, rec.StatusAt = string(req.Status), now
+		}
+	}
+	rec.Name, rec.Description = req.Name, req.Description
+	if req.Position != nil {
+		rec.Position = *req.Position
+	}
+	if old != nil && rec == *old {
+		return componentAPI(old), false, nil
+	}
+	rec.UpdatedAt = now
+	if err := p.commit(batch{components: []*componentRecord{&rec}}); err != nil {
+		return api.Component{}, false, err
+	}
+	p.components[id] = &rec
+	p.touch(now)
+	p.render(nil, false)
+	return componentAPI(&rec), old == nil, nil
+}
+
+// DeleteComponent removes a component from the page; past updates keep its name. Deleting
+// a missing component is not an error, so that a retried delete succeeds.
+func (p *Page) DeleteComponent(id string) error {
+	if err := validateID("id", id); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.components[id] == nil {
+		return nil
+	}
+	if err := p.commit(batch{deleteComponents: []string{id}}); err != nil {
+		return err
+	}
+	delete(p.components, id)
+	p.touch(p.clock())
+	p.render(nil, false)
+	return nil
+}
+
+// Components returns the components in page order.
+func (p *Page) Components() []api.Component {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := []api.Component{}
+	for _, c := range p.sortedComponents() {
+		out = append(out, componentAPI(c))
+	}
+	return out
+}
+
+// Incident returns one incident with its updates, newest first.
+func (p *Page) Incident(id string) (api.Incident, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	inc := p.incidents[id]
+	if inc == nil {
+		return api.Incident{}, false
+	}
+	return p.incidentAPI(inc), true
+}
+
+// PutIncident creates an incident or changes its name and impact, and posts req.Update if
+// set, all in one write. It reports whether the incident is new.
+func (p *Page) PutIncident(id string, req api.IncidentRequest) (api.Incident, bool, error) {
+	now := p.clock()
+	if err := validateID("id", id); err != nil {
+		return api.Incident{}, false, err
+	}
+	if err := validateIncidentRequest(&req, now); err != nil {
+		return api.Incident{}, false, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	inc := p.incidents[id]
+	created := inc == nil
+	if created {
+		inc = &incidentState{rec: &incidentRecord{ID: id, CreatedAt: now}, byID: map[string]*updateRecord{}}
+	}
+	rec := *inc.rec
+	rec.Name, rec.Impact = req.Name, string(req.Impact)
+	var b batch
+	if created || rec != *inc.rec {
+		rec.UpdatedAt = now
+		b.incidents = []*incidentRecord{&rec}
+	}
+	if req.Update != nil {
+		u, comps, err := p.prepareUpdate(inc, req.Update.ID, req.Update, now)
+		if err != nil {
+			return api.Incident{}, false, err
+		}
+		if u != nil {
+			rec.UpdatedAt = now
+			b.incidents = []*incidentRecord{&rec}
+			b.updates, b.components = []*updateRecord{u}, comps
+		}
+	}
+	if len(b.incidents) == 0 {
+		return p.incidentAPI(inc), false, nil
+	}
+	if err := p.commit(b); err != nil {
+		return api.Incident{}, false, err
+	}
+	inc.rec = &rec
+	p.incidents[id] = inc
+	p.apply(b, now)
+	return p.incidentAPI(inc), created, nil
+}
+
+// PutUpdate posts an update to an existing incident. It reports whether the update is new;
+// the same update again writes nothing, a different one with the same id is a conflict.
+func (p *Page) PutUpdate(incidentID, updateID string, req api.UpdateRequest) (api.Update, bool, error) {
+	now := p.clock()
+	if err := validateID("incident id", incidentID); err != nil {
+		return api.Update{}, false, err
+	}
+	if err := validateID("update id", updateID); err != nil {
+		return api.Update{}, false, err
+	}
+	if req.ID != "" && req.ID != updateID {
+		return api.Update{}, false, invalid("id", "id %q in the body differs from %q in the path", req.ID, updateID)
+	}
+	if err := validateUpdateRequest("", &req, now); err != nil {
+		return api.Update{}, false, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	inc := p.incidents[incidentID]
+	if inc == nil {
+		return api.Update{}, false, &apiError{status: http.StatusNotFound, code: api.CodeNotFound,
+			message: fmt.Sprintf("incident %q does not exist: create it first with PUT /api/v1/incidents/%s", incidentID, incidentID)}
+	}
+	u, comps, err := p.prepareUpdate(inc, updateID, &req, now)
+	if err != nil {
+		return api.Update{}, false, err
+	}
+	if u == nil {
+		return updateAPI(inc.byID[updateID]), false, nil
+	}
+	rec := *inc.rec
+	rec.UpdatedAt = now
+	b := batch{components: comps, incidents: []*incidentRecord{&rec}, updates: []*updateRecord{u}}
+	if err := p.commit(b); err != nil {
+		return api.Update{}, false, err
+	}
+	inc.rec = &rec
+	p.apply(b, now)
+	return updateAPI(u), true, nil
+}
+
+// prepareUpdate checks an update against the page and builds its record and the component
+// records it changes. It returns no record for a replay of an existing, identical update.
+func (p *Page) prepareUpdate(inc *incidentState, id string, req *api.UpdateRequest, now time.Time) (*updateRecord, []*componentRecord, *apiError) {
+	if old := inc.byID[id]; old != nil {
+		if diff := updateDiff(old, req); len(diff) > 0 {
+			return nil, nil, &apiError{status: http.StatusConflict, code: api.CodeConflict,
+				message: fmt.Sprintf("update %q of incident %q already exists with a different %s; updates cannot be changed: post a new update with a new id",
+					id, inc.rec.ID, strings.Join(diff, " and "))}
+		}
+		return nil, nil, nil
+	}
+	if len(inc.updates) >= api.MaxUpdatesPerIncident {
+		return nil, nil, &apiError{status: http.StatusUnprocessableEntity, code: api.CodeLimitExceeded,
+			message: fmt.Sprintf("incident %q already has %d updates, the limit", inc.rec.ID, api.MaxUpdatesPerIncident)}
+	}
+	u := &updateRecord{ID: id, IncidentID: inc.rec.ID, Status: string(req.Status), Body: req.Body, CreatedAt: now, Seq: p.seq + 1}
+	if req.CreatedAt != nil {
+		u.CreatedAt = req.CreatedAt.UTC()
+	}
+	var comps []*componentRecord
+	for i, ch := range req.Components {
+		c := p.components[ch.ID]
+		if c == nil {
+			return nil, nil, &apiError{status: http.StatusUnprocessableEntity, code: api.CodeUnknownComponent,
+				field:   fmt.Sprintf("components[%d].id", i),
+				message: fmt.Sprintf("component %q does not exist: create it with PUT /api/v1/components/%s, or leave it out", ch.ID, ch.ID)}
+		}
+		u.Components = append(u.Components, affectedComponent{ID: c.ID, Name: c.Name, OldStatus: c.Status, NewStatus: string(ch.Status)})
+		// An update written before the component's last change (a late retry) is recorded
+		// but does not turn back the component's status.
+		if u.CreatedAt.Before(c.StatusAt) {
+			continue
+		}
+		nc := *c
+		nc.StatusAt = u.CreatedAt
+		if nc.Status != string(ch.Status) {
+			nc.Status, nc.UpdatedAt = string(ch.Status), now
+		}
+		comps = append(comps, &nc)
+	}
+	return u, comps, nil
+}
+
+// updateDiff names the fields in which req differs from the stored update. A request that
+// leaves out created_at matches whatever time the server recorded.
+func updateDiff(old *updateRecord, req *api.UpdateRequest) []string {
+	var diff []string
+	if old.Status != string(req.Status) {
+		diff = append(diff, "status")
+	}
+	if old.Body != req.Body {
+		diff = append(diff, "body")
+	}
+	if req.CreatedAt != nil && !req.CreatedAt.Equal(old.CreatedAt) {
+		diff = append(diff, "created_at")
+	}
+	oldComps := make([]string, len(old.Components))
+	for i, c := range old.Components {
+		oldComps[i] = c.ID + "=" + c.NewStatus
+	}
+	newComps := make([]string, len(req.Components))
+	for i, c := range req.Components {
+		newComps[i] = c.ID + "=" + string(c.Status)
+	}
+	slices.Sort(oldComps)
+	slices.Sort(newComps)
+	if !slices.Equal(oldComps, newComps) {
+		diff = append(diff, "components")
+	}
+	return diff
+}
+
+func (p *Page) commit(b batch) *apiError {
+	if err := p.store.commit(b); err != nil {
+		return &apiError{status: http.StatusInternalServerError, code: api.CodeInternal, message: "cannot store the write: " + err.Error()}
+	}
+	return nil
+}
+
+// apply installs a committed batch's updates and components in memory and renders again.
+func (p *Page) apply(b batch, now time.Time) {
+	changed := map[string]bool{}
+	for _, c := range b.components {
+		p.components[c.ID] = c
+	}
+	for _, r := range b.incidents {
+		changed[r.ID] = true
+	}
+	for _, u := range b.updates {
+		p.incidents[u.IncidentID].insert(u)
+		p.seq = max(p.seq, u.Seq)
+	}
+	p.touch(now)
+	p.render(changed, false)
+}
+
+// sortedComponents returns the components in page order: position, then name, then id.
+func (p *Page) sortedComponents() []*componentRecord {
+	out := make([]*componentRecord, 0, len(p.components))
+	for _, c := range p.components {
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b *componentRecord) int {
+		return cmp.Or(cmp.Compare(a.Position, b.Position), cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
+	})
+	return out
+}
+
+func componentAPI(c *componentRecord) api.Component {
+	return api.Component{ID: c.ID, Name: c.Name, Description: c.Description, Position: c.Position,
+		Status: api.ComponentStatus(c.Status), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+}
+
+func updateAPI(u *updateRecord) api.Update {
+	out := api.Update{ID: u.ID, IncidentID: u.IncidentID, Status: api.IncidentStatus(u.Status), Body: u.Body,
+		CreatedAt: u.CreatedAt, Components: []api.AffectedComponent{}}
+	for _, c := range u.Components {
+		out.Components = append(out.Components, api.AffectedComponent{ID: c.ID, Name: c.Name,
+			OldStatus: api.ComponentStatus(c.OldStatus), NewStatus: api.ComponentStatus(c.NewStatus)})
+	}
+	return out
+}
+
+func (p *Page) incidentAPI(inc *incidentState) api.Incident {
+	out := api.Incident{ID: inc.rec.ID, Name: inc.rec.Name, Impact: api.Impact(inc.rec.Impact), Status: inc.status(),
+		CreatedAt: inc.startedAt(), UpdatedAt: inc.rec.UpdatedAt, ResolvedAt: inc.resolvedAt(),
+		URL: p.incidentURL(inc.rec.ID), Updates: []api.Update{}}
+	for _, u := range slices.Backward(inc.updates) {
+		out.Updates = append(out.Updates, updateAPI(u))
+	}
+	return out
+}
+
+func (p *Page) incidentURL(id string) string { return p.info.URL + "/incidents/" + id }

@@ -1,0 +1,414 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package statuspage
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"slices"
+	"strings"
+	"time"
+
+	"firescope.dev/firescope/internal/statuspage/api"
+)
+
+// Everything public is rendered here, on each write, into a snapshot of byte slices that the
+// read handlers serve as they are.
+
+const (
+	// pastOnFrontPage is how many resolved incidents the front page lists.
+	pastOnFrontPage = 10
+	// historyLength is how many incidents /history lists.
+	historyLength = 500
+	// v2IncidentsLength is how many incidents /api/v2/incidents.json lists, as Statuspage.
+	v2IncidentsLength = 50
+	// feedLength is how many updates the Atom feed carries.
+	feedLength = 50
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+var (
+	styleCSS = mustRead("templates/style.css")
+	// styleHash lets the Content-Security-Policy allow exactly our inline style and nothing
+	// else, so that no injected markup could load or run anything.
+	styleHash = func() string {
+		sum := sha256.Sum256([]byte(styleCSS))
+		return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+	}()
+	htmlCSP   = "default-src 'none'; style-src " + styleHash + "; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+	templates = parseTemplates()
+)
+
+func mustRead(name string) string {
+	b, err := templateFS.ReadFile(name)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func parseTemplates() map[string]*template.Template {
+	base := template.Must(template.ParseFS(templateFS, "templates/layout.html"))
+	out := map[string]*template.Template{}
+	for _, name := range []string{"index", "incident", "history", "notfound"} {
+		out[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name+".html"))
+	}
+	return out
+}
+
+func executeTemplate(name string, data any) []byte {
+	var buf bytes.Buffer
+	// The templates are fixed and covered by tests; an error here is a bug, not a condition.
+	if err := templates[name].ExecuteTemplate(&buf, "layout", data); err != nil {
+		panic(fmt.Sprintf("render %s: %v", name, err))
+	}
+	return buf.Bytes()
+}
+
+func marshalJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("render JSON: %v", err))
+	}
+	return b
+}
+
+// snapshot is everything the public reads serve, by path.
+type snapshot struct {
+	routes   map[string]*resource
+	notFound *resource
+}
+
+type timeView struct{ ISO, Text string }
+
+type siteView struct {
+	Name      string
+	CSS       template.CSS
+	UpdatedAt timeView
+	Zone      string
+}
+
+type overallView struct {
+	overall
+	// Class picks the banner colour; maintenance has its own.
+	Class string
+}
+
+type componentView struct{ Name, Description, Status, StatusText string }
+
+type updateView struct {
+	ID, StatusText, Body string
+	At                   timeView
+	Components           []string
+}
+
+type incidentView struct {
+	ID, Name, Path, Impact, ImpactText, StatusText string
+	Started                                        timeView
+	Resolved                                       *timeView
+	Duration                                       string
+	Updates                                        []updateView
+	Latest                                         *updateView
+	Components                                     []string
+}
+
+type dayView struct {
+	Date      string
+	Incidents []incidentView
+}
+
+type monthView struct {
+	Key, Title string
+	Incidents  []incidentView
+}
+
+type indexView struct {
+	Title       string
+	Site        siteView
+	Overall     overallView
+	Active      []incidentView
+	Components  []componentView
+	Past        []dayView
+	MoreHistory bool
+}
+
+type incidentPageView struct {
+	Title    string
+	Site     siteView
+	Incident incidentView
+}
+
+type historyView struct {
+	Title     string
+	Site      siteView
+	Months    []monthView
+	Truncated bool
+	Shown     int
+}
+
+var statusText = map[string]string{
+	string(api.Investigating):       "Investigating",
+	string(api.Identified):          "Identified",
+	string(api.Monitoring):          "Monitoring",
+	string(api.Resolved):            "Resolved",
+	string(api.Operational):         "Operational",
+	string(api.DegradedPerformance): "Degraded performance",
+	string(api.PartialOutage):       "Partial outage",
+	string(api.MajorOutage):         "Major outage",
+	string(api.UnderMaintenance):    "Under maintenance",
+}
+
+var impactText = map[string]string{
+	string(api.ImpactNone):     "No customer impact",
+	string(api.ImpactMinor):    "Minor impact",
+	string(api.ImpactMajor):    "Major impact",
+	string(api.ImpactCritical): "Critical impact",
+}
+
+// render builds a new snapshot: the front page, history, JSON and feed always, and the pages
+// of the incidents in changed (or of all incidents when all is set). Callers hold p.mu.
+func (p *Page) render(changed map[string]bool, all bool) {
+	old := p.snap.Load()
+	routes := make(map[string]*resource, len(p.incidents)+8)
+	if old != nil && !all {
+		for path, res := range old.routes {
+			if strings.HasPrefix(path, "/incidents/") {
+				routes[path] = res
+			}
+		}
+	}
+	// set keeps a resource whose bytes did not change, so that its ETag stays and its
+	// compressed variant, once made, is not made again.
+	set := func(path string, body []byte, newRes func([]byte) *resource) {
+		if old != nil {
+			if prev := old.routes[path]; prev != nil && bytes.Equal(prev.plain.body, body) {
+				routes[path] = prev
+				return
+			}
+		}
+		routes[path] = newRes(body)
+	}
+	html := func(body []byte) *resource { return p.htmlResource(body, 200) }
+	jsonRes := func(body []byte) *resource { return jsonResource(body, p.info.CacheMaxAge) }
+	comps := p.sortedComponents()
+	incs := make([]*incidentState, 0, len(p.incidents))
+	for _, inc := range p.incidents {
+		incs = append(incs, inc)
+	}
+	// Newest first, by start.
+	slices.SortFunc(incs, func(a, b *incidentState) int {
+		return cmp.Or(b.startedAt().Compare(a.startedAt()), cmp.Compare(a.rec.ID, b.rec.ID))
+	})
+	var open, resolved []*incidentState
+	for _, inc := range incs {
+		if inc.status() == api.Resolved {
+			resolved = append(resolved, inc)
+		} else {
+			open = append(open, inc)
+		}
+	}
+	roll := rollUp(comps, open)
+
+	site := p.site(p.updatedAt)
+	idx := indexView{Title: p.info.Name, Site: site, Overall: overallView{roll, roll.Indicator}, MoreHistory: len(resolved) > pastOnFrontPage}
+	if roll.Indicator == "none" && roll.Description != "All Systems Operational" {
+		idx.Overall.Class = "maintenance"
+	}
+	for _, inc := range open {
+		idx.Active = append(idx.Active, p.incidentView(inc))
+	}
+	for _, c := range comps {
+		idx.Components = append(idx.Components, componentView{Name: c.Name, Description: c.Description, Status: c.Status, StatusText: statusText[c.Status]})
+	}
+	for _, inc := range resolved[:min(len(resolved), pastOnFrontPage)] {
+		v := p.incidentView(inc)
+		date := inc.startedAt().In(p.info.Location).Format("January 2, 2006")
+		if n := len(idx.Past); n > 0 && idx.Past[n-1].Date == date {
+			idx.Past[n-1].Incidents = append(idx.Past[n-1].Incidents, v)
+		} else {
+			idx.Past = append(idx.Past, dayView{Date: date, Incidents: []incidentView{v}})
+		}
+	}
+	set("/", executeTemplate("index", idx), html)
+
+	hist := historyView{Title: "Incident history · " + p.info.Name, Site: site, Truncated: len(incs) > historyLength}
+	for _, inc := range incs[:min(len(incs), historyLength)] {
+		v := p.incidentView(inc)
+		start := inc.startedAt().In(p.info.Location)
+		key := start.Format("2006-01")
+		if n := len(hist.Months); n > 0 && hist.Months[n-1].Key == key {
+			hist.Months[n-1].Incidents = append(hist.Months[n-1].Incidents, v)
+		} else {
+			hist.Months = append(hist.Months, monthView{Key: key, Title: start.Format("January 2006"), Incidents: []incidentView{v}})
+		}
+		hist.Shown++
+	}
+	set("/history", executeTemplate("history", hist), html)
+
+	for _, inc := range incs {
+		if all || changed[inc.rec.ID] {
+			v := p.incidentView(inc)
+			page := incidentPageView{Title: inc.rec.Name + " · " + p.info.Name, Site: p.site(inc.rec.UpdatedAt), Incident: v}
+			set("/incidents/"+inc.rec.ID, executeTemplate("incident", page), html)
+		}
+	}
+
+	for path, body := range p.renderV2(comps, incs, open, roll) {
+		set(path, body, jsonRes)
+	}
+	set("/history.atom", p.renderFeed(incs), p.feedResource)
+
+	// The not-found page never changes.
+	var notFound *resource
+	if old != nil {
+		notFound = old.notFound
+	} else {
+		notFound = p.htmlResource(executeTemplate("notfound", struct {
+			Title string
+			Site  siteView
+		}{"Page not found · " + p.info.Name, p.site(time.Time{})}), 404)
+	}
+	p.snap.Store(&snapshot{routes: routes, notFound: notFound})
+}
+
+func (p *Page) site(updated time.Time) siteView {
+	s := siteView{Name: p.info.Name, CSS: template.CSS(styleCSS), Zone: p.info.Location.String()}
+	if !updated.IsZero() {
+		s.UpdatedAt = p.timeView(updated)
+	}
+	return s
+}
+
+func (p *Page) timeView(t time.Time) timeView {
+	return timeView{ISO: t.UTC().Format(time.RFC3339), Text: t.In(p.info.Location).Format("Jan 2, 2006 15:04 MST")}
+}
+
+func (p *Page) incidentView(inc *incidentState) incidentView {
+	v := incidentView{ID: inc.rec.ID, Name: inc.rec.Name, Path: "/incidents/" + inc.rec.ID, Impact: inc.rec.Impact,
+		ImpactText: impactText[inc.rec.Impact], StatusText: statusText[string(inc.status())], Started: p.timeView(inc.startedAt())}
+	if r := inc.resolvedAt(); r != nil {
+		tv := p.timeView(*r)
+		v.Resolved = &tv
+		v.Duration = humanDuration(r.Sub(inc.startedAt()))
+	}
+	seen := map[string]bool{}
+	for _, u := range slices.Backward(inc.updates) {
+		uv := updateView{ID: u.ID, StatusText: statusText[u.Status], Body: u.Body, At: p.timeView(u.CreatedAt)}
+		for _, c := range u.Components {
+			uv.Components = append(uv.Components, c.Name+" ("+strings.ToLower(statusText[c.NewStatus])+")")
+			if !seen[c.ID] {
+				seen[c.ID] = true
+				v.Components = append(v.Components, c.Name)
+			}
+		}
+		v.Updates = append(v.Updates, uv)
+	}
+	if len(v.Updates) > 0 {
+		v.Latest = &v.Updates[0]
+	}
+	return v
+}
+
+// humanDuration says how long an incident lasted, to the minute.
+func humanDuration(d time.Duration) string {
+	d = d.Round(time.Minute)
+	if d < time.Minute {
+		return "less than a minute"
+	}
+	days, hours, minutes := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
+	var parts []string
+	unit := func(n int, name string) {
+		if n == 1 {
+			parts = append(parts, "1 "+name)
+		} else if n > 1 {
+			parts = append(parts, fmt.Sprintf("%d %ss", n, name))
+		}
+	}
+	unit(days, "day")
+	unit(hours, "hour")
+	if days == 0 {
+		unit(minutes, "minute")
+	}
+	return strings.Join(parts, " ")
+}
+
+// renderV2 returns the public JSON documents by path.
+func (p *Page) renderV2(comps []*componentRecord, incs, open []*incidentState, roll overall) map[string][]byte {
+	page := v2Page{ID: p.info.ID, Name: p.info.Name, URL: p.info.URL, TimeZone: p.info.Location.String(), UpdatedAt: stamp(p.updatedAt)}
+	status := v2Status{Indicator: roll.Indicator, Description: roll.Description}
+	v2comps := make([]v2Component, 0, len(comps))
+	for _, c := range comps {
+		v2comps = append(v2comps, p.v2Component(c))
+	}
+	v2open := make([]v2Incident, 0, len(open))
+	for _, inc := range open {
+		v2open = append(v2open, p.v2Incident(inc))
+	}
+	recent := make([]v2Incident, 0, min(len(incs), v2IncidentsLength))
+	for _, inc := range incs[:min(len(incs), v2IncidentsLength)] {
+		recent = append(recent, p.v2Incident(inc))
+	}
+	return map[string][]byte{
+		"/api/v2/status.json": marshalJSON(v2StatusDoc{Page: page, Status: status}),
+		"/api/v2/summary.json": marshalJSON(v2SummaryDoc{Page: page, Components: v2comps, Incidents: v2open,
+			ScheduledMaintenances: []v2Incident{}, Status: status}),
+		"/api/v2/components.json":           marshalJSON(v2ComponentsDoc{Page: page, Components: v2comps}),
+		"/api/v2/incidents.json":            marshalJSON(v2IncidentsDoc{Page: page, Incidents: recent}),
+		"/api/v2/incidents/unresolved.json": marshalJSON(v2IncidentsDoc{Page: page, Incidents: v2open}),
+	}
+}
+
+func (p *Page) v2Component(c *componentRecord) v2Component {
+	out := v2Component{ID: c.ID, Name: c.Name, Status: c.Status, CreatedAt: stamp(c.CreatedAt), UpdatedAt: stamp(c.UpdatedAt),
+		Position: c.Position, PageID: p.info.ID}
+	if c.Description != "" {
+		out.Description = &c.Description
+	}
+	return out
+}
+
+func (p *Page) v2Incident(inc *incidentState) v2Incident {
+	out := v2Incident{ID: inc.rec.ID, Name: inc.rec.Name, Status: string(inc.status()), CreatedAt: stamp(inc.startedAt()),
+		UpdatedAt: stamp(inc.rec.UpdatedAt), ResolvedAt: stampPtr(inc.resolvedAt()), Impact: inc.rec.Impact, Shortlink: p.incidentURL(inc.rec.ID),
+		StartedAt: stamp(inc.startedAt()), PageID: p.info.ID, IncidentUpdates: []v2IncidentUpdate{}, Components: []v2Component{}}
+	seen := map[string]bool{}
+	for _, u := range slices.Backward(inc.updates) {
+		if u.Status == string(api.Monitoring) && out.MonitoringAt == nil {
+			out.MonitoringAt = stampPtr(&u.CreatedAt)
+		}
+		at := stamp(u.CreatedAt)
+		vu := v2IncidentUpdate{ID: u.ID, Status: u.Status, Body: u.Body, IncidentID: inc.rec.ID, CreatedAt: at,
+			UpdatedAt: at, DisplayAt: at, DeliverNotifications: true}
+		for _, c := range u.Components {
+			vu.AffectedComponents = append(vu.AffectedComponents, v2AffectedComponent{Code: c.ID, Name: c.Name, OldStatus: c.OldStatus, NewStatus: c.NewStatus})
+			if live := p.components[c.ID]; live != nil && !seen[c.ID] {
+				seen[c.ID] = true
+				out.Components = append(out.Components, p.v2Component(live))
+			}
+		}
+		out.IncidentUpdates = append(out.IncidentUpdates, vu)
+	}
+	return out
+}

@@ -1,0 +1,228 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package statuspage is the Firescope status page server: a public status page (HTML, the
+// Statuspage-compatible JSON under /api/v2, an Atom feed) and the token-protected,
+// idempotent write API under /api/v1 that the firescope provider publishes to, over
+// embedded durable storage. docs/statuspage.md documents it.
+package statuspage
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	// The page shows times in a configured zone; carry the zone database so that this works
+	// in minimal images without /usr/share/zoneinfo.
+	_ "time/tzdata"
+)
+
+// EnvPrefix is the prefix of the environment variables that configure the server: each flag
+// --some-flag can be given as FIRESCOPE_STATUSPAGE_SOME_FLAG; a flag on the command line wins.
+const EnvPrefix = "FIRESCOPE_STATUSPAGE_"
+
+// EnvToken holds the write API's bearer token. There is no flag for the token itself, so that
+// it never shows in a process listing.
+const EnvToken = EnvPrefix + "TOKEN"
+
+// minTokenLength keeps out tokens short enough to guess.
+const minTokenLength = 16
+
+// Config is the server's configuration.
+type Config struct {
+	// Listen is the TCP address to serve on.
+	Listen string
+	// DataPath is the database file.
+	DataPath string
+	// Token is the write API's bearer token. It is never logged.
+	Token string
+	// Page describes the page.
+	Page PageInfo
+	// ShutdownTimeout bounds how long in-flight requests may take to finish on shutdown.
+	ShutdownTimeout time.Duration
+	// LogLevel is the lowest level logged.
+	LogLevel slog.Level
+}
+
+// ParseConfig reads the flags in args and, for flags not given there, the environment.
+func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) (Config, error) {
+	var cfg Config
+	var tokenFile, zone, level string
+	fs := flag.NewFlagSet("statuspage", flag.ContinueOnError)
+	fs.SetOutput(usageOut)
+	fs.StringVar(&cfg.Listen, "listen", ":8080", "TCP address to serve on.")
+	fs.StringVar(&cfg.DataPath, "data", "statuspage.db", "Database file; created if missing. Keep it on a persistent volume.")
+	fs.StringVar(&tokenFile, "token-file", "", "File holding the write API's bearer token (else $"+EnvToken+").")
+	fs.StringVar(&cfg.Page.Name, "page-name", "Status", "The page's title, such as \"Example Status\".")
+	fs.StringVar(&cfg.Page.ID, "page-id", "firescope", "page.id in the public JSON.")
+	fs.StringVar(&cfg.Page.URL, "public-url", "", "The page's public URL, for links in the JSON and the feed (default http://localhost:<port>).")
+	fs.StringVar(&zone, "time-zone", "UTC", "IANA time zone in which the page shows times, such as Europe/Dublin.")
+	fs.DurationVar(&cfg.Page.CacheMaxAge, "cache-max-age", 10*time.Second, "Cache-Control max-age of the public pages and JSON.")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "How long requests in flight may take to finish on SIGTERM.")
+	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error; debug logs every write API request, refused ones too.")
+	fs.Usage = func() {
+		fmt.Fprintf(usageOut, "Usage: statuspage [flags]\n\n"+
+			"Serves the Firescope status page. Every flag can also be set in the environment as\n"+
+			"%sFLAG_NAME (--public-url as %sPUBLIC_URL); a flag wins.\n"+
+			"The write API's token comes from --token-file or $%s.\n\n", EnvPrefix, EnvPrefix, EnvToken)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := EnvPrefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(name); v != "" && !given[f.Name] {
+			if err := f.Value.Set(v); err != nil {
+				envErr = errors.Join(envErr, fmt.Errorf("$%s: %w", name, err))
+			}
+		}
+	})
+	if envErr != nil {
+		return cfg, envErr
+	}
+
+	var err error
+	if cfg.Token, err = readToken(tokenFile, getenv(EnvToken)); err != nil {
+		return cfg, err
+	}
+	if cfg.Page.Location, err = time.LoadLocation(zone); err != nil {
+		return cfg, fmt.Errorf("--time-zone: %w", err)
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		return cfg, fmt.Errorf("--log-level: %w", err)
+	}
+	if cfg.Page.URL == "" {
+		_, port, err := net.SplitHostPort(cfg.Listen)
+		if err != nil {
+			return cfg, fmt.Errorf("--listen: %w", err)
+		}
+		cfg.Page.URL = "http://localhost:" + port
+	}
+	if !strings.HasPrefix(cfg.Page.URL, "http://") && !strings.HasPrefix(cfg.Page.URL, "https://") {
+		return cfg, fmt.Errorf("--public-url %q must be an absolute http(s) URL", cfg.Page.URL)
+	}
+	if cfg.Page.CacheMaxAge < 0 {
+		return cfg, fmt.Errorf("--cache-max-age must not be negative")
+	}
+	return cfg, nil
+}
+
+func readToken(file, env string) (string, error) {
+	token := env
+	switch {
+	case file != "" && env != "":
+		return "", fmt.Errorf("both --token-file and $%s are set: set one", EnvToken)
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("--token-file: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+	case env == "":
+		return "", fmt.Errorf("no write token: set $%s or --token-file (the write API is never open)", EnvToken)
+	}
+	if len(token) < minTokenLength {
+		return "", fmt.Errorf("the write token is %d characters long; use at least %d (e.g. openssl rand -hex 32)", len(token), minTokenLength)
+	}
+	if strings.ContainsAny(token, " \t\r\n") {
+		return "", errors.New("the write token must not contain white space")
+	}
+	return token, nil
+}
+
+// NewHTTPServer returns the server with the timeouts that keep slow or idle clients from
+// holding connections during a read storm.
+func NewHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnContext:       withCorkConn,
+	}
+}
+
+// Run serves cfg until ctx is done, then shuts down gracefully: it stops accepting, lets
+// requests in flight finish within cfg.ShutdownTimeout, and closes the database.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	page, err := OpenPage(cfg.DataPath, cfg.Page, time.Now)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := page.Close(); err != nil {
+			log.Error("closing the database", "err", err)
+		}
+	}()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	srv := NewHTTPServer(NewHandler(page, cfg.Token, log), log)
+	ln = corkListener{ln}
+	log.Info("serving the status page", "addr", ln.Addr().String(), "url", cfg.Page.URL, "data", cfg.DataPath, "page", cfg.Page.Name)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// Main is the statuspage command: configuration from args and the environment, logs to
+// stderr, serving until ctx is done. It returns flag.ErrHelp after printing the usage.
+func Main(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := ParseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	if getenv("GOGC") == "" {
+		// The live heap is small (the page and its rendered bytes) while net/http allocates
+		// on every request: collecting less often leaves more CPU for a read storm (about a
+		// tenth fewer CPU seconds per request in test/bench/statuspage).
+		debug.SetGCPercent(400)
+	}
+	return Run(ctx, cfg, log)
+}

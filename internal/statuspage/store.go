@@ -1,0 +1,194 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package statuspage
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The store keeps every record in one bbolt file. bbolt commits with fdatasync, so a write
+// that the API acknowledged is on disk and survives a crash or kill -9. The whole page also
+// lives in memory (it is small), so reads never touch the file.
+
+const schemaVersion = "1"
+
+var (
+	bucketMeta       = []byte("meta")
+	bucketComponents = []byte("components")
+	bucketIncidents  = []byte("incidents")
+	bucketUpdates    = []byte("updates")
+	keyVersion       = []byte("version")
+)
+
+// componentRecord is a component as stored.
+type componentRecord struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description,omitempty"`
+	Position    int       `json:"position"`
+	Status      string    `json:"status"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	// StatusAt is when the current Status was decided: the created_at of the update that set
+	// it, or the time of a PUT that changed it (zero for a status set at creation). An update
+	// written earlier (a late retry) does not override it.
+	StatusAt time.Time `json:"status_at"`
+}
+
+// incidentRecord is an incident without its updates, which are stored one record each so
+// that posting an update writes only that update.
+type incidentRecord struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Impact    string    `json:"impact"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// updateRecord is one incident update as stored.
+type updateRecord struct {
+	ID         string              `json:"id"`
+	IncidentID string              `json:"incident_id"`
+	Status     string              `json:"status"`
+	Body       string              `json:"body"`
+	CreatedAt  time.Time           `json:"created_at"`
+	Components []affectedComponent `json:"components,omitempty"`
+	// Seq is the arrival order, which breaks ties between equal CreatedAt.
+	Seq uint64 `json:"seq"`
+}
+
+type affectedComponent struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	OldStatus string `json:"old_status"`
+	NewStatus string `json:"new_status"`
+}
+
+// batch is what one API write changes; it is committed in one transaction.
+type batch struct {
+	components       []*componentRecord
+	deleteComponents []string
+	incidents        []*incidentRecord
+	updates          []*updateRecord
+}
+
+type store struct {
+	db *bolt.DB
+}
+
+// openStore opens (or creates) the database file. A second process on the same file waits
+// a moment for the lock and then fails, rather than corrupting it.
+func openStore(path string) (*store, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("open %s: the file is locked by another status page process", path)
+		}
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketMeta, bucketComponents, bucketIncidents, bucketUpdates} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		switch v := meta.Get(keyVersion); {
+		case v == nil:
+			return meta.Put(keyVersion, []byte(schemaVersion))
+		case string(v) != schemaVersion:
+			return fmt.Errorf("data schema version %q; this binary reads version %s", v, schemaVersion)
+		}
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return &store{db: db}, nil
+}
+
+// load reads every record.
+func (s *store) load() (comps []*componentRecord, incs []*incidentRecord, upds []*updateRecord, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		if err := forEach(tx, bucketComponents, func(r *componentRecord) { comps = append(comps, r) }); err != nil {
+			return err
+		}
+		if err := forEach(tx, bucketIncidents, func(r *incidentRecord) { incs = append(incs, r) }); err != nil {
+			return err
+		}
+		return forEach(tx, bucketUpdates, func(r *updateRecord) { upds = append(upds, r) })
+	})
+	return comps, incs, upds, err
+}
+
+func forEach[T any](tx *bolt.Tx, bucket []byte, f func(*T)) error {
+	return tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+		r := new(T)
+		if err := json.Unmarshal(v, r); err != nil {
+			return fmt.Errorf("record %s/%s: %w", bucket, k, err)
+		}
+		f(r)
+		return nil
+	})
+}
+
+func updateKey(incidentID, updateID string) []byte {
+	// Ids cannot contain '/', so the key is unambiguous.
+	return []byte(incidentID + "/" + updateID)
+}
+
+// commit writes the batch in one transaction and returns once it is on disk.
+func (s *store) commit(b batch) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		put := func(bucket []byte, key []byte, v any) error {
+			data, err := json.Marshal(v)
+			if err != nil {
+				return err
+			}
+			return tx.Bucket(bucket).Put(key, data)
+		}
+		for _, c := range b.components {
+			if err := put(bucketComponents, []byte(c.ID), c); err != nil {
+				return err
+			}
+		}
+		for _, id := range b.deleteComponents {
+			if err := tx.Bucket(bucketComponents).Delete([]byte(id)); err != nil {
+				return err
+			}
+		}
+		for _, i := range b.incidents {
+			if err := put(bucketIncidents, []byte(i.ID), i); err != nil {
+				return err
+			}
+		}
+		for _, u := range b.updates {
+			if err := put(bucketUpdates, updateKey(u.IncidentID, u.ID), u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *store) close() error { return s.db.Close() }
