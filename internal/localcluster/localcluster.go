@@ -36,9 +36,17 @@ import (
 	"syscall"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"firescope.dev/firescope/api/v1alpha1"
 )
 
 // Options configures a local run.
@@ -97,6 +105,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	if err == nil && opts.StatusPage != "" {
 		err = c.startStatusPage(ctx)
+	}
+	if err == nil && opts.StatusPage != "" && c.env != nil {
+		err = c.registerStatusPage(ctx)
 	}
 	if err != nil {
 		c.Stop()
@@ -294,6 +305,48 @@ func (c *Cluster) startStatusPage(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// registerStatusPage makes the local status page known to the cluster: a StatusPage named
+// "local" in the default namespace, with its write token in the Secret "statuspage-local".
+func (c *Cluster) registerStatusPage(ctx context.Context) error {
+	cfg, err := c.Config()
+	if err != nil {
+		return err
+	}
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		return err
+	}
+	cl, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	token, err := os.ReadFile(filepath.Join(c.opts.Dir, "statuspage-token"))
+	if err != nil {
+		return err
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "statuspage-local", Namespace: "default"}}
+	if _, err := controllerutil.CreateOrUpdate(ctx, cl, secret, func() error {
+		secret.Data = map[string][]byte{"token": token}
+		return nil
+	}); err != nil {
+		return err
+	}
+	page := &v1alpha1.StatusPage{ObjectMeta: metav1.ObjectMeta{Name: "local", Namespace: "default"}}
+	_, err = controllerutil.CreateOrUpdate(ctx, cl, page, func() error {
+		page.Spec = v1alpha1.StatusPageSpec{
+			Provider:             v1alpha1.ProviderFirescope,
+			URL:                  "http://" + c.opts.StatusPageAddr,
+			CredentialsSecretRef: v1alpha1.SecretKeyReference{Name: secret.Name, Key: "token"},
+			AllowDrills:          true,
+		}
+		return nil
+	})
+	return err
 }
 
 // Stop stops the status page, the manager and the control plane, keeping the data in Dir.
