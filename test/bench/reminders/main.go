@@ -23,16 +23,11 @@ limitations under the License.
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -42,10 +37,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"firescope.dev/firescope/api/v1alpha1"
-	"firescope.dev/firescope/internal/localcluster"
-	"firescope.dev/firescope/internal/manager"
 	"firescope.dev/firescope/internal/mock/slack"
-	"firescope.dev/firescope/internal/testenv"
+	"firescope.dev/firescope/test/bench/internal/benchenv"
 )
 
 func main() {
@@ -61,31 +54,13 @@ func main() {
 const cadence = 10 * time.Second
 
 func run(n int, window time.Duration) error {
-	root := testenv.RepoRoot()
-	dir, err := os.MkdirTemp("", "firescope-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
 	ctx := context.Background()
-	c, err := localcluster.Start(ctx, localcluster.Options{
-		Dir: dir, Assets: os.Getenv("KUBEBUILDER_ASSETS"),
-		CRDs: filepath.Join(root, "config", "crd", "bases"), Webhooks: filepath.Join(root, "config", "webhook"),
-		Manager: filepath.Join(root, "bin", "manager"), User: "ricardo",
-	})
+	e, err := benchenv.Start(ctx)
 	if err != nil {
 		return err
 	}
-	defer c.Stop()
-	cfg, err := c.Config()
-	if err != nil {
-		return err
-	}
-	cfg.QPS, cfg.Burst = 1000, 1000
-	cl, err := client.New(cfg, client.Options{Scheme: manager.NewScheme()})
-	if err != nil {
-		return err
-	}
+	defer e.Stop()
+	cl := e.Client
 	sl := slack.New()
 	defer sl.Close()
 	ns := "bench"
@@ -133,10 +108,10 @@ func run(n int, window time.Duration) error {
 	}
 	// Let the declarations settle before counting, so the figures cover reminders only.
 	time.Sleep(cadence / 2)
-	m0, events0 := scrape(c.MetricsAddr), countEvents(ctx, cl, ns)
+	m0, events0 := e.Scrape(), e.CountEvents(ctx, ns)
 	start := time.Now()
 	time.Sleep(window)
-	m1, events1 := scrape(c.MetricsAddr), countEvents(ctx, cl, ns)
+	m1, events1 := e.Scrape(), e.CountEvents(ctx, ns)
 
 	skews, err := reminderSkews(ctx, cl, ns, start)
 	if err != nil {
@@ -146,16 +121,16 @@ func run(n int, window time.Duration) error {
 		return fmt.Errorf("no SitrepOverdue Events in %s", window)
 	}
 	slices.Sort(skews)
-	q := func(p float64) time.Duration { return skews[min(len(skews)-1, int(p*float64(len(skews))))] }
+	q := func(p float64) time.Duration { return benchenv.Quantile(skews, p) }
 	fmt.Printf("SitrepOverdue Events in %s: %d (expected about %d: one per incident per %s)\n", window, len(skews), int(float64(n)*window.Seconds()/cadence.Seconds()), cadence)
 	fmt.Printf("Reminder skew (Event time - due time): p50 %.0fms  p99 %.0fms  max %.0fms\n\n",
-		ms(q(0.5)), ms(q(0.99)), ms(q(1)))
+		benchenv.Ms(q(0.5)), benchenv.Ms(q(0.99)), benchenv.Ms(q(1)))
 	reminders := float64(len(skews))
-	patches := m1.patches - m0.patches
+	patches := m1.Patches - m0.Patches
 	events := float64(events1 - events0)
 	fmt.Printf("API writes per reminder: %.2f status patches + %.2f Events = %.2f (reconciles per reminder %.2f)\n",
-		patches/reminders, events/reminders, (patches+events)/reminders, (m1.reconciles-m0.reconciles)/reminders)
-	fmt.Printf("Reconciles that failed and were retried (conflicts): %.0f\n", m1.errors-m0.errors)
+		patches/reminders, events/reminders, (patches+events)/reminders, (m1.Reconciles-m0.Reconciles)/reminders)
+	fmt.Printf("Reconciles that failed and were retried (conflicts): %.0f\n", m1.Errors-m0.Errors)
 	fmt.Printf("Slack messages received: %d\n", len(sl.Texts()))
 	return nil
 }
@@ -190,44 +165,4 @@ func reminderSkews(ctx context.Context, cl client.Client, ns string, start time.
 		skews = append(skews, late-interval*cadence)
 	}
 	return skews, nil
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-type metrics struct{ reconciles, errors, patches float64 }
-
-func scrape(addr string) metrics {
-	var m metrics
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		return m
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		f := strings.Fields(line)
-		if len(f) != 2 {
-			continue
-		}
-		v, _ := strconv.ParseFloat(f[1], 64)
-		switch {
-		case strings.HasPrefix(line, "controller_runtime_reconcile_total{") && strings.Contains(line, `controller="incident"`):
-			m.reconciles += v
-			if strings.Contains(line, `result="error"`) {
-				m.errors += v
-			}
-		case strings.HasPrefix(line, "firescope_incident_status_patches_total"):
-			m.patches += v
-		}
-	}
-	return m
-}
-
-func countEvents(ctx context.Context, cl client.Client, ns string) int {
-	l := &eventsv1.EventList{}
-	if err := cl.List(ctx, l, client.InNamespace(ns)); err != nil {
-		return -1
-	}
-	return len(l.Items)
 }

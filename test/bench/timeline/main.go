@@ -22,29 +22,20 @@ limitations under the License.
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
-	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"firescope.dev/firescope/api/v1alpha1"
-	"firescope.dev/firescope/internal/localcluster"
-	"firescope.dev/firescope/internal/manager"
-	"firescope.dev/firescope/internal/testenv"
+	"firescope.dev/firescope/test/bench/internal/benchenv"
 )
 
 func main() {
@@ -78,31 +69,13 @@ func (s *seen) get(key string) (time.Time, bool) {
 }
 
 func run(n int) error {
-	root := testenv.RepoRoot()
-	dir, err := os.MkdirTemp("", "firescope-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
 	ctx := context.Background()
-	c, err := localcluster.Start(ctx, localcluster.Options{
-		Dir: dir, Assets: os.Getenv("KUBEBUILDER_ASSETS"),
-		CRDs: filepath.Join(root, "config", "crd", "bases"), Webhooks: filepath.Join(root, "config", "webhook"),
-		Manager: filepath.Join(root, "bin", "manager"), User: "ricardo",
-	})
+	e, err := benchenv.Start(ctx)
 	if err != nil {
 		return err
 	}
-	defer c.Stop()
-	cfg, err := c.Config()
-	if err != nil {
-		return err
-	}
-	cfg.QPS, cfg.Burst = 1000, 1000
-	cl, err := client.NewWithWatch(cfg, client.Options{Scheme: manager.NewScheme()})
-	if err != nil {
-		return err
-	}
+	defer e.Stop()
+	cl := e.Client
 	ns := "bench"
 	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		return err
@@ -127,7 +100,7 @@ func run(n int) error {
 		}
 	}()
 
-	before := scrape(c.MetricsAddr)
+	before := e.Scrape()
 	fmt.Printf("Firescope timeline benchmark: %d incidents, local kube-apiserver v1.37.2 + etcd v3.7.3, manager binary\n\n", n)
 
 	var createLat, declareLat []time.Duration
@@ -150,7 +123,7 @@ func run(n int) error {
 		got, _ := s.get(name + "/IC -> ricardo")
 		declareLat = append(declareLat, got.Sub(sent))
 	}
-	afterCreate := scrape(c.MetricsAddr)
+	afterCreate := e.Scrape()
 
 	var patchLat, handoffLat []time.Duration
 	for i := range n {
@@ -172,28 +145,28 @@ func run(n int) error {
 		got, _ := s.get(name + "/IC -> greg")
 		handoffLat = append(handoffLat, got.Sub(sent))
 	}
-	afterHandoff := scrape(c.MetricsAddr)
+	afterHandoff := e.Scrape()
 
 	fmt.Println("Latency                                   p50        p99        max")
 	row("API server: create Incident", createLat)
 	row("create -> timeline shows IC", declareLat)
 	row("API server: patch spec.roles.commander", patchLat)
 	row("patch -> timeline shows hand-off", handoffLat)
-	fmt.Printf("\nRatio p50 (hand-off in timeline / API patch): %.1fx\n", float64(q(handoffLat, 0.5))/float64(q(patchLat, 0.5)))
+	fmt.Printf("\nRatio p50 (hand-off in timeline / API patch): %.1fx\n", float64(benchenv.Quantile(handoffLat, 0.5))/float64(benchenv.Quantile(patchLat, 0.5)))
 
 	// A restarted manager lists every Incident and reconciles each once: a no-op resync.
-	events := countEvents(ctx, cl, ns)
-	c.StopManager()
-	if err := c.StartManager(ctx); err != nil {
+	events := e.CountEvents(ctx, ns)
+	e.StopManager()
+	if err := e.StartManager(ctx); err != nil {
 		return err
 	}
-	restart0 := metrics{} // a new process counts from zero
-	if err := waitReconciles(c.MetricsAddr, n); err != nil {
+	restart0 := benchenv.Metrics{} // a new process counts from zero
+	if err := waitReconciles(e, n); err != nil {
 		return err
 	}
 	time.Sleep(2 * time.Second) // let any stray write land before counting
-	restart1 := scrape(c.MetricsAddr)
-	eventsAfter := countEvents(ctx, cl, ns)
+	restart1 := e.Scrape()
+	eventsAfter := e.CountEvents(ctx, ns)
 
 	fmt.Println("\nAPI writes per reconcile (controller metrics)       reconciles  status patches  per reconcile")
 	writes("declare (create)", before, afterCreate)
@@ -220,49 +193,14 @@ func waitAll(s *seen, n int, msg string) error {
 	return fmt.Errorf("timed out waiting for %q in every timeline", msg)
 }
 
-func q(d []time.Duration, p float64) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[min(len(s)-1, int(p*float64(len(s))))]
-}
-
 func row(name string, d []time.Duration) {
-	fmt.Printf("%-40s %8.1fms %8.1fms %8.1fms\n", name, ms(q(d, 0.5)), ms(q(d, 0.99)), ms(q(d, 1)))
+	fmt.Printf("%-40s %8.1fms %8.1fms %8.1fms\n", name, benchenv.Ms(benchenv.Quantile(d, 0.5)), benchenv.Ms(benchenv.Quantile(d, 0.99)), benchenv.Ms(benchenv.Quantile(d, 1)))
 }
 
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-type metrics struct{ reconciles, patches float64 }
-
-func scrape(addr string) metrics {
-	var m metrics
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		return m
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		f := strings.Fields(line)
-		if len(f) != 2 {
-			continue
-		}
-		v, _ := strconv.ParseFloat(f[1], 64)
-		switch {
-		case strings.HasPrefix(line, "controller_runtime_reconcile_total{") && strings.Contains(line, `controller="incident"`):
-			m.reconciles += v
-		case strings.HasPrefix(line, "firescope_incident_status_patches_total"):
-			m.patches += v
-		}
-	}
-	return m
-}
-
-func waitReconciles(addr string, n int) error {
+func waitReconciles(e *benchenv.Env, n int) error {
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
-		if scrape(addr).reconciles >= float64(n) {
+		if e.Scrape().Reconciles >= float64(n) {
 			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -270,19 +208,11 @@ func waitReconciles(addr string, n int) error {
 	return fmt.Errorf("the restarted manager did not reconcile %d incidents", n)
 }
 
-func writes(name string, a, b metrics) {
-	r, p := b.reconciles-a.reconciles, b.patches-a.patches
+func writes(name string, a, b benchenv.Metrics) {
+	r, p := b.Reconciles-a.Reconciles, b.Patches-a.Patches
 	per := 0.0
 	if r > 0 {
 		per = p / r
 	}
 	fmt.Printf("%-50s %10.0f %15.0f %14.2f\n", name, r, p, per)
-}
-
-func countEvents(ctx context.Context, cl client.Client, ns string) int {
-	l := &eventsv1.EventList{}
-	if err := cl.List(ctx, l, client.InNamespace(ns)); err != nil {
-		return -1
-	}
-	return len(l.Items)
 }
