@@ -74,11 +74,29 @@ type ResponsePolicySpec struct {
 	// +optional
 	StatusPageRef *LocalReference `json:"statusPageRef,omitempty"`
 
+	// statusUpdateWording says what happens when a StatusUpdate's message departs from the
+	// wording guidelines (no ETA, no presumed root cause, no blame; say what is broken, what
+	// is being done, what customers can do): Warn (the default) returns admission warnings;
+	// Enforce refuses the StatusUpdate.
+	// +optional
+	// +kubebuilder:validation:Enum=Warn;Enforce
+	StatusUpdateWording WordingPolicy `json:"statusUpdateWording,omitempty"`
+
 	// postmortemDue is how long after resolution the post-mortem is due. Default 120h.
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('1s')",message="must be a duration of at least 1s, such as 10s, 30m or 1h30m"
 	PostmortemDue *metav1.Duration `json:"postmortemDue,omitempty"`
 }
+
+// WordingPolicy says how the wording guidelines apply to status updates.
+type WordingPolicy string
+
+const (
+	// WordingWarn returns the guidelines' findings as admission warnings.
+	WordingWarn WordingPolicy = "Warn"
+	// WordingEnforce refuses status updates with findings.
+	WordingEnforce WordingPolicy = "Enforce"
+)
 
 // SitrepCadence is the sitrep interval per open state.
 type SitrepCadence struct {

@@ -71,8 +71,12 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	if opts.Webhooks {
+		decoder := admission.NewDecoder(mgr.GetScheme())
 		mgr.GetWebhookServer().Register(fsadmission.IncidentPath, &webhook.Admission{
-			Handler: &fsadmission.IncidentDefaulter{Decoder: admission.NewDecoder(mgr.GetScheme()), Now: clk.Now},
+			Handler: &fsadmission.IncidentDefaulter{Decoder: decoder, Now: clk.Now},
+		})
+		mgr.GetWebhookServer().Register(fsadmission.StatusUpdatePath, &webhook.Admission{
+			Handler: &fsadmission.StatusUpdateWording{Decoder: decoder, Reader: mgr.GetClient()},
 		})
 	}
 	return nil

@@ -372,3 +372,57 @@ func countPrefix(texts []string, prefix string) int {
 	}
 	return n
 }
+
+// kubectlBoth runs kubectl and returns its stdout and stderr (where warnings go).
+func kubectlBoth(stdin string, args ...string) (string, string, error) {
+	cmd := exec.Command("kubectl", append([]string{"--kubeconfig", cluster.Kubeconfig}, args...)...)
+	cmd.Dir = root
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr, cmd.Stdin = &out, &errb, strings.NewReader(stdin)
+	err := cmd.Run()
+	return out.String(), errb.String(), err
+}
+
+func statusUpdate(name, message string) string {
+	return fmt.Sprintf(`apiVersion: firescope.dev/v1alpha1
+kind: StatusUpdate
+metadata: {name: %s, namespace: wording}
+spec:
+  incidentRef: {name: ec2-api-errors}
+  status: identified
+  message: %q
+`, name, message)
+}
+
+func TestE2EStatusUpdateWordingWarningsAndEnforcement(t *testing.T) {
+	if _, err := kubectlIn("apiVersion: v1\nkind: Namespace\nmetadata: {name: wording}\n", "apply", "-f", "-"); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := kubectlBoth(statusUpdate("eta", "Postgres provisioning is failing. We expect a fix by 5pm."), "apply", "-f", "-")
+	if err != nil {
+		t.Fatalf("a warned update was refused: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "Warning: status update explicit-eta:") || !strings.Contains(stderr, "5pm") {
+		t.Fatalf("kubectl printed no ETA warning:\n%s", stderr)
+	}
+	good := "Creating new Postgres databases is failing for some customers. We have identified the cause and " +
+		"are rolling out a fix. Existing databases are not affected; if you need a new database now, create it " +
+		"in the EU region. Next update in 30 minutes."
+	if _, stderr, err := kubectlBoth(statusUpdate("good", good), "apply", "-f", "-"); err != nil || strings.Contains(stderr, "Warning:") {
+		t.Fatalf("a well-worded update got: %v\n%s", err, stderr)
+	}
+
+	// A team that enforces the guidelines gets a refusal instead.
+	k(t, "apply", "-n", "wording", "-f", "config/samples/ec2-api-errors.yaml")
+	policy := "apiVersion: firescope.dev/v1alpha1\nkind: ResponsePolicy\nmetadata: {name: default, namespace: wording}\nspec: {statusUpdateWording: Enforce}\n"
+	if _, err := kubectlIn(policy, "apply", "-f", "-"); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		_, stderr, err := kubectlBoth(statusUpdate("blame", "Our upstream provider is down, it is their fault. Fixed in 30 minutes."), "apply", "-f", "-")
+		if err == nil || !strings.Contains(stderr, "which this team's ResponsePolicy enforces") {
+			return fmt.Errorf("not refused (the webhook's cache may not have the policy yet): %v %s", err, stderr)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,89 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package admission
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/wording"
+)
+
+// StatusUpdatePath is where the StatusUpdate webhook is served.
+const StatusUpdatePath = "/validate-firescope-dev-v1alpha1-statusupdate"
+
+// +kubebuilder:webhook:path=/validate-firescope-dev-v1alpha1-statusupdate,mutating=false,failurePolicy=ignore,sideEffects=None,groups=firescope.dev,resources=statusupdates,verbs=create;update,versions=v1alpha1,name=statusupdates.firescope.dev,admissionReviewVersions=v1,timeoutSeconds=5
+
+// StatusUpdateWording checks every StatusUpdate's message against the wording guidelines and
+// returns what it finds as admission warnings, so `kubectl apply` prints them; when the
+// Incident's ResponsePolicy says Enforce, it refuses the update instead.
+type StatusUpdateWording struct {
+	Decoder admission.Decoder
+	// Reader finds the Incident and its ResponsePolicy (the manager's cache).
+	Reader client.Reader
+}
+
+// Handle implements admission.Handler.
+func (w *StatusUpdateWording) Handle(ctx context.Context, req admission.Request) admission.Response {
+	su := &v1alpha1.StatusUpdate{}
+	if err := w.Decoder.Decode(req, su); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	findings := wording.Check(string(su.Spec.Status), su.Spec.Message)
+	if len(findings) == 0 {
+		return admission.Allowed("")
+	}
+	warnings := make([]string, len(findings))
+	for i, f := range findings {
+		warnings[i] = fmt.Sprintf("status update %s: %s", f.Rule, f.Message)
+	}
+	enforce, err := w.enforced(ctx, su)
+	if err != nil {
+		// The guidelines advise; an unreadable policy must not block a customer update.
+		return admission.Allowed("").WithWarnings(append(warnings, "could not read the ResponsePolicy: "+err.Error())...)
+	}
+	if enforce {
+		return admission.Denied("the message departs from the wording guidelines, which this team's ResponsePolicy enforces: " +
+			strings.Join(warnings, "; "))
+	}
+	return admission.Allowed("").WithWarnings(warnings...)
+}
+
+// enforced reports whether the ResponsePolicy of the update's Incident enforces the guidelines.
+func (w *StatusUpdateWording) enforced(ctx context.Context, su *v1alpha1.StatusUpdate) (bool, error) {
+	inc := &v1alpha1.Incident{}
+	name := v1alpha1.DefaultPolicyName
+	err := w.Reader.Get(ctx, client.ObjectKey{Namespace: su.Namespace, Name: su.Spec.IncidentRef.Name}, inc)
+	switch {
+	case err == nil && inc.Spec.PolicyRef != nil:
+		name = inc.Spec.PolicyRef.Name
+	case err != nil && !apierrors.IsNotFound(err):
+		return false, err
+	}
+	p := &v1alpha1.ResponsePolicy{}
+	if err := w.Reader.Get(ctx, client.ObjectKey{Namespace: su.Namespace, Name: name}, p); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	return p.Spec.StatusUpdateWording == v1alpha1.WordingEnforce, nil
+}

@@ -1,0 +1,206 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package wording
+
+import (
+	"regexp"
+	"strings"
+)
+
+// What is broken: a symptom a customer would recognise.
+var (
+	symptomRe = regexp.MustCompile(`\b(?:errors?|erroring|fail(?:s|ed|ing|ures?)?|unavailable|unavailability|unable|cannot|could not|not (?:able|working|loading|responding|available|accessible|receiving|processing|sending|delivered|reachable|updating|running|starting|showing|displaying|appearing)|down|outages?|degraded|degradation|slow(?:ness|er|ly|downs?)?|latenc(?:y|ies)|delay(?:s|ed)?|timeouts?|timing out|timed out|elevated|increased|intermittent(?:ly)?|disrupt(?:ed|ions?)|interrupt(?:ed|ions?)|unreachable|inaccessible|broken|broke|missing|lost|stuck|backlog(?:ged)?|backed up|unresponsive|crash(?:es|ed|ing)?|incorrect(?:ly)?|inaccurate|wrong|5\d\d|5xx|packet loss|dropp(?:ed|ing)|rejected|trouble|downtime|partial|inconsistent|stale|duplicate[ds]?|hang(?:s|ing)?|unexpected)\b`)
+	// issueWithRe captures the two words after "issues with" so that vague objects ("some
+	// customers", "our platform") do not count as saying what is broken.
+	issueWithRe = regexp.MustCompile(`\b(?:issues?|problems?|incident|disruption) (?:with|affecting|impacting|in|for|on|when|accessing|loading|connecting|logging|signing|creating|using) ([\w'-]+)(?: ([\w'-]+))?`)
+	// restoredRe says what works again, which is how a monitoring or resolved update says what
+	// was broken.
+	restoredRe = regexp.MustCompile(`\b(?:restored|recovered|back to normal|back online|back up|operating normally|working normally|functioning normally|operating as expected|working as expected|fully operational|running normally|resumed|caught up|processed normally|succeeding|working again)\b`)
+)
+
+var vagueObjects = map[string]bool{
+	"some": true, "a": true, "an": true, "all": true, "the": true, "our": true, "your": true,
+	"you": true, "us": true, "this": true, "that": true, "it": true, "them": true, "several": true,
+	"few": true, "many": true, "certain": true, "multiple": true, "customers": true,
+	"customer": true, "users": true, "user": true, "accounts": true, "services": true,
+	"service": true, "platform": true, "systems": true, "system": true, "small": true,
+	"subset": true, "number": true, "of": true, "limited": true, "portion": true, "percentage": true,
+	"": true,
+}
+
+func saysWhatIsBroken(t string, recovering bool) bool {
+	if symptomRe.MatchString(t) || (recovering && restoredRe.MatchString(t)) {
+		return true
+	}
+	for _, m := range issueWithRe.FindAllStringSubmatch(t, maxMatches) {
+		if !vagueObjects[m[1]] || !vagueObjects[m[2]] {
+			return true
+		}
+	}
+	return false
+}
+
+// What is being done: an action of the response. Verbs that also describe impact ("deploy",
+// "restore") count only with "we" as the subject.
+var doingRe = regexp.MustCompile(`\b(?:investigat\w*|looking into|mitigat\w*|remediat\w*|revert(?:ed|ing)|roll(?:ed|ing)(?: \w+)? (?:back|out)|rollback|hot ?fix(?:es)?|(?:a|the) (?:fix|patch|workaround|mitigation|change|rollback|failover)|fix(?:es)? (?:is|are|has|have|was|were|will)|work(?:ing|ed)? (?:on|to|with|through)|work is (?:underway|ongoing|in progress)|in progress|underway|fail(?:ed|ing)? ?over|failover|monitor(?:ing|ed)?|rerout\w*|scal(?:ed|ing) (?:up|out)|restarting|(?:(?:have|has) been|(?:is|are)(?: now)?) (?:fixed|restored|resolved|mitigated|deployed|applied|implemented|rolled back|reverted|isolated|replaced|restarted)|(?:we|team|teams|engineers) (?:are|have|will|\w+ly)(?: \w+){0,2}? (?:restor|restart|replac|migrat|rebuild|drain|reprocess|deploy|process|clear|add|increas|disabl|enabl|isolat|block|contact|engag|escalat|tak|appl|implement|fix|patch|provision|remov|reduc|throttl|purg|flush|recover|paus|shift|mov|bring|brought|rebalanc|rotat|contain|stabiliz|repair|debug|diagnos|analyz|review|test|verif|coordinat)\w*)\b`)
+
+func saysWhatIsBeingDone(t string) bool { return doingRe.MatchString(t) }
+
+// What customers can do: advice, a workaround, or an explicit "nothing to do".
+var (
+	adviceRe = regexp.MustCompile(`\b(?:(?:you|customers|users|developers|admins|administrators|anyone|those)(?: who [\w'-]+(?: [\w'-]+){0,5}?)? (?:can|should|could|may want to|might want to|may need to|will need to|need to|are (?:advised|encouraged|able) to|may (?:retry|try|use|continue|re-?run|redeploy|safely|still|proceed|wish))|please|work ?arounds?|no (?:customer |further |user |additional )?action (?:is |will be )?(?:required|needed|necessary)|(?:do|does) not need to|no need to|nothing (?:you|customers) need to do|if you (?:are|were|have|had|see|saw|continue|still|notice|experience|need|use|rely|run|received|want)|retry(?:ing)?|re-?run(?:ning)?|(?:can|may|might|should) (?:still )?(?:be used|help)|instead|alternatively|as an alternative|redeploy\w*|contact (?:our )?support|reach out|support ticket|subscribe)\b`)
+	// imperativeRe is advice as a sentence that starts with a verb ("Use the CLI instead.").
+	imperativeRe = regexp.MustCompile(`(?:^|[.!?\n] ?)(?:try|use|switch|avoid|restart|reconnect|disable|enable|pause|hold off|consider|clear|log in|sign in|check|monitor your|delay|postpone)\b`)
+)
+
+func saysWhatCustomersCanDo(t string) bool {
+	return adviceRe.MatchString(t) || imperativeRe.MatchString(t)
+}
+
+// Explicit ETA.
+const (
+	numPat   = `(?:\d+ ?(?:-|to) ?\d+|\d+(?:[.,]\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|forty|forty-five|sixty|ninety|a few|a couple(?: of)?|few|several)`
+	unitPat  = `(?:minutes?|mins?|m|hours?|hrs?|h|days?|business days?|weeks?)`
+	clockPat = `(?:\d{1,2}(?::\d{2})? ?(?:[ap]\.m\.|[ap]m\b)|\d{1,2}:\d{2}\b(?: ?(?:utc|gmt|[a-z]{1,2}[sd]?t)\b)?|\d{3,4} ?(?:utc|gmt)\b|noon\b|midday\b|midnight\b)`
+	dayPat   = `(?:tonight|tomorrow(?: morning| afternoon| evening)?|today|this (?:morning|afternoon|evening|weekend)|(?:the )?end of (?:the )?(?:day|business day|business|week|today)|eod|eow|cob|close of business|monday|tuesday|wednesday|thursday|friday|saturday|sunday|next week)\b`
+)
+
+var (
+	// etaPatterns are promises of a fix time; each match is then checked against its clause.
+	etaPatterns = []*regexp.Regexp{
+		// Deadlines: "by 5pm", "by end of day".
+		regexp.MustCompile(`\b(?:by|before|until|no later than) (?:about |around |approximately |roughly )?(?:` + clockPat + `|` + dayPat + `)`),
+		// Relative times: "in 30 minutes", "within the next 2 hours", "within the hour".
+		regexp.MustCompile(`\b(?:in|within) (?:the next |the coming |about |approximately |around |roughly |~ ?|less than |under |no more than |the next about )?` + numPat + ` ?` + unitPat + `\b`),
+		regexp.MustCompile(`\b(?:within (?:the|an) (?:hour|day)|(?:in|within) the (?:next|coming) (?:hour|day|few (?:minutes|hours|days)|couple of (?:hours|days)))\b`),
+		// Vague promises tied to a fix: "will shortly be resolved", "back up soon".
+		regexp.MustCompile(`\b(?:shortly|soon|momentarily|imminently) (?:be )?(?:back|fixed|resolved|restored|online|operational|recovered|available|working)\b`),
+		regexp.MustCompile(`\b(?:back up|back online|back to normal|back|fixed|resolved|restored|recovered|operational|working again|a fix|resolution|recovery) (?:very )?(?:shortly|soon|momentarily|imminently)\b`),
+	}
+	// etaWordRe is the word itself ("ETA: 30 minutes"); it is no finding when negated
+	// ("we do not have an ETA").
+	etaWordRe  = regexp.MustCompile(`\b(?:etas?|e\.t\.a|estimated time (?:to|of) (?:resolution|recovery|repair|fix|restoration)|time to (?:resolution|recovery))\b`)
+	negationRe = regexp.MustCompile(`\b(?:no|not|without|cannot|unable)\b`)
+	// bareTimeRe is a time without "by" or "in"; it is a finding only after an expectation
+	// word ("expected resolution: 17:00 UTC", "we estimate 2 hours").
+	bareTimeRe = regexp.MustCompile(`(?:\b` + numPat + ` ?` + unitPat + `\b|` + clockPat + `|\b` + dayPat + `)`)
+	expectRe   = regexp.MustCompile(`\b(?:expect\w*|anticipat\w*|estimat\w*|on track|target\w*|aim\w*|hope\w*|projected|should be (?:fixed|resolved|restored|back))\b`)
+
+	// updateRe is language about the next communication, which may carry a time.
+	updateRe = regexp.MustCompile(`\b(?:(?:next|another|further|an|additional|more|new|status|follow-up|followup|subsequent) updates?|updates? (?:will|to follow|every|at least|again)|update (?:you|this|these|customers|users|here|the status|our status|everyone)|will (?:\w+ )?update|check back|report back|keep you (?:posted|informed|updated)|let you know|(?:more|further|additional) (?:information|details|news)|(?:share|post|provide|communicate|publish) (?:more|again)|next (?:post|communication|notice|message)|post-?mortem|incident (?:report|review)|root cause analysis|rca|retrospective|write-?up|summary|report)\b`)
+	// softwareUpdateRe is an update that is deployed, not posted.
+	softwareUpdateRe = regexp.MustCompile(`\b(?:deploy(?:ed|ing)?|roll(?:ed|ing)? out|rolling|appl(?:y|ied|ying)|push(?:ed|ing)?|releas(?:e|ed|ing)|install(?:ed|ing)?|ship(?:ped|ping)?|software|firmware|security|kernel|configuration|config|dns) (?:an? |the |this )?(?:[\w-]+ )?updates?\b`)
+	// fixWordRe between an update word and the time means the time is about the fix.
+	fixWordRe = regexp.MustCompile(`\b(?:expect\w*|anticipat\w*|estimat\w*|fix\w*|resolv\w*|resolution|restor\w*|recover\w*|complet\w*|back (?:up|online|to normal)|mitigat\w*|repair\w*)\b`)
+	pastRe    = regexp.MustCompile(`\b(?:was|were|took|lasted|had|began|started|occurred|ago|earlier|previously)\b`)
+)
+
+// updateGoverns reports whether the clause before a time is about the next update.
+func updateGoverns(before string) bool {
+	before = softwareUpdateRe.ReplaceAllStringFunc(before, func(s string) string { return strings.Repeat(" ", len(s)) })
+	ms := updateRe.FindAllStringIndex(before, maxMatches)
+	if len(ms) == 0 {
+		return false
+	}
+	return !fixWordRe.MatchString(before[ms[len(ms)-1][1]:])
+}
+
+func findETA(t string) (string, bool) {
+	best, bestAt := "", -1
+	consider := func(q string, at int) {
+		if bestAt < 0 || at < bestAt {
+			best, bestAt = q, at
+		}
+	}
+	promise := func(start, end int) bool {
+		if strings.HasPrefix(t[end:], " of ") { // "within 5 minutes of the rollback": a timeline
+			return false
+		}
+		return !updateGoverns(clauseBefore(t, start)) && !pastRe.MatchString(clauseBefore(t, start)+t[start:end]+clauseAfter(t, end))
+	}
+	for _, re := range etaPatterns {
+		for _, m := range re.FindAllStringIndex(t, maxMatches) {
+			if promise(m[0], m[1]) {
+				consider(t[m[0]:m[1]], m[0])
+				break
+			}
+		}
+	}
+	for _, m := range etaWordRe.FindAllStringIndex(t, maxMatches) {
+		if !negationRe.MatchString(clauseBefore(t, m[0])) && !updateGoverns(clauseBefore(t, m[0])) {
+			consider(t[m[0]:m[1]], m[0])
+			break
+		}
+	}
+	for _, m := range bareTimeRe.FindAllStringIndex(t, maxMatches) {
+		before := clauseBefore(t, m[0])
+		loc := expectRe.FindStringIndex(before)
+		if loc != nil && promise(m[0], m[1]) {
+			consider(before[loc[0]:]+t[m[0]:m[1]], m[0])
+			break
+		}
+	}
+	return best, bestAt >= 0
+}
+
+// Presumed root cause (investigating only).
+var (
+	causeRe = regexp.MustCompile(`\b(?:caused by|triggered by|root[- ]cause|(?:stem|stems|stemmed|stemming) from|traced(?: [\w-]+){0,3}? to|attributed to|culprit|the cause (?:is|was|of (?:this|the) (?:issue|incident|outage|problem) (?:is|was))|(?:bug|regression|misconfiguration|defect) in|resulted from|results from|the result of|a result of|due to|because of)\b`)
+	// causeObjectRe captures the words after "due to", "because of" and "result of", which
+	// often name the incident itself ("due to this issue") rather than a cause.
+	causeObjectRe       = regexp.MustCompile(`^(?: [\w'-]+){0,3}`)
+	hedgeRe             = regexp.MustCompile(`\b(?:may|might|could|possibly|potentially|perhaps|appears?|appear to|seems?|suspect\w*|believe\w*|likely|unlikely|whether|if|not yet|unknown|unclear|yet to|determin\w*|identify|identifying|understand\w*|confirm\w*|to find|finding|looking for|searching for|hypothes\w*|theory|rul(?:e|ing) out|no evidence|not (?:believed|known|related))\b`)
+	causeUnknownAfterRe = regexp.MustCompile(`^ (?:analysis|is (?:not|still|yet|under|being|unknown)|has not|remains|will be|investigation)\b`)
+)
+
+var incidentWords = map[string]bool{
+	"issue": true, "issues": true, "incident": true, "outage": true, "problem": true,
+	"problems": true, "degradation": true, "disruption": true, "this": true, "it": true,
+	"maintenance": true, "that": true,
+}
+
+func findPresumedCause(t string) (string, bool) {
+	return firstMatch(causeRe, t, func(start, end int) bool {
+		if hedgeRe.MatchString(clauseBefore(t, start)) {
+			return false
+		}
+		after := t[end:]
+		phrase := t[start:end]
+		if strings.Contains(phrase, "cause") && causeUnknownAfterRe.MatchString(after) {
+			return false
+		}
+		if strings.HasPrefix(phrase, "due to") || strings.HasPrefix(phrase, "because of") || strings.HasSuffix(phrase, "result of") {
+			for _, w := range strings.Fields(causeObjectRe.FindString(after)) {
+				if incidentWords[strings.Trim(w, "'")] {
+					return false
+				}
+			}
+		}
+		return true
+	})
+}
+
+// Blame.
+const vendorPat = `(?:aws|amazon web services|ec2|s3|gcp|google cloud(?: platform)?|azure|cloudflare|fastly|akamai|digitalocean|linode|ovh|hetzner|equinix)`
+
+var blameRe = regexp.MustCompile(`\b(?:not our fault|(?:their|its|\w+'s) fault|fault (?:of|lies with)|blam(?:e|ed|ing)|(?:beyond|outside(?: of)?) our control|out of our (?:hands|control)|nothing we can do|(?:upstream|third[- ]party|3rd[- ]party|external|hosting|cloud|infrastructure|network|dns|cdn|data ?cent(?:er|re)|colocation|payment|email|sms|telecom|service) (?:provider|vendor|supplier|carrier|partner)s?|our (?:provider|vendor|supplier|isp|carrier)s?|upstream (?:service|dependency|outage|issue|incident|problem|failure|isp)s?|third[- ]party (?:outage|issue|incident|problem|failure|dependency|dependencies)|(?:provider|vendor|supplier)'s (?:outage|issue|problem|incident|failure|network)|` +
+	vendorPat + `(?:'s)?(?: [\w-]+){0,3}? (?:down|outages?|incident|issues?|problems?|failures?|degradation|degraded|disruption|unavailable|experiencing|having)|(?:outage|incident|issues?|problems?|failure|degradation|disruption)s? (?:at|with|in|on|from) (?:our )?` + vendorPat + `)\b`)
+
+func findBlame(t string) (string, bool) {
+	q := blameRe.FindString(t)
+	return q, q != ""
+}

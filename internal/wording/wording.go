@@ -1,0 +1,339 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package wording checks a customer-facing status update against the guidelines from "Every
+// Minute Counts" (DESIGN.md, "Wording guidelines"): a status update should say what is
+// broken, what is being done to fix it and what customers can do to work around it; it should
+// not give an explicit ETA, presume to know the root cause or shift blame.
+//
+// The admission webhook returns the findings as warnings (a ResponsePolicy may make them
+// errors) and the StatusUpdate controller records them in a condition, so the checker runs on
+// every write: it is deterministic, does no I/O, never panics, and reads at most
+// MaxCheckedBytes of a message.
+//
+// # Rules
+//
+// Each rule has a stable id. "Should say" rules depend on the update's status; the others
+// apply to every status except where noted.
+//
+//	rule                           investigating identified monitoring resolved
+//	missing-what-is-broken         yes           yes        yes (a)    yes (a)
+//	missing-what-is-being-done     yes           yes        yes        no  (the work is done)
+//	missing-what-customers-can-do  yes           yes        yes        no  (nothing left to work around)
+//	explicit-eta                   yes           yes        yes        yes
+//	presumed-root-cause            yes           no         no         no  (naming the cause is what "identified" means)
+//	blame                          yes           yes        yes        yes
+//
+// (a) wording that says what works again ("deploys are working again") counts.
+//
+// An unknown status is checked like "investigating", the strictest set, so that a typo never
+// silences the checker.
+//
+// # Heuristics
+//
+// The text is lower-cased, curly quotes and common contractions are normalized ("we'll" ->
+// "we will", "can't" -> "cannot"), and whitespace is collapsed. Rules are phrase lists and small
+// RE2 regular expressions, which run in linear time. Several rules look at the clause around a
+// match: the text back to the previous sentence end (".", "!", "?", ";", line break) or
+// conjunction (" and ", " but ", " while ", ...), at most 240 bytes away.
+//
+//   - missing-what-is-broken: needs a symptom word ("errors", "failing", "unavailable",
+//     "unable", "cannot", "degraded", "delays", "timeouts", "latency", "outage", "5xx", ...)
+//     or "issues with X" where X is not a vague "some customers" or "our platform". "We are
+//     investigating an issue" names nothing a customer can recognise. For monitoring and
+//     resolved updates, "restored", "back to normal", "working again" and the like also count.
+//   - missing-what-is-being-done: needs an action of the response ("investigating",
+//     "rolling back", "a fix", "mitigating", "monitoring", "failing over", "we have added
+//     capacity", ...). "We are aware of the issue" is not an action.
+//   - missing-what-customers-can-do: needs advice or an explicit "nothing to do": "you can",
+//     "customers should", "please", "if you ...", "workaround" (including "there is no
+//     workaround", which is honest and answers the question), "no action is required",
+//     "retry", "contact support", or a sentence that starts with an imperative ("Use ...",
+//     "Switch ...", "Avoid ..."). "Customers may see errors" is impact, not advice.
+//   - explicit-eta: a deadline ("by 5pm", "by 17:00 UTC", "by end of day", "by tomorrow"), a
+//     relative time ("in 30 minutes", "within the hour", "in the next 2 hours"), the word
+//     "ETA" (unless negated: "we do not have an ETA" is honest), a time after an expectation
+//     ("expected resolution: 17:00 UTC", "we estimate 2 hours"), or a vague promise tied to a
+//     fix ("will shortly be resolved", "back up soon"). A match is not a finding when an update
+//     governs it, so "next update in 30 minutes" and "we will post an update by 17:00 UTC" pass:
+//     promising the next update is what the talk recommends instead of an ETA. An update
+//     governs a match when update language ("next update", "check back", "more information",
+//     "post-mortem") comes earlier in the same clause with no fix or expectation word in
+//     between ("we will update this page once the fix is out, expected in 30 minutes" is
+//     still a finding). "Rolling out an update" is a software update, not a status update. A
+//     clause in the past tense ("was", "were", "took", "began") and "within 5 minutes of the
+//     rollback" are a timeline, not a promise.
+//   - presumed-root-cause (investigating only): "caused by", "triggered by", "root cause",
+//     "stems from", "traced to", "attributed to", "a bug in", "due to X", "because of X",
+//     "result of X" (X not "this issue" or "the incident"). Hedged clauses ("may be caused by",
+//     "we suspect", "we believe", "appears to") and clauses about finding the cause ("we have
+//     not yet determined the root cause", "root cause analysis") pass: saying what you do not
+//     know yet is the honesty the talk asks for.
+//   - blame: fault words ("not our fault", "beyond our control", "blame"), a third party as the
+//     source ("our upstream provider", "a third-party outage", "our cloud provider") or a named
+//     infrastructure vendor next to trouble words ("AWS is down", "an outage at Cloudflare").
+//     Customers chose us, not our vendors ("who owns my availability?"), so the update owns the
+//     impact.
+//
+// # Trade-offs
+//
+// The checker prefers precision to recall: it returns warnings to a person under pressure,
+// and a warning that is often wrong teaches people to ignore all of them. So promises of the
+// next update, hedged guesses about the cause, "no workaround" statements and past timelines
+// pass, and the ETA rule misses deadlines hidden behind an earlier "update" in the same clause.
+// The "should say" rules are keyword checks: they catch an update that says nothing useful,
+// not one that is vague in new words. At most one finding per rule is returned, quoting the
+// first offending words, so that warnings stay short (Kubernetes truncates long ones).
+package wording
+
+import (
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// Rule ids: stable, used in conditions, metrics and policies.
+const (
+	RuleMissingWhatIsBroken       = "missing-what-is-broken"
+	RuleMissingWhatIsBeingDone    = "missing-what-is-being-done"
+	RuleMissingWhatCustomersCanDo = "missing-what-customers-can-do"
+	RuleExplicitETA               = "explicit-eta"
+	RulePresumedRootCause         = "presumed-root-cause"
+	RuleBlame                     = "blame"
+)
+
+// Rules lists every rule id in the order Check reports findings.
+var Rules = []string{
+	RuleMissingWhatIsBroken,
+	RuleMissingWhatIsBeingDone,
+	RuleMissingWhatCustomersCanDo,
+	RuleExplicitETA,
+	RulePresumedRootCause,
+	RuleBlame,
+}
+
+// MaxCheckedBytes bounds the work per message: only the first MaxCheckedBytes bytes are read.
+// Real status updates are a few hundred bytes; anything past this is not read by customers
+// either.
+const MaxCheckedBytes = 16 << 10
+
+// Finding is one way a customer-facing message departs from the guidelines.
+type Finding struct {
+	// Rule is the stable id of the rule, one of Rules.
+	Rule string
+	// Message is one sentence a tired Comms person can act on, quoting the offending words
+	// when there are some.
+	Message string
+}
+
+// Status-page statuses, as in the StatusUpdate API.
+const (
+	statusInvestigating = "investigating"
+	statusIdentified    = "identified"
+	statusMonitoring    = "monitoring"
+	statusResolved      = "resolved"
+)
+
+// Check returns the findings for a status update message with the given status
+// (investigating|identified|monitoring|resolved), in the order of Rules, at most one per rule;
+// nil when the message follows the guidelines.
+func Check(status, message string) []Finding {
+	st := normalizeStatus(status)
+	t := normalize(message)
+	resolved := st == statusResolved
+
+	var out []Finding
+	if !saysWhatIsBroken(t, resolved || st == statusMonitoring) {
+		msg := "does not say what is broken: name the affected feature and what customers see (errors, delays, failed deploys)"
+		if resolved {
+			msg = "does not say what was broken: name what is working normally again"
+		}
+		out = append(out, Finding{Rule: RuleMissingWhatIsBroken, Message: msg})
+	}
+	if !resolved && !saysWhatIsBeingDone(t) {
+		out = append(out, Finding{Rule: RuleMissingWhatIsBeingDone,
+			Message: "does not say what is being done: say what the team is doing now (investigating, rolling back, deploying a fix)"})
+	}
+	if !resolved && !saysWhatCustomersCanDo(t) {
+		out = append(out, Finding{Rule: RuleMissingWhatCustomersCanDo,
+			Message: "does not say what customers can do: give a workaround, or say plainly that there is none or that no action is needed"})
+	}
+	if q, ok := findETA(t); ok {
+		out = append(out, Finding{Rule: RuleExplicitETA,
+			Message: "says when it will be fixed " + quote(q) + ": promise the next update instead, not a fix time"})
+	}
+	if st == statusInvestigating {
+		if q, ok := findPresumedCause(t); ok {
+			out = append(out, Finding{Rule: RulePresumedRootCause,
+				Message: "names a cause while still investigating " + quote(q) + ": describe what customers see and leave the cause until it is confirmed"})
+		}
+	}
+	if q, ok := findBlame(t); ok {
+		out = append(out, Finding{Rule: RuleBlame,
+			Message: "points at someone else " + quote(q) + ": customers chose us, so own the impact and say what we are doing about it"})
+	}
+	return out
+}
+
+// normalizeStatus maps the status to one of the four known ones; anything else is checked as
+// investigating, the strictest set.
+func normalizeStatus(status string) string {
+	if len(status) > 32 {
+		return statusInvestigating
+	}
+	switch s := strings.ToLower(strings.TrimSpace(status)); s {
+	case statusIdentified, statusMonitoring, statusResolved:
+		return s
+	default:
+		return statusInvestigating
+	}
+}
+
+var (
+	charReplacer = strings.NewReplacer(
+		"\u2019", "'", "\u2018", "'", "\u201c", "'", "\u201d", "'", `"`, "'", "`", "'",
+		"\u2013", "-", "\u2014", " - ", "\u2026", "...",
+	)
+	contractionReplacer = strings.NewReplacer(
+		"can't", "cannot", "can not", "cannot", "won't", "will not", "we're", "we are",
+		"we'll", "we will", "we've", "we have", "we'd", "we would", "you're", "you are",
+		"you'll", "you will", "you've", "you have", "don't", "do not", "doesn't", "does not",
+		"isn't", "is not", "aren't", "are not", "couldn't", "could not", "wasn't", "was not",
+		"weren't", "were not", "it's", "it is", "there's", "there is", "haven't", "have not",
+		"hasn't", "has not",
+	)
+)
+
+// normalize bounds, repairs and lower-cases the message, collapses spaces (keeping one line
+// break where there were any, as a sentence end) and expands contractions.
+func normalize(s string) string {
+	if len(s) > MaxCheckedBytes {
+		s = s[:MaxCheckedBytes]
+	}
+	s = strings.ToValidUTF8(s, " ")
+	s = strings.ToLower(s)
+	s = charReplacer.Replace(s)
+
+	var b strings.Builder
+	b.Grow(len(s))
+	space, newline := false, false
+	for _, r := range s {
+		switch {
+		case r == '\n' || r == '\r' || r == '\u2028' || r == '\u2029':
+			space, newline = true, true
+			continue
+		case r == ' ' || r == '\t' || r < 0x20 || r == 0x7f || r == '\u00a0' || (r >= 0x80 && r <= 0x9f) || r == '\u200b' || r == '\u3000' || (r >= '\u2000' && r <= '\u200a'):
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			if newline {
+				b.WriteString("\n")
+			} else {
+				b.WriteByte(' ')
+			}
+		}
+		space, newline = false, false
+		b.WriteRune(r)
+	}
+	return contractionReplacer.Replace(b.String())
+}
+
+// maxMatches bounds how many matches of one pattern are examined, so that a message made of
+// thousands of "in 5 minutes" costs no more than a normal one.
+const maxMatches = 32
+
+// clauseWindow bounds how far a clause reaches from a match.
+const clauseWindow = 240
+
+var conjunctions = []string{" and ", " but ", " while ", " although ", " though ", " however ", " whereas "}
+
+// sentenceEnd reports whether t[i] ends a sentence or clause: ".", "!", "?" followed by a
+// space or the end (so "17.5", "a.m" and "status.example.com" do not), ";" or a line break.
+func sentenceEnd(t string, i int) bool {
+	switch t[i] {
+	case '!', '?', ';', '\n':
+		return true
+	case '.':
+		return i+1 == len(t) || t[i+1] == ' ' || t[i+1] == '\n'
+	}
+	return false
+}
+
+// clauseBefore returns the text of the clause from its start up to p.
+func clauseBefore(t string, p int) string {
+	lo := max(0, p-clauseWindow)
+	start := lo
+	for i := p - 1; i >= lo; i-- {
+		if sentenceEnd(t, i) {
+			start = i + 1
+			break
+		}
+	}
+	seg := t[start:p]
+	cut := 0
+	for _, c := range conjunctions {
+		if j := strings.LastIndex(seg, c); j >= 0 && j+len(c) > cut {
+			cut = j + len(c)
+		}
+	}
+	return seg[cut:]
+}
+
+// clauseAfter returns the text of the clause from q to its end.
+func clauseAfter(t string, q int) string {
+	hi := min(len(t), q+clauseWindow)
+	end := hi
+	for i := q; i < hi; i++ {
+		if sentenceEnd(t, i) {
+			end = i
+			break
+		}
+	}
+	seg := t[q:end]
+	for _, c := range conjunctions {
+		if j := strings.Index(seg, c); j >= 0 {
+			seg = seg[:j]
+		}
+	}
+	return seg
+}
+
+// quote returns the offending words in parentheses and quotes, bounded so that the warning
+// stays short.
+func quote(s string) string {
+	s = strings.TrimSpace(s)
+	const limit = 48
+	if len(s) > limit {
+		cut := limit
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = strings.TrimSpace(s[:cut]) + "..."
+	}
+	return `("` + s + `")`
+}
+
+// firstMatch returns the first match of re in t that keep accepts, looking at no more than
+// maxMatches matches.
+func firstMatch(re *regexp.Regexp, t string, keep func(start, end int) bool) (string, bool) {
+	for _, m := range re.FindAllStringIndex(t, maxMatches) {
+		if keep(m[0], m[1]) {
+			return t[m[0]:m[1]], true
+		}
+	}
+	return "", false
+}

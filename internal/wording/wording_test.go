@@ -1,0 +1,391 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package wording_test
+
+import (
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"firescope.dev/firescope/internal/wording"
+)
+
+const (
+	broken = wording.RuleMissingWhatIsBroken
+	doing  = wording.RuleMissingWhatIsBeingDone
+	canDo  = wording.RuleMissingWhatCustomersCanDo
+	eta    = wording.RuleExplicitETA
+	cause  = wording.RulePresumedRootCause
+	blame  = wording.RuleBlame
+)
+
+// example is one status update as a Comms person might write it, in the style of public status
+// pages (Heroku, GitHub, Atlassian Statuspage), with the rules it should break.
+type example struct {
+	name    string
+	status  string
+	message string
+	want    []string
+}
+
+// examples is the table of real-world style updates. The good ones follow the talk: what is
+// broken, what is being done, what customers can do, and a promise of the next update rather
+// than of a fix.
+var examples = []example{
+	// Good updates: no findings.
+	{"investigating: symptom, action, workaround and next update time", "investigating",
+		"We are investigating elevated error rates for API requests in the EU region. Some requests may fail with HTTP 503. Retrying failed requests should succeed in most cases. Next update in 30 minutes.",
+		nil},
+	{"investigating: workaround through another protocol", "investigating",
+		"Some customers are unable to push to Git repositories over SSH. Our engineers are investigating. Pushing over HTTPS works normally and can be used in the meantime. We will post another update within 30 minutes.",
+		nil},
+	{"identified: queued not lost, no action needed, next update in an hour", "identified",
+		"We have identified the cause of delayed webhook deliveries and are deploying a fix. Webhooks are queued, not lost, and will be delivered once the fix is out; no action is needed on your side. Next update in 1 hour.",
+		nil},
+	{"monitoring: fix deployed, watching, contact support", "monitoring",
+		"A fix has been deployed and dashboard load times are back to normal. We are monitoring to make sure the slowness does not return. If you still see slow pages, please contact support.",
+		nil},
+	{"resolved: past window and a retry hint", "resolved",
+		"This incident has been resolved. Builds are running normally again, and builds that failed between 14:02 and 14:40 UTC can be retried from the dashboard.",
+		nil},
+	{"resolved: post-mortem promised within business days", "resolved",
+		"Git operations are working normally again. We apologize for the disruption and will publish a post-mortem within 5 business days.",
+		nil},
+	{"investigating: CLI unaffected, update this page in 30 minutes", "investigating",
+		"We are investigating reports that some customers cannot log in to the dashboard. The CLI and API are not affected, so you can continue to deploy with the CLI. We will update this page in 30 minutes.",
+		nil},
+	{"identified: next update by a clock time", "identified",
+		"We have identified a problem with certificate renewals for custom domains. Engineers are working on a fix. Certificates that are still valid are unaffected; if yours has expired, you can switch to the default domain until renewal completes. Next update by 16:00 UTC.",
+		nil},
+	{"monitoring: rolled back, customers can sign in again", "monitoring",
+		"We have rolled back the release that introduced the login errors and error rates have returned to normal. We are continuing to monitor. Customers who were signed out can sign in again.",
+		nil},
+	{"investigating: hedged guess about the cause", "investigating",
+		"We are investigating increased latency for database queries in us-east. We suspect the latency may be caused by a recent network change but have not confirmed it. There is no workaround at this time. Next update in 30 minutes.",
+		nil},
+	{"investigating: aware and looking into it, nothing to do", "investigating",
+		"We are aware of delays in email notifications and are looking into it. Notifications are queued and will be sent; no action is required.",
+		nil},
+	{"investigating: says the root cause is not known yet", "investigating",
+		"We have not yet determined the root cause of the failing deploys. Engineers are investigating, and you can retry deploys that fail.",
+		nil},
+	{"monitoring: mitigation, occasional timeouts, update within the hour", "monitoring",
+		"We have applied a mitigation and page load times have improved. You may still see occasional timeouts; retrying the request should succeed. We will continue to monitor and post an update within the hour.",
+		nil},
+	{"investigating: check back for an update", "investigating",
+		"We are investigating delayed log drains. Please check back in 30 minutes for an update.",
+		nil},
+	{"identified: update promised after a deployed patch", "identified",
+		"We have identified a bug in the log router that drops some lines. Engineers are deploying a patch and we will provide an update by 17:00 UTC. Lines dropped so far cannot be recovered; you can re-send them from your own logs.",
+		nil},
+	{"investigating: next update at a clock time", "investigating",
+		"We are investigating intermittent failures of scheduled jobs. Next update at 15:30 UTC or sooner. If a job did not run, you can trigger it by hand.",
+		nil},
+	{"investigating: one line per fact, no punctuation", "investigating",
+		"Investigating\nSome apps are returning H10 errors\nWe are looking into it\nIn the meantime, restarting the app may help",
+		nil},
+	{"resolved: cause named after the fact", "resolved",
+		"Between 09:12 and 10:05 UTC, deploys failed for some customers due to a bad configuration change. The change was reverted and deploys are working normally. We're sorry for the trouble.",
+		nil},
+	{"resolved: time to recover in the past tense", "resolved",
+		"Error rates returned to normal at 11:40 UTC. The database failover took 20 minutes to complete. All API requests are succeeding.",
+		nil},
+	{"identified: rolling out a software update is not a status update", "identified",
+		"Dashboard charts are not loading for some customers. We are rolling out an update to the metrics service. You can still read metrics through the API. Next update in 45 minutes.",
+		nil},
+	{"investigating: honest about having no ETA", "investigating",
+		"We are investigating failed Postgres provisioning in the EU region. We do not have an ETA for a fix yet and will post an update in 30 minutes. Existing databases are not affected; please use the US region for new databases if you can.",
+		nil},
+	{"investigating: curly apostrophes and smart quotes", "investigating",
+		"We’re investigating “connection reset” errors on the Redis add-on. If you’re affected, you can retry the connection; clients reconnect automatically. We’ll post another update in 20 minutes.",
+		nil},
+
+	{"monitoring: what works again says what was broken; monitoring over hours is no ETA", "monitoring",
+		"Deploys are working again. We will continue to monitor over the next few hours. No action is needed.",
+		nil},
+	{"monitoring: a timeline relative to the rollback is no ETA", "monitoring",
+		"Errors dropped to zero within 5 minutes of the rollback. Retry if needed; we are monitoring.",
+		nil},
+	{"investigating: customers' third-party integrations are impact, not blame", "investigating",
+		"Customers using third-party integrations may see delayed events. We are investigating. No action is needed.",
+		nil},
+	{"investigating: more information is a next-update promise", "investigating",
+		"We are investigating failed logins. Customers who use SSO can sign in with a password instead. We will post more information in 30 minutes.",
+		nil},
+
+	// Say what is broken, what is being done, what customers can do.
+	{"investigating: an issue, nothing more", "investigating",
+		"We are investigating an issue.",
+		[]string{broken, canDo}},
+	{"investigating: aware and nothing else", "investigating",
+		"We are aware of the issue affecting some customers.",
+		[]string{broken, doing, canDo}},
+	{"identified: Statuspage template", "identified",
+		"The issue has been identified and a fix is being implemented.",
+		[]string{broken, canDo}},
+	{"monitoring: Statuspage template", "monitoring",
+		"A fix has been implemented and we are monitoring the results.",
+		[]string{broken, canDo}},
+	{"resolved: Statuspage template", "resolved",
+		"This incident has been resolved.",
+		[]string{broken}},
+	{"investigating: impact with no advice", "investigating",
+		"We are investigating errors with the API. We will update you as we learn more. Customers cannot create apps.",
+		[]string{canDo}},
+	{"investigating: impact and next update only", "investigating",
+		"Customers may see errors. Next update in 15 minutes.",
+		[]string{doing, canDo}},
+	{"investigating: empty", "investigating", "", []string{broken, doing, canDo}},
+	{"resolved: empty", "resolved", "", []string{broken}},
+
+	// No explicit ETA.
+	{"identified: fix by 5pm", "identified",
+		"We have identified the cause of failed builds and expect a fix by 5pm.",
+		[]string{canDo, eta}},
+	{"identified: fix live in 30 minutes", "identified",
+		"Deploys are failing for some apps. We are rolling out a fix, which should be live in 30 minutes. You can deploy with the CLI in the meantime.",
+		[]string{eta}},
+	{"investigating: resolved within the hour", "investigating",
+		"API requests are failing with 500 errors. We are investigating and expect to have this resolved within the hour. Please retry failed requests.",
+		[]string{eta}},
+	{"identified: the word ETA", "identified",
+		"Webhook deliveries are delayed. We have identified the cause and are working on a fix. ETA: 45 minutes. Please do not resend webhooks.",
+		[]string{eta}},
+	{"monitoring: full recovery by end of day", "monitoring",
+		"We deployed a fix for the dashboard errors and expect full recovery by end of day. Please refresh your browser if pages still fail to load.",
+		[]string{eta}},
+	{"identified: shortly be restored", "identified",
+		"Login errors are caused by an expired certificate. We are replacing it and service will shortly be restored. No action is needed.",
+		[]string{eta}},
+	{"investigating: back up soon", "investigating",
+		"Some customers cannot access the dashboard. We expect to be back up soon.",
+		[]string{doing, canDo, eta}},
+	{"identified: good next update next to a fix time", "identified",
+		"Add-on provisioning is failing. We are deploying a fix and expect it to be complete in 2 hours. Next update in 30 minutes. You can retry provisioning after the fix.",
+		[]string{eta}},
+	{"identified: back to normal within 45 minutes", "identified",
+		"Slow builds are due to high demand on our build fleet. We are adding capacity, and builds should be back to normal within 45 minutes. Queued builds will run automatically, so no action is needed.",
+		[]string{eta}},
+	{"monitoring: resolve by a clock time", "monitoring",
+		"We failed over to the standby database and errors have stopped. We expect to resolve this incident by 18:00 UTC if things stay stable. No action is needed.",
+		[]string{eta}},
+	{"identified: update promised but the fix time follows it", "identified",
+		"Uploads are failing for files over 100 MB. We will update this page once the fix is out, expected in 30 minutes. Smaller uploads work, so please split large files for now.",
+		[]string{eta}},
+	{"investigating: expected resolution at a clock time", "investigating",
+		"We are investigating slow page loads on the dashboard. Expected resolution: 17:30 UTC. You can use the CLI instead.",
+		[]string{eta}},
+	{"identified: curly apostrophe and a fix by tomorrow", "identified",
+		"Invoices show incorrect totals. We’re correcting the calculation and we’ll have it fixed by tomorrow morning. You don’t need to do anything.",
+		[]string{eta}},
+
+	{"identified: a configuration update that fixes it within the hour", "identified",
+		"Builds are delayed. We are deploying a configuration update that will fix this within the hour. Retry if needed.",
+		[]string{eta}},
+
+	// No presumed root cause while investigating.
+	{"investigating: caused by a bug", "investigating",
+		"We are investigating failed payments. This is caused by a bug in our billing service. Customers should not retry payments until further notice.",
+		[]string{cause}},
+	{"investigating: due to a load balancer", "investigating",
+		"Customers are seeing slow builds due to a misconfigured load balancer. We are investigating. There is no workaround at this time.",
+		[]string{cause}},
+	{"investigating: the root cause is", "investigating",
+		"The root cause is a failed database migration. Our engineers are investigating the resulting errors. Please avoid running migrations for now.",
+		[]string{cause}},
+	{"investigating: result of a bad deploy", "investigating",
+		"Elevated error rates are the result of a bad deploy. We are rolling it back. You can retry failed requests.",
+		[]string{cause}},
+	{"investigating: because of a failing health check", "investigating",
+		"Some customers are unable to deploy because of a failing health check. We are investigating. You can retry.",
+		[]string{cause}},
+	{"investigating: due to this issue is impact, not cause", "investigating",
+		"Due to this issue, some customers cannot scale their apps. We are investigating. Please avoid scaling until the next update in 30 minutes.",
+		nil},
+	{"identified: naming the cause is what identified means", "identified",
+		"Failed deploys are caused by a bug in the build cache. We are deploying a fix. You can deploy with --no-cache in the meantime.",
+		nil},
+	{"unknown status is checked like investigating", "degraded",
+		"Errors are caused by a bad deploy. We are rolling it back. Please retry.",
+		[]string{cause}},
+
+	// No blame.
+	{"investigating: AWS is down", "investigating",
+		"Dashboard is down because AWS is down. There is nothing we can do until Amazon fixes it. Please check back later.",
+		[]string{doing, blame}},
+	{"investigating: upstream provider outage", "investigating",
+		"Our upstream provider is experiencing an outage, which is affecting app deploys. We are monitoring their status page. Please hold off on deploys.",
+		[]string{blame}},
+	{"identified: hosting provider's fault", "identified",
+		"This outage is our hosting provider's fault, not ours. We are working with them to restore service. There is no workaround.",
+		[]string{blame}},
+	{"monitoring: third-party outage", "monitoring",
+		"A third-party outage caused API errors between 13:10 and 13:55 UTC. Error rates are back to normal and we are monitoring. No action is needed.",
+		[]string{blame}},
+	{"investigating: beyond our control", "investigating",
+		"We are investigating reports of errors when creating new apps. The problem is beyond our control and lies with an upstream provider. Please retry later.",
+		[]string{blame}},
+	{"resolved: AWS's fault", "resolved",
+		"Everything should be fixed by now, it was AWS's fault.",
+		[]string{broken, blame}},
+	{"monitoring: cloud provider fixed it", "monitoring",
+		"Our cloud provider has fixed the networking issue that made apps unreachable. We are monitoring the recovery. Restart your dynos if your app is still unreachable.",
+		[]string{blame}},
+	{"investigating: hedged upstream guess, no ETA yet", "investigating",
+		"We're seeing 503s on the router; we believe this might be due to an upstream DNS issue. No ETA yet. You can retry failed requests.",
+		[]string{doing}},
+	{"identified: everything at once", "identified",
+		"It's an outage at Cloudflare. Fix in 20 minutes.",
+		[]string{doing, canDo, eta, blame}},
+}
+
+func rules(fs []wording.Finding) []string {
+	var ids []string
+	for _, f := range fs {
+		ids = append(ids, f.Rule)
+	}
+	return ids
+}
+
+func TestCheckExamples(t *testing.T) {
+	for _, ex := range examples {
+		t.Run(ex.name, func(t *testing.T) {
+			got := wording.Check(ex.status, ex.message)
+			if !slices.Equal(rules(got), ex.want) {
+				t.Errorf("Check(%q, %q)\n got %q\nwant %q\nfindings: %+v", ex.status, ex.message, rules(got), ex.want, got)
+			}
+		})
+	}
+}
+
+func TestCheckMessagesQuoteTheOffendingWords(t *testing.T) {
+	for _, tc := range []struct {
+		status, message, rule, want string
+	}{
+		{"identified", "We expect a fix by 5pm.", eta,
+			`says when it will be fixed ("by 5pm"): promise the next update instead, not a fix time`},
+		{"investigating", "Errors are caused by a bad deploy.", cause, `("caused by")`},
+		{"investigating", "Our upstream provider is down.", blame, `("upstream provider")`},
+		{"identified", "We hope to be back up soon.", eta, `("back up soon")`},
+	} {
+		var got string
+		for _, f := range wording.Check(tc.status, tc.message) {
+			if f.Rule == tc.rule {
+				got = f.Message
+			}
+		}
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("Check(%q, %q) %s message = %q, want it to contain %q", tc.status, tc.message, tc.rule, got, tc.want)
+		}
+	}
+}
+
+func TestCheckShouldSayRulesDependOnStatus(t *testing.T) {
+	msg := "Errors are caused by a bad deploy."
+	for status, want := range map[string][]string{
+		"investigating": {doing, canDo, cause},
+		"identified":    {doing, canDo},
+		"monitoring":    {doing, canDo},
+		"resolved":      nil,
+		" Resolved ":    nil,
+	} {
+		if got := rules(wording.Check(status, msg)); !slices.Equal(got, want) {
+			t.Errorf("Check(%q, %q) = %q, want %q", status, msg, got, want)
+		}
+	}
+}
+
+func TestCheckReadsOnlyTheFirstMaxCheckedBytes(t *testing.T) {
+	head := "We are investigating errors on the API. You can retry. Next update in 30 minutes. "
+	huge := head + strings.Repeat("x", wording.MaxCheckedBytes) + " We expect a fix by 5pm."
+	if got := wording.Check("investigating", huge); got != nil {
+		t.Errorf("text past MaxCheckedBytes was read: %+v", got)
+	}
+	// Many matches of the same pattern cost no more than a few.
+	many := strings.Repeat("next update in 5 minutes. ", wording.MaxCheckedBytes/26+10)
+	if got := rules(wording.Check("investigating", many)); !slices.Equal(got, []string{broken, doing, canDo}) {
+		t.Errorf("repeated updates: got %q", got)
+	}
+}
+
+func TestCheckToleratesInvalidUTF8(t *testing.T) {
+	msg := "We are investigating \xff\xfe errors \xc3 fixed by \xe2\x80 5pm. You can retry."
+	for _, f := range wording.Check("investigating", msg) {
+		if !utf8.ValidString(f.Message) {
+			t.Errorf("%s message is not valid UTF-8: %q", f.Rule, f.Message)
+		}
+	}
+}
+
+// checkInvariants is what every answer must satisfy, whatever the input.
+func checkInvariants(t *testing.T, status, message string) {
+	t.Helper()
+	got := wording.Check(status, message)
+	last := -1
+	for _, f := range got {
+		i := slices.Index(wording.Rules, f.Rule)
+		if i < 0 {
+			t.Fatalf("unknown rule %q", f.Rule)
+		}
+		if i <= last {
+			t.Fatalf("rule %q out of order or repeated in %q", f.Rule, rules(got))
+		}
+		last = i
+		if f.Message == "" || len(f.Message) > 256 || !utf8.ValidString(f.Message) || strings.ContainsAny(f.Message, "\n\r") {
+			t.Fatalf("%s: bad message %q", f.Rule, f.Message)
+		}
+	}
+	if again := wording.Check(status, message); !reflect.DeepEqual(got, again) {
+		t.Fatalf("not deterministic: %+v then %+v", got, again)
+	}
+}
+
+// FuzzCheck checks that Check never panics, reports only known rules in order with short,
+// non-empty, valid messages, and gives the same answer twice.
+func FuzzCheck(f *testing.F) {
+	for _, ex := range examples {
+		f.Add(ex.status, ex.message)
+	}
+	f.Add("investigating", "\xff\xfe\x00 by 5\xe2pm in 3\u00a0minutes")
+	f.Add("resolved", strings.Repeat("due to ", 100))
+	f.Fuzz(checkInvariants)
+}
+
+// BenchmarkCheck measures Check over the example table, and over a message at the size bound.
+func BenchmarkCheck(b *testing.B) {
+	b.Run("examples", func(b *testing.B) {
+		var n int64
+		for _, ex := range examples {
+			n += int64(len(ex.message))
+		}
+		b.SetBytes(n)
+		for b.Loop() {
+			for _, ex := range examples {
+				wording.Check(ex.status, ex.message)
+			}
+		}
+	})
+	b.Run("max-size", func(b *testing.B) {
+		msg := strings.Repeat(examples[0].message+" ", wording.MaxCheckedBytes/len(examples[0].message)+1)
+		b.SetBytes(wording.MaxCheckedBytes)
+		for b.Loop() {
+			wording.Check("investigating", msg)
+		}
+	})
+}
