@@ -33,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -241,13 +242,25 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1alpha1.Incident{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&v1alpha1.Incident{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, statusUpdatesChanged))).
 		Watches(&v1alpha1.ResponsePolicy{}, handler.EnqueueRequestsFromMapFunc(r.incidentsOfPolicy)).
 		Named("incident").
 		// Incidents are independent: a burst of them, or one slow channel, must not queue the
 		// rest. Reconciles mostly wait on the API server and on channels, not on CPU.
 		WithOptions(controller.Options{MaxConcurrentReconciles: 8}).
 		Complete(r)
+}
+
+// statusUpdatesChanged passes the status writes of the StatusUpdate controller, which tell
+// whether customers have been informed.
+var statusUpdatesChanged = predicate.Funcs{
+	CreateFunc: func(event.CreateEvent) bool { return false },
+	DeleteFunc: func(event.DeleteEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		o, n := e.ObjectOld.(*v1alpha1.Incident), e.ObjectNew.(*v1alpha1.Incident)
+		return !equality.Semantic.DeepEqual(o.Status.StatusUpdates, n.Status.StatusUpdates)
+	},
+	GenericFunc: func(event.GenericEvent) bool { return false },
 }
 
 // incidentsOfPolicy maps a ResponsePolicy to the Incidents it applies to.

@@ -19,6 +19,7 @@ limitations under the License.
 package manager
 
 import (
+	"context"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -31,6 +32,7 @@ import (
 
 	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/controllers/incident"
+	"firescope.dev/firescope/controllers/statusupdate"
 	fsadmission "firescope.dev/firescope/internal/admission"
 	"firescope.dev/firescope/internal/delivery"
 	"firescope.dev/firescope/internal/eventrecord"
@@ -68,6 +70,15 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		Notifiers: &incident.SecretNotifiers{Secrets: mgr.GetAPIReader(), HTTP: delivery.NewHTTPClient(10 * time.Second)},
 		Clock:     clk,
 	}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := (&statusupdate.Reconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  &eventrecord.Recorder{Client: mgr.GetClient(), Controller: ReportingController},
+		Providers: &statusupdate.SecretProviders{Secrets: mgr.GetAPIReader(), HTTP: delivery.NewHTTPClient(10 * time.Second)},
+		Clock:     clk,
+	}).SetupWithManager(context.Background(), mgr); err != nil {
 		return err
 	}
 	if opts.Webhooks {

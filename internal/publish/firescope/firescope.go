@@ -1,0 +1,115 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package firescope publishes status updates to the Firescope status page server
+// (cmd/statuspage) over its idempotent write API. Ids are derived from the Firescope
+// identities, so sending an update again after an unknown outcome changes nothing.
+package firescope
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+
+	"firescope.dev/firescope/internal/delivery"
+	"firescope.dev/firescope/internal/publish"
+	"firescope.dev/firescope/internal/statuspage/api"
+	"firescope.dev/firescope/internal/statuspage/client"
+)
+
+type provider struct{ c *client.Client }
+
+// New returns a Provider for the status page at baseURL, writing with token.
+func New(baseURL, token string, c *http.Client) publish.Provider {
+	return &provider{c: client.New(baseURL, token, c)}
+}
+
+// ID derives a status page id from a Firescope identity: stable, URL-safe and short.
+func ID(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "fs-" + hex.EncodeToString(sum[:12])
+}
+
+var validID = regexp.MustCompile(api.IDPattern)
+
+// updateID keeps a StatusUpdate's UID as the update id when the page accepts it as is, so that
+// Found.LastUpdateID names the StatusUpdate, as the publish contract says.
+func updateID(uid string) string {
+	if validID.MatchString(uid) {
+		return uid
+	}
+	return ID(uid)
+}
+
+func (p *provider) Publish(ctx context.Context, u publish.Update) (publish.Result, error) {
+	id := ID(u.IncidentKey)
+	update := &api.UpdateRequest{ID: updateID(u.UpdateID), Status: api.IncidentStatus(u.Status), Body: u.Body}
+	for _, c := range u.Components {
+		update.Components = append(update.Components, api.ComponentChange{ID: c.ProviderID, Status: api.ComponentStatus(c.Status)})
+	}
+	impact := api.Impact(u.Impact)
+	if impact == "" {
+		impact = api.ImpactMinor
+	}
+	// One PUT creates the incident if needed and posts the update; both are idempotent.
+	_, _, err := p.c.PutIncident(ctx, id, api.IncidentRequest{Name: u.Title, Impact: impact, Update: update})
+	if err != nil {
+		return publish.Result{}, classify(err)
+	}
+	return publish.Result{ProviderRef: id, UpdateRef: update.ID}, nil
+}
+
+// Edit is refused: the Firescope status page keeps published updates immutable, as its public
+// history.
+func (p *provider) Edit(context.Context, string, string, string) error {
+	return errors.New("the Firescope status page does not edit published updates; publish a new StatusUpdate that corrects it")
+}
+
+func (p *provider) Find(ctx context.Context, key string) (publish.Found, bool, error) {
+	inc, err := p.c.Incident(ctx, ID(key))
+	var apiErr *client.Error
+	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound {
+		return publish.Found{}, false, nil
+	}
+	if err != nil {
+		return publish.Found{}, false, classify(err)
+	}
+	f := publish.Found{ProviderRef: inc.ID}
+	for _, u := range slices.Backward(inc.Updates) { // the server lists newest first
+		f.Updates = append(f.Updates, publish.FoundUpdate{Ref: u.ID, Status: string(u.Status), Body: u.Body, At: u.CreatedAt})
+		f.LastUpdateID = u.ID
+	}
+	return f, true, nil
+}
+
+func classify(err error) error {
+	var apiErr *client.Error
+	if errors.As(err, &apiErr) {
+		if client.Retryable(err) {
+			return &delivery.RetryableError{Err: err, After: apiErr.RetryAfter}
+		}
+		return fmt.Errorf("the status page refused the update: %w", err)
+	}
+	if client.Retryable(err) {
+		return &delivery.RetryableError{Err: err}
+	}
+	return err
+}
