@@ -366,6 +366,10 @@ func update(su *v1alpha1.StatusUpdate, inc *v1alpha1.Incident, page *v1alpha1.St
 		Body:        su.Spec.Message,
 		Notify:      true,
 	}
+	if inc.Spec.State == v1alpha1.StateMajor {
+		// Otherwise the provider derives the impact from the components.
+		u.Impact = "major"
+	}
 	if inc.Status.StatusUpdates != nil {
 		u.ProviderRef = inc.Status.StatusUpdates.ProviderRef
 	}

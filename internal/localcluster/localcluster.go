@@ -47,6 +47,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	spapi "firescope.dev/firescope/internal/statuspage/api"
+	spclient "firescope.dev/firescope/internal/statuspage/client"
 )
 
 // Options configures a local run.
@@ -336,17 +338,45 @@ func (c *Cluster) registerStatusPage(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
+	// The sample incident's components, on the page and mapped for StatusUpdates.
+	url := "http://" + c.opts.StatusPageAddr
+	sp := spclient.New(url, string(token), nil)
+	var mappings []v1alpha1.ComponentMapping
+	for _, comp := range sampleComponents {
+		if _, _, err := sp.PutComponent(ctx, comp.ID, spapi.ComponentRequest{Name: comp.Name}); err != nil {
+			return fmt.Errorf("adding component %q to the local status page: %w", comp.Name, err)
+		}
+		mappings = append(mappings, comp)
+	}
 	page := &v1alpha1.StatusPage{ObjectMeta: metav1.ObjectMeta{Name: "local", Namespace: "default"}}
-	_, err = controllerutil.CreateOrUpdate(ctx, cl, page, func() error {
+	if _, err = controllerutil.CreateOrUpdate(ctx, cl, page, func() error {
 		page.Spec = v1alpha1.StatusPageSpec{
 			Provider:             v1alpha1.ProviderFirescope,
-			URL:                  "http://" + c.opts.StatusPageAddr,
+			URL:                  url,
 			CredentialsSecretRef: v1alpha1.SecretKeyReference{Name: secret.Name, Key: "token"},
+			Components:           mappings,
 			AllowDrills:          true,
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	// The namespace's default policy publishes to it; everything else stays at the defaults.
+	policy := &v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.DefaultPolicyName, Namespace: "default"}}
+	_, err = controllerutil.CreateOrUpdate(ctx, cl, policy, func() error {
+		if policy.Spec.StatusPageRef == nil {
+			policy.Spec.StatusPageRef = &v1alpha1.LocalReference{Name: page.Name}
 		}
 		return nil
 	})
 	return err
+}
+
+// sampleComponents are the components of config/samples/ on the local status page.
+var sampleComponents = []v1alpha1.ComponentMapping{
+	{Name: "Postgres provisioning", ID: "postgres-provisioning"},
+	{Name: "PX dynos", ID: "px-dynos"},
+	{Name: "Platform API", ID: "platform-api"},
 }
 
 // Stop stops the status page, the manager and the control plane, keeping the data in Dir.

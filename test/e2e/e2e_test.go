@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -37,6 +38,9 @@ import (
 )
 
 const user = "ricardo"
+
+// statusPageAddr is where the status page listens in these tests.
+const statusPageAddr = "127.0.0.1:18089"
 
 var (
 	cluster *localcluster.Cluster
@@ -67,6 +71,9 @@ func run(m *testing.M) int {
 		Webhooks: filepath.Join(root, "config", "webhook"),
 		Manager:  mgr,
 		User:     user,
+		// The status page, as make run serves it, on a port of its own.
+		StatusPage:     filepath.Join(root, "bin", "statuspage"),
+		StatusPageAddr: statusPageAddr,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -425,4 +432,37 @@ func TestE2EStatusUpdateWordingWarningsAndEnforcement(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestE2ESampleStatusUpdateShowsOnTheLocalStatusPage(t *testing.T) {
+	k(t, "apply", "-f", "config/samples/")
+	k(t, "apply", "-f", "config/samples/statusupdates/")
+	testenv.Eventually(t, 10*time.Second, func() error {
+		out, err := kubectl("get", "statusupdate", "ec2-api-errors-1", "-o", "jsonpath={.status.conditions[?(@.type==\"Published\")].reason}")
+		if err != nil || out != "Published" {
+			return fmt.Errorf("Published=%q %v", out, err)
+		}
+		return nil
+	})
+	resp, err := http.Get("http://" + statusPageAddr + "/api/v2/summary.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var summary struct {
+		Incidents []struct {
+			Name, Impact    string
+			IncidentUpdates []struct{ Body, Status string } `json:"incident_updates"`
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&summary); err != nil {
+		t.Fatal(err)
+	}
+	if len(summary.Incidents) != 1 || summary.Incidents[0].Name != "AWS EC2 API problems" || summary.Incidents[0].Impact != "major" ||
+		len(summary.Incidents[0].IncidentUpdates) != 1 || !strings.HasPrefix(summary.Incidents[0].IncidentUpdates[0].Body, "Creating single-tenant Postgres") {
+		t.Fatalf("summary.json incidents: %+v", summary.Incidents)
+	}
+	if got := k(t, "get", "incident", "ec2-api-errors", "-o", "jsonpath={.status.statusUpdates.published}"); got != "1" {
+		t.Fatalf("incident counts %q published updates", got)
+	}
 }
