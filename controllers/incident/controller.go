@@ -73,11 +73,12 @@ const cleanupAfter = 30 * time.Second
 
 // Reconcile records what is new about one Incident and delivers what it must announce.
 //
-// Without announcements or pages it writes status at most once, and not at all when nothing
-// changed. With them it writes twice: once to record the facts and mark the deliveries as
-// started, once after the calls. Each fact's Event is named after the fact and written before
-// the status that records it, so a crash in between repeats the same names, which the API
-// server refuses as existing: every fact is reported once.
+// It writes status at most once, and not at all when nothing changed: the write records the
+// facts and marks their deliveries as started. Only when a delivery fails is the outcome
+// written again after the calls; a delivered item leaves status with the next write. Each fact's Event is named
+// after the fact, as the change from what status recorded, and written before the status that
+// records it: a crash or a conflict in between repeats the same names, which the API server
+// refuses as existing, so every fact is reported once.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	inc := &v1alpha1.Incident{}
 	if err := r.Get(ctx, req.NamespacedName, inc); err != nil {
@@ -95,7 +96,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	cadence := cadenceOf(policy)
 
 	// Phase 1: settle deliveries a stopped process left mid-call.
-	for _, it := range recoverOutbox(inc, func(id string) bool { _, ok := r.delivered.LoadAndDelete(id); return ok }) {
+	unknown, settled := recoverOutbox(inc, func(id string) bool { _, ok := r.delivered.Load(id); return ok })
+	for _, it := range unknown {
 		notificationsTotal.WithLabelValues(channelOf(it.Kind), "unknown").Inc()
 		log.FromContext(ctx).Info("dropped an announcement whose delivery outcome is unknown, so as never to post it twice", "message", it.Message)
 	}
@@ -127,12 +129,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.patchStatus(ctx, before, inc); err != nil {
 		return ctrl.Result{}, err
 	}
+	for _, id := range settled {
+		r.delivered.Delete(id)
+	}
 	if len(claimed) == 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	// Phase 7: deliver; store the outcome now only if something failed.
 	before = inc.DeepCopy()
-	failures, store := r.deliver(ctx, inc, policy, claimed)
+	failures, store, removed := r.deliver(ctx, inc, policy, claimed)
 	if store {
 		appendTimeline(inc, failures)
 		if err := r.report(ctx, inc, failures); err != nil {
@@ -144,6 +149,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, err
 		}
 		statusPatches.Inc()
+		for _, id := range removed {
+			r.delivered.Delete(id)
+		}
 	}
 	_, outboxWait = claimDue(inc.DeepCopy(), r.Clock.Now())
 	wait = minPositive(wait, outboxWait)
@@ -188,12 +196,15 @@ func isOverdueEntry(e v1alpha1.TimelineEntry) bool {
 	return e.Type == v1alpha1.TimelineReminder && strings.HasPrefix(e.Message, "Sitrep overdue by ")
 }
 
+// report writes the facts' Events. Events are best effort: the timeline is the record, so an
+// API server that refuses Events (rate limits, quotas) must not stop the response.
 func (r *Reconciler) report(ctx context.Context, inc *v1alpha1.Incident, facts []fact) error {
 	for _, f := range facts {
 		if err := r.Recorder.Record(ctx, inc, eventrecord.Fact{
-			Key: factKey(inc, f), Type: f.eventType, Reason: f.eventReason, Note: f.entry.Message,
+			Key: f.key, Type: f.eventType, Reason: f.eventReason, Note: f.entry.Message,
 		}); err != nil {
-			return err
+			eventsFailed.Inc()
+			log.FromContext(ctx).Error(err, "could not write an Event; the timeline keeps the fact", "reason", f.eventReason)
 		}
 	}
 	return nil

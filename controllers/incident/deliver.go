@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/credentials"
 	"firescope.dev/firescope/internal/delivery"
 	"firescope.dev/firescope/internal/notify"
 	"firescope.dev/firescope/internal/paging"
@@ -49,15 +50,7 @@ type SecretNotifiers struct {
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 
 func (s *SecretNotifiers) secret(ctx context.Context, ns string, ref v1alpha1.SecretKeyReference) (string, error) {
-	sec := &corev1.Secret{}
-	if err := s.Secrets.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, sec); err != nil {
-		return "", fmt.Errorf("reading Secret %s/%s: %w", ns, ref.Name, err)
-	}
-	v, ok := sec.Data[ref.Key]
-	if !ok || len(v) == 0 {
-		return "", fmt.Errorf("Secret %s/%s has no key %q", ns, ref.Name, ref.Key)
-	}
-	return string(v), nil
+	return credentials.Read(ctx, s.Secrets, ns, ref)
 }
 
 // Channel implements Notifiers.
@@ -134,8 +127,7 @@ func (r *Reconciler) send(ctx context.Context, inc *v1alpha1.Incident, p *v1alph
 // path costs no status write of its own. A retryable failure waits for its backoff or
 // Retry-After; a permanent one leaves the outbox with a NotificationFailed Event. deliver
 // returns those Events' facts, and whether the outcome must be stored now (any failure).
-func (r *Reconciler) deliver(ctx context.Context, inc *v1alpha1.Incident, p *v1alpha1.ResponsePolicy, claimed []int) ([]fact, bool) {
-	var facts []fact
+func (r *Reconciler) deliver(ctx context.Context, inc *v1alpha1.Incident, p *v1alpha1.ResponsePolicy, claimed []int) (facts []fact, store bool, removed []string) {
 	failed := map[int]bool{}
 	held := map[string]*metav1.Time{}
 	for _, i := range claimed {
@@ -174,12 +166,13 @@ func (r *Reconciler) deliver(ctx context.Context, inc *v1alpha1.Incident, p *v1a
 		}
 	}
 	if len(facts) == 0 && len(held) == 0 {
-		return nil, false
+		return nil, false, nil
 	}
 	// Store the outcome now; delivered items can leave with it.
 	kept := inc.Status.Outbox[:0:0]
 	for i, it := range inc.Status.Outbox {
-		if _, ok := r.delivered.LoadAndDelete(it.ID); ok || failed[i] {
+		if _, ok := r.delivered.Load(it.ID); ok || failed[i] {
+			removed = append(removed, it.ID)
 			continue
 		}
 		kept = append(kept, it)
@@ -188,7 +181,7 @@ func (r *Reconciler) deliver(ctx context.Context, inc *v1alpha1.Incident, p *v1a
 	if len(kept) == 0 {
 		inc.Status.Outbox = nil
 	}
-	return facts, true
+	return facts, true, removed
 }
 
 // dedupKey identifies the incident's page, so that sending a trigger again is harmless.

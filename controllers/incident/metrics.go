@@ -42,6 +42,10 @@ var (
 		Help:    "How late a sitrep reminder went out: actual time minus due time.",
 		Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60},
 	})
+	eventsFailed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "firescope_events_failed_total",
+		Help: "Events the API server refused; the facts stay in the timeline.",
+	})
 	notificationsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "firescope_notifications_total",
 		Help: "Announcements and pages by channel (comms, pagerduty) and result (delivered, retried, failed, dropped, unknown).",
@@ -54,7 +58,7 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(statusPatches, reminderSkew, notificationsTotal, collector)
+	metrics.Registry.MustRegister(statusPatches, reminderSkew, eventsFailed, notificationsTotal, collector)
 }
 
 // incidentCollector reports gauges computed from the manager's cache at scrape time, so they

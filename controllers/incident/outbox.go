@@ -20,6 +20,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -37,14 +38,6 @@ import (
 // maxDeliveriesPerReconcile bounds the calls one reconcile makes, so that one incident with a
 // backlog cannot hold a worker for long.
 const maxDeliveriesPerReconcile = 5
-
-// factKey is the identity of a fact, for its Event and its outbox items.
-func factKey(inc *v1alpha1.Incident, f fact) string {
-	if f.key != "" {
-		return f.key
-	}
-	return fmt.Sprintf("%d/%s/%s", inc.Generation, f.eventReason, f.entry.Message)
-}
 
 func itemID(inc *v1alpha1.Incident, kind v1alpha1.OutboxKind, key string) string {
 	sum := sha256.Sum256([]byte(string(inc.UID) + "\x00" + string(kind) + "\x00" + key))
@@ -65,7 +58,7 @@ func announced(f fact) bool {
 func enqueue(inc *v1alpha1.Incident, facts []fact, p *v1alpha1.ResponsePolicy) {
 	add := func(kind v1alpha1.OutboxKind, f fact) {
 		item := v1alpha1.OutboxItem{
-			ID:      itemID(inc, kind, factKey(inc, f)),
+			ID:      itemID(inc, kind, f.key),
 			Kind:    kind,
 			Reason:  f.eventReason,
 			Message: f.entry.Message,
@@ -83,6 +76,11 @@ func enqueue(inc *v1alpha1.Incident, facts []fact, p *v1alpha1.ResponsePolicy) {
 		if p == nil || p.Spec.Paging == nil || inc.Spec.Drill || f.eventReason != v1alpha1.EventStateChanged {
 			continue
 		}
+		// Every page of an incident has one dedup key, so only the latest pending trigger or
+		// resolve matters: it replaces any other not yet being sent.
+		inc.Status.Outbox = slices.DeleteFunc(inc.Status.Outbox, func(it v1alpha1.OutboxItem) bool {
+			return it.Kind != v1alpha1.OutboxAnnounce && it.State == v1alpha1.OutboxPending
+		})
 		switch {
 		case inc.Spec.State == v1alpha1.StateResolved:
 			add(v1alpha1.OutboxResolvePage, f)
@@ -90,15 +88,17 @@ func enqueue(inc *v1alpha1.Incident, facts []fact, p *v1alpha1.ResponsePolicy) {
 			add(v1alpha1.OutboxPage, f)
 		}
 	}
-	// The outbox is bounded; under a flood (a channel down for hours), the oldest pending
-	// announcements give way. Pages are never dropped for room.
+	// The outbox is bounded; under a flood (a channel down for hours) the oldest pending
+	// announcements give way. Pages (at most one pending, one sending) are never dropped.
 	for len(inc.Status.Outbox) > 20 {
-		i := 0
-		for i < len(inc.Status.Outbox)-1 && inc.Status.Outbox[i].Kind != v1alpha1.OutboxAnnounce {
-			i++
+		i := slices.IndexFunc(inc.Status.Outbox, func(it v1alpha1.OutboxItem) bool {
+			return it.Kind == v1alpha1.OutboxAnnounce && it.State == v1alpha1.OutboxPending
+		})
+		if i < 0 {
+			break
 		}
 		notificationsTotal.WithLabelValues(channelOf(inc.Status.Outbox[i].Kind), "dropped").Inc()
-		inc.Status.Outbox = append(inc.Status.Outbox[:i], inc.Status.Outbox[i+1:]...)
+		inc.Status.Outbox = slices.Delete(inc.Status.Outbox, i, i+1)
 	}
 }
 
@@ -107,11 +107,12 @@ func enqueue(inc *v1alpha1.Incident, facts []fact, p *v1alpha1.ResponsePolicy) {
 // one of its own. Any other was left mid-call by a process that stopped, and its outcome is
 // unknown: an announcement is dropped (at most once); a page goes back to Pending (PagerDuty
 // deduplicates it by dedup key, so sending it again is harmless).
-func recoverOutbox(inc *v1alpha1.Incident, delivered func(id string) bool) (unknown []v1alpha1.OutboxItem) {
+func recoverOutbox(inc *v1alpha1.Incident, delivered func(id string) bool) (unknown []v1alpha1.OutboxItem, settled []string) {
 	kept := inc.Status.Outbox[:0:0]
 	for _, it := range inc.Status.Outbox {
 		if it.State == v1alpha1.OutboxSending {
 			if delivered(it.ID) {
+				settled = append(settled, it.ID)
 				continue
 			}
 			if it.Kind == v1alpha1.OutboxAnnounce {
@@ -126,7 +127,7 @@ func recoverOutbox(inc *v1alpha1.Incident, delivered func(id string) bool) (unkn
 	if len(kept) == 0 {
 		inc.Status.Outbox = nil
 	}
-	return unknown
+	return unknown, settled
 }
 
 // claimDue marks the items whose time has come as Sending and returns their indexes, at most

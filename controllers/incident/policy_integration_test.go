@@ -51,9 +51,9 @@ func channels(t *testing.T, e *testenv.Env, cadence time.Duration) (string, *sla
 		ns = ns[:60]
 	}
 	must(t, e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
-	must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "comms", Namespace: ns},
+	must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"firescope.dev/credential": "true"}, Name: "comms", Namespace: ns},
 		StringData: map[string]string{"webhook-url": sl.WebhookURL()}}))
-	must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "pagerduty", Namespace: ns},
+	must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"firescope.dev/credential": "true"}, Name: "pagerduty", Namespace: ns},
 		StringData: map[string]string{"routing-key": routingKey}}))
 	d := &metav1.Duration{Duration: cadence}
 	must(t, e.Client.Create(ctx, &v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns},

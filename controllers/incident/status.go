@@ -30,8 +30,8 @@ import (
 
 // fact is one new thing the controller observed: it becomes a timeline entry and an Event.
 type fact struct {
-	// key identifies the fact for its Event and announcement; empty means "derive it from the
-	// generation and the message", which is unique for facts found in the spec.
+	// key identifies the fact for its Event and announcement, from what it changed as stored
+	// in status, so that recomputing the fact after a failed status write gives the same key.
 	key         string
 	entry       v1alpha1.TimelineEntry
 	eventReason string
@@ -93,7 +93,13 @@ func recordChanges(inc *v1alpha1.Incident, now time.Time) []fact {
 func stateFact(inc *v1alpha1.Incident, from v1alpha1.IncidentState, at metav1.Time, by string) fact {
 	to := inc.Spec.State
 	st := &inc.Status
-	f := fact{eventReason: v1alpha1.EventStateChanged, eventType: "Normal"}
+	// The key names the change by what it changed from, as stored: a retry after a failed
+	// status write finds the same key whatever else changed meanwhile.
+	var since int64
+	if st.StateChangedAt != nil {
+		since = st.StateChangedAt.Unix()
+	}
+	f := fact{key: fmt.Sprintf("state/%s/%s/%d", from, to, since), eventReason: v1alpha1.EventStateChanged, eventType: "Normal"}
 	switch {
 	case from == "":
 		// The declaration happened at creation, which may be well before we saw it.
@@ -141,8 +147,13 @@ func stateMessage(from, to v1alpha1.IncidentState) string {
 // record: "IC -> ricardo", "Comms -> keiko", "Ops/postgres -> noah".
 func handoffFacts(rec *v1alpha1.RecordedRoles, roles v1alpha1.Roles, at metav1.Time, by map[string]string) []fact {
 	var facts []fact
-	handoff := func(role string, to v1alpha1.Person, who string) {
+	handoff := func(role string, from, to v1alpha1.Person, fromSince *metav1.Time, who string) {
+		var since int64
+		if fromSince != nil {
+			since = fromSince.Unix()
+		}
 		facts = append(facts, fact{
+			key:         fmt.Sprintf("handoff/%s/%s/%s/%d", role, from, to, since),
 			entry:       entry(at, v1alpha1.TimelineHandoff, role+" -> "+holder(to), who),
 			eventReason: v1alpha1.EventHandoff,
 			eventType:   "Normal",
@@ -155,11 +166,11 @@ func handoffFacts(rec *v1alpha1.RecordedRoles, roles v1alpha1.Roles, at metav1.T
 		return &at
 	}
 	if rec.Commander != roles.Commander {
-		handoff("IC", roles.Commander, by["commander"])
+		handoff("IC", rec.Commander, roles.Commander, rec.CommanderSince, by["commander"])
 		rec.Commander, rec.CommanderSince = roles.Commander, since(roles.Commander)
 	}
 	if rec.Communications != roles.Communications {
-		handoff("Comms", roles.Communications, by["communications"])
+		handoff("Comms", rec.Communications, roles.Communications, rec.CommunicationsSince, by["communications"])
 		rec.Communications, rec.CommunicationsSince = roles.Communications, since(roles.Communications)
 	}
 	recorded := map[string]v1alpha1.RecordedGroup{}
@@ -171,7 +182,7 @@ func handoffFacts(rec *v1alpha1.RecordedRoles, roles v1alpha1.Roles, at metav1.T
 		old, ok := recorded[g.Name]
 		cur := v1alpha1.RecordedGroup{Name: g.Name, Supervisor: g.Supervisor, Since: old.Since}
 		if !ok && g.Supervisor != "" || ok && old.Supervisor != g.Supervisor {
-			handoff("Ops/"+g.Name, g.Supervisor, by["ops/"+g.Name])
+			handoff("Ops/"+g.Name, old.Supervisor, g.Supervisor, old.Since, by["ops/"+g.Name])
 			cur.Since = since(g.Supervisor)
 		}
 		delete(recorded, g.Name)
@@ -180,7 +191,7 @@ func handoffFacts(rec *v1alpha1.RecordedRoles, roles v1alpha1.Roles, at metav1.T
 	// A group removed from the spec stood down; its supervisor no longer holds the role.
 	for _, g := range rec.Operations {
 		if _, gone := recorded[g.Name]; gone && g.Supervisor != "" {
-			handoff("Ops/"+g.Name, "", by["ops/"+g.Name])
+			handoff("Ops/"+g.Name, g.Supervisor, "", g.Since, by["ops/"+g.Name])
 		}
 	}
 	rec.Operations = groups
@@ -216,6 +227,7 @@ func sitrepFacts(inc *v1alpha1.Incident, rec *v1alpha1.Recorded, at metav1.Time,
 		}
 		msg := fmt.Sprintf("Sitrep %d from %s: %s", i+1, author, truncate(oneLine(s.Summary), maxEventSummary))
 		facts = append(facts, fact{
+			key:         fmt.Sprintf("sitrep/%d", i+1),
 			entry:       entry(when, v1alpha1.TimelineSitrep, msg, by),
 			eventReason: v1alpha1.EventSitrepPosted,
 			eventType:   "Normal",

@@ -48,6 +48,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/credentials"
 	"firescope.dev/firescope/internal/delivery"
 	"firescope.dev/firescope/internal/eventrecord"
 	"firescope.dev/firescope/internal/publish"
@@ -268,10 +269,12 @@ func (r *Reconciler) failed(ctx context.Context, su *v1alpha1.StatusUpdate, inc 
 // time of published updates and the provider incident. extra is a just-published update the
 // cache may not show yet.
 func (r *Reconciler) summarize(ctx context.Context, inc *v1alpha1.Incident, extra ...*v1alpha1.StatusUpdate) error {
+	// Counted from the API server: the cache may not show an update published a moment ago.
 	list := &v1alpha1.StatusUpdateList{}
-	if err := r.List(ctx, list, client.InNamespace(inc.Namespace), client.MatchingFields{incidentField: inc.Name}); err != nil {
+	if err := r.APIReader.List(ctx, list, client.InNamespace(inc.Namespace)); err != nil {
 		return err
 	}
+	list.Items = slices.DeleteFunc(list.Items, func(su v1alpha1.StatusUpdate) bool { return su.Spec.IncidentRef.Name != inc.Name })
 	sum := v1alpha1.StatusUpdatesSummary{}
 	seen := map[string]bool{}
 	for _, su := range append(extra, ptrs(list.Items)...) {
@@ -393,14 +396,9 @@ type SecretProviders struct {
 
 // For implements Providers.
 func (s *SecretProviders) For(ctx context.Context, page *v1alpha1.StatusPage) (publish.Provider, error) {
-	ref := page.Spec.CredentialsSecretRef
-	sec := &corev1.Secret{}
-	if err := s.Secrets.Get(ctx, client.ObjectKey{Namespace: page.Namespace, Name: ref.Name}, sec); err != nil {
-		return nil, fmt.Errorf("reading Secret %s/%s for StatusPage %s: %w", page.Namespace, ref.Name, page.Name, err)
-	}
-	key := string(sec.Data[ref.Key])
-	if key == "" {
-		return nil, fmt.Errorf("Secret %s/%s has no key %q", page.Namespace, ref.Name, ref.Key)
+	key, err := credentials.Read(ctx, s.Secrets, page.Namespace, page.Spec.CredentialsSecretRef)
+	if err != nil {
+		return nil, fmt.Errorf("StatusPage %s: %w", page.Name, err)
 	}
 	switch page.Spec.Provider {
 	case v1alpha1.ProviderStatuspage:

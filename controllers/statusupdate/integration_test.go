@@ -81,7 +81,7 @@ func page(t *testing.T, e *testenv.Env, allowDrills bool) (string, *statuspage.S
 	sp.AddComponent("cmp0postgres", "Postgres provisioning")
 	ns := strings.ToLower(t.Name())
 	must(t, e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
-	must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "statuspage", Namespace: ns},
+	must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"firescope.dev/credential": "true"}, Name: "statuspage", Namespace: ns},
 		StringData: map[string]string{"api-key": statuspage.APIKey}}))
 	must(t, e.Client.Create(ctx, &v1alpha1.StatusPage{ObjectMeta: metav1.ObjectMeta{Name: "public", Namespace: ns},
 		Spec: v1alpha1.StatusPageSpec{Provider: v1alpha1.ProviderStatuspage, URL: sp.URL, PageID: statuspage.PageID,

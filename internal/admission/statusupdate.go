@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"strings"
 
+	admissionv1 "k8s.io/api/admission/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -49,6 +50,17 @@ func (w *StatusUpdateWording) Handle(ctx context.Context, req admission.Request)
 	su := &v1alpha1.StatusUpdate{}
 	if err := w.Decoder.Decode(req, su); err != nil {
 		return admission.Errored(http.StatusBadRequest, err)
+	}
+	if req.Operation == admissionv1.Update {
+		// Only a changed message is checked again: labels, finalizers and deletion of an
+		// existing update must never be blocked by its wording.
+		old := &v1alpha1.StatusUpdate{}
+		if err := w.Decoder.DecodeRaw(req.OldObject, old); err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
+		}
+		if !su.DeletionTimestamp.IsZero() || old.Spec.Message == su.Spec.Message && old.Spec.Status == su.Spec.Status {
+			return admission.Allowed("")
+		}
 	}
 	findings := wording.Check(string(su.Spec.Status), su.Spec.Message)
 	if len(findings) == 0 {

@@ -26,6 +26,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -70,7 +71,8 @@ func (r *Recorder) Record(ctx context.Context, obj client.Object, f Fact) error 
 	sum := sha256.Sum256([]byte(string(obj.GetUID()) + "\x00" + f.Key))
 	name := obj.GetName()
 	if len(name) > 200 {
-		name = name[:200]
+		// A DNS subdomain may not end in "-" or ".", and the suffix follows a ".".
+		name = strings.TrimRight(name[:200], "-.")
 	}
 	ev := &eventsv1.Event{
 		ObjectMeta: metav1.ObjectMeta{

@@ -47,6 +47,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/credentials"
 	spapi "firescope.dev/firescope/internal/statuspage/api"
 	spclient "firescope.dev/firescope/internal/statuspage/client"
 )
@@ -333,6 +334,7 @@ func (c *Cluster) registerStatusPage(ctx context.Context) error {
 	}
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "statuspage-local", Namespace: "default"}}
 	if _, err := controllerutil.CreateOrUpdate(ctx, cl, secret, func() error {
+		secret.Labels = map[string]string{credentials.Label: "true"}
 		secret.Data = map[string][]byte{"token": token}
 		return nil
 	}); err != nil {

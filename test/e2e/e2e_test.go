@@ -32,6 +32,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"firescope.dev/firescope/internal/localcluster"
 	"firescope.dev/firescope/internal/mock/slack"
 	"firescope.dev/firescope/internal/testenv"
@@ -52,6 +55,8 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	// The tests' own API clients log nothing worth reading.
+	ctrllog.SetLogger(logr.Discard())
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	mgr := filepath.Join(root, "bin", "manager")
 	if _, err := os.Stat(mgr); err != nil || assets == "" {
@@ -310,7 +315,7 @@ metadata: {name: reminders}
 ---
 apiVersion: v1
 kind: Secret
-metadata: {name: comms, namespace: reminders}
+metadata: {name: comms, namespace: reminders, labels: {firescope.dev/credential: "true"}}
 stringData: {url: %q}
 ---
 apiVersion: firescope.dev/v1alpha1
@@ -432,6 +437,9 @@ func TestE2EStatusUpdateWordingWarningsAndEnforcement(t *testing.T) {
 		}
 		return nil
 	})
+	// An existing update whose wording the policy now refuses can still be labelled and deleted.
+	k(t, "label", "statusupdate", "eta", "-n", "wording", "team=platform")
+	k(t, "delete", "statusupdate", "eta", "-n", "wording")
 }
 
 func TestE2ESampleStatusUpdateShowsOnTheLocalStatusPage(t *testing.T) {
