@@ -147,6 +147,11 @@ const (
 	// message lists how.
 	ConditionWordingOK = "WordingOK"
 
+	// ReasonFollowsGuidelines (WordingOK=True): the message follows the wording guidelines.
+	ReasonFollowsGuidelines = "FollowsGuidelines"
+	// ReasonDepartsFromGuidelines (WordingOK=False): the message lists the findings.
+	ReasonDepartsFromGuidelines = "DepartsFromGuidelines"
+
 	// ReasonPublished: the update is on the status page.
 	ReasonPublished = "Published"
 	// ReasonPublishPending: the update waits for its Incident, its StatusPage or earlier updates.

@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -54,6 +55,7 @@ import (
 	"firescope.dev/firescope/internal/publish"
 	"firescope.dev/firescope/internal/publish/atlassian"
 	"firescope.dev/firescope/internal/publish/firescope"
+	"firescope.dev/firescope/internal/wording"
 )
 
 // incidentField indexes StatusUpdates by the Incident they belong to.
@@ -100,6 +102,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 	}
 	stored := &stored{su.DeepCopy()}
+	setWordingCondition(su)
 	res, err := r.reconcile(ctx, su, stored)
 	su.Status.ObservedGeneration = su.Generation
 	if !equality.Semantic.DeepEqual(stored.su.Status, su.Status) {
@@ -326,6 +329,21 @@ func settled(su *v1alpha1.StatusUpdate) bool {
 
 func published(su *v1alpha1.StatusUpdate) bool {
 	return meta.IsStatusConditionTrue(su.Status.Conditions, v1alpha1.ConditionPublished)
+}
+
+// setWordingCondition records how the message departs from the wording guidelines, so the
+// object carries what the admission warnings said.
+func setWordingCondition(su *v1alpha1.StatusUpdate) {
+	c := metav1.Condition{Type: v1alpha1.ConditionWordingOK, ObservedGeneration: su.Generation,
+		Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonFollowsGuidelines, Message: "The message follows the wording guidelines"}
+	if findings := wording.Check(string(su.Spec.Status), su.Spec.Message); len(findings) > 0 {
+		msgs := make([]string, len(findings))
+		for i, f := range findings {
+			msgs[i] = f.Rule + ": " + f.Message
+		}
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, v1alpha1.ReasonDepartsFromGuidelines, strings.Join(msgs, "; ")
+	}
+	meta.SetStatusCondition(&su.Status.Conditions, c)
 }
 
 func setPublished(su *v1alpha1.StatusUpdate, status metav1.ConditionStatus, reason, msg string) {

@@ -140,6 +140,13 @@ func TestIntegrationThreeUpdatesMakeOneProviderIncidentInOrder(t *testing.T) {
 	if len(incs) != 1 {
 		t.Fatalf("%d provider incidents, want 1", len(incs))
 	}
+	// The object carries what the admission warnings said.
+	su := &v1alpha1.StatusUpdate{}
+	must(t, e.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "u1"}, su))
+	if c := meta.FindStatusCondition(su.Status.Conditions, v1alpha1.ConditionWordingOK); c == nil || c.Status != metav1.ConditionFalse ||
+		!strings.Contains(c.Message, "missing-what-customers-can-do") {
+		t.Fatalf("WordingOK %+v", c)
+	}
 	var got []string
 	for _, u := range incs[0].Updates {
 		got = append(got, u.Body)
