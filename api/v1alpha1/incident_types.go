@@ -415,6 +415,10 @@ type Recorded struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	Sitreps int32 `json:"sitreps,omitempty"`
+	// statusUpdates is how many published status updates have been recorded.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	StatusUpdates int32 `json:"statusUpdates,omitempty"`
 }
 
 // IncidentStatus is what the controller observed.

@@ -80,6 +80,16 @@ func recordChanges(inc *v1alpha1.Incident, now time.Time) []fact {
 	}
 	facts = append(facts, handoffFacts(&rec.Roles, inc.Spec.Roles, rolesAt, by)...)
 	facts = append(facts, sitrepFacts(inc, rec, at, by["sitreps"])...)
+	if su := inc.Status.StatusUpdates; su != nil && su.Published > rec.StatusUpdates {
+		when := at
+		if su.LastPublishedAt != nil {
+			when = *su.LastPublishedAt
+		}
+		msg := fmt.Sprintf("Status update %d published to customers", su.Published)
+		facts = append(facts, fact{key: fmt.Sprintf("statusupdate/%d", su.Published), entry: entry(when, v1alpha1.TimelineStatusUpdate, msg, ""),
+			eventReason: v1alpha1.EventStatusUpdatePublished, eventType: "Normal"})
+		rec.StatusUpdates = su.Published
+	}
 
 	inc.Status.Recorded = rec
 	for _, f := range facts {

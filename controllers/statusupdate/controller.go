@@ -247,12 +247,12 @@ func (r *Reconciler) published(ctx context.Context, su *v1alpha1.StatusUpdate, i
 	su.Status.PublishedAt = &now
 	su.Status.PublishedGeneration = su.Generation
 	setPublished(su, metav1.ConditionTrue, v1alpha1.ReasonPublished, "Published to the status page")
+	// The Incident's own StatusUpdatePublished Event comes from the incident controller, with
+	// the timeline entry, when it sees the count in status.statusUpdates grow.
 	msg := fmt.Sprintf("Status update %s published (%s)", su.Name, su.Spec.Status)
-	for _, obj := range []client.Object{su, inc} {
-		if err := r.Recorder.Record(ctx, obj, eventrecord.Fact{Key: "StatusUpdatePublished/" + string(su.UID),
-			Type: corev1.EventTypeNormal, Reason: v1alpha1.EventStatusUpdatePublished, Note: msg}); err != nil {
-			return err
-		}
+	if err := r.Recorder.Record(ctx, su, eventrecord.Fact{Key: "StatusUpdatePublished/" + string(su.UID),
+		Type: corev1.EventTypeNormal, Reason: v1alpha1.EventStatusUpdatePublished, Note: msg}); err != nil {
+		return err
 	}
 	return r.summarize(ctx, inc, su)
 }

@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -169,6 +170,11 @@ func TestIntegrationThreeUpdatesMakeOneProviderIncidentInOrder(t *testing.T) {
 		}
 		if !meta.IsStatusConditionTrue(inc.Status.Conditions, v1alpha1.ConditionCustomersInformed) {
 			return fmt.Errorf("CustomersInformed is not True")
+		}
+		if !slices.ContainsFunc(inc.Status.Timeline, func(e v1alpha1.TimelineEntry) bool {
+			return e.Type == v1alpha1.TimelineStatusUpdate && e.Message == "Status update 3 published to customers"
+		}) {
+			return fmt.Errorf("the timeline has no entry for the third update: %+v", inc.Status.Timeline)
 		}
 		return nil
 	})
