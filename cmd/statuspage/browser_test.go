@@ -20,7 +20,6 @@ import (
 	"context"
 	"image/png"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -29,39 +28,14 @@ import (
 
 	"firescope.dev/firescope/internal/statuspage/api"
 	"firescope.dev/firescope/internal/statuspage/client"
+	"firescope.dev/firescope/internal/testenv"
 )
 
-// browserTimeout bounds one headless Chromium run; it only guards against a hang.
-const browserTimeout = 2 * time.Minute
-
-// chromiumPath finds Debian's Chromium. The test fails without it, rather than skip, so that
-// a machine that cannot run it is noticed.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatal("chromium is not installed: run hack/install-test-deps.sh (Debian's chromium package)")
-	}
-	return bin
-}
 
 // chromium runs Debian's headless Chromium with args and returns its standard output.
 func chromium(t *testing.T, args ...string) string {
 	t.Helper()
-	bin := chromiumPath(t)
-	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout)
-	defer cancel()
-	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-		"--no-first-run", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-		"--user-data-dir=" + t.TempDir()}
-	cmd := exec.CommandContext(ctx, bin, append(base, args...)...)
-	var stderr lockedBuffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
-	}
-	return string(out)
+	return testenv.Chromium(t, args...)
 }
 
 // artifactDir is artifacts/statuspage at the repository root (gitignored), where the
@@ -106,7 +80,6 @@ func screenshot(t *testing.T, url, path string, width, height int) {
 }
 
 func TestABrowserShowsTheIncidentAndItsUpdate(t *testing.T) {
-	chromiumPath(t)
 	srv := start(t, buildBinary(t), filepath.Join(t.TempDir(), "statuspage.db"))
 	ctx := context.Background()
 	c := client.New(srv.url, token, nil)

@@ -473,4 +473,17 @@ func TestE2ESampleStatusUpdateShowsOnTheLocalStatusPage(t *testing.T) {
 	if got := k(t, "get", "incident", "ec2-api-errors", "-o", "jsonpath={.status.statusUpdates.published}"); got != "1" {
 		t.Fatalf("incident counts %q published updates", got)
 	}
+	// What a customer sees: the page rendered by a real browser, and a screenshot kept.
+	dom := testenv.Chromium(t, "--dump-dom", "http://"+statusPageAddr+"/")
+	for _, want := range []string{"AWS EC2 API problems", "Creating single-tenant Postgres databases", "Postgres provisioning", "Partial outage"} {
+		if !strings.Contains(dom, want) {
+			t.Fatalf("the rendered page does not show %q", want)
+		}
+	}
+	shot := filepath.Join(root, "artifacts", "e2e", "statuspage-after-statusupdate.png")
+	if err := os.MkdirAll(filepath.Dir(shot), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Chromium(t, "--window-size=1100,1100", "--screenshot="+shot, "http://"+statusPageAddr+"/")
+	t.Logf("screenshot: %s", shot)
 }
