@@ -31,7 +31,6 @@ import (
 	"firescope.dev/firescope/internal/testenv"
 )
 
-
 // chromium runs Debian's headless Chromium with args and returns its standard output.
 func chromium(t *testing.T, args ...string) string {
 	t.Helper()
