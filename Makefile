@@ -59,6 +59,7 @@ test: verify vet control-plane build test-deps ## Run unit, integration (real AP
 bench: control-plane build test-deps ## Run the benchmarks: timeline, reminder skew, status page against nginx.
 	go run ./test/bench/timeline -n 500
 	go run ./test/bench/reminders -n 1000 -for 45s
+	go run ./test/bench/publish -n 200
 	go run ./test/bench/statuspage
 
 ##@ Build

@@ -442,14 +442,18 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 	}); err != nil {
 		return err
 	}
+	// byIncident wakes the updates of an Incident that still wait; settled ones have nothing
+	// to do, and waking them all on every publication would cost work per update squared.
 	byIncident := func(ctx context.Context, ns, name string) []reconcile.Request {
 		list := &v1alpha1.StatusUpdateList{}
 		if err := r.List(ctx, list, client.InNamespace(ns), client.MatchingFields{incidentField: name}); err != nil {
 			return nil
 		}
-		reqs := make([]reconcile.Request, 0, len(list.Items))
+		var reqs []reconcile.Request
 		for _, su := range list.Items {
-			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&su)})
+			if !settled(&su) {
+				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&su)})
+			}
 		}
 		return reqs
 	}
