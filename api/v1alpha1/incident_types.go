@@ -338,6 +338,10 @@ type StatusUpdatesSummary struct {
 	// lastPublishedAt is when the latest one was published.
 	// +optional
 	LastPublishedAt *metav1.Time `json:"lastPublishedAt,omitempty"`
+	// lastStatus is the status (investigating, identified, monitoring, resolved) of the latest
+	// published update.
+	// +optional
+	LastStatus UpdateStatus `json:"lastStatus,omitempty"`
 	// providerRef is the status page provider's reference of the public incident.
 	// +optional
 	// +kubebuilder:validation:MaxLength=512

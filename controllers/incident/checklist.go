@@ -150,6 +150,27 @@ func checkCustomersInformed(inc *v1alpha1.Incident, p *v1alpha1.ResponsePolicy, 
 	return []fact{reminder(key, v1alpha1.EventCustomersNotInformed, "Warning", msg, now, "")}, 0
 }
 
+// checkResolvedAnnounced warns once when an incident that customers heard about has been
+// resolved for the policy's window without a published "resolved" update: they must hear it is
+// over, too.
+func checkResolvedAnnounced(inc *v1alpha1.Incident, p *v1alpha1.ResponsePolicy, now time.Time) ([]fact, time.Duration) {
+	su := inc.Status.StatusUpdates
+	if inc.Spec.State != v1alpha1.StateResolved || inc.Status.ResolvedAt == nil || su == nil || su.Published == 0 || su.LastStatus == "resolved" {
+		return nil, 0
+	}
+	deadline := inc.Status.ResolvedAt.Add(p.CustomersWithin())
+	if now.Before(deadline) {
+		return nil, deadline.Sub(now)
+	}
+	key := fmt.Sprintf("ResolvedNotAnnounced/%d", inc.Status.ResolvedAt.Unix())
+	if sentOnce(inc, key) {
+		return nil, 0
+	}
+	msg := fmt.Sprintf("The incident was resolved %s ago but customers were last told %q: publish a StatusUpdate with status resolved; Comms: %s",
+		now.Sub(inc.Status.ResolvedAt.Time).Round(time.Minute), su.LastStatus, holder(inc.Spec.Roles.Communications))
+	return []fact{reminder(key, v1alpha1.EventCustomersNotInformed, "Warning", msg, now, "")}, 0
+}
+
 // checkRolesUnassigned warns once per state change when the IC, or at Confirmed or Major the
 // Communications lead, is missing.
 func checkRolesUnassigned(inc *v1alpha1.Incident, now time.Time) []fact {

@@ -271,3 +271,31 @@ func cond(inc *v1alpha1.Incident, typ string) metav1.Condition {
 	}
 	return metav1.Condition{}
 }
+
+func TestResolvedIncidentWithoutAResolvedUpdateRemindsOnceAfterTheWindow(t *testing.T) {
+	p := policyWith(func(s *v1alpha1.ResponsePolicySpec) { s.CustomersInformedWithin = dur(10 * time.Minute) })
+	inc := openIncident(v1alpha1.StateResolved)
+	inc.Spec.Roles.Communications = "keiko"
+	inc.Status.ResolvedAt = mt(time.Hour)
+	inc.Status.StatusUpdates = &v1alpha1.StatusUpdatesSummary{Published: 2, LastStatus: "monitoring"}
+	if f, wait := checkResolvedAnnounced(inc, p, t0.Add(time.Hour+time.Minute)); len(f) != 0 || wait != 9*time.Minute {
+		t.Fatalf("inside the window: %+v, wait %s", f, wait)
+	}
+	f, _ := checkResolvedAnnounced(inc, p, t0.Add(time.Hour+12*time.Minute))
+	if len(f) != 1 || f[0].eventReason != v1alpha1.EventCustomersNotInformed ||
+		f[0].entry.Message != `The incident was resolved 12m0s ago but customers were last told "monitoring": publish a StatusUpdate with status resolved; Comms: keiko` {
+		t.Fatalf("%+v", f)
+	}
+	if f, _ := checkResolvedAnnounced(inc, p, t0.Add(2*time.Hour)); len(f) != 0 {
+		t.Fatal("reminded twice")
+	}
+	inc.Status.StatusUpdates.LastStatus = "resolved"
+	inc.Status.Reminders = nil
+	if f, _ := checkResolvedAnnounced(inc, p, t0.Add(2*time.Hour)); len(f) != 0 {
+		t.Fatal("reminded although customers were told it is resolved")
+	}
+	inc.Status.StatusUpdates = nil
+	if f, _ := checkResolvedAnnounced(inc, p, t0.Add(2*time.Hour)); len(f) != 0 {
+		t.Fatal("reminded about an incident customers never heard of")
+	}
+}

@@ -287,7 +287,7 @@ func (r *Reconciler) summarize(ctx context.Context, inc *v1alpha1.Incident, extr
 		seen[su.Name] = true
 		sum.Published++
 		if t := su.Status.PublishedAt; t != nil && (sum.LastPublishedAt == nil || sum.LastPublishedAt.Before(t)) {
-			sum.LastPublishedAt, sum.ProviderRef = t, su.Status.ProviderRef
+			sum.LastPublishedAt, sum.ProviderRef, sum.LastStatus = t, su.Status.ProviderRef, su.Spec.Status
 		}
 	}
 	if cur := inc.Status.StatusUpdates; cur != nil && equality.Semantic.DeepEqual(*cur, sum) {
