@@ -19,10 +19,8 @@ package incident_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,43 +33,16 @@ import (
 	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/controllers/incident"
 	"firescope.dev/firescope/internal/eventrecord"
-	"firescope.dev/firescope/internal/manager"
 	"firescope.dev/firescope/internal/testenv"
 )
 
 // The integration tests share one control plane with the webhook installed and one running
 // manager, started on first use so that the unit tests of this package need neither.
-var (
-	envOnce   sync.Once
-	env       *testenv.Env
-	envErr    error
-	stopMgr   func()
-	namespace = "default"
-)
+func TestMain(m *testing.M) { testenv.Main(m) }
 
-func startEnv(t *testing.T) *testenv.Env {
-	t.Helper()
-	envOnce.Do(func() {
-		env, envErr = testenv.Start(true)
-		if envErr != nil {
-			return
-		}
-		stopMgr, envErr = env.StartManager(manager.Options{})
-	})
-	if envErr != nil {
-		t.Fatalf("starting the control plane: %v", envErr)
-	}
-	return env
-}
+const namespace = "default"
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if env != nil && stopMgr != nil {
-		stopMgr()
-		_ = env.Stop()
-	}
-	os.Exit(code)
-}
+func startEnv(t *testing.T) *testenv.Env { return testenv.Shared(t) }
 
 func newIncident(name string) *v1alpha1.Incident {
 	return &v1alpha1.Incident{
@@ -235,9 +206,8 @@ func TestIntegrationRestartNeitherRepeatsEventsNorTimeline(t *testing.T) {
 	before := timeline(t, e.Client, inc.Name)
 
 	// A new manager starts from an empty cache and reconciles everything again.
-	stopMgr()
-	var err error
-	if stopMgr, err = e.StartManager(manager.Options{}); err != nil {
+	e.StopManager()
+	if err := e.RunManager(); err != nil {
 		t.Fatal(err)
 	}
 	// One new fact after the restart: once it is recorded, the new manager has certainly

@@ -30,7 +30,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"firescope.dev/firescope/api/v1alpha1"
-	"firescope.dev/firescope/internal/manager"
 	"firescope.dev/firescope/internal/mock/pagerduty"
 	"firescope.dev/firescope/internal/mock/slack"
 	"firescope.dev/firescope/internal/testenv"
@@ -244,11 +243,9 @@ func TestIntegrationRestartWhileRemindersAreDueSendsOneNotABacklog(t *testing.T)
 		}
 		return nil
 	})
-	stopMgr()
+	e.StopManager()
 	time.Sleep(5 * time.Second) // two intervals pass with nobody watching
-	var err error
-	stopMgr, err = e.StartManager(manager.Options{})
-	must(t, err)
+	must(t, e.RunManager())
 	testenv.Eventually(t, 10*time.Second, func() error {
 		if n := countPrefix(sl.Texts(), "@ricardo: Sitrep overdue"); n < 2 {
 			return fmt.Errorf("%d reminders", n)

@@ -19,10 +19,8 @@ package statusupdate_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,39 +30,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"firescope.dev/firescope/api/v1alpha1"
-	"firescope.dev/firescope/internal/manager"
 	"firescope.dev/firescope/internal/mock/statuspage"
 	"firescope.dev/firescope/internal/testenv"
 )
 
-var (
-	envOnce sync.Once
-	env     *testenv.Env
-	envErr  error
-	stopMgr func()
-)
+// The tests share one control plane and one running manager, started on first use.
+func TestMain(m *testing.M) { testenv.Main(m) }
 
-func startEnv(t *testing.T) *testenv.Env {
-	t.Helper()
-	envOnce.Do(func() {
-		if env, envErr = testenv.Start(true); envErr == nil {
-			stopMgr, envErr = env.StartManager(manager.Options{})
-		}
-	})
-	if envErr != nil {
-		t.Fatalf("starting the control plane: %v", envErr)
-	}
-	return env
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if env != nil && stopMgr != nil {
-		stopMgr()
-		_ = env.Stop()
-	}
-	os.Exit(code)
-}
+func startEnv(t *testing.T) *testenv.Env { return testenv.Shared(t) }
 
 func must(t *testing.T, err error) {
 	t.Helper()

@@ -27,6 +27,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,6 +48,8 @@ type Env struct {
 	*envtest.Environment
 	Config *rest.Config
 	Client client.Client
+
+	stopManager func()
 }
 
 // RepoRoot is the repository's top directory.
@@ -190,4 +193,51 @@ func Chromium(t testing.TB, args ...string) string {
 		t.Fatalf("chromium %v: %v\n%s", args, err, stderr.String())
 	}
 	return string(out)
+}
+
+var (
+	sharedOnce sync.Once
+	shared     *Env
+	sharedErr  error
+)
+
+// Shared returns the package's control plane, with the webhooks installed and the manager
+// running, started on first use so that the unit tests of the same package need neither. Run
+// the package's tests through Main so that it stops at the end.
+func Shared(t testing.TB) *Env {
+	t.Helper()
+	sharedOnce.Do(func() {
+		if shared, sharedErr = Start(true); sharedErr == nil {
+			sharedErr = shared.RunManager()
+		}
+	})
+	if sharedErr != nil {
+		t.Fatalf("starting the control plane: %v", sharedErr)
+	}
+	return shared
+}
+
+// Main runs a package's tests and stops the shared control plane, if they started it.
+func Main(m *testing.M) {
+	code := m.Run()
+	if shared != nil {
+		shared.StopManager()
+		_ = shared.Stop()
+	}
+	os.Exit(code)
+}
+
+// RunManager starts the manager that StopManager stops.
+func (e *Env) RunManager() error {
+	stop, err := e.StartManager(manager.Options{})
+	e.stopManager = stop
+	return err
+}
+
+// StopManager stops the manager RunManager started, as a shutdown would.
+func (e *Env) StopManager() {
+	if e.stopManager != nil {
+		e.stopManager()
+		e.stopManager = nil
+	}
 }
