@@ -55,6 +55,7 @@ import (
 	"firescope.dev/firescope/internal/publish"
 	"firescope.dev/firescope/internal/publish/atlassian"
 	"firescope.dev/firescope/internal/publish/firescope"
+	"firescope.dev/firescope/internal/publish/webhook"
 	"firescope.dev/firescope/internal/wording"
 )
 
@@ -427,8 +428,10 @@ func (s *SecretProviders) For(ctx context.Context, page *v1alpha1.StatusPage) (p
 		return atlassian.New(page.Spec.PageID, key, url, s.HTTP), nil
 	case v1alpha1.ProviderFirescope:
 		return firescope.New(page.Spec.URL, key, s.HTTP), nil
+	case v1alpha1.ProviderWebhook:
+		return webhook.New(page.Spec.URL, []byte(key), s.HTTP), nil
 	}
-	return nil, fmt.Errorf("publishing to a %s StatusPage is not available in this version", page.Spec.Provider)
+	return nil, fmt.Errorf("unknown StatusPage provider %q", page.Spec.Provider)
 }
 
 // SetupWithManager registers the controller, the index of updates by Incident, and the watches

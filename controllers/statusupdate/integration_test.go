@@ -31,6 +31,7 @@ import (
 
 	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/internal/mock/statuspage"
+	"firescope.dev/firescope/internal/mock/webhook"
 	"firescope.dev/firescope/internal/testenv"
 )
 
@@ -205,5 +206,43 @@ func TestIntegrationUnmappedComponentIsRejectedWithAClearMessage(t *testing.T) {
 	})
 	if n := len(sp.Requests()); n != 0 {
 		t.Fatalf("%d requests for an update that cannot succeed", n)
+	}
+}
+
+func TestIntegrationWebhookPageGetsEachUpdateOnceThroughALostAnswer(t *testing.T) {
+	e := startEnv(t)
+	ctx := context.Background()
+	recv := webhook.New()
+	t.Cleanup(recv.Close)
+	ns := strings.ToLower(t.Name())
+	must(t, e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
+	must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "hook", Namespace: ns, Labels: map[string]string{"firescope.dev/credential": "true"}},
+		Data: map[string][]byte{"secret": recv.Secret()}}))
+	must(t, e.Client.Create(ctx, &v1alpha1.StatusPage{ObjectMeta: metav1.ObjectMeta{Name: "hook", Namespace: ns},
+		Spec: v1alpha1.StatusPageSpec{Provider: v1alpha1.ProviderWebhook, URL: recv.URL,
+			CredentialsSecretRef: v1alpha1.SecretKeyReference{Name: "hook", Key: "secret"},
+			Components:           []v1alpha1.ComponentMapping{{Name: "Postgres provisioning", ID: "postgres"}}}}))
+	must(t, e.Client.Create(ctx, &v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns},
+		Spec: v1alpha1.ResponsePolicySpec{StatusPageRef: &v1alpha1.LocalReference{Name: "hook"}}}))
+	must(t, e.Client.Create(ctx, incident(ns, false)))
+	// The first attempt's connection drops: whether it arrived is unknown, so it is sent again
+	// with the same delivery id, which the receiver deduplicates on.
+	recv.DropNext(1)
+	must(t, e.Client.Create(ctx, update(ns, "u1", "investigating", "Provisioning Postgres is failing; we are investigating.")))
+	must(t, e.Client.Create(ctx, update(ns, "u2", "monitoring", "Provisioning works again; we are monitoring.")))
+	testenv.Eventually(t, 20*time.Second, func() error {
+		for _, n := range []string{"u1", "u2"} {
+			if c := condition(t, e.Client, ns, n); c == nil || c.Status != metav1.ConditionTrue {
+				return fmt.Errorf("%s: %+v", n, c)
+			}
+		}
+		return nil
+	})
+	got := recv.Announcements()
+	if len(got) != 2 || got[0].Text != "Provisioning Postgres is failing; we are investigating." || got[1].Text != "Provisioning works again; we are monitoring." {
+		t.Fatalf("the receiver got %+v", got)
+	}
+	if d := recv.Duplicates(); len(d) != 0 {
+		t.Fatalf("delivered twice: %q", d)
 	}
 }
