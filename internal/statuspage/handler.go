@@ -159,6 +159,15 @@ func (h *handler) serveWrite(w http.ResponseWriter, r *http.Request) {
 				u, created, err := h.page.PutUpdate(id, updateID, req)
 				respond(w, u, created, "/api/v1/incidents/"+id+"/updates/"+updateID, err)
 			},
+			http.MethodPatch: func() {
+				var req api.UpdateEdit
+				if err := decodeBody(w, r, &req); err != nil {
+					writeError(w, err)
+					return
+				}
+				u, err := h.page.EditUpdate(id, updateID, req)
+				respond(w, u, false, "", err)
+			},
 		})
 	default:
 		writeError(w, &apiError{status: http.StatusNotFound, code: api.CodeNotFound,

@@ -99,7 +99,14 @@ func (i *incidentState) startedAt() time.Time {
 	return i.rec.CreatedAt
 }
 
+// insert adds an update, or replaces the stored one with the same id (an edit keeps the
+// update's time and sequence, so its place does not change).
 func (i *incidentState) insert(u *updateRecord) {
+	if old := i.byID[u.ID]; old != nil {
+		i.updates[slices.Index(i.updates, old)] = u
+		i.byID[u.ID] = u
+		return
+	}
 	at, _ := slices.BinarySearchFunc(i.updates, u, compareUpdates)
 	i.updates = slices.Insert(i.updates, at, u)
 	i.byID[u.ID] = u
@@ -338,6 +345,38 @@ func (p *Page) PutUpdate(incidentID, updateID string, req api.UpdateRequest) (ap
 	inc.rec = &rec
 	p.apply(b, now)
 	return updateAPI(u), true, nil
+}
+
+// EditUpdate replaces the body of a published update: a correction, in place, that keeps
+// the update's status, time and components and adds no new update. Editing to the same body
+// again writes nothing.
+func (p *Page) EditUpdate(incidentID, updateID string, req api.UpdateEdit) (api.Update, error) {
+	now := p.clock()
+	if err := validateText("body", req.Body, true, api.MaxUpdateBodyLength, true); err != nil {
+		return api.Update{}, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	inc := p.incidents[incidentID]
+	if inc == nil || inc.byID[updateID] == nil {
+		return api.Update{}, &apiError{status: http.StatusNotFound, code: api.CodeNotFound,
+			message: fmt.Sprintf("update %q of incident %q does not exist", updateID, incidentID)}
+	}
+	old := inc.byID[updateID]
+	if old.Body == req.Body {
+		return updateAPI(old), nil
+	}
+	u := *old
+	u.Body = req.Body
+	rec := *inc.rec
+	rec.UpdatedAt = now
+	b := batch{incidents: []*incidentRecord{&rec}, updates: []*updateRecord{&u}}
+	if err := p.commit(b); err != nil {
+		return api.Update{}, err
+	}
+	inc.rec = &rec
+	p.apply(b, now)
+	return updateAPI(&u), nil
 }
 
 // prepareUpdate checks an update against the page and builds its record and the component

@@ -521,3 +521,47 @@ func TestDurationsReadAsWords(t *testing.T) {
 		}
 	}
 }
+
+func TestAnEditCorrectsAnUpdateInPlaceAndSurvivesReopening(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "page.db")
+	clock := newClock()
+	p, err := OpenPage(path, testInfo, clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := p.PutIncident("i1", api.IncidentRequest{Name: "Errors", Impact: api.ImpactMajor, Update: &api.UpdateRequest{
+		ID: "u1", Status: api.Identified, Body: "Postgres provisoning is failing."}}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	if _, _, err := p.PutUpdate("i1", "u2", api.UpdateRequest{Status: api.Monitoring, Body: "Fix deployed."}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := p.Incident("i1")
+	u, err := p.EditUpdate("i1", "u1", api.UpdateEdit{Body: "Postgres provisioning is failing."})
+	if err != nil || u.Body != "Postgres provisioning is failing." || !u.CreatedAt.Equal(before.Updates[1].CreatedAt) {
+		t.Fatalf("edit = %+v, %v", u, err)
+	}
+	if _, err := p.EditUpdate("i1", "u1", api.UpdateEdit{Body: "Postgres provisioning is failing."}); err != nil {
+		t.Fatalf("editing to the same text again: %v", err)
+	}
+	_, err = p.EditUpdate("i1", "nope", api.UpdateEdit{Body: "x"})
+	wantAPIError(t, err, http.StatusNotFound, api.CodeNotFound)
+	_, err = p.EditUpdate("i1", "u1", api.UpdateEdit{Body: ""})
+	if err == nil {
+		t.Fatal("an empty body was accepted")
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p = openTestPage(t, path, clock)
+	after, _ := p.Incident("i1")
+	// Updates are listed newest first: the edit changed the older one's text and nothing else.
+	if len(after.Updates) != 2 || after.Updates[1].Body != "Postgres provisioning is failing." || after.Updates[0].Body != "Fix deployed." ||
+		after.Status != api.Monitoring {
+		t.Fatalf("after the edit and a reopen: %+v", after)
+	}
+	if page := string(p.snap.Load().routes["/"].plain.body); !strings.Contains(page, "Postgres provisioning is failing.") || strings.Contains(page, "provisoning") {
+		t.Fatal("the page does not show the corrected text")
+	}
+}

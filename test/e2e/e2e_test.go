@@ -473,9 +473,27 @@ func TestE2ESampleStatusUpdateShowsOnTheLocalStatusPage(t *testing.T) {
 	if got := k(t, "get", "incident", "ec2-api-errors", "-o", "jsonpath={.status.statusUpdates.published}"); got != "1" {
 		t.Fatalf("incident counts %q published updates", got)
 	}
+	// An edited message is sent as an edit of the published update, not as a new one.
+	k(t, "patch", "statusupdate", "ec2-api-errors-1", "--type", "merge", "-p",
+		`{"spec":{"message":"Creating single-tenant Postgres databases and scaling PX dynos is failing. We are restoring provisioning. Running apps are not affected; use a non-PX dyno type meanwhile. Next update in 30 minutes."}}`)
+	testenv.Eventually(t, 10*time.Second, func() error {
+		resp, err := http.Get("http://" + statusPageAddr + "/api/v2/summary.json")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		summary.Incidents = nil
+		if err := json.NewDecoder(resp.Body).Decode(&summary); err != nil {
+			return err
+		}
+		if u := summary.Incidents[0].IncidentUpdates; len(u) != 1 || !strings.Contains(u[0].Body, "We are restoring provisioning") {
+			return fmt.Errorf("updates on the page: %+v", u)
+		}
+		return nil
+	})
 	// What a customer sees: the page rendered by a real browser, and a screenshot kept.
 	dom := testenv.Chromium(t, "--dump-dom", "http://"+statusPageAddr+"/")
-	for _, want := range []string{"AWS EC2 API problems", "Creating single-tenant Postgres databases", "Postgres provisioning", "Partial outage"} {
+	for _, want := range []string{"AWS EC2 API problems", "We are restoring provisioning", "Postgres provisioning", "Partial outage"} {
 		if !strings.Contains(dom, want) {
 			t.Fatalf("the rendered page does not show %q", want)
 		}

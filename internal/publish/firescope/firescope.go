@@ -77,10 +77,12 @@ func (p *provider) Publish(ctx context.Context, u publish.Update) (publish.Resul
 	return publish.Result{ProviderRef: id, UpdateRef: update.ID}, nil
 }
 
-// Edit is refused: the Firescope status page keeps published updates immutable, as its public
-// history.
-func (p *provider) Edit(context.Context, string, string, string) error {
-	return errors.New("the Firescope status page does not edit published updates; publish a new StatusUpdate that corrects it")
+// Edit corrects a published update's text in place; it is idempotent.
+func (p *provider) Edit(ctx context.Context, providerRef, updateRef, body string) error {
+	if _, err := p.c.EditUpdate(ctx, providerRef, updateRef, body); err != nil {
+		return classify(err)
+	}
+	return nil
 }
 
 func (p *provider) Find(ctx context.Context, key string) (publish.Found, bool, error) {

@@ -149,6 +149,13 @@ type UpdateRequest struct {
 	Components []ComponentChange `json:"components,omitempty"`
 }
 
+// UpdateEdit is the body of PATCH /api/v1/incidents/{id}/updates/{updateID}: a correction of
+// a published update's text, in place.
+type UpdateEdit struct {
+	// Body replaces the update's text. Required.
+	Body string `json:"body"`
+}
+
 // AffectedComponent records what an update did to one component.
 type AffectedComponent struct {
 	ID        string          `json:"id"`

@@ -121,6 +121,13 @@ func (c *Client) PutUpdate(ctx context.Context, incidentID, updateID string, req
 	return u, created, err
 }
 
+// EditUpdate replaces the text of a published update, in place; editing to the same text
+// again changes nothing.
+func (c *Client) EditUpdate(ctx context.Context, incidentID, updateID, body string) (u api.Update, err error) {
+	_, err = c.do(ctx, http.MethodPatch, "/api/v1/incidents/"+url.PathEscape(incidentID)+"/updates/"+url.PathEscape(updateID), api.UpdateEdit{Body: body}, &u)
+	return u, err
+}
+
 func (c *Client) do(ctx context.Context, method, path string, in, out any) (created bool, err error) {
 	var body io.Reader
 	if in != nil {
