@@ -102,12 +102,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
 	}
-	stored := &stored{su.DeepCopy()}
+	last := &stored{su.DeepCopy()}
 	setWordingCondition(su)
-	res, err := r.reconcile(ctx, su, stored)
+	res, err := r.reconcile(ctx, su, last)
 	su.Status.ObservedGeneration = su.Generation
-	if !equality.Semantic.DeepEqual(stored.su.Status, su.Status) {
-		if perr := r.Status().Patch(ctx, su, client.MergeFromWithOptions(stored.su, client.MergeFromWithOptimisticLock{})); perr != nil {
+	if !equality.Semantic.DeepEqual(last.su.Status, su.Status) {
+		if perr := r.Status().Patch(ctx, su, client.MergeFromWithOptions(last.su, client.MergeFromWithOptimisticLock{})); perr != nil {
 			return ctrl.Result{}, perr
 		}
 	}
@@ -226,19 +226,20 @@ func (r *Reconciler) publish(ctx context.Context, su *v1alpha1.StatusUpdate, inc
 func (r *Reconciler) retry(su *v1alpha1.StatusUpdate, err error) (ctrl.Result, error) {
 	after, _ := delivery.IsRetryable(err)
 	if after <= 0 {
-		after = delivery.Backoff(int(retries(su))+1, time.Second, 5*time.Minute)
+		after = delivery.Backoff(r.retries(su)+1, time.Second, 5*time.Minute)
 	}
 	setPublished(su, metav1.ConditionFalse, v1alpha1.ReasonRetrying, "Retrying: "+err.Error())
 	return ctrl.Result{RequeueAfter: after}, nil
 }
 
-// retries counts how long the update has been retrying, in attempts of the backoff.
-func retries(su *v1alpha1.StatusUpdate) int32 {
+// retries estimates how many backoff steps the update has been retrying for, from how long
+// its Published condition has said Retrying.
+func (r *Reconciler) retries(su *v1alpha1.StatusUpdate) int {
 	c := meta.FindStatusCondition(su.Status.Conditions, v1alpha1.ConditionPublished)
 	if c == nil || c.Reason != v1alpha1.ReasonRetrying {
 		return 0
 	}
-	return int32(min(10, time.Since(c.LastTransitionTime.Time)/(10*time.Second)))
+	return int(min(10, r.Clock.Since(c.LastTransitionTime.Time)/(10*time.Second)))
 }
 
 func (r *Reconciler) published(ctx context.Context, su *v1alpha1.StatusUpdate, inc *v1alpha1.Incident, providerRef string) error {
