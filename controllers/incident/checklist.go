@@ -109,21 +109,31 @@ func checkSitrepOverdue(inc *v1alpha1.Incident, cadence map[v1alpha1.IncidentSta
 	return []fact{reminder(key, v1alpha1.EventSitrepOverdue, "Warning", msg, now, "")}, next.Sub(now), now.Sub(intervalDue)
 }
 
-// customersWindowStart is when the incident first became Confirmed or Major.
+// customersWindowStart is when the incident first became Confirmed or Major, or, for a
+// reopened incident, the reopen: customers must hear about the new episode too.
 func customersWindowStart(inc *v1alpha1.Incident) *metav1.Time {
 	st := inc.Status
 	start := st.ConfirmedAt
 	if st.MajorAt != nil && (start == nil || st.MajorAt.Before(start)) {
 		start = st.MajorAt
 	}
+	if start != nil && st.ReopenedAt != nil && start.Before(st.ReopenedAt) {
+		start = st.ReopenedAt
+	}
 	return start
 }
 
+// published counts the status updates customers have had since the window started: after a
+// reopen, the updates of the earlier episode do not count.
 func published(inc *v1alpha1.Incident) int32 {
-	if inc.Status.StatusUpdates == nil {
+	su := inc.Status.StatusUpdates
+	if su == nil {
 		return 0
 	}
-	return inc.Status.StatusUpdates.Published
+	if r := inc.Status.ReopenedAt; r != nil && (su.LastPublishedAt == nil || su.LastPublishedAt.Before(r)) {
+		return 0
+	}
+	return su.Published
 }
 
 func severe(s v1alpha1.IncidentState) bool {

@@ -299,3 +299,23 @@ func TestResolvedIncidentWithoutAResolvedUpdateRemindsOnceAfterTheWindow(t *test
 		t.Fatal("reminded about an incident customers never heard of")
 	}
 }
+
+func TestAReopenedIncidentNeedsAFreshStatusUpdate(t *testing.T) {
+	p := policyWith(func(s *v1alpha1.ResponsePolicySpec) { s.CustomersInformedWithin = dur(10 * time.Minute) })
+	inc := openIncident(v1alpha1.StateConfirmed)
+	inc.Status.ConfirmedAt = mt(0)
+	inc.Status.StatusUpdates = &v1alpha1.StatusUpdatesSummary{Published: 2, LastPublishedAt: mt(5 * time.Minute)}
+	inc.Status.ReopenedAt = mt(2 * time.Hour)
+	setCustomersInformedCondition(inc, p, t0.Add(2*time.Hour+time.Minute))
+	if c := cond(inc, v1alpha1.ConditionCustomersInformed); c.Reason != v1alpha1.ReasonPending {
+		t.Fatalf("after the reopen: %+v", c)
+	}
+	if f, _ := checkCustomersInformed(inc, p, t0.Add(2*time.Hour+11*time.Minute)); len(f) != 1 {
+		t.Fatalf("no reminder 11 minutes after the reopen: %+v", f)
+	}
+	inc.Status.StatusUpdates = &v1alpha1.StatusUpdatesSummary{Published: 3, LastPublishedAt: mt(2*time.Hour + 12*time.Minute)}
+	setCustomersInformedCondition(inc, p, t0.Add(2*time.Hour+13*time.Minute))
+	if c := cond(inc, v1alpha1.ConditionCustomersInformed); c.Reason != v1alpha1.ReasonInformed {
+		t.Fatalf("after a fresh update: %+v", c)
+	}
+}
