@@ -251,9 +251,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
-	if err := registerIncidentCollector(mgr.GetCache()); err != nil {
-		return err
-	}
+	registerIncidentCollector(mgr.GetCache())
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Incident{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, statusUpdatesChanged))).
 		Watches(&v1alpha1.ResponsePolicy{}, handler.EnqueueRequestsFromMapFunc(r.incidentsOfPolicy)).

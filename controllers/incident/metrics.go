@@ -71,11 +71,10 @@ type incidentCollector struct {
 var collector = &incidentCollector{}
 
 // registerIncidentCollector points the gauges at a manager's cache.
-func registerIncidentCollector(r client.Reader) error {
+func registerIncidentCollector(r client.Reader) {
 	collector.mu.Lock()
 	defer collector.mu.Unlock()
 	collector.reader = r
-	return nil
 }
 
 func (c *incidentCollector) Describe(ch chan<- *prometheus.Desc) {

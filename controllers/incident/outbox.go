@@ -62,10 +62,8 @@ func enqueue(inc *v1alpha1.Incident, facts []fact, p *v1alpha1.ResponsePolicy) {
 			Kind:    kind,
 			Reason:  f.eventReason,
 			Message: f.entry.Message,
+			Sitrep:  f.sitrep,
 			State:   v1alpha1.OutboxPending,
-		}
-		if f.entry.Type == v1alpha1.TimelineSitrep {
-			fmt.Sscanf(f.entry.Message, "Sitrep %d ", &item.Sitrep)
 		}
 		inc.Status.Outbox = append(inc.Status.Outbox, item)
 	}

@@ -36,6 +36,8 @@ type fact struct {
 	entry       v1alpha1.TimelineEntry
 	eventReason string
 	eventType   string
+	// sitrep is the 1-based number of the sitrep a SitrepPosted fact reports.
+	sitrep int32
 }
 
 // maxEventSummary keeps SitrepPosted Events short; the full sitrep stays in the spec.
@@ -238,6 +240,7 @@ func sitrepFacts(inc *v1alpha1.Incident, rec *v1alpha1.Recorded, at metav1.Time,
 		msg := fmt.Sprintf("Sitrep %d from %s: %s", i+1, author, truncate(oneLine(s.Summary), maxEventSummary))
 		facts = append(facts, fact{
 			key:         fmt.Sprintf("sitrep/%d", i+1),
+			sitrep:      int32(i + 1),
 			entry:       entry(when, v1alpha1.TimelineSitrep, msg, by),
 			eventReason: v1alpha1.EventSitrepPosted,
 			eventType:   "Normal",
