@@ -38,5 +38,13 @@ func CanTransition(from, to IncidentState) bool {
 	return from == to && from != "" || slices.Contains(Transitions[from], to)
 }
 
+// PolicyName is the ResponsePolicy that applies to the Incident: its policyRef, or "default".
+func (i *Incident) PolicyName() string {
+	if i.Spec.PolicyRef != nil {
+		return i.Spec.PolicyRef.Name
+	}
+	return DefaultPolicyName
+}
+
 // IsOpen reports whether the state is one of an ongoing incident.
 func (s IncidentState) IsOpen() bool { return s != StateResolved }

@@ -112,7 +112,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	setSitrepCurrentCondition(inc, now, cadence)
 	setCustomersInformedCondition(inc, policy, now)
 	setImpactKnownCondition(inc)
-	setPolicyAppliedCondition(inc, policyName(inc), policy != nil)
+	setPolicyAppliedCondition(inc, inc.PolicyName(), policy != nil)
 	inc.Status.ObservedGeneration = inc.Generation
 	// Phase 5: record announcements and pages, and claim those due for delivery now.
 	enqueue(inc, facts, policy)
@@ -222,18 +222,11 @@ func (r *Reconciler) patchStatus(ctx context.Context, before, inc *v1alpha1.Inci
 	return nil
 }
 
-func policyName(inc *v1alpha1.Incident) string {
-	if inc.Spec.PolicyRef != nil {
-		return inc.Spec.PolicyRef.Name
-	}
-	return v1alpha1.DefaultPolicyName
-}
-
 // policy returns the Incident's ResponsePolicy, or nil when it does not exist (the defaults
 // apply, and the PolicyApplied condition says so).
 func (r *Reconciler) policy(ctx context.Context, inc *v1alpha1.Incident) (*v1alpha1.ResponsePolicy, error) {
 	p := &v1alpha1.ResponsePolicy{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: inc.Namespace, Name: policyName(inc)}, p)
+	err := r.Get(ctx, client.ObjectKey{Namespace: inc.Namespace, Name: inc.PolicyName()}, p)
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
@@ -283,7 +276,7 @@ func (r *Reconciler) incidentsOfPolicy(ctx context.Context, obj client.Object) [
 	}
 	var reqs []reconcile.Request
 	for _, inc := range list.Items {
-		if policyName(&inc) == obj.GetName() {
+		if inc.PolicyName() == obj.GetName() {
 			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&inc)})
 		}
 	}

@@ -193,7 +193,7 @@ func (r *Reconciler) publish(ctx context.Context, su *v1alpha1.StatusUpdate, inc
 			return r.retry(su, err)
 		case ok && (f.LastUpdateID == u.UpdateID || slices.ContainsFunc(f.Updates, func(x publish.FoundUpdate) bool { return x.Body == u.Body && x.Status == u.Status })):
 			// It landed before the outcome was lost: adopt it.
-			return ctrl.Result{}, r.published(ctx, su, inc, f.ProviderRef)
+			return ctrl.Result{}, r.markPublished(ctx, su, inc, f.ProviderRef)
 		case ok:
 			u.ProviderRef = f.ProviderRef
 		case u.ProviderRef != "":
@@ -218,7 +218,7 @@ func (r *Reconciler) publish(ctx context.Context, su *v1alpha1.StatusUpdate, inc
 		return ctrl.Result{}, r.failed(ctx, su, inc, err)
 	}
 	su.Status.ProviderUpdateRef = res.UpdateRef
-	return ctrl.Result{}, r.published(ctx, su, inc, res.ProviderRef)
+	return ctrl.Result{}, r.markPublished(ctx, su, inc, res.ProviderRef)
 }
 
 // retry keeps sendingSince (the outcome is unknown) and comes back after the server's delay or
@@ -242,7 +242,7 @@ func (r *Reconciler) retries(su *v1alpha1.StatusUpdate) int {
 	return int(min(10, r.Clock.Since(c.LastTransitionTime.Time)/(10*time.Second)))
 }
 
-func (r *Reconciler) published(ctx context.Context, su *v1alpha1.StatusUpdate, inc *v1alpha1.Incident, providerRef string) error {
+func (r *Reconciler) markPublished(ctx context.Context, su *v1alpha1.StatusUpdate, inc *v1alpha1.Incident, providerRef string) error {
 	now := metav1.NewTime(r.Clock.Now())
 	su.Status.SendingSince = nil
 	su.Status.ProviderRef = providerRef
@@ -355,10 +355,7 @@ func setPublished(su *v1alpha1.StatusUpdate, status metav1.ConditionStatus, reas
 
 // page finds the StatusPage the Incident's ResponsePolicy names, or says what is missing.
 func (r *Reconciler) page(ctx context.Context, inc *v1alpha1.Incident) (*v1alpha1.StatusPage, string, error) {
-	name := v1alpha1.DefaultPolicyName
-	if inc.Spec.PolicyRef != nil {
-		name = inc.Spec.PolicyRef.Name
-	}
+	name := inc.PolicyName()
 	pol := &v1alpha1.ResponsePolicy{}
 	if err := r.Get(ctx, client.ObjectKey{Namespace: inc.Namespace, Name: name}, pol); err != nil {
 		if apierrors.IsNotFound(err) {

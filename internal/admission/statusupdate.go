@@ -23,7 +23,6 @@ import (
 	"strings"
 
 	admissionv1 "k8s.io/api/admission/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -84,15 +83,12 @@ func (w *StatusUpdateWording) Handle(ctx context.Context, req admission.Request)
 
 // enforced reports whether the ResponsePolicy of the update's Incident enforces the guidelines.
 func (w *StatusUpdateWording) enforced(ctx context.Context, su *v1alpha1.StatusUpdate) (bool, error) {
+	// An update may come before its Incident; the namespace's default policy applies then.
 	inc := &v1alpha1.Incident{}
-	name := v1alpha1.DefaultPolicyName
-	err := w.Reader.Get(ctx, client.ObjectKey{Namespace: su.Namespace, Name: su.Spec.IncidentRef.Name}, inc)
-	switch {
-	case err == nil && inc.Spec.PolicyRef != nil:
-		name = inc.Spec.PolicyRef.Name
-	case err != nil && !apierrors.IsNotFound(err):
+	if err := w.Reader.Get(ctx, client.ObjectKey{Namespace: su.Namespace, Name: su.Spec.IncidentRef.Name}, inc); client.IgnoreNotFound(err) != nil {
 		return false, err
 	}
+	name := inc.PolicyName()
 	p := &v1alpha1.ResponsePolicy{}
 	if err := w.Reader.Get(ctx, client.ObjectKey{Namespace: su.Namespace, Name: name}, p); err != nil {
 		return false, client.IgnoreNotFound(err)
