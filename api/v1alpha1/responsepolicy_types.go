@@ -36,6 +36,7 @@ const (
 	DefaultStatusUpdateCadence     = 60 * time.Minute
 	DefaultMaxRoleHold             = 4 * time.Hour
 	DefaultPostmortemDue           = 5 * 24 * time.Hour
+	DefaultPostmortemReminder      = 24 * time.Hour
 )
 
 // ResponsePolicySpec is how a team responds, defined in advance.
@@ -86,6 +87,18 @@ type ResponsePolicySpec struct {
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('1s')",message="must be a duration of at least 1s, such as 10s, 30m or 1h30m"
 	PostmortemDue *metav1.Duration `json:"postmortemDue,omitempty"`
+
+	// postmortemForDrills gives resolved drills a post-mortem too, so a team can practise
+	// writing one. Default false: drills get none.
+	// +optional
+	PostmortemForDrills bool `json:"postmortemForDrills,omitempty"`
+
+	// postmortemReminderInterval is how often the post-mortem's owner (or, while there is
+	// none, the comms channel) is reminded of what is missing: an owner, owners of remediation
+	// items, or a post-mortem past its due date. Default 24h.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('1s')",message="must be a duration of at least 1s, such as 10s, 30m or 1h30m"
+	PostmortemReminderInterval *metav1.Duration `json:"postmortemReminderInterval,omitempty"`
 }
 
 // WordingPolicy says how the wording guidelines apply to status updates.
@@ -287,4 +300,26 @@ func or(d *metav1.Duration, def time.Duration) time.Duration {
 		return def
 	}
 	return d.Duration
+}
+
+// PostmortemDueAfter returns how long after resolution a post-mortem is due.
+func (p *ResponsePolicy) PostmortemDueAfter() time.Duration {
+	if p == nil {
+		return DefaultPostmortemDue
+	}
+	return or(p.Spec.PostmortemDue, DefaultPostmortemDue)
+}
+
+// PostmortemRemindEvery returns how often a post-mortem's gaps are repeated as reminders.
+func (p *ResponsePolicy) PostmortemRemindEvery() time.Duration {
+	if p == nil {
+		return DefaultPostmortemReminder
+	}
+	return or(p.Spec.PostmortemReminderInterval, DefaultPostmortemReminder)
+}
+
+// WantsPostmortem reports whether a resolved incident gets a post-mortem under this policy:
+// every real incident does; a drill only when the policy asks.
+func (p *ResponsePolicy) WantsPostmortem(inc *Incident) bool {
+	return !inc.Spec.Drill || (p != nil && p.Spec.PostmortemForDrills)
 }
