@@ -37,8 +37,8 @@ const (
 // PostmortemSpec is the post-mortem as its authors write it. Its sections follow the formula
 // for talking to customers after an incident: apologise, show that you understand what
 // happened, explain what you will do so that it does not happen again.
-// +kubebuilder:validation:XValidation:rule="self.state == 'Draft' || (has(self.owner) && self.owner != '')",message="a post-mortem needs an owner before review: set spec.owner to the person accountable for it"
-// +kubebuilder:validation:XValidation:rule="self.state != 'Published' || (has(self.apology) && has(self.understanding) && self.apology != '' && self.understanding != '')",message="a post-mortem is published with its apology and understanding sections written: fill in spec.apology and spec.understanding"
+// +kubebuilder:validation:XValidation:rule="self.state == 'Draft' || (has(self.owner) && size(self.owner) > 0)",message="a post-mortem needs an owner before review: set spec.owner to the person accountable for it"
+// +kubebuilder:validation:XValidation:rule="self.state != 'Published' || (has(self.apology) && has(self.understanding) && size(self.apology) > 0 && size(self.understanding) > 0)",message="a post-mortem is published with its apology and understanding sections written: fill in spec.apology and spec.understanding"
 type PostmortemSpec struct {
 	// incidentRef names the Incident, in this namespace, that the post-mortem is about.
 	// +required
