@@ -32,6 +32,7 @@ import (
 
 	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/controllers/incident"
+	"firescope.dev/firescope/controllers/postmortem"
 	"firescope.dev/firescope/controllers/statusupdate"
 	fsadmission "firescope.dev/firescope/internal/admission"
 	"firescope.dev/firescope/internal/delivery"
@@ -76,6 +77,16 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  &eventrecord.Recorder{Client: mgr.GetClient(), Controller: ReportingController},
+		Providers: &statusupdate.SecretProviders{Secrets: mgr.GetAPIReader(), HTTP: delivery.NewHTTPClient(10 * time.Second)},
+		Clock:     clk,
+	}).SetupWithManager(context.Background(), mgr); err != nil {
+		return err
+	}
+	if err := (&postmortem.Reconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  &eventrecord.Recorder{Client: mgr.GetClient(), Controller: ReportingController},
+		Channels:  &incident.SecretNotifiers{Secrets: mgr.GetAPIReader(), HTTP: delivery.NewHTTPClient(10 * time.Second)},
 		Providers: &statusupdate.SecretProviders{Secrets: mgr.GetAPIReader(), HTTP: delivery.NewHTTPClient(10 * time.Second)},
 		Clock:     clk,
 	}).SetupWithManager(context.Background(), mgr); err != nil {

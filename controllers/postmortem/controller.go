@@ -1,0 +1,296 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package postmortem holds the Postmortem controller. It opens one Postmortem for each
+// resolved Incident (named after it, owned by it, kept across reopens), keeps the incident's
+// record in the post-mortem's status, reminds people of what is missing (an owner, owners of
+// remediation items, the due date) with Events and on the comms channel, and posts a
+// Published post-mortem on the status page exactly once when asked to.
+package postmortem
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/eventrecord"
+	"firescope.dev/firescope/internal/notify"
+	"firescope.dev/firescope/internal/publish"
+)
+
+// incidentField indexes Postmortems by the Incident they review.
+const incidentField = "spec.incidentRef.name"
+
+// EventRecorder reports a fact about an object as an Event, once per fact key.
+type EventRecorder interface {
+	Record(ctx context.Context, obj client.Object, f eventrecord.Fact) error
+}
+
+// Channels builds the comms channel a policy names, with its credentials.
+type Channels interface {
+	Channel(ctx context.Context, namespace string, c *v1alpha1.CommsChannel) (notify.Channel, error)
+}
+
+// Providers builds the publishing provider of a StatusPage, with its credentials.
+type Providers interface {
+	For(ctx context.Context, page *v1alpha1.StatusPage) (publish.Provider, error)
+}
+
+// Reconciler reconciles Postmortems, and opens them for resolved Incidents.
+type Reconciler struct {
+	client.Client
+	// APIReader reads past the cache, to tell a stale cached sendingSince from a real one.
+	APIReader client.Reader
+	Recorder  EventRecorder
+	Channels  Channels
+	Providers Providers
+	Clock     clock.PassiveClock
+}
+
+// +kubebuilder:rbac:groups=firescope.dev,resources=postmortems,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=firescope.dev,resources=postmortems/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=firescope.dev,resources=incidents/finalizers,verbs=update
+
+// Reconcile handles the Postmortem named in req, or opens it when it does not exist and the
+// Incident of the same name has resolved.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	pm := &v1alpha1.Postmortem{}
+	if err := r.Get(ctx, req.NamespacedName, pm); err != nil {
+		if apierrors.IsNotFound(err) {
+			return ctrl.Result{}, r.open(ctx, req.NamespacedName)
+		}
+		return ctrl.Result{}, err
+	}
+	if !pm.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	if pm.Status.Publication.SendingSince != nil {
+		// The cache may still show the intent of a call that since succeeded; only the API
+		// server can say whether an outcome is really unknown.
+		if err := r.APIReader.Get(ctx, req.NamespacedName, pm); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
+	inc, pol, err := r.incident(ctx, pm)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	last := pm.DeepCopy()
+	now := r.Clock.Now()
+
+	// Keep the incident's record current: a reopen adds to the same post-mortem.
+	if inc != nil {
+		if err := r.observe(ctx, pm, inc); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	setConditions(pm, now)
+	// Events are named after their reminder, so reporting before the status write that
+	// records the reminder can never report it twice.
+	due, next := reminders(pm, now, pol.PostmortemRemindEvery())
+	for _, rm := range due {
+		r.event(ctx, pm, rm.key, corev1.EventTypeWarning, rm.reason, rm.note)
+	}
+	markSent(pm, due)
+	res, pubErr := r.publication(ctx, pm, inc, pol, last)
+	pm.Status.ObservedGeneration = pm.Generation
+	if !equality.Semantic.DeepEqual(last.Status, pm.Status) {
+		if err := r.Status().Patch(ctx, pm, client.MergeFromWithOptions(last, client.MergeFromWithOptimisticLock{})); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	// Reminders go to the comms channel after the write that records them: at most once.
+	r.announce(ctx, pm, inc, pol, due)
+	if !next.IsZero() {
+		if wait := next.Sub(now); res.RequeueAfter == 0 || wait < res.RequeueAfter {
+			res.RequeueAfter = max(wait, time.Second)
+		}
+	}
+	return res, pubErr
+}
+
+// open creates the Postmortem of a resolved Incident, once: not for a drill unless the policy
+// asks, and not when one already reviews the incident (one a person created under another
+// name counts).
+func (r *Reconciler) open(ctx context.Context, key client.ObjectKey) error {
+	inc := &v1alpha1.Incident{}
+	if err := r.Get(ctx, key, inc); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if !resolvedAndRecorded(inc) || !inc.DeletionTimestamp.IsZero() {
+		return nil
+	}
+	pol, err := r.policy(ctx, inc)
+	if err != nil || !pol.WantsPostmortem(inc) {
+		return err
+	}
+	existing := &v1alpha1.PostmortemList{}
+	if err := r.List(ctx, existing, client.InNamespace(inc.Namespace), client.MatchingFields{incidentField: inc.Name}); err != nil {
+		return err
+	}
+	if len(existing.Items) > 0 {
+		return nil
+	}
+	now := r.Clock.Now()
+	pm := newPostmortem(inc, pol, now)
+	if err := controllerutil.SetControllerReference(inc, pm, r.Scheme()); err != nil {
+		return err
+	}
+	if err := r.Create(ctx, pm); err != nil {
+		return client.IgnoreAlreadyExists(err)
+	}
+	if inc.Status.ResolvedAt != nil {
+		openLatency.Observe(now.Sub(inc.Status.ResolvedAt.Time).Seconds())
+	}
+	note := fmt.Sprintf("Post-mortem %s opened, due at %s; the IC, %s, is proposed as its owner", pm.Name,
+		pm.Spec.DueAt.UTC().Format(time.RFC3339), inc.Spec.Roles.Commander)
+	r.event(ctx, pm, "PostmortemCreated", corev1.EventTypeNormal, v1alpha1.EventPostmortemCreated, note)
+	r.event(ctx, inc, "PostmortemCreated", corev1.EventTypeNormal, v1alpha1.EventPostmortemCreated, note)
+	return nil
+}
+
+// resolvedAndRecorded reports whether the incident is resolved and its controller has recorded
+// the resolution, so that the post-mortem starts from a timeline that ends with it.
+func resolvedAndRecorded(inc *v1alpha1.Incident) bool {
+	return inc.Spec.State == v1alpha1.StateResolved && inc.Status.Recorded != nil && inc.Status.Recorded.State == v1alpha1.StateResolved && inc.Status.ResolvedAt != nil
+}
+
+// incident returns the post-mortem's Incident and its policy; either may be nil (an Incident
+// deleted with an orphaned post-mortem; a policy that does not exist means the defaults).
+func (r *Reconciler) incident(ctx context.Context, pm *v1alpha1.Postmortem) (*v1alpha1.Incident, *v1alpha1.ResponsePolicy, error) {
+	inc := &v1alpha1.Incident{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: pm.Namespace, Name: pm.Spec.IncidentRef.Name}, inc); err != nil {
+		return nil, nil, client.IgnoreNotFound(err)
+	}
+	pol, err := r.policy(ctx, inc)
+	return inc, pol, err
+}
+
+func (r *Reconciler) policy(ctx context.Context, inc *v1alpha1.Incident) (*v1alpha1.ResponsePolicy, error) {
+	pol := &v1alpha1.ResponsePolicy{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: inc.Namespace, Name: inc.PolicyName()}, pol); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return pol, nil
+}
+
+// observe copies the incident's record and proposed owner into the post-mortem's status.
+func (r *Reconciler) observe(ctx context.Context, pm *v1alpha1.Postmortem, inc *v1alpha1.Incident) error {
+	list := &v1alpha1.StatusUpdateList{}
+	if err := r.List(ctx, list, client.InNamespace(pm.Namespace)); err != nil {
+		return err
+	}
+	list.Items = slices.DeleteFunc(list.Items, func(su v1alpha1.StatusUpdate) bool { return su.Spec.IncidentRef.Name != inc.Name })
+	pm.Status.Incident = record(inc, list.Items)
+	pm.Status.ProposedOwner = inc.Spec.Roles.Commander
+	return nil
+}
+
+// event reports a fact; a refused Event is logged, not retried: the fact stays in status.
+func (r *Reconciler) event(ctx context.Context, obj client.Object, key, typ, reason, note string) {
+	if err := r.Recorder.Record(ctx, obj, eventrecord.Fact{Key: key, Type: typ, Reason: reason, Note: note}); err != nil {
+		log.FromContext(ctx).Error(err, "recording an Event", "reason", reason)
+	}
+}
+
+// announce tells the comms channel of the incident's policy about the reminders just recorded.
+func (r *Reconciler) announce(ctx context.Context, pm *v1alpha1.Postmortem, inc *v1alpha1.Incident, pol *v1alpha1.ResponsePolicy, due []reminder) {
+	if len(due) == 0 || inc == nil || pol == nil || pol.Spec.CommsChannel == nil {
+		return
+	}
+	ch, err := r.Channels.Channel(ctx, pm.Namespace, pol.Spec.CommsChannel)
+	if err != nil {
+		log.FromContext(ctx).Error(err, "building the comms channel for post-mortem reminders")
+		return
+	}
+	to := "@" + string(pm.Spec.Owner)
+	if pm.Spec.Owner == "" {
+		to = "@" + string(inc.Spec.Roles.Commander)
+	}
+	for _, rm := range due {
+		text := fmt.Sprintf("%s: %s\n(%s/%s)", to, rm.note, pm.Namespace, pm.Name)
+		if inc.Spec.Drill {
+			text = "[DRILL] " + text
+		}
+		err := ch.Announce(ctx, notify.Announcement{ID: reminderID(pm, rm.key), Namespace: inc.Namespace, Incident: inc.Name,
+			Kind: rm.reason, Text: text, Drill: inc.Spec.Drill, At: r.Clock.Now()})
+		result := "delivered"
+		if err != nil {
+			result = "failed"
+			log.FromContext(ctx).Error(err, "announcing a post-mortem reminder", "reason", rm.reason)
+		}
+		reminderAnnouncements.WithLabelValues(result).Inc()
+	}
+}
+
+func reminderID(pm *v1alpha1.Postmortem, key string) string {
+	return fmt.Sprintf("%s/%s", pm.UID, key)
+}
+
+// SetupWithManager registers the controller, the index of post-mortems by Incident, and the
+// watch that opens a post-mortem when an Incident resolves and keeps its record current.
+func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.Postmortem{}, incidentField, func(o client.Object) []string {
+		return []string{o.(*v1alpha1.Postmortem).Spec.IncidentRef.Name}
+	}); err != nil {
+		return err
+	}
+	registerCollector(mgr.GetCache(), r.Clock)
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.Postmortem{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&v1alpha1.Incident{}, handler.EnqueueRequestsFromMapFunc(r.ofIncident)).
+		Named("postmortem").
+		Complete(r)
+}
+
+// ofIncident maps an Incident to the post-mortems that review it, or, when it is resolved and
+// has none, to the one to open.
+func (r *Reconciler) ofIncident(ctx context.Context, o client.Object) []reconcile.Request {
+	list := &v1alpha1.PostmortemList{}
+	if err := r.List(ctx, list, client.InNamespace(o.GetNamespace()), client.MatchingFields{incidentField: o.GetName()}); err != nil {
+		log.FromContext(ctx).Error(err, "listing post-mortems of an incident")
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, pm := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&pm)})
+	}
+	if len(reqs) == 0 && resolvedAndRecorded(o.(*v1alpha1.Incident)) {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(o)})
+	}
+	return reqs
+}

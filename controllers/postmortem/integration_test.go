@@ -1,0 +1,436 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package postmortem_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/mock/slack"
+	"firescope.dev/firescope/internal/mock/statuspage"
+	"firescope.dev/firescope/internal/testenv"
+)
+
+// The tests share one control plane and one running manager, started on first use.
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+type fakes struct {
+	ns    string
+	slack *slack.Server
+	page  *statuspage.Server
+}
+
+// namespace creates a namespace whose default ResponsePolicy announces to a fake Slack and
+// publishes to a fake Statuspage; edit adjusts the policy.
+func namespace(t *testing.T, e *testenv.Env, edit func(*v1alpha1.ResponsePolicySpec)) fakes {
+	t.Helper()
+	ctx := context.Background()
+	f := fakes{ns: strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")), slack: slack.New(), page: statuspage.New()}
+	if len(f.ns) > 60 {
+		f.ns = f.ns[:60]
+	}
+	t.Cleanup(f.slack.Close)
+	t.Cleanup(f.page.Close)
+	f.page.AddComponent("cmp0ec2", "EC2")
+	must(t, e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: f.ns}}))
+	for name, data := range map[string]string{"comms": f.slack.WebhookURL(), "statuspage": statuspage.APIKey} {
+		must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"firescope.dev/credential": "true"}, Name: name, Namespace: f.ns},
+			StringData: map[string]string{"key": data}}))
+	}
+	must(t, e.Client.Create(ctx, &v1alpha1.StatusPage{ObjectMeta: metav1.ObjectMeta{Name: "public", Namespace: f.ns},
+		Spec: v1alpha1.StatusPageSpec{Provider: v1alpha1.ProviderStatuspage, URL: f.page.URL, PageID: statuspage.PageID,
+			CredentialsSecretRef: v1alpha1.SecretKeyReference{Name: "statuspage", Key: "key"},
+			Components:           []v1alpha1.ComponentMapping{{Name: "EC2", ID: "cmp0ec2"}}}}))
+	spec := v1alpha1.ResponsePolicySpec{
+		StatusPageRef: &v1alpha1.LocalReference{Name: "public"},
+		CommsChannel:  &v1alpha1.CommsChannel{Slack: &v1alpha1.SlackChannel{WebhookURLSecretRef: v1alpha1.SecretKeyReference{Name: "comms", Key: "key"}}},
+	}
+	if edit != nil {
+		edit(&spec)
+	}
+	must(t, e.Client.Create(ctx, &v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: f.ns}, Spec: spec}))
+	return f
+}
+
+func declare(t *testing.T, e *testenv.Env, ns, name string, drill bool) {
+	t.Helper()
+	must(t, e.Client.Create(context.Background(), &v1alpha1.Incident{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: v1alpha1.IncidentSpec{Title: "EC2 API errors in us-east-1", State: v1alpha1.StateMajor, Drill: drill,
+			Roles: v1alpha1.Roles{Commander: "ricardo", Communications: "keiko"}}}))
+}
+
+func setState(t *testing.T, e *testenv.Env, ns, name string, s v1alpha1.IncidentState) {
+	t.Helper()
+	patch := client.RawPatch("application/merge-patch+json", fmt.Appendf(nil, `{"spec":{"state":%q}}`, s))
+	must(t, e.Client.Patch(context.Background(), &v1alpha1.Incident{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}}, patch))
+}
+
+func getPM(e *testenv.Env, ns, name string) (*v1alpha1.Postmortem, error) {
+	pm := &v1alpha1.Postmortem{}
+	return pm, e.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, pm)
+}
+
+func waitPM(t *testing.T, e *testenv.Env, ns, name string, ok func(*v1alpha1.Postmortem) error) *v1alpha1.Postmortem {
+	t.Helper()
+	var pm *v1alpha1.Postmortem
+	testenv.Eventually(t, 20*time.Second, func() error {
+		var err error
+		if pm, err = getPM(e, ns, name); err != nil {
+			return err
+		}
+		return ok(pm)
+	})
+	return pm
+}
+
+func patchPM(t *testing.T, e *testenv.Env, ns, name, patch string) error {
+	t.Helper()
+	return e.Client.Patch(context.Background(), &v1alpha1.Postmortem{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}},
+		client.RawPatch("application/merge-patch+json", []byte(patch)))
+}
+
+// events lists "Reason: note" of the Events about the named object.
+func events(t *testing.T, e *testenv.Env, ns, kind, name string) []string {
+	t.Helper()
+	list := &eventsv1.EventList{}
+	must(t, e.Client.List(context.Background(), list, client.InNamespace(ns)))
+	var out []string
+	for _, ev := range list.Items {
+		if ev.Regarding.Kind == kind && ev.Regarding.Name == name {
+			out = append(out, ev.Reason+": "+ev.Note)
+		}
+	}
+	return out
+}
+
+func count(items []string, prefix string) int {
+	n := 0
+	for _, s := range items {
+		if strings.HasPrefix(s, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestIntegrationResolvingOpensOnePostmortemWithTheRecordAndReopeningKeepsIt(t *testing.T) {
+	e := testenv.Shared(t)
+	f := namespace(t, e, nil)
+	declare(t, e, f.ns, "ec2-api-errors", false)
+	// Customers hear about it, so the record lists the update.
+	must(t, e.Client.Create(context.Background(), &v1alpha1.StatusUpdate{ObjectMeta: metav1.ObjectMeta{Name: "u1", Namespace: f.ns},
+		Spec: v1alpha1.StatusUpdateSpec{IncidentRef: v1alpha1.LocalReference{Name: "ec2-api-errors"}, Status: "investigating",
+			Message: "Launching servers fails in us-east-1; we are investigating. Existing servers are not affected."}}))
+	testenv.Eventually(t, 20*time.Second, func() error {
+		inc := &v1alpha1.Incident{}
+		must(t, e.Client.Get(context.Background(), client.ObjectKey{Namespace: f.ns, Name: "ec2-api-errors"}, inc))
+		if inc.Status.StatusUpdates == nil || inc.Status.StatusUpdates.Published != 1 {
+			return fmt.Errorf("status updates %+v", inc.Status.StatusUpdates)
+		}
+		return nil
+	})
+	if _, err := getPM(e, f.ns, "ec2-api-errors"); !apierrors.IsNotFound(err) {
+		t.Fatalf("an open incident has a post-mortem already: %v", err)
+	}
+	setState(t, e, f.ns, "ec2-api-errors", v1alpha1.StateResolved)
+	pm := waitPM(t, e, f.ns, "ec2-api-errors", func(pm *v1alpha1.Postmortem) error {
+		if pm.Status.Incident.ResolvedAt == nil || len(pm.Status.Incident.StatusUpdates) != 1 {
+			return fmt.Errorf("record %+v", pm.Status.Incident)
+		}
+		return nil
+	})
+	if owners := pm.GetOwnerReferences(); len(owners) != 1 || owners[0].Kind != "Incident" || owners[0].Name != "ec2-api-errors" {
+		t.Errorf("owner references %+v", owners)
+	}
+	if pm.Spec.Owner != "" || pm.Status.ProposedOwner != "ricardo" || pm.Spec.DueAt == nil {
+		t.Errorf("owner %q, proposed %q, due %v", pm.Spec.Owner, pm.Status.ProposedOwner, pm.Spec.DueAt)
+	}
+	if !strings.Contains(pm.Spec.Understanding, "Incident Resolved") || pm.Status.Incident.Durations.ToResolve == nil || pm.Status.Incident.HighestState != v1alpha1.StateMajor {
+		t.Errorf("understanding %q, record %+v", pm.Spec.Understanding, pm.Status.Incident)
+	}
+	if c := meta.FindStatusCondition(pm.Status.Conditions, v1alpha1.ConditionOwnerAssigned); c == nil || c.Reason != v1alpha1.ReasonOwnerMissing {
+		t.Errorf("OwnerAssigned %+v", c)
+	}
+
+	// Reopen and resolve again: still one post-mortem, its record grown by the reopen.
+	setState(t, e, f.ns, "ec2-api-errors", v1alpha1.StateInvestigating)
+	waitPM(t, e, f.ns, "ec2-api-errors", func(pm *v1alpha1.Postmortem) error {
+		for _, x := range pm.Status.Incident.Timeline {
+			if x.Type == v1alpha1.TimelineReopened {
+				return nil
+			}
+		}
+		return fmt.Errorf("no reopen in the record yet")
+	})
+	setState(t, e, f.ns, "ec2-api-errors", v1alpha1.StateResolved)
+	time.Sleep(2 * time.Second) // give a wrong second post-mortem time to appear
+	list := &v1alpha1.PostmortemList{}
+	must(t, e.Client.List(context.Background(), list, client.InNamespace(f.ns)))
+	if len(list.Items) != 1 {
+		t.Errorf("%d post-mortems after a reopen, want 1", len(list.Items))
+	}
+	if n := count(events(t, e, f.ns, "Incident", "ec2-api-errors"), v1alpha1.EventPostmortemCreated); n != 1 {
+		t.Errorf("%d PostmortemCreated Events on the incident, want 1", n)
+	}
+}
+
+func TestIntegrationDrillsGetAPostmortemOnlyWhenThePolicyAsks(t *testing.T) {
+	e := testenv.Shared(t)
+	for _, asks := range []bool{false, true} {
+		t.Run(fmt.Sprint(asks), func(t *testing.T) {
+			f := namespace(t, e, func(s *v1alpha1.ResponsePolicySpec) { s.PostmortemForDrills = asks })
+			declare(t, e, f.ns, "gameday", true)
+			// And a real incident in the same namespace, which always gets one: the proof that
+			// the controller has looked at this namespace.
+			declare(t, e, f.ns, "real", false)
+			setState(t, e, f.ns, "gameday", v1alpha1.StateResolved)
+			setState(t, e, f.ns, "real", v1alpha1.StateResolved)
+			waitPM(t, e, f.ns, "real", func(*v1alpha1.Postmortem) error { return nil })
+			if !asks {
+				time.Sleep(time.Second)
+				if _, err := getPM(e, f.ns, "gameday"); !apierrors.IsNotFound(err) {
+					t.Fatalf("a drill got a post-mortem the policy did not ask for: %v", err)
+				}
+				return
+			}
+			waitPM(t, e, f.ns, "gameday", func(pm *v1alpha1.Postmortem) error {
+				if !pm.Status.Incident.Drill {
+					return fmt.Errorf("the record does not say drill yet")
+				}
+				return nil
+			})
+		})
+	}
+}
+
+func TestIntegrationRemindersForMissingOwnerOverdueAndUnownedRemediation(t *testing.T) {
+	e := testenv.Shared(t)
+	f := namespace(t, e, func(s *v1alpha1.ResponsePolicySpec) {
+		s.PostmortemDue = &metav1.Duration{Duration: 4 * time.Second}
+		s.PostmortemReminderInterval = &metav1.Duration{Duration: 2 * time.Second}
+	})
+	declare(t, e, f.ns, "db-failover", true)
+	must(t, e.Client.Patch(context.Background(), &v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: f.ns}},
+		client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"postmortemForDrills":true}}`))))
+	setState(t, e, f.ns, "db-failover", v1alpha1.StateResolved)
+	waitPM(t, e, f.ns, "db-failover", func(*v1alpha1.Postmortem) error { return nil })
+	// The owner stays empty: reminders repeat every interval, to the IC on the comms channel.
+	testenv.Eventually(t, 20*time.Second, func() error {
+		if n := count(events(t, e, f.ns, "Postmortem", "db-failover"), v1alpha1.EventPostmortemOwnerMissing); n < 2 {
+			return fmt.Errorf("%d owner reminders", n)
+		}
+		if n := count(events(t, e, f.ns, "Postmortem", "db-failover"), v1alpha1.EventPostmortemOverdue); n < 1 {
+			return fmt.Errorf("%d overdue reminders", n)
+		}
+		return nil
+	})
+	// The channel hears of each reminder right after the status write that records it.
+	testenv.Eventually(t, 10*time.Second, func() error {
+		texts := strings.Join(f.slack.Texts(), "\n")
+		if !strings.Contains(texts, "[DRILL] @ricardo: Post-mortem db-failover has no owner") || !strings.Contains(texts, "was due at") {
+			return fmt.Errorf("comms channel got:\n%s", texts)
+		}
+		return nil
+	})
+	// Confirming the owner and adding an unowned item: the owner reminders stop, the item's start.
+	must(t, patchPM(t, e, f.ns, "db-failover", `{"spec":{"owner":"keiko","remediation":[{"title":"Alert on replica lag"}]}}`))
+	waitPM(t, e, f.ns, "db-failover", func(pm *v1alpha1.Postmortem) error {
+		if c := meta.FindStatusCondition(pm.Status.Conditions, v1alpha1.ConditionRemediationOwned); c == nil || c.Reason != v1alpha1.ReasonUnowned {
+			return fmt.Errorf("RemediationOwned %+v", c)
+		}
+		return nil
+	})
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if !strings.Contains(strings.Join(f.slack.Texts(), "\n"), "[DRILL] @keiko: Post-mortem db-failover has remediation items without an owner: Alert on replica lag") {
+			return fmt.Errorf("no remediation reminder to the owner yet")
+		}
+		return nil
+	})
+	owner := count(events(t, e, f.ns, "Postmortem", "db-failover"), v1alpha1.EventPostmortemOwnerMissing)
+	time.Sleep(3 * time.Second)
+	if again := count(events(t, e, f.ns, "Postmortem", "db-failover"), v1alpha1.EventPostmortemOwnerMissing); again != owner {
+		t.Errorf("owner reminders went on after the owner was set: %d then %d", owner, again)
+	}
+}
+
+func TestIntegrationRefusesReviewWithoutAnOwnerAndPublicationWithoutTheSections(t *testing.T) {
+	e := testenv.Shared(t)
+	f := namespace(t, e, nil)
+	declare(t, e, f.ns, "api-latency", false)
+	setState(t, e, f.ns, "api-latency", v1alpha1.StateResolved)
+	waitPM(t, e, f.ns, "api-latency", func(*v1alpha1.Postmortem) error { return nil })
+	for patch, want := range map[string]string{
+		`{"spec":{"state":"InReview"}}`:                                  "a post-mortem needs an owner before review: set spec.owner",
+		`{"spec":{"owner":"ana","state":"Published"}}`:                   "a Draft goes to InReview before it is Published",
+		`{"spec":{"remediation":[{"title":"x","tracker":"not a url"}]}}`: "tracker must be a URL",
+	} {
+		if err := patchPM(t, e, f.ns, "api-latency", patch); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", patch, err, want)
+		}
+	}
+	must(t, patchPM(t, e, f.ns, "api-latency", `{"spec":{"owner":"ana","state":"InReview"}}`))
+	if err := patchPM(t, e, f.ns, "api-latency", `{"spec":{"state":"Published"}}`); err == nil || !strings.Contains(err.Error(), "fill in spec.apology and spec.understanding") {
+		t.Errorf("published without an apology: %v", err)
+	}
+}
+
+// publishedIncident declares an incident, publishes one status update and resolves it, then
+// readies its post-mortem for review with publishToStatusPage.
+func publishedIncident(t *testing.T, e *testenv.Env, f fakes, name string) {
+	t.Helper()
+	declare(t, e, f.ns, name, false)
+	must(t, e.Client.Create(context.Background(), &v1alpha1.StatusUpdate{ObjectMeta: metav1.ObjectMeta{Name: name + "-1", Namespace: f.ns},
+		Spec: v1alpha1.StatusUpdateSpec{IncidentRef: v1alpha1.LocalReference{Name: name}, Status: "investigating",
+			Message: "Launching servers fails in us-east-1; we are investigating.", Components: []v1alpha1.UpdateComponent{{Name: "EC2", Status: "major_outage"}}}}))
+	testenv.Eventually(t, 20*time.Second, func() error {
+		if len(f.page.Incidents()) != 1 {
+			return fmt.Errorf("no provider incident yet")
+		}
+		inc := &v1alpha1.Incident{}
+		must(t, e.Client.Get(context.Background(), client.ObjectKey{Namespace: f.ns, Name: name}, inc))
+		if inc.Status.StatusUpdates == nil || inc.Status.StatusUpdates.ProviderRef == "" {
+			return fmt.Errorf("incident does not know its provider incident yet")
+		}
+		return nil
+	})
+	setState(t, e, f.ns, name, v1alpha1.StateResolved)
+	waitPM(t, e, f.ns, name, func(*v1alpha1.Postmortem) error { return nil })
+	must(t, patchPM(t, e, f.ns, name, `{"spec":{"owner":"ricardo","state":"InReview","publishToStatusPage":true,`+
+		`"apology":"We are sorry: for 90 minutes you could not launch servers.","understanding":"The EC2 API in us-east-1 returned errors.",`+
+		`"remediation":[{"title":"Launch in a second region when one fails","owner":"greg"}]}}`))
+}
+
+func postmortemOnPage(f fakes) *statuspage.Postmortem {
+	incs := f.page.Incidents()
+	if len(incs) != 1 {
+		return nil
+	}
+	return incs[0].Postmortem
+}
+
+func TestIntegrationPublishesThePostmortemDraftThenOnce(t *testing.T) {
+	e := testenv.Shared(t)
+	f := namespace(t, e, nil)
+	publishedIncident(t, e, f, "ec2-api-errors")
+	waitPM(t, e, f.ns, "ec2-api-errors", func(pm *v1alpha1.Postmortem) error {
+		if c := meta.FindStatusCondition(pm.Status.Conditions, v1alpha1.ConditionPublished); c == nil || c.Reason != v1alpha1.ReasonDrafted {
+			return fmt.Errorf("Published %+v", c)
+		}
+		return nil
+	})
+	p := postmortemOnPage(f)
+	if p == nil || !strings.Contains(p.BodyDraft, "We are sorry") || !strings.Contains(p.BodyDraft, "- Launch in a second region when one fails") || p.Publishes != 0 {
+		t.Fatalf("draft on the page: %+v", p)
+	}
+	if strings.Contains(p.BodyDraft, "greg") {
+		t.Errorf("the public text names the item's owner: %q", p.BodyDraft)
+	}
+	must(t, patchPM(t, e, f.ns, "ec2-api-errors", `{"spec":{"state":"Published"}}`))
+	pm := waitPM(t, e, f.ns, "ec2-api-errors", func(pm *v1alpha1.Postmortem) error {
+		if c := meta.FindStatusCondition(pm.Status.Conditions, v1alpha1.ConditionPublished); c == nil || c.Status != metav1.ConditionTrue {
+			return fmt.Errorf("Published %+v", c)
+		}
+		return nil
+	})
+	if p := postmortemOnPage(f); p == nil || p.Publishes != 1 || p.PublishedAt.IsZero() || !strings.Contains(p.Body, "We are sorry") {
+		t.Errorf("on the page: %+v", p)
+	}
+	if pm.Status.Publication.SendingSince != nil || pm.Status.Publication.PublishedAt == nil {
+		t.Errorf("publication %+v", pm.Status.Publication)
+	}
+	if n := count(events(t, e, f.ns, "Postmortem", "ec2-api-errors"), v1alpha1.EventPostmortemPublished); n != 1 {
+		t.Errorf("%d PostmortemPublished Events", n)
+	}
+	if inv := f.page.Invalid(); len(inv) > 0 {
+		t.Errorf("requests the Statuspage API document does not allow: %+v", inv)
+	}
+}
+
+func TestIntegrationAdoptsAPublicationWhoseOutcomeWasLost(t *testing.T) {
+	e := testenv.Shared(t)
+	f := namespace(t, e, nil)
+	publishedIncident(t, e, f, "ec2-api-errors")
+	waitPM(t, e, f.ns, "ec2-api-errors", func(pm *v1alpha1.Postmortem) error {
+		if pm.Status.Publication.DraftedGeneration != pm.Generation {
+			return fmt.Errorf("not drafted yet")
+		}
+		return nil
+	})
+	// A manager records its intent, its publish call lands, and it dies before recording the
+	// result: the status says sendingSince, the page says published.
+	must(t, e.Client.Status().Patch(context.Background(), &v1alpha1.Postmortem{ObjectMeta: metav1.ObjectMeta{Name: "ec2-api-errors", Namespace: f.ns}},
+		client.RawPatch("application/merge-patch+json", fmt.Appendf(nil, `{"status":{"publication":{"sendingSince":%q}}}`, time.Now().UTC().Format(time.RFC3339)))))
+	ref := f.page.Incidents()[0].ID
+	req, _ := http.NewRequest(http.MethodPut, fmt.Sprintf("%s/v1/pages/%s/incidents/%s/postmortem/publish", f.page.URL, statuspage.PageID, ref),
+		bytes.NewBufferString(`{"postmortem":{"notify_subscribers":false,"notify_twitter":false}}`))
+	req.Header.Set("Authorization", "OAuth "+statuspage.APIKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("publishing on the fake: %s", resp.Status)
+	}
+	must(t, patchPM(t, e, f.ns, "ec2-api-errors", `{"spec":{"state":"Published"}}`))
+	waitPM(t, e, f.ns, "ec2-api-errors", func(pm *v1alpha1.Postmortem) error {
+		if c := meta.FindStatusCondition(pm.Status.Conditions, v1alpha1.ConditionPublished); c == nil || c.Status != metav1.ConditionTrue {
+			return fmt.Errorf("Published %+v", c)
+		}
+		return nil
+	})
+	if p := postmortemOnPage(f); p == nil || p.Publishes != 1 {
+		t.Errorf("published %d times, want once: %+v", p.Publishes, p)
+	}
+}
+
+func TestIntegrationNoPublicIncidentMeansNothingToAttachTo(t *testing.T) {
+	e := testenv.Shared(t)
+	f := namespace(t, e, nil)
+	declare(t, e, f.ns, "quiet", false)
+	setState(t, e, f.ns, "quiet", v1alpha1.StateResolved)
+	waitPM(t, e, f.ns, "quiet", func(*v1alpha1.Postmortem) error { return nil })
+	must(t, patchPM(t, e, f.ns, "quiet", `{"spec":{"owner":"ana","state":"InReview","publishToStatusPage":true}}`))
+	waitPM(t, e, f.ns, "quiet", func(pm *v1alpha1.Postmortem) error {
+		if c := meta.FindStatusCondition(pm.Status.Conditions, v1alpha1.ConditionPublished); c == nil || c.Reason != v1alpha1.ReasonNoPublicIncident {
+			return fmt.Errorf("Published %+v", c)
+		}
+		return nil
+	})
+	if n := len(f.page.Requests()); n != 0 {
+		t.Errorf("%d requests reached the status page", n)
+	}
+}
