@@ -42,12 +42,22 @@ func (f FoundPostmortem) Published() bool { return !f.PublishedAt.IsZero() }
 // the current draft public and is the one call with a customer-visible effect (subscribers
 // may be notified), so after a retryable error the caller asks Postmortem whether it landed
 // before publishing again.
+//
+// A provider that can publish post-mortems implements this beside Provider, on the value its
+// constructor returns, so callers find it with a type assertion: the Atlassian Statuspage
+// and Firescope status page providers do; the webhook provider does not (a receiver cannot
+// be asked what it holds, and publishing needs the stored draft). On both, a draft written
+// after publication leaves the published text public until the next publish: drafting never
+// withdraws a post-mortem.
 type PostmortemPublisher interface {
 	// DraftPostmortem stores body as the post-mortem's draft, replacing any earlier draft
 	// (Statuspage: PUT .../incidents/{id}/postmortem with body_draft). It does not publish.
 	DraftPostmortem(ctx context.Context, providerRef, body string) error
 	// PublishPostmortem makes the stored draft public (Statuspage: PUT .../postmortem/publish),
-	// notifying subscribers when notify is true.
+	// notifying subscribers when notify is true. Without a stored draft it fails with a
+	// permanent error. On the Firescope status page it is two idempotent calls (read the
+	// draft, then publish that text), so the outcome of a retryable error is still asked of
+	// Postmortem.
 	PublishPostmortem(ctx context.Context, providerRef string, notify bool) error
 	// Postmortem returns the provider's post-mortem of the incident; ok is false when it has
 	// none (no draft was ever stored).

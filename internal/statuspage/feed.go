@@ -25,8 +25,9 @@ import (
 	"time"
 )
 
-// The Atom feed (RFC 4287) has one entry per incident update, newest first, so that a feed
-// reader shows each update as it is posted.
+// The Atom feed (RFC 4287) has one entry per incident update and one per published
+// post-mortem, newest first, so that a feed reader shows each update as it is posted and a
+// post-mortem when it is published (and again, under the same id, when it is revised).
 
 type atomFeed struct {
 	XMLName xml.Name    `xml:"http://www.w3.org/2005/Atom feed"`
@@ -65,17 +66,31 @@ type atomEntry struct {
 // renderFeed returns the Atom document.
 func (p *Page) renderFeed(incs []*incidentState) []byte {
 	type item struct {
-		inc *incidentState
-		u   *updateRecord
+		at    time.Time
+		seq   uint64
+		entry func() atomEntry
 	}
 	var items []item
 	for _, inc := range incs {
 		for _, u := range inc.updates {
-			items = append(items, item{inc, u})
+			items = append(items, item{u.CreatedAt, u.Seq, func() atomEntry {
+				link := p.incidentURL(inc.rec.ID) + "#update-" + u.ID
+				at := u.CreatedAt.UTC().Format(time.RFC3339)
+				return atomEntry{ID: link, Title: fmt.Sprintf("%s: %s", inc.rec.Name, statusText[u.Status]), Updated: at, Published: at,
+					Link: atomLink{Href: link, Rel: "alternate", Type: "text/html"}, Content: atomText{Type: "text", Body: u.Body}}
+			}})
+		}
+		if pm := inc.postmortem; pm != nil && pm.published() {
+			items = append(items, item{pm.RevisedAt, 0, func() atomEntry {
+				link := p.incidentURL(inc.rec.ID) + "#postmortem"
+				return atomEntry{ID: link, Title: inc.rec.Name + ": Post-mortem", Updated: pm.RevisedAt.UTC().Format(time.RFC3339),
+					Published: pm.PublishedAt.UTC().Format(time.RFC3339), Link: atomLink{Href: link, Rel: "alternate", Type: "text/html"},
+					Content: atomText{Type: "text", Body: pm.PublishedBody}}
+			}})
 		}
 	}
 	slices.SortFunc(items, func(a, b item) int {
-		return cmp.Or(b.u.CreatedAt.Compare(a.u.CreatedAt), cmp.Compare(b.u.Seq, a.u.Seq))
+		return cmp.Or(b.at.Compare(a.at), cmp.Compare(b.seq, a.seq))
 	})
 	items = items[:min(len(items), feedLength)]
 
@@ -93,16 +108,7 @@ func (p *Page) renderFeed(incs []*incidentState) []byte {
 		feed.Updated = time.Unix(0, 0).UTC().Format(time.RFC3339)
 	}
 	for _, it := range items {
-		link := p.incidentURL(it.inc.rec.ID) + "#update-" + it.u.ID
-		at := it.u.CreatedAt.UTC().Format(time.RFC3339)
-		feed.Entries = append(feed.Entries, atomEntry{
-			ID:        link,
-			Title:     fmt.Sprintf("%s: %s", it.inc.rec.Name, statusText[it.u.Status]),
-			Updated:   at,
-			Published: at,
-			Link:      atomLink{Href: link, Rel: "alternate", Type: "text/html"},
-			Content:   atomText{Type: "text", Body: it.u.Body},
-		})
+		feed.Entries = append(feed.Entries, it.entry())
 	}
 	body, err := xml.Marshal(feed)
 	if err != nil {

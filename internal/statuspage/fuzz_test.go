@@ -37,6 +37,7 @@ func FuzzWriteRequestDecoding(f *testing.F) {
 		`{"name":"Errors","impact":"major","update":{"id":"u1","status":"investigating","body":"Looking.","components":[{"id":"api","status":"major_outage"}]}}`,
 		`{"status":"resolved","body":"Fixed.\nThanks for your patience.","created_at":"2026-11-25T09:30:00Z"}`,
 		`{"status":"identified","body":"<script>alert(1)</script>"}`,
+		`{"body":"We are sorry.\n\n- Alert on disk errors","published":true}`,
 		"{\"name\":\"bad \xff\"}",
 		`{"name":"\ud800"}`,
 		`{"name":"x"} trailing`,
@@ -80,6 +81,8 @@ func FuzzWriteRequestDecoding(f *testing.F) {
 		check(decodeJSON(body, &i), &i, func() *apiError { return validateIncidentRequest(&i, now) })
 		var u api.UpdateRequest
 		check(decodeJSON(body, &u), &u, func() *apiError { return validateUpdateRequest("", &u, now) })
+		var pm api.PostmortemRequest
+		check(decodeJSON(body, &pm), &pm, func() *apiError { return validatePostmortemRequest(&pm) })
 	})
 }
 

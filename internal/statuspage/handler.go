@@ -147,6 +147,23 @@ func (h *handler) serveWrite(w http.ResponseWriter, r *http.Request) {
 				respond(w, inc, created, "/api/v1/incidents/"+id, err)
 			},
 		})
+	case len(seg) == 3 && seg[0] == "incidents" && seg[2] == "postmortem":
+		id := seg[1]
+		h.route(w, r, map[string]func(){
+			http.MethodGet: func() {
+				pm, err := h.page.Postmortem(id)
+				respond(w, pm, false, "", err)
+			},
+			http.MethodPut: func() {
+				var req api.PostmortemRequest
+				if err := decodeBodyUpTo(w, r, &req, api.MaxPostmortemBodyBytes); err != nil {
+					writeError(w, err)
+					return
+				}
+				pm, created, err := h.page.PutPostmortem(id, req)
+				respond(w, pm, created, "/api/v1/incidents/"+id+"/postmortem", err)
+			},
+		})
 	case len(seg) == 4 && seg[0] == "incidents" && seg[2] == "updates":
 		id, updateID := seg[1], seg[3]
 		h.route(w, r, map[string]func(){

@@ -61,11 +61,13 @@ type Page struct {
 	updatedAt  time.Time
 }
 
-// incidentState is an incident with its updates, oldest first.
+// incidentState is an incident with its updates, oldest first, and its post-mortem (nil if
+// it has none).
 type incidentState struct {
-	rec     *incidentRecord
-	updates []*updateRecord
-	byID    map[string]*updateRecord
+	rec        *incidentRecord
+	updates    []*updateRecord
+	byID       map[string]*updateRecord
+	postmortem *postmortemRecord
 }
 
 func (i *incidentState) latest() *updateRecord {
@@ -127,20 +129,20 @@ func OpenPage(path string, info PageInfo, now func() time.Time) (*Page, error) {
 		return nil, err
 	}
 	p := &Page{info: info, now: now, store: s, components: map[string]*componentRecord{}, incidents: map[string]*incidentState{}}
-	comps, incs, upds, err := s.load()
+	recs, err := s.load()
 	if err != nil {
 		_ = s.close()
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
-	for _, c := range comps {
+	for _, c := range recs.components {
 		p.components[c.ID] = c
 		p.touch(c.UpdatedAt)
 	}
-	for _, r := range incs {
+	for _, r := range recs.incidents {
 		p.incidents[r.ID] = &incidentState{rec: r, byID: map[string]*updateRecord{}}
 		p.touch(r.UpdatedAt)
 	}
-	for _, u := range upds {
+	for _, u := range recs.updates {
 		inc := p.incidents[u.IncidentID]
 		if inc == nil {
 			_ = s.close()
@@ -148,6 +150,14 @@ func OpenPage(path string, info PageInfo, now func() time.Time) (*Page, error) {
 		}
 		inc.insert(u)
 		p.seq = max(p.seq, u.Seq)
+	}
+	for _, pm := range recs.postmortems {
+		inc := p.incidents[pm.IncidentID]
+		if inc == nil {
+			_ = s.close()
+			return nil, fmt.Errorf("load %s: a post-mortem belongs to a missing incident %q", path, pm.IncidentID)
+		}
+		inc.postmortem = pm
 	}
 	if p.updatedAt.IsZero() {
 		// A new, empty page: page.updated_at must still be a real time.

@@ -132,6 +132,17 @@ type incidentView struct {
 	Updates                                        []updateView
 	Latest                                         *updateView
 	Components                                     []string
+	// HasPostmortem is set when a post-mortem is published; Postmortem holds it, on the
+	// incident's own page only (parsing every post-mortem for the lists would be wasted).
+	HasPostmortem bool
+	Postmortem    *postmortemView
+}
+
+type postmortemView struct {
+	Published timeView
+	// Revised is set when the text changed after it was first published.
+	Revised *timeView
+	Blocks  []textBlock
 }
 
 type dayView struct {
@@ -270,6 +281,7 @@ func (p *Page) render(changed map[string]bool, all bool) {
 	for _, inc := range incs {
 		if all || changed[inc.rec.ID] {
 			v := p.incidentView(inc)
+			v.Postmortem = p.postmortemView(inc)
 			page := incidentPageView{Title: inc.rec.Name + " · " + p.info.Name, Site: p.site(inc.rec.UpdatedAt), Incident: v}
 			set("/incidents/"+inc.rec.ID, executeTemplate("incident", page), html)
 		}
@@ -327,6 +339,22 @@ func (p *Page) incidentView(inc *incidentState) incidentView {
 	}
 	if len(v.Updates) > 0 {
 		v.Latest = &v.Updates[0]
+	}
+	v.HasPostmortem = inc.postmortem != nil && inc.postmortem.published()
+	return v
+}
+
+// postmortemView is the published post-mortem of inc, nil if there is none: a draft is
+// never shown.
+func (p *Page) postmortemView(inc *incidentState) *postmortemView {
+	pm := inc.postmortem
+	if pm == nil || !pm.published() {
+		return nil
+	}
+	v := &postmortemView{Published: p.timeView(pm.PublishedAt), Blocks: textBlocks(pm.PublishedBody)}
+	if pm.RevisedAt.After(pm.PublishedAt) {
+		tv := p.timeView(pm.RevisedAt)
+		v.Revised = &tv
 	}
 	return v
 }

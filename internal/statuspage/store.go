@@ -36,7 +36,12 @@ var (
 	bucketComponents = []byte("components")
 	bucketIncidents  = []byte("incidents")
 	bucketUpdates    = []byte("updates")
-	keyVersion       = []byte("version")
+	// bucketPostmortems holds one record per incident that has a post-mortem, keyed by the
+	// incident id. A bucket of its own, rather than a field of the incident record, keeps
+	// every update write small, and a file written by a binary without post-mortems opens
+	// unchanged (the bucket is created on open), so the schema version stays.
+	bucketPostmortems = []byte("postmortems")
+	keyVersion        = []byte("version")
 )
 
 // componentRecord is a component as stored.
@@ -76,6 +81,21 @@ type updateRecord struct {
 	Seq uint64 `json:"seq"`
 }
 
+// postmortemRecord is an incident's post-mortem as stored: the draft and, once published, the
+// text the page shows, which changes only by a publishing write.
+type postmortemRecord struct {
+	IncidentID    string    `json:"incident_id"`
+	Draft         string    `json:"draft"`
+	PublishedBody string    `json:"published_body,omitempty"`
+	PublishedAt   time.Time `json:"published_at,omitzero"`
+	// RevisedAt is when PublishedBody last changed.
+	RevisedAt time.Time `json:"revised_at,omitzero"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+func (r *postmortemRecord) published() bool { return !r.PublishedAt.IsZero() }
+
 type affectedComponent struct {
 	ID        string `json:"id"`
 	Name      string `json:"name"`
@@ -89,6 +109,7 @@ type batch struct {
 	deleteComponents []string
 	incidents        []*incidentRecord
 	updates          []*updateRecord
+	postmortems      []*postmortemRecord
 }
 
 type store struct {
@@ -106,7 +127,7 @@ func openStore(path string) (*store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketComponents, bucketIncidents, bucketUpdates} {
+		for _, name := range [][]byte{bucketMeta, bucketComponents, bucketIncidents, bucketUpdates, bucketPostmortems} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -127,18 +148,29 @@ func openStore(path string) (*store, error) {
 	return &store{db: db}, nil
 }
 
+// records is every record in the store.
+type records struct {
+	components  []*componentRecord
+	incidents   []*incidentRecord
+	updates     []*updateRecord
+	postmortems []*postmortemRecord
+}
+
 // load reads every record.
-func (s *store) load() (comps []*componentRecord, incs []*incidentRecord, upds []*updateRecord, err error) {
+func (s *store) load() (recs records, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
-		if err := forEach(tx, bucketComponents, func(r *componentRecord) { comps = append(comps, r) }); err != nil {
+		if err := forEach(tx, bucketComponents, func(r *componentRecord) { recs.components = append(recs.components, r) }); err != nil {
 			return err
 		}
-		if err := forEach(tx, bucketIncidents, func(r *incidentRecord) { incs = append(incs, r) }); err != nil {
+		if err := forEach(tx, bucketIncidents, func(r *incidentRecord) { recs.incidents = append(recs.incidents, r) }); err != nil {
 			return err
 		}
-		return forEach(tx, bucketUpdates, func(r *updateRecord) { upds = append(upds, r) })
+		if err := forEach(tx, bucketUpdates, func(r *updateRecord) { recs.updates = append(recs.updates, r) }); err != nil {
+			return err
+		}
+		return forEach(tx, bucketPostmortems, func(r *postmortemRecord) { recs.postmortems = append(recs.postmortems, r) })
 	})
-	return comps, incs, upds, err
+	return recs, err
 }
 
 func forEach[T any](tx *bolt.Tx, bucket []byte, f func(*T)) error {
@@ -184,6 +216,11 @@ func (s *store) commit(b batch) error {
 		}
 		for _, u := range b.updates {
 			if err := put(bucketUpdates, updateKey(u.IncidentID, u.ID), u); err != nil {
+				return err
+			}
+		}
+		for _, pm := range b.postmortems {
+			if err := put(bucketPostmortems, []byte(pm.IncidentID), pm); err != nil {
 				return err
 			}
 		}

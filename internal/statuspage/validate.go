@@ -61,11 +61,17 @@ func validateID(field, id string) *apiError {
 // Content-Type is not checked: the bearer token already rules out cross-site form posts, and
 // `curl -d` should just work.
 func decodeBody(w http.ResponseWriter, r *http.Request, dst any) *apiError {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, api.MaxBodyBytes))
+	return decodeBodyUpTo(w, r, dst, api.MaxBodyBytes)
+}
+
+// decodeBodyUpTo is decodeBody with a limit of its own, for the endpoints whose texts are
+// longer than MaxBodyBytes allows.
+func decodeBodyUpTo(w http.ResponseWriter, r *http.Request, dst any, limit int64) *apiError {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return &apiError{status: http.StatusRequestEntityTooLarge, code: api.CodeBodyTooLarge,
-				message: fmt.Sprintf("request body is larger than the limit of %d bytes", api.MaxBodyBytes)}
+				message: fmt.Sprintf("request body is larger than the limit of %d bytes", limit)}
 		}
 		return &apiError{status: http.StatusBadRequest, code: api.CodeMalformedJSON, message: "cannot read the request body: " + err.Error()}
 	}
@@ -197,6 +203,10 @@ func validateUpdateRequest(prefix string, req *api.UpdateRequest, now time.Time)
 		}
 	}
 	return nil
+}
+
+func validatePostmortemRequest(req *api.PostmortemRequest) *apiError {
+	return validateText("body", req.Body, true, api.MaxPostmortemLength, true)
 }
 
 func joinQuoted[T ~string](values []T) string {

@@ -48,8 +48,11 @@ var (
 	docErr  error
 )
 
-// document loads the OpenAPI document once, with two corrections of its generated schemas:
+// document loads the OpenAPI document once, with three corrections of its generated schemas:
 //   - Incident.metadata has type "Object", which is not a JSON Schema type; it is "object".
+//   - Incident.postmortem_published_at, "The timestamp when the postmortem was published",
+//     has type boolean (and its example the value true); it is a date-time string like
+//     Postmortem.published_at.
 //   - The components map of an incident ("Map of status changes to apply to affected
 //     components") is written as one property literally named "component_id"; Statuspage
 //     reads it as a map from any component id to a status, so the fake checks every value
@@ -93,6 +96,12 @@ func correct(d *openapi3.T) error {
 	}
 	if md := inc.Properties["metadata"]; md != nil && md.Value != nil && md.Value.Type.Is("Object") {
 		md.Value.Type = &openapi3.Types{openapi3.TypeObject}
+	}
+	if at := inc.Properties["postmortem_published_at"]; at != nil && at.Value != nil && at.Value.Type.Is(openapi3.TypeBoolean) {
+		at.Value.Type, at.Value.Format = &openapi3.Types{openapi3.TypeString}, "date-time"
+		if ex, ok := inc.Example.(map[string]any); ok {
+			ex["postmortem_published_at"] = "2000-01-23T04:56:07.000+00:00"
+		}
 	}
 	comps, err := schema("postPagesPageIdIncidents_incident_components")
 	if err != nil {

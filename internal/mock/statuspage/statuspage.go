@@ -16,7 +16,8 @@ limitations under the License.
 
 // Package statuspage is an in-process fake of the Atlassian Statuspage management API v1 for
 // tests. It serves the incident endpoints a publisher uses (create, update, list, list
-// unresolved, get, edit an incident update) under /v1, as the real API does under
+// unresolved, get, edit an incident update) and the incident post-mortem endpoints (get,
+// create or replace the draft, publish, revert, delete) under /v1, as the real API does under
 // https://api.statuspage.io/v1, and answers the way Statuspage documents:
 //   - 401 {"message": ...} without a valid "Authorization: OAuth <key>" header (or api_key
 //     query parameter);
@@ -24,11 +25,19 @@ limitations under the License.
 //     embeds and checks every request against (Invalid lists the failures);
 //   - 422 for what the document states in prose: an unknown component id, a blank or too
 //     long name, a body over 25000 characters, metadata whose top-level values are not objects;
-//   - 404 for another page, an unknown incident or incident update, or a path not in the
-//     document; 501 for operations in the document the fake does not model;
+//   - 404 for another page, an unknown incident or incident update, a post-mortem an incident
+//     does not have (GET, DELETE, revert), or a path not in the document; 501 for operations
+//     in the document the fake does not model;
+//   - 400 for publishing a post-mortem whose draft is missing or blank, the one client error
+//     the document lists for publishing (and 400 for reverting one that is not published);
 //   - 429 with Retry-After beyond the rate limit, when RateLimit turns it on.
 //
 // The fake models realtime incidents only (investigating, identified, monitoring, resolved).
+// A post-mortem holds a draft (body_draft) and, once published, the published text (body):
+// PUT .../postmortem replaces the draft and never changes what is published; publishing
+// copies the draft to body and sets published_at (again on every publish); reverting clears
+// body and published_at and keeps the draft. The incident shows the published post-mortem
+// as postmortem_body and postmortem_published_at, as the document's Incident schema has them.
 // Requests, FailNext, DropNext, Delay, Reset and Close come from mockhttp.Server.
 package statuspage
 
@@ -96,8 +105,27 @@ type Incident struct {
 	ComponentIDs []string
 	// Updates are the incident's updates, oldest first (the API lists them newest first).
 	Updates []IncidentUpdate
+	// Postmortem is the incident's post-mortem, nil if it has none.
+	Postmortem *Postmortem
 	// CreatedAt, UpdatedAt and ResolvedAt (zero while unresolved) are the fake's clock.
 	CreatedAt, UpdatedAt, ResolvedAt time.Time
+}
+
+// Postmortem is an incident's post-mortem as the fake holds it.
+type Postmortem struct {
+	// BodyDraft is the draft the last PUT .../postmortem stored.
+	BodyDraft string
+	// Body is the published text, the draft as of the last publish; "" while unpublished.
+	Body string
+	// PublishedAt is when it was last published; zero while unpublished.
+	PublishedAt time.Time
+	// NotifySubscribers and NotifyTwitter are what the last publish asked for.
+	NotifySubscribers, NotifyTwitter bool
+	// Publishes counts the successful publish requests.
+	Publishes int
+	// BodyDraftUpdatedAt and BodyUpdatedAt are when the draft and the published text last
+	// changed.
+	CreatedAt, UpdatedAt, BodyDraftUpdatedAt, BodyUpdatedAt time.Time
 }
 
 // IncidentUpdate is one update of an incident.
@@ -279,7 +307,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "Method not allowed")
 		return
 	case err != nil:
-		writeError(w, http.StatusNotFound, "The requested resource could not be found.")
+		writeError(w, http.StatusNotFound, notFound)
 		return
 	}
 	body, _ := io.ReadAll(r.Body)
@@ -291,7 +319,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if params["page_id"] != PageID {
-		writeError(w, http.StatusNotFound, "The requested resource could not be found.")
+		writeError(w, http.StatusNotFound, notFound)
 		return
 	}
 	var req map[string]any
@@ -312,11 +340,21 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 			mockhttp.WriteJSON(w, http.StatusOK, s.incidentJSON(inc))
 			return
 		}
-		writeError(w, http.StatusNotFound, "The requested resource could not be found.")
+		writeError(w, http.StatusNotFound, notFound)
 	case "patchPagesPageIdIncidentsIncidentId":
 		s.update(w, params["incident_id"], object(req["incident"]))
 	case "patchPagesPageIdIncidentsIncidentIdIncidentUpdatesIncidentUpdateId":
 		s.editUpdate(w, params["incident_id"], params["incident_update_id"], object(req["incident_update"]))
+	case "getPagesPageIdIncidentsIncidentIdPostmortem":
+		s.getPostmortem(w, params["incident_id"])
+	case "putPagesPageIdIncidentsIncidentIdPostmortem":
+		s.draftPostmortem(w, params["incident_id"], object(req["postmortem"]))
+	case "putPagesPageIdIncidentsIncidentIdPostmortemPublish":
+		s.publishPostmortem(w, params["incident_id"], object(req["postmortem"]))
+	case "putPagesPageIdIncidentsIncidentIdPostmortemRevert":
+		s.revertPostmortem(w, params["incident_id"])
+	case "deletePagesPageIdIncidentsIncidentIdPostmortem":
+		s.deletePostmortem(w, params["incident_id"])
 	default:
 		writeError(w, http.StatusNotImplemented, "The fake Statuspage does not model "+rt.Operation.OperationID)
 	}
@@ -415,7 +453,7 @@ func (s *Server) create(w http.ResponseWriter, in map[string]any) {
 func (s *Server) update(w http.ResponseWriter, id string, in map[string]any) {
 	inc := s.incident(id)
 	if inc == nil {
-		writeError(w, http.StatusNotFound, "The requested resource could not be found.")
+		writeError(w, http.StatusNotFound, notFound)
 		return
 	}
 	if msg := s.check(in, false); msg != "" {
@@ -497,12 +535,12 @@ func impact(inc *Incident) string {
 func (s *Server) editUpdate(w http.ResponseWriter, incidentID, updateID string, in map[string]any) {
 	inc := s.incident(incidentID)
 	if inc == nil {
-		writeError(w, http.StatusNotFound, "The requested resource could not be found.")
+		writeError(w, http.StatusNotFound, notFound)
 		return
 	}
 	i := slices.IndexFunc(inc.Updates, func(u IncidentUpdate) bool { return u.ID == updateID })
 	if i < 0 {
-		writeError(w, http.StatusNotFound, "The requested resource could not be found.")
+		writeError(w, http.StatusNotFound, notFound)
 		return
 	}
 	u := &inc.Updates[i]
@@ -569,7 +607,7 @@ func (inc *Incident) mentions(q string) bool {
 			return true
 		}
 	}
-	return false
+	return inc.Postmortem != nil && strings.Contains(strings.ToLower(inc.Postmortem.Body), q)
 }
 
 func (inc *Incident) clone() Incident {
@@ -580,6 +618,10 @@ func (inc *Incident) clone() Incident {
 	c.Updates = slices.Clone(inc.Updates)
 	for i := range c.Updates {
 		c.Updates[i].Components = maps.Clone(c.Updates[i].Components)
+	}
+	if inc.Postmortem != nil {
+		pm := *inc.Postmortem
+		c.Postmortem = &pm
 	}
 	return c
 }
@@ -608,6 +650,13 @@ func (s *Server) incidentJSON(inc *Incident) map[string]any {
 	}
 	if !inc.ResolvedAt.IsZero() {
 		m["resolved_at"] = stamp(inc.ResolvedAt)
+	}
+	if pm := inc.Postmortem; pm != nil && !pm.PublishedAt.IsZero() {
+		m["postmortem_body"] = pm.Body
+		m["postmortem_body_last_updated_at"] = stamp(pm.BodyUpdatedAt)
+		m["postmortem_published_at"] = stamp(pm.PublishedAt)
+		m["postmortem_notified_subscribers"] = pm.NotifySubscribers
+		m["postmortem_notified_twitter"] = pm.NotifyTwitter
 	}
 	comps := []map[string]any{}
 	for i, c := range s.components {

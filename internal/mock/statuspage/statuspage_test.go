@@ -314,3 +314,139 @@ func TestInjectedFailuresAnswerInStatuspagesErrorShape(t *testing.T) {
 		t.Errorf("second answered %d %s", a.status, a.body)
 	}
 }
+
+func createIncident(t *testing.T, s *Server) string {
+	t.Helper()
+	a := call(t, s, APIKey, http.MethodPost, incidents, `{"incident":{"name":"Elevated errors","status":"resolved","body":"Fixed."}}`)
+	if a.status != http.StatusCreated {
+		t.Fatalf("create answered %d %s", a.status, a.body)
+	}
+	return decode[map[string]any](t, a)["id"].(string)
+}
+
+func TestTheFakeDraftsPublishesRevertsAndDeletesAPostmortemWithAnswersThatMatchTheDocument(t *testing.T) {
+	s := New()
+	defer s.Close()
+	id := createIncident(t, s)
+	pm := incidents + "/" + id + "/postmortem"
+
+	if a := call(t, s, APIKey, http.MethodGet, pm, ""); a.status != http.StatusNotFound {
+		t.Errorf("GET of a post-mortem never drafted answered %d %s, want 404", a.status, a.body)
+	}
+	drafted := call(t, s, APIKey, http.MethodPut, pm, `{"postmortem":{"body_draft":"We are sorry.\n\n- Add a replica"}}`)
+	if got := decode[map[string]any](t, drafted); drafted.status != http.StatusOK || got["body_draft"] != "We are sorry.\n\n- Add a replica" || got["body"] != nil || got["published_at"] != nil {
+		t.Fatalf("draft answered %d %s", drafted.status, drafted.body)
+	}
+	if inc := decode[map[string]any](t, call(t, s, APIKey, http.MethodGet, incidents+"/"+id, "")); inc["postmortem_body"] != nil {
+		t.Errorf("a draft shows on the incident: %v", inc["postmortem_body"])
+	}
+
+	published := call(t, s, APIKey, http.MethodPut, pm+"/publish", `{"postmortem":{"notify_subscribers":true,"notify_twitter":false}}`)
+	got := decode[map[string]any](t, published)
+	if published.status != http.StatusOK || got["body"] != "We are sorry.\n\n- Add a replica" || got["published_at"] == nil || got["notify_subscribers"] != true {
+		t.Fatalf("publish answered %d %s", published.status, published.body)
+	}
+	inc := decode[map[string]any](t, call(t, s, APIKey, http.MethodGet, incidents+"/"+id, ""))
+	if inc["postmortem_body"] != "We are sorry.\n\n- Add a replica" || inc["postmortem_published_at"] != got["published_at"] {
+		t.Errorf("incident after publishing: postmortem_body %v, postmortem_published_at %v", inc["postmortem_body"], inc["postmortem_published_at"])
+	}
+	if a := call(t, s, APIKey, http.MethodGet, incidents+"?q=replica", ""); !bytes.Contains(a.body, []byte(id)) {
+		t.Errorf("q does not search the published post-mortem: %s", a.body)
+	}
+
+	// A new draft leaves the published text alone until the next publish.
+	redrafted := decode[map[string]any](t, call(t, s, APIKey, http.MethodPut, pm, `{"postmortem":{"body_draft":"We are very sorry."}}`))
+	if redrafted["body"] != "We are sorry.\n\n- Add a replica" || redrafted["body_draft"] != "We are very sorry." {
+		t.Errorf("after a new draft: %v", redrafted)
+	}
+	p := s.Incidents()[0].Postmortem
+	if p == nil || p.Publishes != 1 || !p.NotifySubscribers || p.Body != "We are sorry.\n\n- Add a replica" || p.BodyDraft != "We are very sorry." || p.PublishedAt.IsZero() {
+		t.Errorf("held post-mortem = %+v", p)
+	}
+
+	reverted := decode[map[string]any](t, call(t, s, APIKey, http.MethodPut, pm+"/revert", ""))
+	if reverted["body"] != nil || reverted["published_at"] != nil || reverted["body_draft"] != "We are very sorry." {
+		t.Errorf("after revert: %v", reverted)
+	}
+	if a := call(t, s, APIKey, http.MethodPut, pm+"/revert", ""); a.status != http.StatusBadRequest {
+		t.Errorf("reverting an unpublished post-mortem answered %d %s, want 400", a.status, a.body)
+	}
+	if a := call(t, s, APIKey, http.MethodDelete, pm, ""); a.status != http.StatusNoContent {
+		t.Errorf("DELETE answered %d %s", a.status, a.body)
+	}
+	if a := call(t, s, APIKey, http.MethodGet, pm, ""); a.status != http.StatusNotFound || s.Incidents()[0].Postmortem != nil {
+		t.Errorf("GET after DELETE answered %d %s", a.status, a.body)
+	}
+	if a := call(t, s, APIKey, http.MethodDelete, pm, ""); a.status != http.StatusNotFound {
+		t.Errorf("a second DELETE answered %d, want 404", a.status)
+	}
+
+	var n int
+	for _, r := range s.Requests() {
+		if strings.HasPrefix(r.Path, pm) {
+			n++
+		}
+	}
+	if n != 9 {
+		t.Errorf("the request log holds %d post-mortem requests, want 9", n)
+	}
+	if inv := s.Invalid(); len(inv) != 0 {
+		t.Errorf("valid requests were taken as invalid: %+v", inv)
+	}
+}
+
+func TestTheFakeRefusesToPublishAPostmortemWithoutADraftWith400(t *testing.T) {
+	s := New()
+	defer s.Close()
+	id := createIncident(t, s)
+	pm := incidents + "/" + id + "/postmortem"
+	a := call(t, s, APIKey, http.MethodPut, pm+"/publish", `{"postmortem":{"notify_subscribers":false}}`)
+	if a.status != http.StatusBadRequest || !strings.Contains(decode[errorEntity](t, a).Message, "draft can't be blank") {
+		t.Errorf("publishing with no post-mortem answered %d %s", a.status, a.body)
+	}
+	call(t, s, APIKey, http.MethodPut, pm, `{"postmortem":{"body_draft":"  "}}`)
+	if a := call(t, s, APIKey, http.MethodPut, pm+"/publish", `{"postmortem":{}}`); a.status != http.StatusBadRequest {
+		t.Errorf("publishing a blank draft answered %d %s", a.status, a.body)
+	}
+	if p := s.Incidents()[0].Postmortem; p == nil || p.Publishes != 0 || !p.PublishedAt.IsZero() {
+		t.Errorf("a refused publish changed the post-mortem: %+v", p)
+	}
+	if inv := s.Invalid(); len(inv) != 0 {
+		t.Errorf("a refusal for the page's state was recorded as a request that does not match the document: %+v", inv)
+	}
+}
+
+func TestTheFakesPostmortemEndpointsAnswer404ForAnUnknownIncidentAnd400ForABadBody(t *testing.T) {
+	s := New()
+	defer s.Close()
+	pm := incidents + "/nosuchincide/postmortem"
+	for _, c := range []struct{ method, path, body string }{
+		{http.MethodGet, pm, ""},
+		{http.MethodPut, pm, `{"postmortem":{"body_draft":"x"}}`},
+		{http.MethodPut, pm + "/publish", `{"postmortem":{"notify_subscribers":true}}`},
+		{http.MethodPut, pm + "/revert", ""},
+		{http.MethodDelete, pm, ""},
+	} {
+		if a := call(t, s, APIKey, c.method, c.path, c.body); a.status != http.StatusNotFound {
+			t.Errorf("%s %s answered %d %s, want 404", c.method, c.path, a.status, a.body)
+		}
+	}
+	id := createIncident(t, s)
+	for _, c := range []struct{ path, body, want string }{
+		{incidents + "/" + id + "/postmortem", `{"postmortem":{}}`, "body_draft"},
+		{incidents + "/" + id + "/postmortem", `{"postmortem":{"body_draft":7}}`, "'postmortem.body_draft'"},
+		{incidents + "/" + id + "/postmortem", "", "request body"},
+		{incidents + "/" + id + "/postmortem/publish", `{"postmortem":{"notify_subscribers":"yes"}}`, "'postmortem.notify_subscribers'"},
+	} {
+		a := call(t, s, APIKey, http.MethodPut, c.path, c.body)
+		if a.status != http.StatusBadRequest || !strings.Contains(decode[errorEntity](t, a).Message, c.want) {
+			t.Errorf("PUT %s %s answered %d %s, want 400 naming %s", c.path, c.body, a.status, a.body, c.want)
+		}
+	}
+	if n := len(s.Invalid()); n != 4 {
+		t.Errorf("Invalid() holds %d requests, want the 4 bad bodies", n)
+	}
+	if s.Incidents()[0].Postmortem != nil {
+		t.Error("a refused request created a post-mortem")
+	}
+}

@@ -21,6 +21,9 @@ limitations under the License.
 // {"firescope": {"incident": <IncidentKey>, "update": <UpdateID>}}, written by the same request
 // that publishes each update, so that Find can adopt the incident after a crash and tell which
 // update landed last.
+//
+// The provider also publishes post-mortems to those incidents (publish.PostmortemPublisher),
+// through the incident postmortem endpoints (postmortem.go).
 package atlassian
 
 import (

@@ -16,7 +16,8 @@ limitations under the License.
 
 // Package firescope publishes status updates to the Firescope status page server
 // (cmd/statuspage) over its idempotent write API. Ids are derived from the Firescope
-// identities, so sending an update again after an unknown outcome changes nothing.
+// identities, so sending an update again after an unknown outcome changes nothing. The
+// provider also publishes post-mortems (publish.PostmortemPublisher, postmortem.go).
 package firescope
 
 import (
@@ -72,7 +73,7 @@ func (p *provider) Publish(ctx context.Context, u publish.Update) (publish.Resul
 	// One PUT creates the incident if needed and posts the update; both are idempotent.
 	_, _, err := p.c.PutIncident(ctx, id, api.IncidentRequest{Name: u.Title, Impact: impact, Update: update})
 	if err != nil {
-		return publish.Result{}, classify(err)
+		return publish.Result{}, classify(err, "update")
 	}
 	return publish.Result{ProviderRef: id, UpdateRef: update.ID}, nil
 }
@@ -80,7 +81,7 @@ func (p *provider) Publish(ctx context.Context, u publish.Update) (publish.Resul
 // Edit corrects a published update's text in place; it is idempotent.
 func (p *provider) Edit(ctx context.Context, providerRef, updateRef, body string) error {
 	if _, err := p.c.EditUpdate(ctx, providerRef, updateRef, body); err != nil {
-		return classify(err)
+		return classify(err, "update")
 	}
 	return nil
 }
@@ -92,7 +93,7 @@ func (p *provider) Find(ctx context.Context, key string) (publish.Found, bool, e
 		return publish.Found{}, false, nil
 	}
 	if err != nil {
-		return publish.Found{}, false, classify(err)
+		return publish.Found{}, false, classify(err, "update")
 	}
 	f := publish.Found{ProviderRef: inc.ID}
 	for _, u := range slices.Backward(inc.Updates) { // the server lists newest first
@@ -102,13 +103,15 @@ func (p *provider) Find(ctx context.Context, key string) (publish.Found, bool, e
 	return f, true, nil
 }
 
-func classify(err error) error {
+// classify turns a client error into the delivery classification; what names what the
+// status page refused.
+func classify(err error, what string) error {
 	var apiErr *client.Error
 	if errors.As(err, &apiErr) {
 		if client.Retryable(err) {
 			return &delivery.RetryableError{Err: err, After: apiErr.RetryAfter}
 		}
-		return fmt.Errorf("the status page refused the update: %w", err)
+		return fmt.Errorf("the status page refused the %s: %w", what, err)
 	}
 	if client.Retryable(err) {
 		return &delivery.RetryableError{Err: err}

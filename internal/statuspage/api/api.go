@@ -83,6 +83,12 @@ const (
 	MaxUpdatesPerIncident = 200
 	// MaxPosition is the largest component position.
 	MaxPosition = 10000
+	// MaxPostmortemLength is the longest post-mortem, in characters.
+	MaxPostmortemLength = 20000
+	// MaxPostmortemBodyBytes is the largest request body of PUT .../postmortem, larger than
+	// MaxBodyBytes so that a post-mortem of MaxPostmortemLength characters fits however its
+	// client escapes it (a JSON encoder may write one character as 12 bytes, \uXXXX\uXXXX).
+	MaxPostmortemBodyBytes = 256 << 10
 )
 
 // IDPattern is the form of every client-chosen id: URL-safe, so that it needs no escaping in
@@ -185,6 +191,37 @@ type Incident struct {
 	ResolvedAt *time.Time     `json:"resolved_at"`
 	URL        string         `json:"url"`
 	Updates    []Update       `json:"updates"`
+}
+
+// PostmortemRequest is the body of PUT /api/v1/incidents/{id}/postmortem. The same request
+// again changes nothing.
+type PostmortemRequest struct {
+	// Body is the post-mortem, plain text: paragraphs separated by blank lines, lines that
+	// start with "- " shown as a list. Required. It becomes the draft.
+	Body string `json:"body"`
+	// Published, when true, also makes Body the text the page shows (publishing it, or
+	// correcting the published text). When false, only the draft changes: a published
+	// post-mortem stays published with its text, so a post-mortem is never withdrawn.
+	Published bool `json:"published"`
+}
+
+// Postmortem is an incident's post-mortem as the server stores it.
+type Postmortem struct {
+	IncidentID string `json:"incident_id"`
+	// Draft is the body of the latest PUT.
+	Draft string `json:"draft"`
+	// Published reports whether the page shows the post-mortem.
+	Published bool `json:"published"`
+	// PublishedBody is the text the page shows, "" while unpublished.
+	PublishedBody string `json:"published_body"`
+	// PublishedAt is when it was first published, null while unpublished.
+	PublishedAt *time.Time `json:"published_at"`
+	// RevisedAt is when the published text last changed, null while unpublished.
+	RevisedAt *time.Time `json:"revised_at"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	// URL is where the page shows it once published.
+	URL string `json:"url"`
 }
 
 // Error codes of ErrorBody.

@@ -128,6 +128,24 @@ func (c *Client) EditUpdate(ctx context.Context, incidentID, updateID, body stri
 	return u, err
 }
 
+// PutPostmortem stores body as the incident's post-mortem draft and, when published is set,
+// publishes it (or corrects the published text). A draft never withdraws a published
+// post-mortem. created is true for the incident's first post-mortem write; an unknown
+// incident is an *Error with status 404.
+func (c *Client) PutPostmortem(ctx context.Context, incidentID, body string, published bool) (pm api.Postmortem, created bool, err error) {
+	created, err = c.do(ctx, http.MethodPut, "/api/v1/incidents/"+url.PathEscape(incidentID)+"/postmortem",
+		api.PostmortemRequest{Body: body, Published: published}, &pm)
+	return pm, created, err
+}
+
+// Postmortem reads an incident's post-mortem, draft included. An incident without one (or
+// an unknown incident) is an *Error with status 404.
+func (c *Client) Postmortem(ctx context.Context, incidentID string) (api.Postmortem, error) {
+	var pm api.Postmortem
+	_, err := c.do(ctx, http.MethodGet, "/api/v1/incidents/"+url.PathEscape(incidentID)+"/postmortem", nil, &pm)
+	return pm, err
+}
+
 func (c *Client) do(ctx context.Context, method, path string, in, out any) (created bool, err error) {
 	var body io.Reader
 	if in != nil {

@@ -146,3 +146,34 @@ func TestNonJSONErrorsAndRetryAfterAreReported(t *testing.T) {
 		t.Errorf("error = %#v", err)
 	}
 }
+
+func TestAPostmortemIsDraftedPublishedAndReadBack(t *testing.T) {
+	srv := newServer(t)
+	ctx := context.Background()
+	c := client.New(srv.URL, token, srv.Client())
+	var e *client.Error
+	if _, _, err := c.PutPostmortem(ctx, "inc-1", "Words.", true); !errors.As(err, &e) || e.StatusCode != http.StatusNotFound {
+		t.Fatalf("post-mortem of an unknown incident = %v, want a 404", err)
+	}
+	if _, _, err := c.PutIncident(ctx, "inc-1", api.IncidentRequest{Name: "Errors", Impact: api.ImpactMinor}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Postmortem(ctx, "inc-1"); !errors.As(err, &e) || e.StatusCode != http.StatusNotFound || client.Retryable(err) {
+		t.Fatalf("Postmortem before any = %v, want a final 404", err)
+	}
+	pm, created, err := c.PutPostmortem(ctx, "inc-1", "A draft.", false)
+	if err != nil || !created || pm.Draft != "A draft." || pm.Published {
+		t.Fatalf("draft = %+v, created %v, %v", pm, created, err)
+	}
+	pm, created, err = c.PutPostmortem(ctx, "inc-1", "The text.", true)
+	if err != nil || created || !pm.Published || pm.PublishedBody != "The text." || pm.PublishedAt == nil {
+		t.Fatalf("publish = %+v, created %v, %v", pm, created, err)
+	}
+	got, err := c.Postmortem(ctx, "inc-1")
+	if err != nil || got.PublishedBody != "The text." || !got.PublishedAt.Equal(*pm.PublishedAt) {
+		t.Errorf("Postmortem = %+v, %v", got, err)
+	}
+	if _, _, err := c.PutPostmortem(ctx, "inc-1", "", true); !errors.As(err, &e) || e.StatusCode != http.StatusUnprocessableEntity || e.Field != "body" {
+		t.Errorf("empty post-mortem = %v, want a 422 naming the body", err)
+	}
+}
