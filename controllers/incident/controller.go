@@ -129,6 +129,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.patchStatus(ctx, before, inc); err != nil {
 		return ctrl.Result{}, err
 	}
+	// Stored: the facts this write recorded count in the response metrics, once.
+	observeRecorded(before, inc, cadence)
 	for _, id := range settled {
 		r.delivered.Delete(id)
 	}
