@@ -88,6 +88,9 @@ func recordChanges(inc *v1alpha1.Incident, now time.Time) []fact {
 			when = *su.LastPublishedAt
 		}
 		msg := fmt.Sprintf("Status update %d published to customers", su.Published)
+		if inc.Spec.Drill && su.ProviderRef == "" {
+			msg = fmt.Sprintf("Status update %d written (drill: held from customers)", su.Published)
+		}
 		facts = append(facts, fact{key: fmt.Sprintf("statusupdate/%d", su.Published), entry: entry(when, v1alpha1.TimelineStatusUpdate, msg, ""),
 			eventReason: v1alpha1.EventStatusUpdatePublished, eventType: "Normal"})
 		rec.StatusUpdates = su.Published

@@ -56,11 +56,6 @@ func (r *Reconciler) publication(ctx context.Context, pm *v1alpha1.Postmortem, i
 		setPublished(pm, metav1.ConditionFalse, v1alpha1.ReasonPublishPending, fmt.Sprintf("Incident %q does not exist", pm.Spec.IncidentRef.Name))
 		return ctrl.Result{}, nil
 	}
-	if inc.Status.StatusUpdates == nil || inc.Status.StatusUpdates.ProviderRef == "" {
-		setPublished(pm, metav1.ConditionFalse, v1alpha1.ReasonNoPublicIncident, "Customers read no status update about this incident, so there is no status page incident to attach the post-mortem to")
-		return ctrl.Result{}, nil
-	}
-	pub.ProviderRef = inc.Status.StatusUpdates.ProviderRef
 	page, waiting, err := r.page(ctx, inc, pol)
 	if err != nil || waiting != "" {
 		if waiting != "" {
@@ -72,6 +67,11 @@ func (r *Reconciler) publication(ctx context.Context, pm *v1alpha1.Postmortem, i
 		setPublished(pm, metav1.ConditionFalse, v1alpha1.ReasonDrill, fmt.Sprintf("Incident %s is a drill and StatusPage %s does not allow drills: nothing reaches customers", inc.Name, page.Name))
 		return ctrl.Result{}, nil
 	}
+	if inc.Status.StatusUpdates == nil || inc.Status.StatusUpdates.ProviderRef == "" {
+		setPublished(pm, metav1.ConditionFalse, v1alpha1.ReasonNoPublicIncident, "Customers read no status update about this incident, so there is no status page incident to attach the post-mortem to")
+		return ctrl.Result{}, nil
+	}
+	pub.ProviderRef = inc.Status.StatusUpdates.ProviderRef
 	prov, err := r.Providers.For(ctx, page)
 	if err != nil {
 		setPublished(pm, metav1.ConditionFalse, v1alpha1.ReasonRetrying, err.Error())

@@ -139,7 +139,7 @@ func (r *Reconciler) reconcile(ctx context.Context, su *v1alpha1.StatusUpdate, l
 	}
 	if inc.Spec.Drill && !page.Spec.AllowDrills {
 		setPublished(su, metav1.ConditionFalse, v1alpha1.ReasonDrill, fmt.Sprintf("Incident %s is a drill and StatusPage %s does not allow drills: nothing reaches customers", inc.Name, page.Name))
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, r.summarize(ctx, inc, su)
 	}
 	if earlier, err := r.earlierUnpublished(ctx, su); err != nil || earlier != "" {
 		if earlier != "" {
@@ -283,13 +283,23 @@ func (r *Reconciler) summarize(ctx context.Context, inc *v1alpha1.Incident, extr
 	sum := v1alpha1.StatusUpdatesSummary{}
 	seen := map[string]bool{}
 	for _, su := range append(extra, ptrs(list.Items)...) {
-		if seen[su.Name] || !published(su) {
+		if seen[su.Name] {
 			continue
 		}
 		seen[su.Name] = true
+		at := su.Status.PublishedAt
+		if !published(su) {
+			// A drill's update, held from customers, still counts as told, when it was written:
+			// the drill trains Comms to write it in time, and must not nag them as if they had not.
+			c := meta.FindStatusCondition(su.Status.Conditions, v1alpha1.ConditionPublished)
+			if !inc.Spec.Drill || c == nil || c.Reason != v1alpha1.ReasonDrill {
+				continue
+			}
+			at = &su.CreationTimestamp
+		}
 		sum.Published++
-		if t := su.Status.PublishedAt; t != nil && (sum.LastPublishedAt == nil || sum.LastPublishedAt.Before(t)) {
-			sum.LastPublishedAt, sum.ProviderRef, sum.LastStatus = t, su.Status.ProviderRef, su.Spec.Status
+		if at != nil && (sum.LastPublishedAt == nil || sum.LastPublishedAt.Before(at)) {
+			sum.LastPublishedAt, sum.ProviderRef, sum.LastStatus = at, su.Status.ProviderRef, su.Spec.Status
 		}
 	}
 	if cur := inc.Status.StatusUpdates; cur != nil && equality.Semantic.DeepEqual(*cur, sum) {

@@ -187,6 +187,21 @@ func TestIntegrationDrillsStayOffAPublicPage(t *testing.T) {
 	if n := len(sp.Requests()); n != 0 {
 		t.Fatalf("a drill made %d requests to the public page", n)
 	}
+	// Comms wrote the update in time: the drill counts customers as told, as a real incident
+	// would, so nobody is nagged for doing their job; the timeline says it was held.
+	testenv.Eventually(t, 10*time.Second, func() error {
+		inc := &v1alpha1.Incident{}
+		must(t, e.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "ec2-api-errors"}, inc))
+		if c := meta.FindStatusCondition(inc.Status.Conditions, v1alpha1.ConditionCustomersInformed); c == nil || c.Status != metav1.ConditionTrue {
+			return fmt.Errorf("CustomersInformed %+v", c)
+		}
+		if !slices.ContainsFunc(inc.Status.Timeline, func(e v1alpha1.TimelineEntry) bool {
+			return e.Message == "Status update 1 written (drill: held from customers)"
+		}) {
+			return fmt.Errorf("timeline %+v", inc.Status.Timeline)
+		}
+		return nil
+	})
 }
 
 func TestIntegrationUnmappedComponentIsRejectedWithAClearMessage(t *testing.T) {
