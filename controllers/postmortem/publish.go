@@ -148,7 +148,7 @@ func (r *Reconciler) failedOrRetry(ctx context.Context, pm *v1alpha1.Postmortem,
 	}
 	pm.Status.Publication.SendingSince = nil
 	pm.Status.Publication.Attempts = 0
-	msg := "The status page refused the post-mortem: " + err.Error()
+	msg := "Not published: " + err.Error()
 	setPublished(pm, metav1.ConditionFalse, v1alpha1.ReasonRejected, msg)
 	r.event(ctx, pm, fmt.Sprintf("PostmortemPublishFailed/%d", pm.Generation), corev1.EventTypeWarning, v1alpha1.EventPostmortemPublishFailed, msg)
 	return ctrl.Result{}, nil

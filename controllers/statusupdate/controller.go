@@ -214,7 +214,7 @@ func (r *Reconciler) publish(ctx context.Context, su *v1alpha1.StatusUpdate, inc
 			return r.retry(su, err)
 		}
 		su.Status.SendingSince = nil
-		setPublished(su, metav1.ConditionFalse, v1alpha1.ReasonRejected, "The status page refused the update: "+err.Error())
+		setPublished(su, metav1.ConditionFalse, v1alpha1.ReasonRejected, "Not published: "+err.Error())
 		return ctrl.Result{}, r.failed(ctx, su, inc, err)
 	}
 	su.Status.ProviderUpdateRef = res.UpdateRef
