@@ -1,33 +1,39 @@
-# Build the manager binary
-# Override BASE_IMAGE to build from another registry, e.g. docker.io/library/golang:1.26
+# Firescope images, built from source with the Go toolchain only.
+#
+#   docker build -t firescope/manager:dev .                               # the manager (default)
+#   docker build --target statuspage -t firescope/statuspage:dev .        # the status page
+#
+# Both are static binaries on distroless/static, running as the non-root user 65532.
+# Override BASE_IMAGE to build from another registry, e.g. docker.io/library/golang:1.26.
 ARG BASE_IMAGE=golang:1.26
-FROM ${BASE_IMAGE} AS builder
+FROM --platform=$BUILDPLATFORM ${BASE_IMAGE} AS builder
 ARG TARGETOS
 ARG TARGETARCH
 
 WORKDIR /workspace
-# Copy the Go Modules manifests
-COPY go.mod go.mod
-COPY go.sum go.sum
-# cache deps before building and copying source so that we don't need to re-download as much
-# and so that source changes don't invalidate our downloaded layer
+# Modules first, so that a source change does not download them again.
+COPY go.mod go.sum ./
 RUN go mod download
 
-# Copy the Go source (relies on .dockerignore to filter)
+# The source (.dockerignore keeps out everything else, tests included).
 COPY . .
 
-# Build
-# the GOARCH has no default value to allow the binary to be built according to the host where the command
-# was called. For example, if we call make docker-build in a local env which has the Apple Silicon M1 SO
-# the docker BUILDPLATFORM arg will be linux/arm64 when for Apple x86 it will be linux/amd64. Therefore,
-# by leaving it empty we can ensure that the container and binary shipped on it will have the same platform.
-RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -trimpath -o manager ./cmd/manager
+# Static binaries (no cgo) for the target platform, cross-compiled on the build platform.
+ENV CGO_ENABLED=0
+RUN GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -trimpath -ldflags="-s -w" -o /out/manager ./cmd/manager && \
+    GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -trimpath -ldflags="-s -w" -o /out/statuspage ./cmd/statuspage
 
-# Use distroless as minimal base image to package the manager binary
-# Refer to https://github.com/GoogleContainerTools/distroless for more details
-FROM gcr.io/distroless/static:nonroot
+# The status page: serves on :8080, keeps its data file on a volume (--data).
+FROM gcr.io/distroless/static:nonroot AS statuspage
 WORKDIR /
-COPY --from=builder /workspace/manager .
+COPY --from=builder /out/statuspage /statuspage
 USER 65532:65532
+EXPOSE 8080
+ENTRYPOINT ["/statuspage"]
 
+# The manager, last so that it is the default target.
+FROM gcr.io/distroless/static:nonroot AS manager
+WORKDIR /
+COPY --from=builder /out/manager /manager
+USER 65532:65532
 ENTRYPOINT ["/manager"]

@@ -18,12 +18,15 @@ limitations under the License.
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"flag"
 	"os"
+	"time"
 
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -31,21 +34,29 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"firescope.dev/firescope/internal/manager"
+	"firescope.dev/firescope/internal/webhookcert"
 )
 
 func main() {
 	var (
-		metricsAddr, probeAddr, webhookCertPath string
-		webhookPort                             int
-		leaderElect, secureMetrics, webhooks    bool
+		metricsAddr, probeAddr, webhookCertPath, leaderNamespace string
+		webhookPort                                              int
+		leaderElect, secureMetrics, webhooks                     bool
+		leaseDuration, renewDeadline, retryPeriod                time.Duration
+		certs                                                    webhookcert.Options
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address of the metrics endpoint; 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with Kubernetes authentication and authorization.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader, so that several replicas can run for availability.")
+	flag.StringVar(&leaderNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; defaults to the pod's own namespace in a cluster, and must be given outside one.")
+	flag.DurationVar(&leaseDuration, "leader-election-lease-duration", 15*time.Second, "How long a standby waits after the last renewal before it takes the lead.")
+	flag.DurationVar(&renewDeadline, "leader-election-renew-deadline", 10*time.Second, "How long the leader keeps trying to renew before it gives up the lead (and exits).")
+	flag.DurationVar(&retryPeriod, "leader-election-retry-period", 2*time.Second, "How often candidates try to acquire or renew the lead.")
 	flag.BoolVar(&webhooks, "webhooks", true, "Serve the admission webhooks.")
 	flag.IntVar(&webhookPort, "webhook-port", 9443, "Port of the admission webhook server.")
 	flag.StringVar(&webhookCertPath, "webhook-cert-path", "", "Directory with the webhook's tls.crt and tls.key (reloaded when they change).")
+	certs.BindFlags(flag.CommandLine)
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -58,18 +69,31 @@ func main() {
 	if secureMetrics {
 		metrics.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	cfg := ctrl.GetConfigOrDie()
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        manager.NewScheme(),
 		Metrics:                       metrics,
 		WebhookServer:                 webhook.NewServer(webhook.Options{Port: webhookPort, CertDir: webhookCertPath, TLSOpts: http1}),
 		HealthProbeBindAddress:        probeAddr,
 		LeaderElection:                leaderElect,
 		LeaderElectionID:              "firescope-manager.firescope.dev",
+		LeaderElectionNamespace:       leaderNamespace,
+		LeaseDuration:                 &leaseDuration,
+		RenewDeadline:                 &renewDeadline,
+		RetryPeriod:                   &retryPeriod,
 		LeaderElectionReleaseOnCancel: true,
 	})
 	if err != nil {
 		log.Error(err, "Cannot create the manager")
 		os.Exit(1)
+	}
+	if webhooks && certs.Enabled() {
+		// The webhook server reads its files when it starts, so they are written first.
+		certs.CertDir = webhookCertPath
+		if err := startCertificates(mgr, certs); err != nil {
+			log.Error(err, "Cannot provide the webhook certificate")
+			os.Exit(1)
+		}
 	}
 	if err := manager.Setup(mgr, manager.Options{Webhooks: webhooks}); err != nil {
 		log.Error(err, "Cannot set up the controllers")
@@ -92,4 +116,24 @@ func main() {
 		log.Error(err, "Manager stopped")
 		os.Exit(1)
 	}
+}
+
+// startCertificates writes the self-managed webhook certificate, then keeps it and the
+// caBundle current from a runnable on every replica. Its client is uncached: it reads
+// objects by name only.
+func startCertificates(mgr ctrl.Manager, opts webhookcert.Options) error {
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	cl, err := client.New(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme()})
+	if err != nil {
+		return err
+	}
+	certs := &webhookcert.Manager{Client: cl, Options: opts}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := certs.WriteCertificate(ctx); err != nil {
+		return err
+	}
+	return mgr.Add(certs)
 }

@@ -74,6 +74,9 @@ type Options struct {
 	// StatusPage, when set, is the status page binary to run beside the manager, listening on
 	// StatusPageAddr with its data and write token in Dir.
 	StatusPage, StatusPageAddr string
+	// NoManager starts the control plane without the manager, for callers that run their
+	// own managers (several replicas, say).
+	NoManager bool
 }
 
 // Cluster is a running system.
@@ -103,7 +106,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	} else {
 		err = c.startControlPlane()
 	}
-	if err == nil {
+	if err == nil && !opts.NoManager {
 		err = c.StartManager(ctx)
 	}
 	if err == nil && opts.StatusPage != "" {

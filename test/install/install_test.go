@@ -1,0 +1,502 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package install checks the kustomize installation in config/ against a real API server: it
+// builds the manifests with `kubectl kustomize` (never a committed copy), has the API server
+// validate every object with a server-side dry run, and runs the manager binary with nothing
+// but the RBAC the installation grants.
+package install
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/manager"
+	"firescope.dev/firescope/internal/testenv"
+)
+
+var (
+	root = testenv.RepoRoot()
+	// kubeconfig reaches the test's API server as a cluster admin.
+	kubeconfig string
+	env        *envtest.Environment
+	cl         client.Client
+)
+
+func TestMain(m *testing.M) {
+	ctrllog.SetLogger(logr.Discard())
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		fmt.Fprintln(os.Stderr, "KUBEBUILDER_ASSETS is not set: run the tests with `make test`")
+		return 1
+	}
+	// A bare API server: the installation brings its own CRDs.
+	env = &envtest.Environment{}
+	cfg, err := env.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer env.Stop()
+	dir, err := os.MkdirTemp("", "firescope-install-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	admin, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
+	if err == nil {
+		var kc []byte
+		if kc, err = admin.KubeConfig(); err == nil {
+			kubeconfig = filepath.Join(dir, "kubeconfig")
+			err = os.WriteFile(kubeconfig, kc, 0o600)
+		}
+	}
+	if err == nil {
+		cl, err = client.New(cfg, client.Options{Scheme: manager.NewScheme()})
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+// kustomize builds a kustomization of this repository.
+func kustomize(t *testing.T, dir string) []byte {
+	t.Helper()
+	return run1(t, "", "kubectl", "kustomize", filepath.Join(root, dir))
+}
+
+// kubectl runs kubectl against the test's API server with stdin.
+func kubectl(t *testing.T, stdin []byte, args ...string) string {
+	t.Helper()
+	return string(run1(t, string(stdin), "kubectl", append([]string{"--kubeconfig", kubeconfig}, args...)...))
+}
+
+func run1(t *testing.T, stdin string, name string, args ...string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, errb.String())
+	}
+	return out.Bytes()
+}
+
+// objects splits a manifest into its objects.
+func objects(t *testing.T, manifest []byte) []*unstructured.Unstructured {
+	t.Helper()
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(manifest), 4096)
+	var objs []*unstructured.Unstructured
+	for {
+		u := &unstructured.Unstructured{}
+		if err := dec.Decode(&u.Object); err != nil {
+			if err.Error() == "EOF" {
+				return objs
+			}
+			t.Fatal(err)
+		}
+		if len(u.Object) > 0 {
+			objs = append(objs, u)
+		}
+	}
+}
+
+func yamlOf(t *testing.T, objs []*unstructured.Unstructured) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	for _, o := range objs {
+		j, err := o.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(j)
+		b.WriteString("\n")
+	}
+	return b.Bytes()
+}
+
+// dryRun has the API server validate every object, as `kubectl apply --server-side` would
+// apply it, and returns how many it accepted. A server-side dry run cannot make a namespace
+// exist for the objects in it, so the manifest's Namespaces are created for real first;
+// everything else, the Namespaces included, is only validated.
+func dryRun(t *testing.T, objs []*unstructured.Unstructured) int {
+	t.Helper()
+	var namespaces []*unstructured.Unstructured
+	for _, o := range objs {
+		if o.GetKind() == "Namespace" {
+			namespaces = append(namespaces, o)
+		}
+	}
+	if len(namespaces) > 0 {
+		kubectl(t, yamlOf(t, namespaces), "apply", "--server-side", "-f", "-")
+	}
+	out := kubectl(t, yamlOf(t, objs), "apply", "--server-side", "--dry-run=server", "--field-manager=firescope-install-test", "-f", "-")
+	n := strings.Count(out, "(server dry run)")
+	if n != len(objs) {
+		t.Fatalf("the API server accepted %d of %d objects:\n%s", n, len(objs), out)
+	}
+	return n
+}
+
+func find(t *testing.T, objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
+	t.Helper()
+	for _, o := range objs {
+		if o.GetKind() == kind && o.GetName() == name {
+			return o
+		}
+	}
+	t.Fatalf("no %s %s in the manifest", kind, name)
+	return nil
+}
+
+func TestTheDefaultInstallPassesServerSideValidation(t *testing.T) {
+	objs := objects(t, kustomize(t, "config/default"))
+	// The CRDs in the install are validated like everything else; the install holds no
+	// custom resources, so none waits for its CRD to be established.
+	n := dryRun(t, objs)
+	t.Logf("config/default: the API server validated all %d objects", n)
+
+	dep := find(t, objs, "Deployment", "firescope-controller-manager")
+	// Numbers decode as float64 or int64 depending on the decoder; compare their text.
+	if r, _, _ := unstructured.NestedFieldNoCopy(dep.Object, "spec", "replicas"); fmt.Sprint(r) != "2" {
+		t.Fatalf("replicas %v, want 2", r)
+	}
+	find(t, objs, "PodDisruptionBudget", "firescope-controller-manager")
+	find(t, objs, "Secret", "firescope-webhook-certs")
+	find(t, objs, "Service", "firescope-controller-manager-metrics-service")
+	svc := find(t, objs, "Service", "firescope-webhook-service")
+	if svc.GetNamespace() != "firescope-system" {
+		t.Fatalf("webhook Service in %q", svc.GetNamespace())
+	}
+}
+
+func TestTheInstalledRolesReadSecretsOnlyByName(t *testing.T) {
+	objs := objects(t, kustomize(t, "config/default"))
+	for _, o := range objs {
+		if o.GetKind() != "Role" && o.GetKind() != "ClusterRole" {
+			continue
+		}
+		rules, _, _ := unstructured.NestedSlice(o.Object, "rules")
+		for _, r := range rules {
+			rule := r.(map[string]any)
+			res, _, _ := unstructured.NestedStringSlice(rule, "resources")
+			verbs, _, _ := unstructured.NestedStringSlice(rule, "verbs")
+			groups, _, _ := unstructured.NestedStringSlice(rule, "apiGroups")
+			if !contains(groups, "") || !(contains(res, "secrets") || contains(res, "*")) {
+				continue
+			}
+			for _, v := range verbs {
+				if v != "get" && v != "update" {
+					t.Errorf("%s %s lets the manager %s Secrets", o.GetKind(), o.GetName(), v)
+				}
+				if v == "update" {
+					if names, _, _ := unstructured.NestedStringSlice(rule, "resourceNames"); len(names) == 0 {
+						t.Errorf("%s %s lets the manager update any Secret", o.GetKind(), o.GetName())
+					}
+				}
+			}
+		}
+	}
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// The cert-manager kinds cannot be validated here: their CRDs belong to cert-manager, which
+// this API server does not have. Every other object is validated, and the references between
+// the Certificate and the rest are checked here instead.
+func TestTheCertManagerInstallPassesServerSideValidation(t *testing.T) {
+	objs := objects(t, kustomize(t, "config/certmanager"))
+	var core []*unstructured.Unstructured
+	var cert *unstructured.Unstructured
+	for _, o := range objs {
+		switch {
+		case o.GetKind() == "Certificate":
+			cert = o
+		case strings.HasPrefix(o.GetAPIVersion(), "cert-manager.io/"):
+		default:
+			core = append(core, o)
+		}
+		if o.GetName() == "firescope-webhook-certs" || o.GetName() == "firescope-webhook-cert-role" {
+			t.Fatalf("%s %s is still there with cert-manager", o.GetKind(), o.GetName())
+		}
+	}
+	n := dryRun(t, core)
+	t.Logf("config/certmanager: the API server validated %d objects; %d cert-manager objects checked by reference", n, len(objs)-n)
+
+	if cert == nil {
+		t.Fatal("no Certificate")
+	}
+	secretName, _, _ := unstructured.NestedString(cert.Object, "spec", "secretName")
+	dep := find(t, objs, "Deployment", "firescope-controller-manager")
+	vols, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "volumes")
+	mounted := false
+	for _, v := range vols {
+		if s, _, _ := unstructured.NestedString(v.(map[string]any), "secret", "secretName"); s == secretName {
+			mounted = true
+		}
+	}
+	if !mounted {
+		t.Fatalf("the Deployment does not mount the Certificate's Secret %s: %v", secretName, vols)
+	}
+	dns, _, _ := unstructured.NestedStringSlice(cert.Object, "spec", "dnsNames")
+	svc := find(t, objs, "Service", "firescope-webhook-service")
+	if want := svc.GetName() + "." + svc.GetNamespace() + ".svc"; len(dns) == 0 || dns[0] != want {
+		t.Fatalf("the Certificate is for %v, want %s", dns, want)
+	}
+	want := cert.GetNamespace() + "/" + cert.GetName()
+	for _, kind := range []string{"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"} {
+		for _, o := range objs {
+			if o.GetKind() == kind && o.GetAnnotations()["cert-manager.io/inject-ca-from"] != want {
+				t.Fatalf("%s %s injects the CA from %q, want %q", kind, o.GetName(), o.GetAnnotations()["cert-manager.io/inject-ca-from"], want)
+			}
+		}
+	}
+	args, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
+	if strings.Contains(fmt.Sprint(args), "--webhook-cert-secret") {
+		t.Fatal("with cert-manager the manager must not manage the certificate too")
+	}
+}
+
+func TestTheStatusPageInstallPassesServerSideValidation(t *testing.T) {
+	n := dryRun(t, objects(t, kustomize(t, "config/statuspage")))
+	t.Logf("config/statuspage: the API server validated all %d objects", n)
+}
+
+// The optional components, in an overlay the way docs/install.md shows. The ServiceMonitor's
+// CRD belongs to the Prometheus Operator, so it is checked by reference, not by the server.
+func TestTheOptionalComponentsPassServerSideValidation(t *testing.T) {
+	dir := t.TempDir()
+	// kustomize takes only relative paths to other kustomizations.
+	config, err := filepath.Rel(dir, filepath.Join(root, "config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := fmt.Sprintf("resources: [%[1]s/default]\ncomponents: [%[1]s/prometheus, %[1]s/network-policy]\n", config)
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	objs := objects(t, run1(t, "", "kubectl", "kustomize", dir))
+	var checked []*unstructured.Unstructured
+	var monitor *unstructured.Unstructured
+	policies := 0
+	for _, o := range objs {
+		switch o.GetKind() {
+		case "ServiceMonitor":
+			monitor = o
+		case "NetworkPolicy":
+			policies++
+			checked = append(checked, o)
+		case "Namespace":
+			checked = append(checked, o)
+		}
+	}
+	if policies != 2 || monitor == nil {
+		t.Fatalf("%d NetworkPolicies and ServiceMonitor %v", policies, monitor)
+	}
+	dryRun(t, checked)
+	svc := find(t, objs, "Service", "firescope-controller-manager-metrics-service")
+	sel, _, _ := unstructured.NestedStringMap(monitor.Object, "spec", "selector", "matchLabels")
+	for k, v := range sel {
+		if svc.GetLabels()[k] != v {
+			t.Fatalf("the ServiceMonitor selects %v, which the metrics Service (%v) does not match", sel, svc.GetLabels())
+		}
+	}
+	if monitor.GetNamespace() != svc.GetNamespace() {
+		t.Fatalf("the ServiceMonitor is in %s, the Service in %s", monitor.GetNamespace(), svc.GetNamespace())
+	}
+}
+
+// TestTheManagerRunsWithOnlyTheInstalledRBAC installs config/default for real (there is no
+// kubelet, so the Deployment's pods never start), then runs the manager binary on this
+// machine as the installation's service account, through impersonation, with the
+// Deployment's flags. It must fill the certificate Secret, set the caBundles, take the lead
+// and reconcile an Incident: every permission it needs is in the installation.
+func TestTheManagerRunsWithOnlyTheInstalledRBAC(t *testing.T) {
+	bin := filepath.Join(root, "bin", "manager")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatal("bin/manager is missing: run `make build` (make test does)")
+	}
+	ctx := context.Background()
+	manifest := kustomize(t, "config/default")
+	kubectl(t, manifest, "apply", "--server-side", "--field-manager=firescope-install-test", "-f", "-")
+
+	// The service account, through impersonation.
+	const ns, sa = "firescope-system", "firescope-controller-manager"
+	kc, err := clientcmd.LoadFromFile(kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range kc.AuthInfos {
+		u.Impersonate = "system:serviceaccount:" + ns + ":" + sa
+		u.ImpersonateGroups = []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"}
+	}
+	saKubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, saKubeconfig); err != nil {
+		t.Fatal(err)
+	}
+
+	probe, webhookPort := freeAddr(t), freePort(t)
+	certDir := t.TempDir()
+	args := []string{
+		"--leader-elect", "--leader-election-namespace=" + ns,
+		"--health-probe-bind-address=" + probe, "--metrics-bind-address=0",
+		"--webhook-port=" + webhookPort, "--webhook-cert-path=" + certDir,
+		"--webhook-cert-secret=firescope-webhook-certs", "--webhook-cert-namespace=" + ns,
+		"--webhook-service=firescope-webhook-service",
+		"--mutating-webhook-configuration=firescope-mutating-webhook-configuration",
+		"--validating-webhook-configuration=firescope-validating-webhook-configuration",
+	}
+	// The same names as the Deployment's, or this test would prove nothing about it.
+	dep := find(t, objects(t, manifest), "Deployment", "firescope-controller-manager")
+	envs, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
+	for _, want := range []string{"firescope-webhook-certs", "firescope-webhook-service", "firescope-mutating-webhook-configuration", "firescope-validating-webhook-configuration"} {
+		if !strings.Contains(fmt.Sprint(envs), want) {
+			t.Fatalf("the Deployment does not name %s", want)
+		}
+	}
+	logPath := filepath.Join(t.TempDir(), "manager.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+saKubeconfig)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	var exitErr error
+	go func() { exitErr = cmd.Wait(); close(exited) }()
+	running := func() {
+		select {
+		case <-exited:
+			t.Fatalf("the manager exited (%v)", exitErr)
+		default:
+		}
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("manager log:\n%s", b)
+		}
+	}()
+
+	testenv.Eventually(t, time.Minute, func() error {
+		running()
+		sec := &corev1.Secret{}
+		if err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: "firescope-webhook-certs"}, sec); err != nil {
+			return err
+		}
+		if len(sec.Data["ca.crt"]) == 0 {
+			return fmt.Errorf("the certificate Secret is still empty")
+		}
+		out := kubectl(t, nil, "get", "mutatingwebhookconfiguration,validatingwebhookconfiguration", "-o", "jsonpath={.items[*].webhooks[*].clientConfig.caBundle}")
+		if f := strings.Fields(out); len(f) != 2 {
+			return fmt.Errorf("caBundles set: %d of 2", len(f))
+		}
+		lease := &coordinationv1.Lease{}
+		if err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: "firescope-manager.firescope.dev"}, lease); err != nil {
+			return err
+		}
+		return nil
+	})
+
+	// A reconcile: the timeline records the IC. The webhook cannot be reached here (no
+	// Service routing), and fails open, so the IC is given.
+	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "rbac-check"}}); err != nil {
+		t.Fatal(err)
+	}
+	inc := &v1alpha1.Incident{ObjectMeta: metav1.ObjectMeta{Name: "api-errors", Namespace: "rbac-check"},
+		Spec: v1alpha1.IncidentSpec{Title: "API errors", State: v1alpha1.StateConfirmed, Roles: v1alpha1.Roles{Commander: "ricardo"}}}
+	if err := cl.Create(ctx, inc); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, time.Minute, func() error {
+		running()
+		if err := cl.Get(ctx, client.ObjectKeyFromObject(inc), inc); err != nil {
+			return err
+		}
+		if len(inc.Status.Timeline) == 0 {
+			return fmt.Errorf("no timeline yet")
+		}
+		return nil
+	})
+	if b, _ := os.ReadFile(logPath); bytes.Contains(b, []byte("forbidden")) {
+		t.Fatalf("the manager was refused something:\n%s", b)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func freePort(t *testing.T) string {
+	_, port, _ := net.SplitHostPort(freeAddr(t))
+	return port
+}
