@@ -9,10 +9,12 @@ SHELL = /usr/bin/env bash -o pipefail
 KUBERNETES_VERSION ?= v1.37.2
 ETCD_VERSION ?= v3.7.3
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
+CRD_REF_DOCS_VERSION ?= v0.3.0
 
 LOCALBIN := $(CURDIR)/bin
 CONTROL_PLANE := $(LOCALBIN)/k8s-$(KUBERNETES_VERSION)-etcd-$(ETCD_VERSION)
 CONTROLLER_GEN := $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+CRD_REF_DOCS := $(LOCALBIN)/crd-ref-docs-$(CRD_REF_DOCS_VERSION)
 export KUBEBUILDER_ASSETS := $(CONTROL_PLANE)
 
 # Go test flags; e.g. `make test GOTESTFLAGS=-v`.
@@ -37,6 +39,10 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs, RBAC and webhook configuration fr
 generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
 	"$(CONTROLLER_GEN)" object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
 
+.PHONY: api-docs
+api-docs: $(CRD_REF_DOCS) ## Generate the API reference, docs/api-reference.md, from the Go types.
+	"$(CRD_REF_DOCS)" --source-path=./api --config=hack/api-docs/config.yaml --renderer=markdown --output-path=docs/api-reference.md --log-level=ERROR
+
 .PHONY: fmt
 fmt: ## Run gofmt.
 	gofmt -l -w $$(git ls-files '*.go')
@@ -45,15 +51,15 @@ fmt: ## Run gofmt.
 vet: ## Run go vet.
 	go vet ./...
 
-GENERATED := api/v1alpha1/zz_generated.deepcopy.go config/crd/bases config/rbac/role.yaml config/webhook/manifests.yaml
+GENERATED := api/v1alpha1/zz_generated.deepcopy.go config/crd/bases config/rbac/role.yaml config/webhook/manifests.yaml docs/api-reference.md
 
 .PHONY: verify
-verify: $(CONTROLLER_GEN) ## Fail when generated files are stale or gofmt would change code.
+verify: $(CONTROLLER_GEN) $(CRD_REF_DOCS) ## Fail when generated files are stale or gofmt would change code.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@before=$$(find $(GENERATED) -type f | sort | xargs sha256sum); \
-	$(MAKE) -s manifests generate >/dev/null; \
+	$(MAKE) -s manifests generate api-docs >/dev/null; \
 	after=$$(find $(GENERATED) -type f | sort | xargs sha256sum); \
-	test "$$before" = "$$after" || { echo "generated files were stale: 'make manifests generate' updated them; commit the result"; exit 1; }
+	test "$$before" = "$$after" || { echo "generated files were stale: 'make manifests generate api-docs' updated them; commit the result"; exit 1; }
 
 .PHONY: test
 test: verify vet control-plane build test-deps ## Run unit, integration (real API server) and end-to-end tests.
@@ -73,6 +79,21 @@ build: ## Build the binaries into bin/.
 	go build -o bin/manager ./cmd/manager
 	go build -o bin/localcluster ./cmd/localcluster
 	go build -o bin/statuspage ./cmd/statuspage
+	go build -o bin/kubectl-incident ./cmd/kubectl-incident
+
+# Images: the manager (in dist/install.yaml) and the status page (config/statuspage).
+IMG ?= firescope/manager:dev
+STATUSPAGE_IMG ?= firescope/statuspage:dev
+
+.PHONY: build-installer
+build-installer: manifests ## Write dist/install.yaml (config/default, with the manager image IMG).
+	mkdir -p dist
+	kubectl kustomize config/default | sed 's|image: firescope/manager:dev$$|image: $(IMG)|' > dist/install.yaml
+
+.PHONY: docker-build
+docker-build: ## Build the manager image IMG and the status page image (needs Docker).
+	docker build -t $(IMG) .
+	docker build --target statuspage -t $(STATUSPAGE_IMG) .
 
 .PHONY: run
 run: control-plane build ## Run Firescope on a local control plane (or on the cluster in KUBECONFIG).
@@ -91,3 +112,7 @@ test-deps: ## Install Debian's chromium, wrk and nginx for the browser test and 
 $(CONTROLLER_GEN):
 	GOBIN="$(LOCALBIN)/.tmp" go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
 	mv "$(LOCALBIN)/.tmp/controller-gen" "$@"
+
+$(CRD_REF_DOCS):
+	GOBIN="$(LOCALBIN)/.tmp" go install github.com/elastic/crd-ref-docs@$(CRD_REF_DOCS_VERSION)
+	mv "$(LOCALBIN)/.tmp/crd-ref-docs" "$@"
