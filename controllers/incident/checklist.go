@@ -103,8 +103,9 @@ func checkSitrepOverdue(inc *v1alpha1.Incident, cadence map[v1alpha1.IncidentSta
 	}
 	rem.SitrepOverdue = interval
 	intervalDue := due.Add(time.Duration(interval-1) * every)
+	// Truncated, not rounded: reminders of two intervals never read the same.
 	msg := fmt.Sprintf("Sitrep overdue by %s: sitreps are due every %s while %s; IC: %s",
-		now.Sub(due).Round(time.Second), every, inc.Spec.State, holder(inc.Spec.Roles.Commander))
+		now.Sub(due).Truncate(time.Second), every, inc.Spec.State, holder(inc.Spec.Roles.Commander))
 	key := fmt.Sprintf("SitrepOverdue/%d/%d", due.Unix(), interval)
 	return []fact{reminder(key, v1alpha1.EventSitrepOverdue, "Warning", msg, now, "")}, next.Sub(now), now.Sub(intervalDue)
 }
