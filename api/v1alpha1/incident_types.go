@@ -335,6 +335,9 @@ type StatusUpdatesSummary struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	Published int32 `json:"published,omitempty"`
+	// firstPublishedAt is when the first one was published.
+	// +optional
+	FirstPublishedAt *metav1.Time `json:"firstPublishedAt,omitempty"`
 	// lastPublishedAt is when the latest one was published.
 	// +optional
 	LastPublishedAt *metav1.Time `json:"lastPublishedAt,omitempty"`
@@ -482,6 +485,11 @@ type IncidentStatus struct {
 	// statusUpdates is what customers have been told.
 	// +optional
 	StatusUpdates *StatusUpdatesSummary `json:"statusUpdates,omitempty"`
+
+	// postmortem names the Postmortem opened when the incident resolved. Once it is set no
+	// other is opened, even if that one is deleted.
+	// +optional
+	Postmortem *LocalReference `json:"postmortem,omitempty"`
 
 	// outbox holds announcements and pages recorded but not yet delivered.
 	// +optional

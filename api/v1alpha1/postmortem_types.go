@@ -204,6 +204,10 @@ type PostmortemPublication struct {
 	// publishedAt is when the post-mortem became public.
 	// +optional
 	PublishedAt *metav1.Time `json:"publishedAt,omitempty"`
+	// rejectedGeneration is the generation the status page refused; it is not sent again
+	// until the post-mortem changes.
+	// +optional
+	RejectedGeneration int64 `json:"rejectedGeneration,omitempty"`
 	// attempts made since the last success.
 	// +optional
 	Attempts int32 `json:"attempts,omitempty"`
@@ -230,7 +234,8 @@ type PostmortemStatus struct {
 	// remindersSent are the keys of the reminders already sent, newest last.
 	// +optional
 	// +listType=atomic
-	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:MaxItems=128
+	// +kubebuilder:validation:items:MaxLength=128
 	RemindersSent []string `json:"remindersSent,omitempty"`
 	// publication is the status page bookkeeping.
 	// +optional

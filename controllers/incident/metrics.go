@@ -203,7 +203,11 @@ func observations(before, after *v1alpha1.Incident, cadence map[v1alpha1.Inciden
 		}
 	}
 	if recB.StatusUpdates == 0 && recA.StatusUpdates > 0 && a.StatusUpdates != nil && a.StatusUpdates.LastPublishedAt != nil {
-		out = append(out, observation{obsTimeToFirstUpdate, highest, since(opened, a.StatusUpdates.LastPublishedAt)})
+		first := a.StatusUpdates.FirstPublishedAt
+		if first == nil { // summarized before firstPublishedAt existed
+			first = a.StatusUpdates.LastPublishedAt
+		}
+		out = append(out, observation{obsTimeToFirstUpdate, highest, since(opened, first)})
 	}
 	if recB.State != v1alpha1.StateResolved && recA.State == v1alpha1.StateResolved && b.ReopenedAt == nil && a.ResolvedAt != nil {
 		out = append(out, observation{obsTimeToResolve, highest, since(opened, a.ResolvedAt)})

@@ -15,7 +15,7 @@ limitations under the License.
 */
 
 // Package postmortem holds the Postmortem controller. It opens one Postmortem for each
-// resolved Incident (named after it, owned by it, kept across reopens), keeps the incident's
+// resolved Incident (named after it, recorded in the Incident's status, kept across reopens), keeps the incident's
 // record in the post-mortem's status, reminds people of what is missing (an owner, owners of
 // remediation items, the due date) with Events and on the comms channel, and posts a
 // Published post-mortem on the status page exactly once when asked to.
@@ -23,6 +23,8 @@ package postmortem
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"time"
@@ -34,7 +36,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -77,7 +78,8 @@ type Reconciler struct {
 
 // +kubebuilder:rbac:groups=firescope.dev,resources=postmortems,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=firescope.dev,resources=postmortems/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=firescope.dev,resources=incidents/finalizers,verbs=update
+// +kubebuilder:rbac:groups=firescope.dev,resources=incidents,verbs=get;list;watch
+// +kubebuilder:rbac:groups=firescope.dev,resources=incidents/status,verbs=patch
 
 // Reconcile handles the Postmortem named in req, or opens it when it does not exist and the
 // Incident of the same name has resolved.
@@ -117,10 +119,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	// records the reminder can never report it twice.
 	due, next := reminders(pm, now, pol.PostmortemRemindEvery())
 	for _, rm := range due {
-		r.event(ctx, pm, rm.key, corev1.EventTypeWarning, rm.reason, rm.note)
+		r.event(ctx, pm, rm.eventKey(), corev1.EventTypeWarning, rm.reason, rm.note)
 	}
-	markSent(pm, due)
 	res, pubErr := r.publication(ctx, pm, inc, pol, last)
+	// Recorded by the last write below, not by publication's intent write, so that only a
+	// write followed by the announcement records a reminder as sent.
+	markSent(pm, due)
 	pm.Status.ObservedGeneration = pm.Generation
 	if !equality.Semantic.DeepEqual(last.Status, pm.Status) {
 		if err := r.Status().Patch(ctx, pm, client.MergeFromWithOptions(last, client.MergeFromWithOptimisticLock{})); err != nil {
@@ -152,20 +156,23 @@ func (r *Reconciler) open(ctx context.Context, key client.ObjectKey) error {
 	if err != nil || !pol.WantsPostmortem(inc) {
 		return err
 	}
+	if inc.Status.Postmortem != nil {
+		return nil // opened once already; deleting it does not bring it back
+	}
 	existing := &v1alpha1.PostmortemList{}
 	if err := r.List(ctx, existing, client.InNamespace(inc.Namespace), client.MatchingFields{incidentField: inc.Name}); err != nil {
 		return err
 	}
 	if len(existing.Items) > 0 {
-		return nil
+		return r.link(ctx, inc, existing.Items[0].Name)
 	}
 	now := r.Clock.Now()
 	pm := newPostmortem(inc, pol, now)
-	if err := controllerutil.SetControllerReference(inc, pm, r.Scheme()); err != nil {
-		return err
-	}
 	if err := r.Create(ctx, pm); err != nil {
 		return client.IgnoreAlreadyExists(err)
+	}
+	if err := r.link(ctx, inc, pm.Name); err != nil {
+		return err
 	}
 	if inc.Status.ResolvedAt != nil {
 		openLatency.Observe(now.Sub(inc.Status.ResolvedAt.Time).Seconds())
@@ -175,6 +182,14 @@ func (r *Reconciler) open(ctx context.Context, key client.ObjectKey) error {
 	r.event(ctx, pm, "PostmortemCreated", corev1.EventTypeNormal, v1alpha1.EventPostmortemCreated, note)
 	r.event(ctx, inc, "PostmortemCreated", corev1.EventTypeNormal, v1alpha1.EventPostmortemCreated, note)
 	return nil
+}
+
+// link records the post-mortem in the Incident's status, so that none is opened again. Only
+// this field is sent; the incident controller owns the rest of the status. There is no owner
+// reference: a post-mortem outlives its incident (GitOps tools prune resolved incidents).
+func (r *Reconciler) link(ctx context.Context, inc *v1alpha1.Incident, name string) error {
+	patch := client.RawPatch("application/merge-patch+json", fmt.Appendf(nil, `{"status":{"postmortem":{"name":%q}}}`, name))
+	return r.Status().Patch(ctx, inc, patch)
 }
 
 // resolvedAndRecorded reports whether the incident is resolved and its controller has recorded
@@ -243,7 +258,7 @@ func (r *Reconciler) announce(ctx context.Context, pm *v1alpha1.Postmortem, inc 
 		if inc.Spec.Drill {
 			text = "[DRILL] " + text
 		}
-		err := ch.Announce(ctx, notify.Announcement{ID: reminderID(pm, rm.key), Namespace: inc.Namespace, Incident: inc.Name,
+		err := ch.Announce(ctx, notify.Announcement{ID: reminderID(pm, rm.eventKey()), Namespace: inc.Namespace, Incident: inc.Name,
 			Kind: rm.reason, Text: text, Drill: inc.Spec.Drill, At: r.Clock.Now()})
 		result := "delivered"
 		if err != nil {
@@ -254,8 +269,10 @@ func (r *Reconciler) announce(ctx context.Context, pm *v1alpha1.Postmortem, inc 
 	}
 }
 
+// reminderID is the announcement's id, which webhook receivers may deduplicate on.
 func reminderID(pm *v1alpha1.Postmortem, key string) string {
-	return fmt.Sprintf("%s/%s", pm.UID, key)
+	sum := sha256.Sum256([]byte(key))
+	return fmt.Sprintf("%s/%s", pm.UID, hex.EncodeToString(sum[:8]))
 }
 
 // SetupWithManager registers the controller, the index of post-mortems by Incident, and the
@@ -289,7 +306,7 @@ func (r *Reconciler) ofIncident(ctx context.Context, o client.Object) []reconcil
 	for _, pm := range list.Items {
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&pm)})
 	}
-	if len(reqs) == 0 && resolvedAndRecorded(o.(*v1alpha1.Incident)) {
+	if inc := o.(*v1alpha1.Incident); len(reqs) == 0 && inc.Status.Postmortem == nil && resolvedAndRecorded(inc) {
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(o)})
 	}
 	return reqs

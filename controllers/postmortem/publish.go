@@ -52,6 +52,9 @@ func (r *Reconciler) publication(ctx context.Context, pm *v1alpha1.Postmortem, i
 		}
 		return ctrl.Result{}, nil
 	}
+	if pub.RejectedGeneration == pm.Generation {
+		return ctrl.Result{}, nil // refused; the Rejected condition says why, until the next edit
+	}
 	if inc == nil {
 		setPublished(pm, metav1.ConditionFalse, v1alpha1.ReasonPublishPending, fmt.Sprintf("Incident %q does not exist", pm.Spec.IncidentRef.Name))
 		return ctrl.Result{}, nil
@@ -148,6 +151,7 @@ func (r *Reconciler) failedOrRetry(ctx context.Context, pm *v1alpha1.Postmortem,
 	}
 	pm.Status.Publication.SendingSince = nil
 	pm.Status.Publication.Attempts = 0
+	pm.Status.Publication.RejectedGeneration = pm.Generation
 	msg := "Not published: " + err.Error()
 	setPublished(pm, metav1.ConditionFalse, v1alpha1.ReasonRejected, msg)
 	r.event(ctx, pm, fmt.Sprintf("PostmortemPublishFailed/%d", pm.Generation), corev1.EventTypeWarning, v1alpha1.EventPostmortemPublishFailed, msg)

@@ -194,9 +194,12 @@ func overdue(pm *v1alpha1.Postmortem, now time.Time) bool {
 	return pm.Spec.State != v1alpha1.PostmortemPublished && pm.Spec.DueAt != nil && !now.Before(pm.Spec.DueAt.Time)
 }
 
-// reminder is one reminder to send now.
+// reminder is one reminder to send now. keys are what status.remindersSent records: one for
+// most reminders, one per item for unowned remediation, so that a new gap is reminded of at
+// once while closing one is not.
 type reminder struct {
-	key, reason, note string
+	keys         []string
+	reason, note string
 }
 
 // reminders returns the reminders due at now and not yet sent, and when the next one falls
@@ -213,22 +216,25 @@ func reminders(pm *v1alpha1.Postmortem, now time.Time, every time.Duration) (due
 			next = t
 		}
 	}
-	add := func(key, reason, note string) {
-		if !slices.Contains(pm.Status.RemindersSent, key) {
-			due = append(due, reminder{key: key, reason: reason, note: note})
+	add := func(keys []string, reason, note string) {
+		if slices.ContainsFunc(keys, func(k string) bool { return !slices.Contains(pm.Status.RemindersSent, k) }) {
+			due = append(due, reminder{keys: keys, reason: reason, note: note})
 		}
 	}
 	if pm.Spec.Owner == "" {
 		n, at := slot(created)
-		add(fmt.Sprintf("owner-missing/%d", n), v1alpha1.EventPostmortemOwnerMissing,
+		add([]string{fmt.Sprintf("owner-missing/%d", n)}, v1alpha1.EventPostmortemOwnerMissing,
 			fmt.Sprintf("Post-mortem %s has no owner. %s.", pm.Name, ownerMissing(pm)))
 		later(at)
 	}
 	if un := unowned(pm); len(un) > 0 {
-		// A newly unowned item is reminded of at once, not at the next interval.
-		sum := sha256.Sum256([]byte(strings.Join(un, "\x00")))
 		n, at := slot(created)
-		add(fmt.Sprintf("remediation-unowned/%d/%s", n, hex.EncodeToString(sum[:4])), v1alpha1.EventRemediationUnowned,
+		keys := make([]string, len(un))
+		for i, title := range un {
+			sum := sha256.Sum256([]byte(title))
+			keys[i] = fmt.Sprintf("remediation-unowned/%d/%s", n, hex.EncodeToString(sum[:6]))
+		}
+		add(keys, v1alpha1.EventRemediationUnowned,
 			fmt.Sprintf("Post-mortem %s has remediation items without an owner: %s", pm.Name, strings.Join(un, "; ")))
 		later(at)
 	}
@@ -236,7 +242,8 @@ func reminders(pm *v1alpha1.Postmortem, now time.Time, every time.Duration) (due
 	case overdue(pm, now):
 		n, at := slot(pm.Spec.DueAt.Time)
 		owner := cmp.Or(string(pm.Spec.Owner), "nobody")
-		add(fmt.Sprintf("overdue/%d", n), v1alpha1.EventPostmortemOverdue,
+		// The due date is part of the key: moving it starts the reminders afresh.
+		add([]string{fmt.Sprintf("overdue/%d/%d", pm.Spec.DueAt.Unix(), n)}, v1alpha1.EventPostmortemOverdue,
 			fmt.Sprintf("Post-mortem %s was due at %s and is still %s (owner: %s)", pm.Name, pm.Spec.DueAt.UTC().Format(time.RFC3339), pm.Spec.State, owner))
 		later(at)
 	case pm.Spec.State != v1alpha1.PostmortemPublished && pm.Spec.DueAt != nil:
@@ -245,15 +252,25 @@ func reminders(pm *v1alpha1.Postmortem, now time.Time, every time.Duration) (due
 	return due, next
 }
 
-// markSent records reminder keys, keeping the newest 32.
+// maxRemindersSent bounds status.remindersSent, newest kept.
+const maxRemindersSent = 128
+
+// markSent records reminder keys, keeping the newest.
 func markSent(pm *v1alpha1.Postmortem, rs []reminder) {
 	for _, r := range rs {
-		pm.Status.RemindersSent = append(pm.Status.RemindersSent, r.key)
+		for _, k := range r.keys {
+			if !slices.Contains(pm.Status.RemindersSent, k) {
+				pm.Status.RemindersSent = append(pm.Status.RemindersSent, k)
+			}
+		}
 	}
-	if n := len(pm.Status.RemindersSent); n > 32 {
-		pm.Status.RemindersSent = slices.Clone(pm.Status.RemindersSent[n-32:])
+	if n := len(pm.Status.RemindersSent); n > maxRemindersSent {
+		pm.Status.RemindersSent = slices.Clone(pm.Status.RemindersSent[n-maxRemindersSent:])
 	}
 }
+
+// eventKey names the Event of a reminder.
+func (r reminder) eventKey() string { return strings.Join(r.keys, "+") }
 
 // body is the post-mortem as customers read it on the status page: the apology, the
 // understanding and the remediation titles. Owners and trackers stay internal.

@@ -17,6 +17,7 @@ limitations under the License.
 package postmortem
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -141,7 +142,7 @@ func TestRemindersForAMissingOwnerRepeatEachIntervalWithoutABacklog(t *testing.T
 	}
 	// After 3.5 intervals of downtime: one reminder, not three.
 	due, _ = reminders(pm, t0.Add(3*every+12*time.Hour), every)
-	if len(due) != 1 || due[0].key != "owner-missing/3" {
+	if len(due) != 1 || due[0].keys[0] != "owner-missing/3" {
 		t.Errorf("after downtime: %+v", due)
 	}
 	pm.Spec.Owner = "ana"
@@ -178,17 +179,51 @@ func TestRemindersForUnownedRemediationComeAtOnceForANewItem(t *testing.T) {
 	}
 	markSent(pm, due)
 	pm.Spec.Remediation = append(pm.Spec.Remediation, v1alpha1.RemediationItem{Title: "Regional failover runbook"})
-	if due, _ := reminders(pm, t0.Add(2*time.Hour), 24*time.Hour); len(due) != 1 {
-		t.Errorf("a newly unowned item waits for the next interval: %+v", due)
+	due, _ = reminders(pm, t0.Add(2*time.Hour), 24*time.Hour)
+	if len(due) != 1 {
+		t.Fatalf("a newly unowned item waits for the next interval: %+v", due)
+	}
+	markSent(pm, due)
+	// Giving one item an owner closes a gap: nobody is pinged for that.
+	pm.Spec.Remediation[1].Owner = "noah"
+	if due, _ := reminders(pm, t0.Add(3*time.Hour), 24*time.Hour); len(due) != 0 {
+		t.Errorf("closing a gap sent a reminder: %+v", due)
+	}
+	if due, _ := reminders(pm, t0.Add(25*time.Hour), 24*time.Hour); len(due) != 1 || !strings.Contains(due[0].note, "Regional failover runbook") || strings.Contains(due[0].note, "Retry with backoff") {
+		t.Errorf("next interval: %+v", due)
 	}
 }
 
-func TestMarkSentKeepsTheNewest32(t *testing.T) {
+func TestMovingTheDueDateStartsOverdueRemindersAfresh(t *testing.T) {
+	pm := postmortemAt(0)
+	pm.Spec.Owner = "ana"
+	every := 24 * time.Hour
+	due, _ := reminders(pm, pm.Spec.DueAt.Time, every)
+	if len(due) != 1 {
+		t.Fatalf("at the due date: %+v", due)
+	}
+	markSent(pm, due)
+	pm.Spec.DueAt = at(5 * 24 * time.Hour)
+	if due, next := reminders(pm, t0.Add(3*24*time.Hour), every); len(due) != 0 || !next.Equal(pm.Spec.DueAt.Time) {
+		t.Errorf("before the new due date: %+v, next %v", due, next)
+	}
+	if due, _ := reminders(pm, pm.Spec.DueAt.Time, every); len(due) != 1 || due[0].reason != v1alpha1.EventPostmortemOverdue {
+		t.Errorf("at the new due date: %+v", due)
+	}
+}
+
+func TestMarkSentKeepsTheNewest(t *testing.T) {
 	pm := postmortemAt(0)
 	for i := range 40 {
-		markSent(pm, []reminder{{key: strings.Repeat("k", i+1)}})
+		markSent(pm, []reminder{{keys: []string{fmt.Sprint("k", i)}}})
 	}
-	if n := len(pm.Status.RemindersSent); n != 32 || pm.Status.RemindersSent[31] != strings.Repeat("k", 40) {
+	if n := len(pm.Status.RemindersSent); n != 40 {
+		t.Errorf("kept %d of 40", n)
+	}
+	for i := 40; i < 200; i++ {
+		markSent(pm, []reminder{{keys: []string{fmt.Sprint("k", i)}}})
+	}
+	if n := len(pm.Status.RemindersSent); n != maxRemindersSent || pm.Status.RemindersSent[n-1] != "k199" {
 		t.Errorf("kept %d, newest %q", n, pm.Status.RemindersSent[n-1])
 	}
 }

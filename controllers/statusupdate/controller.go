@@ -301,6 +301,9 @@ func (r *Reconciler) summarize(ctx context.Context, inc *v1alpha1.Incident, extr
 		if at != nil && (sum.LastPublishedAt == nil || sum.LastPublishedAt.Before(at)) {
 			sum.LastPublishedAt, sum.ProviderRef, sum.LastStatus = at, su.Status.ProviderRef, su.Spec.Status
 		}
+		if at != nil && (sum.FirstPublishedAt == nil || at.Before(sum.FirstPublishedAt)) {
+			sum.FirstPublishedAt = at
+		}
 	}
 	if cur := inc.Status.StatusUpdates; cur != nil && equality.Semantic.DeepEqual(*cur, sum) {
 		return nil
