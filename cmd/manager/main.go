@@ -69,6 +69,7 @@ func main() {
 	if secureMetrics {
 		metrics.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
+	gracefulShutdown := 5 * time.Second
 	cfg := ctrl.GetConfigOrDie()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        manager.NewScheme(),
@@ -82,6 +83,9 @@ func main() {
 		RenewDeadline:                 &renewDeadline,
 		RetryPeriod:                   &retryPeriod,
 		LeaderElectionReleaseOnCancel: true,
+		// Shorter than the pod's termination grace period, so that a stopping leader releases
+		// its Lease and the standby leads at once.
+		GracefulShutdownTimeout: &gracefulShutdown,
 	})
 	if err != nil {
 		log.Error(err, "Cannot create the manager")
@@ -91,8 +95,10 @@ func main() {
 		// The webhook server reads its files when it starts, so they are written first.
 		certs.CertDir = webhookCertPath
 		if err := startCertificates(mgr, certs); err != nil {
-			log.Error(err, "Cannot provide the webhook certificate")
-			os.Exit(1)
+			// The webhooks fail open, and the controllers matter more than they do during an
+			// outage: run without them rather than crash-loop.
+			log.Error(err, "Cannot provide the webhook certificate; running without the admission webhooks")
+			webhooks = false
 		}
 	}
 	if err := manager.Setup(mgr, manager.Options{Webhooks: webhooks}); err != nil {
