@@ -18,6 +18,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -180,10 +181,51 @@ func (s *session) change(name string, w *writeFlags, mutate func(live *unstructu
 		if err := mutate(u, inc, spec); err != nil {
 			return err
 		}
-		result, err = s.apply(name, applyBody(s.ns, name, u.GetResourceVersion(), spec), w)
+		body := applyBody(s.ns, name, u.GetResourceVersion(), spec)
+		result, err = s.apply(name, body, w)
+		if managers, ok := byHand(u, err); ok && !w.force {
+			// A person's earlier kubectl apply, edit or patch claims nothing: take the field
+			// over, as kubectl itself would, and say so.
+			for _, m := range managers {
+				fmt.Fprintf(s.ErrOut, "Note: taking over fields last set by %q (kubectl by hand, not a GitOps tool)\n", m)
+			}
+			forced := *w
+			forced.force = true
+			result, err = s.apply(name, body, &forced)
+		}
 		return err
 	})
 	return result, err
+}
+
+// handManagers are the field managers of kubectl's imperative commands (client-side apply,
+// edit, patch, create, replace). GitOps tools apply under names of their own.
+var handManagers = []string{"kubectl-client-side-apply", "kubectl-edit", "kubectl-patch", "kubectl-create", "kubectl-replace", "kubectl"}
+
+// byHand reports whether err is an apply conflict only with fields a person last set with
+// kubectl's imperative commands (an Update, not an Apply, by one of handManagers), and names
+// those managers.
+func byHand(live *unstructured.Unstructured, err error) ([]string, bool) {
+	conflicts := fieldConflicts(err)
+	if len(conflicts) == 0 {
+		return nil, false
+	}
+	var managers []string
+	for _, c := range conflicts {
+		m, _, found := strings.Cut(strings.TrimPrefix(c.Message, `conflict with "`), `"`)
+		if !found || !slices.Contains(handManagers, m) {
+			return nil, false
+		}
+		for _, e := range live.GetManagedFields() {
+			if e.Manager == m && e.Operation != metav1.ManagedFieldsOperationUpdate {
+				return nil, false
+			}
+		}
+		if !slices.Contains(managers, m) {
+			managers = append(managers, m)
+		}
+	}
+	return managers, true
 }
 
 // staleReadBackoff retries a write made from an outdated read for up to about ten seconds:
@@ -200,7 +242,8 @@ func isStaleRead(err error) bool {
 // fieldConflicts returns the conflicts of a server-side apply: field path to manager.
 func fieldConflicts(err error) []metav1.StatusCause {
 	var out []metav1.StatusCause
-	if s, ok := err.(apierrors.APIStatus); ok && s.Status().Details != nil {
+	var s apierrors.APIStatus
+	if errors.As(err, &s) && s.Status().Details != nil {
 		for _, c := range s.Status().Details.Causes {
 			if c.Type == metav1.CauseTypeFieldManagerConflict {
 				out = append(out, c)

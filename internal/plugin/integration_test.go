@@ -312,6 +312,31 @@ spec:
 	hasTimeline(t, env, c.ns, "db", v1alpha1.TimelineHandoff, "Ops/postgres -> noah", "greg")
 }
 
+func TestFieldsSetByHandWithKubectlAreTakenOverWithANote(t *testing.T) {
+	c, env := setup(t, "greg")
+	// As `kubectl apply -f` (client-side) writes it: an Update by kubectl-client-side-apply.
+	inc := &v1alpha1.Incident{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: c.ns},
+		Spec: v1alpha1.IncidentSpec{Title: "Database failover stuck", State: v1alpha1.StateInvestigating, Roles: v1alpha1.Roles{Commander: "ricardo"}}}
+	if err := env.Client.Create(context.Background(), inc, client.FieldOwner("kubectl-client-side-apply")); err != nil {
+		t.Fatal(err)
+	}
+	r := c.run("confirm", "db")
+	if r.code != 0 || !strings.Contains(r.err, `Note: taking over fields last set by "kubectl-client-side-apply"`) {
+		t.Fatalf("confirm: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	c.ok("handoff", "db", "--ic", "greg")
+	if got := get(t, env, c.ns, "db"); got.Spec.State != v1alpha1.StateConfirmed || got.Spec.Roles.Commander != "greg" {
+		t.Fatalf("after the plugin: %s, IC %s", got.Spec.State, got.Spec.Roles.Commander)
+	}
+	// Another tool's Update is not a person's kubectl: it still conflicts.
+	inc = &v1alpha1.Incident{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: c.ns},
+		Spec: v1alpha1.IncidentSpec{Title: "API latency", State: v1alpha1.StateInvestigating, Roles: v1alpha1.Roles{Commander: "ricardo"}}}
+	if err := env.Client.Create(context.Background(), inc, client.FieldOwner("argocd-controller")); err != nil {
+		t.Fatal(err)
+	}
+	c.fails(`conflict with "argocd-controller"`, "handoff", "api", "--ic", "greg")
+}
+
 func TestConcurrentSitrepsAreAllKept(t *testing.T) {
 	c, env := setup(t, "ricardo")
 	c.ok("declare", "API latency", "--name", "latency")
