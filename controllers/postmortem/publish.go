@@ -87,8 +87,13 @@ func (r *Reconciler) publication(ctx context.Context, pm *v1alpha1.Postmortem, i
 	}
 	if pub.SendingSince != nil {
 		f, found, err := pp.Postmortem(ctx, pub.ProviderRef)
-		if err != nil {
+		if _, retry := delivery.IsRetryable(err); retry {
 			return r.retry(pm, err)
+		}
+		if err != nil {
+			setPublished(pm, metav1.ConditionFalse, v1alpha1.ReasonNeedsAttention, "Cannot tell whether the post-mortem was published: "+err.Error()+
+				". Check the status page, then clear status.publication.sendingSince.")
+			return ctrl.Result{}, nil
 		}
 		if found && f.Published() {
 			// It became public before the outcome was lost: adopt it.
