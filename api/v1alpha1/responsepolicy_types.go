@@ -51,7 +51,8 @@ type ResponsePolicySpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('1s')",message="must be a duration of at least 1s, such as 10s, 30m or 1h30m"
 	CustomersInformedWithin *metav1.Duration `json:"customersInformedWithin,omitempty"`
 
-	// statusUpdateCadence is how often customers hear while the incident is open. Default 60m.
+	// statusUpdateCadence is how often customers should hear while the incident is Confirmed
+	// or Major: Comms is reminded when an interval passes without a new status update. Default 60m.
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('1s')",message="must be a duration of at least 1s, such as 10s, 30m or 1h30m"
 	StatusUpdateCadence *metav1.Duration `json:"statusUpdateCadence,omitempty"`
@@ -269,6 +270,15 @@ func (p *ResponsePolicy) CustomersWithin() time.Duration {
 		return DefaultCustomersInformedWithin
 	}
 	return or(p.Spec.CustomersInformedWithin, DefaultCustomersInformedWithin)
+}
+
+// StatusUpdateEvery returns how often customers should hear while an incident is Confirmed or
+// Major.
+func (p *ResponsePolicy) StatusUpdateEvery() time.Duration {
+	if p == nil {
+		return DefaultStatusUpdateCadence
+	}
+	return or(p.Spec.StatusUpdateCadence, DefaultStatusUpdateCadence)
 }
 
 // RoleHoldLimit returns how long one person may hold a role before a hand-off is suggested.

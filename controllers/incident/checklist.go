@@ -161,6 +161,30 @@ func checkCustomersInformed(inc *v1alpha1.Incident, p *v1alpha1.ResponsePolicy, 
 	return []fact{reminder(key, v1alpha1.EventCustomersNotInformed, "Warning", msg, now, "")}, 0
 }
 
+// checkCustomersUpdateDue reminds Comms once for each status-update interval that passes
+// without a new update while the incident is Confirmed or Major and customers were last told it
+// is not over. Counting from the last update, a new update restarts the count.
+func checkCustomersUpdateDue(inc *v1alpha1.Incident, p *v1alpha1.ResponsePolicy, now time.Time) ([]fact, time.Duration) {
+	su := inc.Status.StatusUpdates
+	if !severe(inc.Spec.State) || published(inc) == 0 || su.LastPublishedAt == nil || su.LastStatus == "resolved" {
+		return nil, 0
+	}
+	every := p.StatusUpdateEvery()
+	last := su.LastPublishedAt.Time
+	missed := int64(now.Sub(last) / every)
+	next := last.Add(time.Duration(missed+1) * every)
+	if missed < 1 {
+		return nil, next.Sub(now)
+	}
+	key := fmt.Sprintf("CustomersUpdateDue/%d/%d", last.Unix(), missed)
+	if sentOnce(inc, key) {
+		return nil, next.Sub(now)
+	}
+	msg := fmt.Sprintf("Customers last heard %s ago (%q): status updates are due every %s while %s; Comms: %s",
+		now.Sub(last).Truncate(time.Second), su.LastStatus, every, inc.Spec.State, holder(inc.Spec.Roles.Communications))
+	return []fact{reminder(key, v1alpha1.EventCustomersNotInformed, "Warning", msg, now, "")}, next.Sub(now)
+}
+
 // checkResolvedAnnounced warns once when an incident that customers heard about has been
 // resolved for the policy's window without a published "resolved" update: they must hear it is
 // over, too.

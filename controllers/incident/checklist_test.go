@@ -176,6 +176,47 @@ func TestCustomersNotInformedWarnsOnceAfterTheWindow(t *testing.T) {
 	}
 }
 
+func TestCustomersUpdateDueOncePerMissedCadence(t *testing.T) {
+	p := policyWith(func(s *v1alpha1.ResponsePolicySpec) { s.StatusUpdateCadence = dur(20 * time.Minute) })
+	inc := openIncident(v1alpha1.StateMajor)
+	inc.Spec.Roles.Communications = "mia"
+	inc.Status.MajorAt = mt(0)
+	if f, wait := checkCustomersUpdateDue(inc, p, t0.Add(30*time.Minute)); len(f) != 0 || wait != 0 {
+		t.Fatalf("before any update (the first is CustomersInformed's): %+v, wait %s", f, wait)
+	}
+	inc.Status.StatusUpdates = &v1alpha1.StatusUpdatesSummary{Published: 1, LastPublishedAt: mt(10 * time.Minute), LastStatus: "identified"}
+	if f, wait := checkCustomersUpdateDue(inc, p, t0.Add(25*time.Minute)); len(f) != 0 || wait != 5*time.Minute {
+		t.Fatalf("inside the cadence: %+v, wait %s", f, wait)
+	}
+	f, wait := checkCustomersUpdateDue(inc, p, t0.Add(31*time.Minute))
+	if len(f) != 1 || f[0].eventReason != v1alpha1.EventCustomersNotInformed || wait != 19*time.Minute {
+		t.Fatalf("after one cadence: %+v, wait %s", f, wait)
+	}
+	want := `Customers last heard 21m0s ago ("identified"): status updates are due every 20m0s while Major; Comms: mia`
+	if f[0].entry.Message != want {
+		t.Fatalf("message %q, want %q", f[0].entry.Message, want)
+	}
+	if f, _ := checkCustomersUpdateDue(inc, p, t0.Add(45*time.Minute)); len(f) != 0 {
+		t.Fatal("reminded twice for one missed cadence")
+	}
+	if f, _ := checkCustomersUpdateDue(inc, p, t0.Add(51*time.Minute)); len(f) != 1 {
+		t.Fatal("no reminder for the second missed cadence")
+	}
+	inc.Status.StatusUpdates.LastPublishedAt = mt(52 * time.Minute)
+	if f, wait := checkCustomersUpdateDue(inc, p, t0.Add(53*time.Minute)); len(f) != 0 || wait != 19*time.Minute {
+		t.Fatalf("a new update restarts the count: %+v, wait %s", f, wait)
+	}
+	inc.Status.StatusUpdates.LastStatus = "resolved"
+	if f, _ := checkCustomersUpdateDue(inc, p, t0.Add(2*time.Hour)); len(f) != 0 {
+		t.Fatal("reminded after customers were told it is resolved")
+	}
+	inc.Status.StatusUpdates.LastStatus = "monitoring"
+	inc.Spec.State = v1alpha1.StateInvestigating
+	if f, _ := checkCustomersUpdateDue(inc, p, t0.Add(2*time.Hour)); len(f) != 0 {
+		t.Fatal("reminded at Investigating")
+	}
+}
+
 func TestRoleUnassignedWarnsOncePerStateChange(t *testing.T) {
 	inc := openIncident(v1alpha1.StateConfirmed)
 	f := checkRolesUnassigned(inc, t0)

@@ -172,6 +172,8 @@ func (r *Reconciler) checklist(inc *v1alpha1.Incident, p *v1alpha1.ResponsePolic
 	}
 	customers, w := checkCustomersInformed(inc, p, now)
 	facts, wait = append(facts, customers...), minPositive(wait, w)
+	due, w := checkCustomersUpdateDue(inc, p, now)
+	facts, wait = append(facts, due...), minPositive(wait, w)
 	resolved, w := checkResolvedAnnounced(inc, p, now)
 	facts, wait = append(facts, resolved...), minPositive(wait, w)
 	facts = append(facts, checkRolesUnassigned(inc, now)...)

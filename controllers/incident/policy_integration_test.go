@@ -272,3 +272,68 @@ func TestIntegrationRestartWhileRemindersAreDueSendsOneNotABacklog(t *testing.T)
 		t.Fatalf("%d reminders after a 5s outage on a 2s cadence: a backlog was sent", reminders)
 	}
 }
+
+func TestIntegrationCustomersRemindedOncePerMissedStatusUpdateCadence(t *testing.T) {
+	e := startEnv(t)
+	ctx := context.Background()
+	ns, _, _ := channels(t, e, time.Hour)
+	pol := &v1alpha1.ResponsePolicy{}
+	must(t, e.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "default"}, pol))
+	patch := client.MergeFrom(pol.DeepCopy())
+	pol.Spec.StatusUpdateCadence = &metav1.Duration{Duration: 2 * time.Second}
+	must(t, e.Client.Patch(ctx, pol, patch))
+	inc := confirmedIncident(ns, "quiet")
+	must(t, e.As("ricardo").Create(ctx, inc))
+
+	// Customers heard once (as the StatusUpdate controller records it), then nothing more.
+	got := &v1alpha1.Incident{}
+	testenv.Eventually(t, 5*time.Second, func() error {
+		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(inc), got); err != nil {
+			return err
+		}
+		if got.Status.ConfirmedAt == nil {
+			return fmt.Errorf("not recorded yet")
+		}
+		return nil
+	})
+	spatch := client.MergeFrom(got.DeepCopy())
+	heard := metav1.Now()
+	got.Status.StatusUpdates = &v1alpha1.StatusUpdatesSummary{Published: 1, LastPublishedAt: &heard, LastStatus: "identified"}
+	must(t, e.Client.Status().Patch(ctx, got, spatch))
+
+	quiet := func() []string {
+		var out []string
+		for _, n := range eventNotes(t, e.Client, ns, inc.Name, v1alpha1.EventCustomersNotInformed) {
+			if strings.Contains(n, "Customers last heard") {
+				out = append(out, n)
+			}
+		}
+		return out
+	}
+	testenv.Eventually(t, 15*time.Second, func() error {
+		if n := len(quiet()); n < 2 {
+			return fmt.Errorf("%d reminders, want 2 after two missed cadences", n)
+		}
+		return nil
+	})
+	// A new update restarts the count: nothing for the next cadence.
+	must(t, e.Client.Get(ctx, client.ObjectKeyFromObject(inc), got))
+	spatch = client.MergeFrom(got.DeepCopy())
+	heard = metav1.Now()
+	got.Status.StatusUpdates.Published, got.Status.StatusUpdates.LastPublishedAt = 2, &heard
+	must(t, e.Client.Status().Patch(ctx, got, spatch))
+	before := len(quiet())
+	time.Sleep(1500 * time.Millisecond)
+	if n := len(quiet()); n != before {
+		t.Fatalf("%d reminders within the cadence after a new update, want %d", n, before)
+	}
+	notes := quiet()
+	for i, n := range notes {
+		if !strings.Contains(n, `("identified"): status updates are due every 2s while Confirmed; Comms: keiko`) {
+			t.Errorf("reminder %d: %q", i, n)
+		}
+		if slices.Contains(notes[:i], n) {
+			t.Errorf("reminder %d sent twice: %q", i, n)
+		}
+	}
+}

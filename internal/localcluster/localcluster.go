@@ -170,11 +170,11 @@ func (c *Cluster) useExisting() error {
 
 // StartManager runs the manager binary and waits for its readiness endpoint.
 func (c *Cluster) StartManager(ctx context.Context) error {
-	probe, err := freeAddr()
+	probe, err := FreeAddr()
 	if err != nil {
 		return err
 	}
-	c.MetricsAddr, err = freeAddr()
+	c.MetricsAddr, err = FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -216,7 +216,7 @@ func (c *Cluster) waitReady(ctx context.Context, url, logPath string) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	for {
-		if err := get(ctx, url); err == nil {
+		if err := Probe(ctx, url); err == nil {
 			return nil
 		}
 		select {
@@ -303,7 +303,7 @@ func (c *Cluster) startStatusPage(ctx context.Context) error {
 	c.statusPage = cmd
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	for get(ctx, "http://"+c.opts.StatusPageAddr+"/healthz") != nil {
+	for Probe(ctx, "http://"+c.opts.StatusPageAddr+"/healthz") != nil {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("the status page did not answer on %s; see %s:\n%s", c.opts.StatusPageAddr, logPath, tail(logPath))
@@ -398,7 +398,8 @@ func (c *Cluster) Stop() {
 	}
 }
 
-func freeAddr() (string, error) {
+// FreeAddr returns a loopback address with a port nobody listens on now.
+func FreeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
@@ -407,7 +408,8 @@ func freeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-func get(ctx context.Context, url string) error {
+// Probe GETs url within a second and reports anything but 200 OK as an error.
+func Probe(ctx context.Context, url string) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)

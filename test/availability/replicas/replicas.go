@@ -24,7 +24,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -35,6 +34,8 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"firescope.dev/firescope/internal/localcluster"
 )
 
 // LeaseName is the manager's leader election Lease.
@@ -77,12 +78,12 @@ type Replica struct {
 // they would compete for its port, and the webhook has nothing to do with who leads.
 func (s *Set) Start(ctx context.Context) (*Replica, error) {
 	s.n++
-	probe, err := freeAddr()
+	probe, err := localcluster.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
 	r := &Replica{Name: fmt.Sprintf("manager-%d", s.n), exited: make(chan struct{})}
-	if r.metricsAddr, err = freeAddr(); err != nil {
+	if r.metricsAddr, err = localcluster.FreeAddr(); err != nil {
 		return nil, err
 	}
 	r.Log = filepath.Join(s.Dir, r.Name+".log")
@@ -104,7 +105,7 @@ func (s *Set) Start(ctx context.Context) (*Replica, error) {
 	go func() { _ = r.cmd.Wait(); logFile.Close(); close(r.exited) }()
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	for get(ctx, "http://"+probe+"/readyz") != nil {
+	for localcluster.Probe(ctx, "http://"+probe+"/readyz") != nil {
 		select {
 		case <-r.exited:
 			return nil, fmt.Errorf("%s exited before it was ready; see %s", r.Name, r.Log)
@@ -200,31 +201,4 @@ func AcquiredAt(l *coordinationv1.Lease) (time.Time, error) {
 		return time.Time{}, errors.New("the Lease has no acquireTime")
 	}
 	return l.Spec.AcquireTime.Time, nil
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-func get(ctx context.Context, url string) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return errors.New(resp.Status)
-	}
-	return nil
 }
