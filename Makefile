@@ -66,11 +66,15 @@ test: verify vet control-plane build test-deps ## Run unit, integration (real AP
 	go test $(GOTESTFLAGS) -count=1 ./...
 
 .PHONY: bench
-bench: control-plane build test-deps ## Run the benchmarks: timeline, reminder skew, status page against nginx.
+bench: control-plane build test-deps ## Run every benchmark (about 15 minutes); docs/development.md lists them.
 	go run ./test/bench/timeline -n 500
 	go run ./test/bench/reminders -n 1000 -for 45s
 	go run ./test/bench/publish -n 200
 	go run ./test/bench/statuspage
+	go run ./test/bench/postmortem -n 200
+	go run ./test/bench/day
+	go run ./test/bench/declare -n 50
+	go run ./test/bench/failover -kills 10
 
 ##@ Build
 
