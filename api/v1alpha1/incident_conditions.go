@@ -52,7 +52,7 @@ const (
 	ReasonPending = "Pending"
 	// ReasonNotInformed: the policy's window passed without a published status update.
 	ReasonNotInformed = "NotInformed"
-	// ReasonDescribed: spec.impact describes the impact.
+	// ReasonDescribed: spec.impact, or a sitrep's impact, describes the impact.
 	ReasonDescribed = "Described"
 	// ReasonUnknown: nobody has described the impact yet.
 	ReasonUnknown = "Unknown"

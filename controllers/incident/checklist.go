@@ -266,10 +266,21 @@ func checkHandoffSuggested(inc *v1alpha1.Incident, p *v1alpha1.ResponsePolicy, n
 	return facts, wait
 }
 
-func impactKnown(inc *v1alpha1.Incident) bool {
-	i := inc.Spec.Impact
-	return i != nil && (strings.TrimSpace(i.Description) != "" || i.CustomersAffected != nil || i.AppsAffected != nil)
+// impactSource says where the impact is described: spec.impact, else the latest sitrep that
+// says it, else "" (unknown).
+func impactSource(inc *v1alpha1.Incident) string {
+	if i := inc.Spec.Impact; i != nil && (strings.TrimSpace(i.Description) != "" || i.CustomersAffected != nil || i.AppsAffected != nil) {
+		return "spec.impact"
+	}
+	for n := len(inc.Spec.Sitreps); n > 0; n-- {
+		if strings.TrimSpace(inc.Spec.Sitreps[n-1].Impact) != "" {
+			return fmt.Sprintf("sitrep %d", n)
+		}
+	}
+	return ""
 }
+
+func impactKnown(inc *v1alpha1.Incident) bool { return impactSource(inc) != "" }
 
 // checkImpactUnknown warns once per state change when a Confirmed or Major incident has no
 // description of its impact.
@@ -281,7 +292,7 @@ func checkImpactUnknown(inc *v1alpha1.Incident, now time.Time) []fact {
 	if sentOnce(inc, key) {
 		return nil
 	}
-	msg := fmt.Sprintf("The impact of this %s incident is unknown: describe in spec.impact what is broken and how widespread it is", inc.Spec.State)
+	msg := fmt.Sprintf("The impact of this %s incident is unknown: describe what is broken and how widespread it is in spec.impact or a sitrep's impact", inc.Spec.State)
 	return []fact{reminder(key, v1alpha1.EventImpactUnknown, "Warning", msg, now, "")}
 }
 
@@ -310,9 +321,11 @@ func setCustomersInformedCondition(inc *v1alpha1.Incident, p *v1alpha1.ResponseP
 // setImpactKnownCondition says whether anybody has described the impact yet.
 func setImpactKnownCondition(inc *v1alpha1.Incident) {
 	c := metav1.Condition{Type: v1alpha1.ConditionImpactKnown, ObservedGeneration: inc.Generation,
-		Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonDescribed, Message: "spec.impact describes the impact"}
-	if !impactKnown(inc) {
-		c.Status, c.Reason, c.Message = metav1.ConditionFalse, v1alpha1.ReasonUnknown, "Nobody has described the impact yet: set spec.impact"
+		Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonDescribed}
+	if src := impactSource(inc); src != "" {
+		c.Message = src + " describes the impact"
+	} else {
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, v1alpha1.ReasonUnknown, "Nobody has described the impact yet: set spec.impact or post a sitrep with its impact"
 	}
 	meta.SetStatusCondition(&inc.Status.Conditions, c)
 }

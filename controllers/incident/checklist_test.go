@@ -276,10 +276,18 @@ func TestImpactUnknownAtConfirmedAndMajor(t *testing.T) {
 	if c := cond(inc, v1alpha1.ConditionImpactKnown); c.Status != metav1.ConditionFalse {
 		t.Fatalf("%+v", c)
 	}
+	inc.Spec.Sitreps = []v1alpha1.Sitrep{{Summary: "EC2 API errors"}, {Summary: "Still failing", Impact: "Postgres provisioning fails"}, {Summary: "Retrying"}}
+	setImpactKnownCondition(inc)
+	if c := cond(inc, v1alpha1.ConditionImpactKnown); c.Status != metav1.ConditionTrue || c.Message != "sitrep 2 describes the impact" {
+		t.Fatalf("a sitrep's impact: %+v", c)
+	}
+	if f := checkImpactUnknown(inc, t0.Add(time.Minute)); len(f) != 0 {
+		t.Fatalf("reminded though a sitrep describes the impact: %+v", f)
+	}
 	n := int64(120)
 	inc.Spec.Impact = &v1alpha1.Impact{CustomersAffected: &n}
 	setImpactKnownCondition(inc)
-	if c := cond(inc, v1alpha1.ConditionImpactKnown); c.Status != metav1.ConditionTrue {
+	if c := cond(inc, v1alpha1.ConditionImpactKnown); c.Status != metav1.ConditionTrue || c.Message != "spec.impact describes the impact" {
 		t.Fatalf("%+v", c)
 	}
 }

@@ -473,10 +473,13 @@ func TestReadCommandsShowTheResponse(t *testing.T) {
 	testenv.Eventually(t, 15*time.Second, func() error {
 		st := c.ok("status", "ec2")
 		for _, want := range []string{"ec2: AWS EC2 API problems", "Major, since", "keiko", "postgres: noah", "1 posted", "by ricardo; next due",
-			"ImpactKnown (Unknown)", "no status update yet"} {
+			"Postgres provisioning (sitrep 1)", "CustomersInformed (Pending)", "no status update yet"} {
 			if !strings.Contains(st, want) {
 				return fmt.Errorf("status does not show %q:\n%s", want, st)
 			}
+		}
+		if strings.Contains(st, "ImpactKnown") {
+			return fmt.Errorf("status says the impact is unknown though sitrep 1 describes it:\n%s", st)
 		}
 		return nil
 	})

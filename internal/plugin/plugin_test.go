@@ -236,6 +236,23 @@ func TestStatusShowsOverdueSitrepAndWhatIsNotOK(t *testing.T) {
 	}
 }
 
+func TestStatusShowsTheImpactOfTheLatestSitrepThatSaysIt(t *testing.T) {
+	inc := incidentWithSitrep()
+	inc.Spec.Impact = nil
+	inc.Spec.Sitreps = []v1alpha1.Sitrep{{Summary: "EC2 API errors", Impact: "Postgres provisioning fails"}, {Summary: "Retrying"}}
+	var b bytes.Buffer
+	PrintStatus(&b, inc, nil, now)
+	if want := "Postgres provisioning fails (sitrep 1)"; !strings.Contains(b.String(), want) {
+		t.Errorf("status does not show %q:\n%s", want, b.String())
+	}
+	inc.Spec.Sitreps = inc.Spec.Sitreps[1:]
+	b.Reset()
+	PrintStatus(&b, inc, nil, now)
+	if want := "not described yet"; !strings.Contains(b.String(), want) {
+		t.Errorf("status does not show %q:\n%s", want, b.String())
+	}
+}
+
 func TestListPutsOpenSevereIncidentsFirst(t *testing.T) {
 	mk := func(name string, st v1alpha1.IncidentState, age time.Duration) v1alpha1.Incident {
 		return v1alpha1.Incident{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", CreationTimestamp: metav1.NewTime(now.Add(-age))},

@@ -126,6 +126,8 @@ func PrintStatus(out io.Writer, inc *v1alpha1.Incident, updates []v1alpha1.Statu
 			parts = append(parts, "components: "+strings.Join(im.Components, ", "))
 		}
 		fmt.Fprintf(w, "Impact:\t%s\n", strings.Join(parts, "; "))
+	} else if n, said := latestSitrepImpact(inc); n > 0 {
+		fmt.Fprintf(w, "Impact:\t%s (sitrep %d)\n", oneLine(said, 100), n)
 	} else {
 		fmt.Fprintf(w, "Impact:\tnot described yet\n")
 	}
@@ -211,6 +213,16 @@ func oneLine(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
+}
+
+// latestSitrepImpact returns the number and impact of the latest sitrep that states one.
+func latestSitrepImpact(inc *v1alpha1.Incident) (int, string) {
+	for n := len(inc.Spec.Sitreps); n > 0; n-- {
+		if s := strings.TrimSpace(inc.Spec.Sitreps[n-1].Impact); s != "" {
+			return n, s
+		}
+	}
+	return 0, ""
 }
 
 func newTimelineCommand(o *Options) *cobra.Command {
