@@ -253,8 +253,9 @@ type PostmortemStatus struct {
 // +kubebuilder:printcolumn:name="On Schedule",type=string,JSONPath=`.status.conditions[?(@.type=="OnSchedule")].reason`,priority=1
 
 // Postmortem is the review of one resolved Incident, owned by one person and due by a date.
-// The controller creates it when the Incident resolves, named after the Incident and owned by
-// it, and keeps one per Incident across reopens.
+// The controller creates it when the Incident resolves, named after the Incident, and records
+// it in the Incident's status.postmortem, so there is one per Incident across reopens and one
+// deleted on purpose is not created again.
 type Postmortem struct {
 	metav1.TypeMeta `json:",inline"`
 	// metadata is standard object metadata.
