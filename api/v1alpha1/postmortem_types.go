@@ -19,6 +19,7 @@ package v1alpha1
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // PostmortemState is where a post-mortem is in its life.
@@ -108,16 +109,29 @@ type RemediationItem struct {
 	// tracker links the ticket that tracks it.
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="isURL(self)",message="tracker must be a URL, such as https://tracker.example.com/OPS-123"
+	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || (isURL(self) && url(self).getScheme() in ['http', 'https'])",message="tracker must be an absolute http or https URL, such as https://tracker.example.com/OPS-123"
 	Tracker string `json:"tracker,omitempty"`
 	// done is true once it is done.
 	// +optional
 	Done bool `json:"done,omitempty"`
 }
 
-// IncidentRecord is the incident as it stood when it was last resolved: the facts the
-// post-mortem starts from.
+// IncidentRecord is the incident the post-mortem reviews, kept current while the incident
+// exists and kept as it last stood once it is deleted: the facts the post-mortem starts from.
 type IncidentRecord struct {
+	// uid of the reviewed Incident: a later Incident of the same name is another incident.
+	// +optional
+	UID types.UID `json:"uid,omitempty"`
+	// policy is the name of the ResponsePolicy that applied, whose reminder interval and comms
+	// channel still apply once the incident is deleted.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	Policy string `json:"policy,omitempty"`
+	// statusPageIncident is the status page's incident that customers read about it, the one
+	// the post-mortem is attached to.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	StatusPageIncident string `json:"statusPageIncident,omitempty"`
 	// title of the incident.
 	// +optional
 	// +kubebuilder:validation:MaxLength=200
@@ -211,6 +225,10 @@ type PostmortemPublication struct {
 	// attempts made since the last success.
 	// +optional
 	Attempts int32 `json:"attempts,omitempty"`
+	// nextAttemptAt is when the status page may be called again after a failed attempt;
+	// nothing calls it before, whatever wakes the controller.
+	// +optional
+	NextAttemptAt *metav1.Time `json:"nextAttemptAt,omitempty"`
 }
 
 // PostmortemStatus is what the controller observed.

@@ -27,6 +27,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -101,7 +102,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
 	}
-	inc, pol, err := r.incident(ctx, pm)
+	inc, live, err := r.incident(ctx, pm)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	pol, err := r.policy(ctx, inc)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -109,9 +114,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	now := r.Clock.Now()
 
 	// Keep the incident's record current: a reopen adds to the same post-mortem.
-	if inc != nil {
+	if live {
 		if err := r.observe(ctx, pm, inc); err != nil {
 			return ctrl.Result{}, err
+		}
+		if inc.Status.Postmortem == nil {
+			if err := r.link(ctx, inc, pm.Name); err != nil {
+				return ctrl.Result{}, err
+			}
 		}
 	}
 	setConditions(pm, now)
@@ -163,13 +173,16 @@ func (r *Reconciler) open(ctx context.Context, key client.ObjectKey) error {
 	if err := r.List(ctx, existing, client.InNamespace(inc.Namespace), client.MatchingFields{incidentField: inc.Name}); err != nil {
 		return err
 	}
-	if len(existing.Items) > 0 {
-		return r.link(ctx, inc, existing.Items[0].Name)
+	for _, pm := range existing.Items {
+		if reviews(&pm, inc) {
+			return r.link(ctx, inc, pm.Name)
+		}
 	}
 	now := r.Clock.Now()
 	pm := newPostmortem(inc, pol, now)
-	if err := r.Create(ctx, pm); err != nil {
-		return client.IgnoreAlreadyExists(err)
+	created, err := r.create(ctx, pm, inc)
+	if err != nil || !created {
+		return err
 	}
 	if err := r.link(ctx, inc, pm.Name); err != nil {
 		return err
@@ -182,6 +195,48 @@ func (r *Reconciler) open(ctx context.Context, key client.ObjectKey) error {
 	r.event(ctx, pm, "PostmortemCreated", corev1.EventTypeNormal, v1alpha1.EventPostmortemCreated, note)
 	r.event(ctx, inc, "PostmortemCreated", corev1.EventTypeNormal, v1alpha1.EventPostmortemCreated, note)
 	return nil
+}
+
+// create creates the post-mortem under the incident's name or, when the post-mortem of an
+// earlier incident of the same name holds it, under the name with the incident's uid. It
+// reports false, having linked it, when the incident's post-mortem turns out to exist already.
+func (r *Reconciler) create(ctx context.Context, pm *v1alpha1.Postmortem, inc *v1alpha1.Incident) (bool, error) {
+	err := r.Create(ctx, pm)
+	if !apierrors.IsAlreadyExists(err) {
+		return err == nil, err
+	}
+	taken := &v1alpha1.Postmortem{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(pm), taken); err != nil {
+		return false, err
+	}
+	if reviews(taken, inc) {
+		return false, r.link(ctx, inc, taken.Name)
+	}
+	pm.Name = laterName(inc)
+	if err := r.Create(ctx, pm); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return false, r.link(ctx, inc, pm.Name) // named after this incident's uid: its own
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// reviews reports whether the post-mortem is the one of this incident, not of an earlier
+// incident of the same name. One not yet reconciled has recorded no uid, and counts.
+func reviews(pm *v1alpha1.Postmortem, inc *v1alpha1.Incident) bool {
+	uid := pm.Status.Incident.UID
+	return pm.Spec.IncidentRef.Name == inc.Name && (uid == "" || uid == inc.UID)
+}
+
+// laterName names the post-mortem of an incident whose name an earlier incident's post-mortem
+// holds: the name and the first 8 characters of the incident's uid, within 253 characters.
+func laterName(inc *v1alpha1.Incident) string {
+	base := inc.Name
+	if len(base) > 253-9 {
+		base = strings.TrimRight(base[:253-9], "-.")
+	}
+	return base + "-" + string(inc.UID)[:8]
 }
 
 // link records the post-mortem in the Incident's status, so that none is opened again. Only
@@ -198,18 +253,33 @@ func resolvedAndRecorded(inc *v1alpha1.Incident) bool {
 	return inc.Spec.State == v1alpha1.StateResolved && inc.Status.Recorded != nil && inc.Status.Recorded.State == v1alpha1.StateResolved && inc.Status.ResolvedAt != nil
 }
 
-// incident returns the post-mortem's Incident and its policy; either may be nil (an Incident
-// deleted with an orphaned post-mortem; a policy that does not exist means the defaults).
-func (r *Reconciler) incident(ctx context.Context, pm *v1alpha1.Postmortem) (*v1alpha1.Incident, *v1alpha1.ResponsePolicy, error) {
+// incident returns the post-mortem's Incident and whether it is the live object. Once the
+// Incident is deleted, or its name belongs to a later incident, it is the one the post-mortem
+// recorded (nil when nothing was recorded), so that reminders and publishing go on. A later
+// incident of the same name is given its own post-mortem when it resolves.
+func (r *Reconciler) incident(ctx context.Context, pm *v1alpha1.Postmortem) (*v1alpha1.Incident, bool, error) {
 	inc := &v1alpha1.Incident{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: pm.Namespace, Name: pm.Spec.IncidentRef.Name}, inc); err != nil {
-		return nil, nil, client.IgnoreNotFound(err)
+	err := r.Get(ctx, client.ObjectKey{Namespace: pm.Namespace, Name: pm.Spec.IncidentRef.Name}, inc)
+	switch {
+	case apierrors.IsNotFound(err):
+		return recorded(pm), false, nil
+	case err != nil:
+		return nil, false, err
+	case reviews(pm, inc):
+		return inc, true, nil
 	}
-	pol, err := r.policy(ctx, inc)
-	return inc, pol, err
+	if err := r.open(ctx, client.ObjectKeyFromObject(inc)); err != nil {
+		return nil, false, err
+	}
+	return recorded(pm), false, nil
 }
 
+// policy returns the incident's ResponsePolicy; nil, meaning the defaults, when it does not
+// exist or there is no incident.
 func (r *Reconciler) policy(ctx context.Context, inc *v1alpha1.Incident) (*v1alpha1.ResponsePolicy, error) {
+	if inc == nil {
+		return nil, nil
+	}
 	pol := &v1alpha1.ResponsePolicy{}
 	if err := r.Get(ctx, client.ObjectKey{Namespace: inc.Namespace, Name: inc.PolicyName()}, pol); err != nil {
 		if apierrors.IsNotFound(err) {

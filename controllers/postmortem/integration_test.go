@@ -312,14 +312,18 @@ func TestIntegrationRefusesReviewWithoutAnOwnerAndPublicationWithoutTheSections(
 	setState(t, e, f.ns, "api-latency", v1alpha1.StateResolved)
 	waitPM(t, e, f.ns, "api-latency", func(*v1alpha1.Postmortem) error { return nil })
 	for patch, want := range map[string]string{
-		`{"spec":{"state":"InReview"}}`:                                  "a post-mortem needs an owner before review: set spec.owner",
-		`{"spec":{"owner":"ana","state":"Published"}}`:                   "a Draft goes to InReview before it is Published",
-		`{"spec":{"remediation":[{"title":"x","tracker":"not a url"}]}}`: "tracker must be a URL",
+		`{"spec":{"state":"InReview"}}`:                                            "a post-mortem needs an owner before review: set spec.owner",
+		`{"spec":{"owner":"ana","state":"Published"}}`:                             "a Draft goes to InReview before it is Published",
+		`{"spec":{"remediation":[{"title":"x","tracker":"not a url"}]}}`:           "tracker must be an absolute http or https URL",
+		`{"spec":{"remediation":[{"title":"x","tracker":"/OPS-123"}]}}`:            "tracker must be an absolute http or https URL",
+		`{"spec":{"remediation":[{"title":"x","tracker":"javascript:alert(1)"}]}}`: "tracker must be an absolute http or https URL",
 	} {
 		if err := patchPM(t, e, f.ns, "api-latency", patch); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", patch, err, want)
 		}
 	}
+	// An empty tracker is no tracker.
+	must(t, patchPM(t, e, f.ns, "api-latency", `{"spec":{"remediation":[{"title":"x","tracker":""}]}}`))
 	must(t, patchPM(t, e, f.ns, "api-latency", `{"spec":{"owner":"ana","state":"InReview"}}`))
 	if err := patchPM(t, e, f.ns, "api-latency", `{"spec":{"state":"Published"}}`); err == nil || !strings.Contains(err.Error(), "fill in spec.apology and spec.understanding") {
 		t.Errorf("published without an apology: %v", err)
@@ -409,9 +413,10 @@ func TestIntegrationAdoptsAPublicationWhoseOutcomeWasLost(t *testing.T) {
 		return nil
 	})
 	// A manager records its intent, its publish call lands, and it dies before recording the
-	// result: the status says sendingSince, the page says published.
+	// result: the status says sendingSince (a minute ago, so the attempt has settled), the page
+	// says published.
 	must(t, e.Client.Status().Patch(context.Background(), &v1alpha1.Postmortem{ObjectMeta: metav1.ObjectMeta{Name: "ec2-api-errors", Namespace: f.ns}},
-		client.RawPatch("application/merge-patch+json", fmt.Appendf(nil, `{"status":{"publication":{"sendingSince":%q}}}`, time.Now().UTC().Format(time.RFC3339)))))
+		client.RawPatch("application/merge-patch+json", fmt.Appendf(nil, `{"status":{"publication":{"sendingSince":%q}}}`, time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)))))
 	ref := f.page.Incidents()[0].ID
 	req, _ := http.NewRequest(http.MethodPut, fmt.Sprintf("%s/v1/pages/%s/incidents/%s/postmortem/publish", f.page.URL, statuspage.PageID, ref),
 		bytes.NewBufferString(`{"postmortem":{"notify_subscribers":false,"notify_twitter":false}}`))
@@ -450,5 +455,112 @@ func TestIntegrationNoPublicIncidentMeansNothingToAttachTo(t *testing.T) {
 	})
 	if n := len(f.page.Requests()); n != 0 {
 		t.Errorf("%d requests reached the status page", n)
+	}
+}
+
+func TestIntegrationALaterIncidentOfTheSameNameGetsItsOwnPostmortem(t *testing.T) {
+	e := testenv.Shared(t)
+	ctx := context.Background()
+	f := namespace(t, e, nil)
+	declare(t, e, f.ns, "db-down", false)
+	setState(t, e, f.ns, "db-down", v1alpha1.StateResolved)
+	first := waitPM(t, e, f.ns, "db-down", func(pm *v1alpha1.Postmortem) error {
+		if pm.Status.Incident.UID == "" {
+			return fmt.Errorf("no incident recorded yet")
+		}
+		return nil
+	})
+	// A GitOps tool prunes the resolved incident; weeks later an alert declares one of the
+	// same name, which resolves too.
+	must(t, e.Client.Delete(ctx, &v1alpha1.Incident{ObjectMeta: metav1.ObjectMeta{Name: "db-down", Namespace: f.ns}}))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if err := e.Client.Get(ctx, client.ObjectKey{Namespace: f.ns, Name: "db-down"}, &v1alpha1.Incident{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("still there: %v", err)
+		}
+		return nil
+	})
+	later := &v1alpha1.Incident{ObjectMeta: metav1.ObjectMeta{Name: "db-down", Namespace: f.ns},
+		Spec: v1alpha1.IncidentSpec{Title: "Primary database unreachable", State: v1alpha1.StateConfirmed,
+			Roles: v1alpha1.Roles{Commander: "greg", Communications: "keiko"}}}
+	must(t, e.Client.Create(ctx, later))
+	setState(t, e, f.ns, "db-down", v1alpha1.StateResolved)
+	name := "db-down-" + string(later.UID)[:8]
+	second := waitPM(t, e, f.ns, name, func(pm *v1alpha1.Postmortem) error {
+		if pm.Status.Incident.UID != later.UID {
+			return fmt.Errorf("record %+v", pm.Status.Incident)
+		}
+		return nil
+	})
+	if second.Status.ProposedOwner != "greg" || second.Status.Incident.Title != "Primary database unreachable" {
+		t.Errorf("the later post-mortem records %q proposed %q", second.Status.Incident.Title, second.Status.ProposedOwner)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		inc := &v1alpha1.Incident{}
+		must(t, e.Client.Get(ctx, client.ObjectKey{Namespace: f.ns, Name: "db-down"}, inc))
+		if inc.Status.Postmortem == nil || inc.Status.Postmortem.Name != name {
+			return fmt.Errorf("status.postmortem %+v", inc.Status.Postmortem)
+		}
+		return nil
+	})
+	// The earlier post-mortem still reviews the earlier incident.
+	time.Sleep(time.Second)
+	kept, err := getPM(e, f.ns, "db-down")
+	must(t, err)
+	if kept.Status.Incident.UID != first.Status.Incident.UID || kept.Status.Incident.Title != first.Status.Incident.Title ||
+		kept.Status.ProposedOwner != "ricardo" || kept.Status.Incident.ResolvedAt == nil {
+		t.Errorf("the earlier post-mortem took the later incident's record: %+v, proposed %q", kept.Status.Incident, kept.Status.ProposedOwner)
+	}
+}
+
+func TestIntegrationAPostmortemOutlivesItsIncidentAndStillReminds(t *testing.T) {
+	e := testenv.Shared(t)
+	ctx := context.Background()
+	f := namespace(t, e, func(s *v1alpha1.ResponsePolicySpec) {
+		s.PostmortemReminderInterval = &metav1.Duration{Duration: 2 * time.Second}
+	})
+	declare(t, e, f.ns, "pruned", false)
+	setState(t, e, f.ns, "pruned", v1alpha1.StateResolved)
+	waitPM(t, e, f.ns, "pruned", func(pm *v1alpha1.Postmortem) error {
+		if pm.Status.Incident.UID == "" {
+			return fmt.Errorf("no incident recorded yet")
+		}
+		return nil
+	})
+	must(t, e.Client.Delete(ctx, &v1alpha1.Incident{ObjectMeta: metav1.ObjectMeta{Name: "pruned", Namespace: f.ns}}))
+	before := len(f.slack.Texts())
+	// Reminders go on, on the policy's interval and channel, to the IC it recorded.
+	testenv.Eventually(t, 15*time.Second, func() error {
+		texts := f.slack.Texts()[before:]
+		if n := count(texts, "@ricardo: Post-mortem pruned has no owner"); n < 2 {
+			return fmt.Errorf("%d owner reminders on the channel since the incident was deleted: %q", n, texts)
+		}
+		return nil
+	})
+}
+
+func TestIntegrationAPostmortemWrittenByHandIsLinkedAndNoneIsOpened(t *testing.T) {
+	e := testenv.Shared(t)
+	ctx := context.Background()
+	f := namespace(t, e, nil)
+	declare(t, e, f.ns, "x", false)
+	must(t, e.Client.Create(ctx, &v1alpha1.Postmortem{ObjectMeta: metav1.ObjectMeta{Name: "review-x", Namespace: f.ns},
+		Spec: v1alpha1.PostmortemSpec{IncidentRef: v1alpha1.LocalReference{Name: "x"}, State: v1alpha1.PostmortemDraft}}))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		inc := &v1alpha1.Incident{}
+		must(t, e.Client.Get(ctx, client.ObjectKey{Namespace: f.ns, Name: "x"}, inc))
+		if inc.Status.Postmortem == nil || inc.Status.Postmortem.Name != "review-x" {
+			return fmt.Errorf("status.postmortem %+v", inc.Status.Postmortem)
+		}
+		return nil
+	})
+	setState(t, e, f.ns, "x", v1alpha1.StateResolved)
+	must(t, e.Client.Delete(ctx, &v1alpha1.Postmortem{ObjectMeta: metav1.ObjectMeta{Name: "review-x", Namespace: f.ns}}))
+	setState(t, e, f.ns, "x", v1alpha1.StateInvestigating)
+	setState(t, e, f.ns, "x", v1alpha1.StateResolved)
+	time.Sleep(2 * time.Second)
+	list := &v1alpha1.PostmortemList{}
+	must(t, e.Client.List(ctx, list, client.InNamespace(f.ns)))
+	if len(list.Items) != 0 {
+		t.Errorf("%d post-mortems after the one written by hand was deleted, want none", len(list.Items))
 	}
 }

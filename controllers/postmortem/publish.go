@@ -33,6 +33,11 @@ import (
 	"firescope.dev/firescope/internal/publish"
 )
 
+// settleAfterUnknown is how long after an attempt whose outcome is unknown the controller waits
+// before asking the provider about it: longer than the providers' request timeout, so that a
+// call still in flight on the provider's side has landed by then and is not made twice.
+const settleAfterUnknown = 30 * time.Second
+
 // publication posts the post-mortem on the status page that carried the incident's status
 // updates, when spec.publishToStatusPage asks: its text as the provider's draft while it is
 // InReview, then published once it is Published.
@@ -74,7 +79,12 @@ func (r *Reconciler) publication(ctx context.Context, pm *v1alpha1.Postmortem, i
 		setPublished(pm, metav1.ConditionFalse, v1alpha1.ReasonNoPublicIncident, "Customers read no status update about this incident, so there is no status page incident to attach the post-mortem to")
 		return ctrl.Result{}, nil
 	}
-	pub.ProviderRef = inc.Status.StatusUpdates.ProviderRef
+	if pub.ProviderRef == "" || (pub.DraftedGeneration == 0 && pub.SendingSince == nil) {
+		pub.ProviderRef = inc.Status.StatusUpdates.ProviderRef // then fixed: the draft is there
+	}
+	if wait := r.notBefore(pm).Sub(r.Clock.Now()); wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
 	prov, err := r.Providers.For(ctx, page)
 	if err != nil {
 		setPublished(pm, metav1.ConditionFalse, v1alpha1.ReasonRetrying, err.Error())
@@ -91,9 +101,11 @@ func (r *Reconciler) publication(ctx context.Context, pm *v1alpha1.Postmortem, i
 			return r.retry(pm, err)
 		}
 		if err != nil {
+			// Asking is harmless, so keep asking, slowly: a fixed credential heals it.
+			res, _ := r.retry(pm, err)
 			setPublished(pm, metav1.ConditionFalse, v1alpha1.ReasonNeedsAttention, "Cannot tell whether the post-mortem was published: "+err.Error()+
-				". Check the status page, then clear status.publication.sendingSince.")
-			return ctrl.Result{}, nil
+				". Asking again later; to publish anyway, check the status page, then clear status.publication.sendingSince.")
+			return res, nil
 		}
 		if found && f.Published() {
 			// It became public before the outcome was lost: adopt it.
@@ -107,7 +119,7 @@ func (r *Reconciler) publication(ctx context.Context, pm *v1alpha1.Postmortem, i
 		pub.DraftedGeneration = pm.Generation
 	}
 	if pm.Spec.State == v1alpha1.PostmortemInReview {
-		pub.Attempts = 0
+		pub.Attempts, pub.NextAttemptAt = 0, nil
 		setPublished(pm, metav1.ConditionFalse, v1alpha1.ReasonDrafted, "The text is on the status page as a draft, for review; it is published when spec.state is Published")
 		return ctrl.Result{}, nil
 	}
@@ -141,7 +153,7 @@ func (r *Reconciler) page(ctx context.Context, inc *v1alpha1.Incident, pol *v1al
 
 func (r *Reconciler) markPublished(ctx context.Context, pm *v1alpha1.Postmortem, at metav1.Time) error {
 	pub := &pm.Status.Publication
-	pub.SendingSince, pub.PublishedAt, pub.Attempts = nil, &at, 0
+	pub.SendingSince, pub.PublishedAt, pub.Attempts, pub.NextAttemptAt = nil, &at, 0, nil
 	setPublished(pm, metav1.ConditionTrue, v1alpha1.ReasonPublished, "Published on the status page")
 	r.event(ctx, pm, "PostmortemPublished", corev1.EventTypeNormal, v1alpha1.EventPostmortemPublished,
 		fmt.Sprintf("Post-mortem %s published on the status page", pm.Name))
@@ -154,9 +166,9 @@ func (r *Reconciler) failedOrRetry(ctx context.Context, pm *v1alpha1.Postmortem,
 	if _, retry := delivery.IsRetryable(err); retry {
 		return r.retry(pm, err)
 	}
-	pm.Status.Publication.SendingSince = nil
-	pm.Status.Publication.Attempts = 0
-	pm.Status.Publication.RejectedGeneration = pm.Generation
+	pub := &pm.Status.Publication
+	pub.SendingSince, pub.Attempts, pub.NextAttemptAt = nil, 0, nil
+	pub.RejectedGeneration = pm.Generation
 	msg := "Not published: " + err.Error()
 	setPublished(pm, metav1.ConditionFalse, v1alpha1.ReasonRejected, msg)
 	r.event(ctx, pm, fmt.Sprintf("PostmortemPublishFailed/%d", pm.Generation), corev1.EventTypeWarning, v1alpha1.EventPostmortemPublishFailed, msg)
@@ -170,8 +182,27 @@ func (r *Reconciler) retry(pm *v1alpha1.Postmortem, err error) (ctrl.Result, err
 	if after <= 0 {
 		after = delivery.Backoff(int(min(pub.Attempts, 10)), time.Second, 5*time.Minute)
 	}
+	next := metav1.NewTime(r.Clock.Now().Add(after))
+	pub.NextAttemptAt = &next
 	setPublished(pm, metav1.ConditionFalse, v1alpha1.ReasonRetrying, "Retrying: "+err.Error())
 	return ctrl.Result{RequeueAfter: after}, nil
+}
+
+// notBefore is when the status page may be called: not before the backoff of the last failed
+// attempt ends, nor, after an attempt whose outcome is unknown, before that attempt has
+// settled, whatever wakes the controller meanwhile.
+func (r *Reconciler) notBefore(pm *v1alpha1.Postmortem) time.Time {
+	var t time.Time
+	pub := pm.Status.Publication
+	if pub.NextAttemptAt != nil {
+		t = pub.NextAttemptAt.Time
+	}
+	if pub.SendingSince != nil {
+		if settled := pub.SendingSince.Add(settleAfterUnknown); settled.After(t) {
+			t = settled
+		}
+	}
+	return t
 }
 
 func setPublished(pm *v1alpha1.Postmortem, status metav1.ConditionStatus, reason, msg string) {

@@ -81,9 +81,30 @@ func chronology(inc *v1alpha1.Incident) string {
 
 // record is what the post-mortem starts from: the incident's facts, roles, durations and the
 // updates customers read.
+// recorded stands in for a deleted Incident with what the post-mortem recorded of it: enough
+// to remind its people on its policy's channel and to publish on its status page incident.
+// It is nil when nothing was recorded.
+func recorded(pm *v1alpha1.Postmortem) *v1alpha1.Incident {
+	r := pm.Status.Incident
+	if r.UID == "" {
+		return nil
+	}
+	inc := &v1alpha1.Incident{
+		ObjectMeta: metav1.ObjectMeta{Namespace: pm.Namespace, Name: pm.Spec.IncidentRef.Name, UID: r.UID},
+		Spec: v1alpha1.IncidentSpec{Title: r.Title, Drill: r.Drill, State: v1alpha1.StateResolved, Roles: *r.Roles.DeepCopy(),
+			PolicyRef: &v1alpha1.PolicyReference{Name: r.Policy}},
+	}
+	if r.StatusPageIncident != "" {
+		inc.Status.StatusUpdates = &v1alpha1.StatusUpdatesSummary{ProviderRef: r.StatusPageIncident}
+	}
+	return inc
+}
+
 func record(inc *v1alpha1.Incident, updates []v1alpha1.StatusUpdate) v1alpha1.IncidentRecord {
 	s := inc.Status
 	r := v1alpha1.IncidentRecord{
+		UID:          inc.UID,
+		Policy:       inc.PolicyName(),
 		Title:        inc.Spec.Title,
 		Drill:        inc.Spec.Drill,
 		HighestState: highest(inc),
@@ -93,6 +114,9 @@ func record(inc *v1alpha1.Incident, updates []v1alpha1.StatusUpdate) v1alpha1.In
 		ResolvedAt:   s.ResolvedAt,
 		Roles:        *inc.Spec.Roles.DeepCopy(),
 		Timeline:     slices.Clone(s.Timeline),
+	}
+	if s.StatusUpdates != nil {
+		r.StatusPageIncident = s.StatusUpdates.ProviderRef
 	}
 	for _, su := range updates {
 		if !meta.IsStatusConditionTrue(su.Status.Conditions, v1alpha1.ConditionPublished) || su.Status.PublishedAt == nil {

@@ -17,6 +17,7 @@ limitations under the License.
 package postmortem
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -24,6 +25,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"firescope.dev/firescope/api/v1alpha1"
 )
@@ -269,5 +271,33 @@ func TestBodyKeepsOwnersAndTrackersInternal(t *testing.T) {
 	}
 	if strings.Contains(b, "greg") || strings.Contains(b, "tracker.example.com") {
 		t.Errorf("body leaks internal details:\n%s", b)
+	}
+}
+
+func TestNoCallBeforeTheBackoffEndsNorBeforeAnUnknownOutcomeSettles(t *testing.T) {
+	r := &Reconciler{Clock: clocktesting.NewFakePassiveClock(t0)}
+	pm := &v1alpha1.Postmortem{}
+	if !r.notBefore(pm).IsZero() {
+		t.Fatalf("a fresh post-mortem waits until %s", r.notBefore(pm))
+	}
+	res, _ := r.retry(pm, errors.New("503"))
+	if got := r.notBefore(pm); got.Sub(t0) != res.RequeueAfter || res.RequeueAfter <= 0 {
+		t.Fatalf("after a failure: not before %s, requeue after %s", got, res.RequeueAfter)
+	}
+	sending := metav1.NewTime(t0)
+	pm.Status.Publication.SendingSince = &sending
+	if got := r.notBefore(pm); !got.Equal(t0.Add(settleAfterUnknown)) {
+		t.Fatalf("after an unknown outcome: not before %s, want %s", got, t0.Add(settleAfterUnknown))
+	}
+}
+
+func TestLaterNameKeepsTheIncidentsNameWithinTheLimit(t *testing.T) {
+	inc := &v1alpha1.Incident{ObjectMeta: metav1.ObjectMeta{Name: "db-down", UID: "0123abcd-ef01-2345-6789-abcdef012345"}}
+	if got := laterName(inc); got != "db-down-0123abcd" {
+		t.Errorf("laterName = %q", got)
+	}
+	inc.Name = strings.Repeat("a", 243) + "-.b"
+	if got := laterName(inc); len(got) > 253 || strings.Contains(got, "-.") || !strings.HasSuffix(got, "a-0123abcd") {
+		t.Errorf("laterName = %q (%d)", got, len(got))
 	}
 }
