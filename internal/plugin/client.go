@@ -142,17 +142,42 @@ func applyBody(ns, name, resourceVersion string, spec map[string]any) map[string
 	}
 }
 
+// printBody prints what --dry-run=client would send, and returns it as an Incident.
+func (s *session) printBody(body map[string]any) (*v1alpha1.Incident, error) {
+	out, err := yaml.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(s.Out, "%s", out)
+	inc := &v1alpha1.Incident{}
+	err = runtime.DefaultUnstructuredConverter.FromUnstructured(body, inc)
+	return inc, err
+}
+
+// create creates an incident from body under the plugin's field manager. Unlike an apply, it
+// fails when the name is taken, even by a declaration made a moment earlier, so declaring
+// never changes an existing incident. The fields are owned through an update; later commands
+// take them over as the plugin's own (see change).
+func (s *session) create(body map[string]any, w *writeFlags) (*v1alpha1.Incident, error) {
+	if w.dryRun == dryRunClient {
+		return s.printBody(body)
+	}
+	opts := metav1.CreateOptions{FieldManager: FieldManager}
+	if w.dryRun == dryRunServer {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	u, err := s.incidents().Create(s.ctx, &unstructured.Unstructured{Object: body}, opts)
+	s.printWarnings()
+	if err != nil {
+		return nil, err
+	}
+	return toIncident(u)
+}
+
 // apply sends body as a server-side apply, or prints it for --dry-run=client.
 func (s *session) apply(name string, body map[string]any, w *writeFlags) (*v1alpha1.Incident, error) {
 	if w.dryRun == dryRunClient {
-		out, err := yaml.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(s.Out, "%s", out)
-		inc := &v1alpha1.Incident{}
-		err = runtime.DefaultUnstructuredConverter.FromUnstructured(body, inc)
-		return inc, err
+		return s.printBody(body)
 	}
 	data, err := yaml.Marshal(body)
 	if err != nil {
@@ -185,7 +210,8 @@ func (s *session) change(name string, w *writeFlags, mutate func(live *unstructu
 		result, err = s.apply(name, body, w)
 		if managers, ok := byHand(u, err); ok && !w.force {
 			// A person's earlier kubectl apply, edit or patch claims nothing: take the field
-			// over, as kubectl itself would, and say so.
+			// over, as kubectl itself would, and say so (the plugin's own declaration needs no
+			// note).
 			for _, m := range managers {
 				fmt.Fprintf(s.ErrOut, "Note: taking over fields last set by %q (kubectl by hand, not a GitOps tool)\n", m)
 			}
@@ -213,6 +239,9 @@ func byHand(live *unstructured.Unstructured, err error) ([]string, bool) {
 	var managers []string
 	for _, c := range conflicts {
 		m, _, found := strings.Cut(strings.TrimPrefix(c.Message, `conflict with "`), `"`)
+		if found && m == FieldManager {
+			continue // the plugin's own declaration (a create, so an update): its fields are ours
+		}
 		if !found || !slices.Contains(handManagers, m) {
 			return nil, false
 		}

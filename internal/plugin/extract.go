@@ -21,7 +21,6 @@ import (
 	"reflect"
 	"strings"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -46,11 +45,12 @@ func ownedSpec(live *unstructured.Unstructured, manager string) map[string]any {
 	return out
 }
 
-// appliedFields returns the field sets manager owns through apply (not through update).
+// appliedFields returns the field sets manager owns on the main resource: through apply, and
+// through the update of its own create (kubectl incident declare).
 func appliedFields(live *unstructured.Unstructured, manager string) []map[string]any {
 	var sets []map[string]any
 	for _, e := range live.GetManagedFields() {
-		if e.Manager != manager || e.Operation != metav1.ManagedFieldsOperationApply || e.Subresource != "" || e.FieldsV1 == nil {
+		if e.Manager != manager || e.Subresource != "" || e.FieldsV1 == nil {
 			continue
 		}
 		var f map[string]any
@@ -85,36 +85,13 @@ func extract(fields map[string]any, live any) any {
 		}
 		return out
 	case []any:
+		// In the live list's order: an apply that lists items in another order reorders them.
 		var out []any
-		for key, child := range fields {
-			switch {
-			case strings.HasPrefix(key, "k:"):
-				var k map[string]any
-				if json.Unmarshal([]byte(key[2:]), &k) != nil {
-					continue
-				}
-				for _, item := range v {
-					m, ok := item.(map[string]any)
-					if !ok || !matches(m, k) {
-						continue
-					}
-					if sub, _ := child.(map[string]any); len(withoutSelf(sub)) > 0 {
-						e, _ := extract(sub, m).(map[string]any)
-						merge(e, k)
-						out = append(out, e)
-					} else {
-						out = append(out, m)
-					}
-				}
-			case strings.HasPrefix(key, "v:"):
-				var want any
-				if json.Unmarshal([]byte(key[2:]), &want) != nil {
-					continue
-				}
-				for _, item := range v {
-					if reflect.DeepEqual(item, want) {
-						out = append(out, item)
-					}
+		for _, item := range v {
+			for key, child := range fields {
+				if owned, ok := ownedItem(key, child, item); ok {
+					out = append(out, owned)
+					break
 				}
 			}
 		}
@@ -122,6 +99,32 @@ func extract(fields map[string]any, live any) any {
 	default:
 		return live
 	}
+}
+
+// ownedItem returns the owned part of a list item when the set entry key (k:{...} for a keyed
+// item, v:value for a set item) names it.
+func ownedItem(key string, child, item any) (any, bool) {
+	switch {
+	case strings.HasPrefix(key, "k:"):
+		var k map[string]any
+		m, ok := item.(map[string]any)
+		if !ok || json.Unmarshal([]byte(key[2:]), &k) != nil || !matches(m, k) {
+			return nil, false
+		}
+		if sub, _ := child.(map[string]any); len(withoutSelf(sub)) > 0 {
+			e, _ := extract(sub, m).(map[string]any)
+			merge(e, k)
+			return e, true
+		}
+		return m, true
+	case strings.HasPrefix(key, "v:"):
+		var want any
+		if json.Unmarshal([]byte(key[2:]), &want) != nil || !reflect.DeepEqual(item, want) {
+			return nil, false
+		}
+		return item, true
+	}
+	return nil, false
 }
 
 func withoutSelf(fields map[string]any) map[string]any {

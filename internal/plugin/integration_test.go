@@ -176,6 +176,32 @@ func TestDeclareMakesTheDeclarerICAndNamesTheIncidentAfterItsTitle(t *testing.T)
 	}
 }
 
+func TestConcurrentDeclarationsOfOneNameDeclareOnce(t *testing.T) {
+	c, env := setup(t, "ricardo")
+	for round := range 5 {
+		name := fmt.Sprintf("db-down-%d", round)
+		results := make(chan result, 2)
+		for _, ic := range []string{"ricardo", "greg"} {
+			go func() { results <- c.run("declare", "DB down", "--name", name, "--ic", ic) }()
+		}
+		var declared []string
+		for range 2 {
+			if r := <-results; r.code == 0 {
+				declared = append(declared, r.out)
+			} else if !strings.Contains(r.err, "already exists") {
+				t.Fatalf("round %d: exit %d: %s", round, r.code, r.err)
+			}
+		}
+		if len(declared) != 1 {
+			t.Fatalf("round %d: %d declarations succeeded: %q", round, len(declared), declared)
+		}
+		ic := get(t, env, c.ns, name).Spec.Roles.Commander
+		if !strings.Contains(declared[0], "IC "+string(ic)) {
+			t.Fatalf("round %d: told %q, but the IC is %s", round, declared[0], ic)
+		}
+	}
+}
+
 func TestDeclareStartingResolvedIsRefusedInTheAPIServersWords(t *testing.T) {
 	c, _ := setup(t, "ricardo")
 	c.fails("a new incident cannot start Resolved", "declare", "Already fine", "--state", "Resolved")
@@ -197,6 +223,7 @@ func TestStateCommandsMoveAlongTheTableAndKeepWhatEarlierCommandsSet(t *testing.
 		{args: []string{"confirm", "pg"}, out: "incident.firescope.dev/pg confirmed\n", want: v1alpha1.StateConfirmed},
 		{args: []string{"escalate", "pg"}, out: "incident.firescope.dev/pg escalated to Major\n", want: v1alpha1.StateMajor},
 		{args: []string{"escalate", "pg"}, out: "incident.firescope.dev/pg is already Major\n", want: v1alpha1.StateMajor},
+		{args: []string{"confirm", "pg"}, out: "incident.firescope.dev/pg is already Major\n", want: v1alpha1.StateMajor},
 		{args: []string{"downgrade", "pg"}, out: "incident.firescope.dev/pg downgraded to Confirmed\n", want: v1alpha1.StateConfirmed},
 		{args: []string{"resolve", "pg"}, out: "incident.firescope.dev/pg resolved\n", want: v1alpha1.StateResolved,
 			recorded: v1alpha1.TimelineStateChanged, message: "Incident Resolved"},
@@ -204,6 +231,11 @@ func TestStateCommandsMoveAlongTheTableAndKeepWhatEarlierCommandsSet(t *testing.
 			recorded: v1alpha1.TimelineReopened, message: "Incident reopened"},
 	}
 	for _, s := range steps {
+		if s.args[0] == "confirm" && s.want == v1alpha1.StateMajor {
+			// A stale terminal's confirm of a Major incident would downgrade it: refused.
+			c.fails(`incident "pg" is Major: only an Investigating incident can be confirmed; to lower a Major incident to Confirmed, `+"`kubectl incident downgrade pg`", s.args...)
+			continue
+		}
 		if out := c.ok(s.args...); out != s.out {
 			t.Fatalf("%v printed %q, want %q", s.args, out, s.out)
 		}

@@ -182,11 +182,13 @@ func TestOwnedSpecIsWhatTheManagerApplied(t *testing.T) {
 	u := managed(spec,
 		entry("gitops", metav1.ManagedFieldsOperationApply, `{"f:spec":{"f:title":{},"f:roles":{"f:communications":{},"f:operations":{"k:{\"name\":\"dynos\"}":{".":{},"f:name":{},"f:supervisor":{}}}}}}`),
 		entry(FieldManager, metav1.ManagedFieldsOperationApply, `{"f:spec":{"f:state":{},"f:sitreps":{},"f:roles":{"f:commander":{},"f:operations":{"k:{\"name\":\"postgres\"}":{".":{},"f:name":{},"f:supervisor":{},"f:members":{"v:\"ana\"":{}}}}}}}`),
-		// An update (kubectl edit) by the same name is not the plugin's apply.
+		// The plugin's own declaration is a create, so an update under its name.
 		entry(FieldManager, metav1.ManagedFieldsOperationUpdate, `{"f:spec":{"f:title":{}}}`),
+		entry("kubectl-edit", metav1.ManagedFieldsOperationUpdate, `{"f:spec":{"f:title":{}}}`),
 	)
 	got := ownedSpec(u, FieldManager)
 	want := map[string]any{
+		"title":   "EC2",
 		"state":   "Major",
 		"sitreps": []any{map[string]any{"summary": "one"}, map[string]any{"summary": "two"}},
 		"roles": map[string]any{"commander": "greg", "operations": []any{
@@ -203,6 +205,26 @@ func TestOwnedSpecIsWhatTheManagerApplied(t *testing.T) {
 	}
 	if o := owners(u, FieldManager, "f:spec", "f:roles", "f:commander"); o != nil {
 		t.Errorf("owners of commander besides the plugin: %v", o)
+	}
+}
+
+func TestOwnedSpecKeepsTheLiveOrderOfListItems(t *testing.T) {
+	names := []string{"abc", "bcd", "cde", "def", "efg"}
+	var groups []any
+	fields := map[string]any{}
+	for _, n := range names {
+		groups = append(groups, map[string]any{"name": n, "supervisor": "noah"})
+		fields[`k:{"name":"`+n+`"}`] = map[string]any{".": map[string]any{}, "f:name": map[string]any{}, "f:supervisor": map[string]any{}}
+	}
+	f, _ := json.Marshal(map[string]any{"f:spec": map[string]any{"f:roles": map[string]any{"f:operations": fields}}})
+	u := managed(map[string]any{"roles": map[string]any{"operations": groups}}, entry(FieldManager, metav1.ManagedFieldsOperationApply, string(f)))
+	for range 20 { // map iteration order differs from run to run
+		got := ownedSpec(u, FieldManager)["roles"].(map[string]any)["operations"].([]any)
+		for i, g := range got {
+			if g.(map[string]any)["name"] != names[i] {
+				t.Fatalf("operations in order %v, want %v", got, names)
+			}
+		}
 	}
 }
 

@@ -65,13 +65,6 @@ Without --ic the admission webhook makes you, the person declaring, the Incident
 			if err != nil {
 				return err
 			}
-			// Apply would change an existing incident of the same name: declaring is creating.
-			if _, existing, err := s.get(name); err == nil {
-				return fmt.Errorf("incident %q already exists in namespace %q (%s, IC %s: %q): see `kubectl incident status %s`, or declare with --name",
-					name, s.ns, existing.Spec.State, orNobody(existing.Spec.Roles.Commander), existing.Spec.Title, name)
-			} else if !apierrors.IsNotFound(err) {
-				return err
-			}
 			spec := map[string]any{"title": title, "state": string(st)}
 			if ic != "" {
 				spec["roles"] = map[string]any{"commander": ic}
@@ -79,7 +72,14 @@ Without --ic the admission webhook makes you, the person declaring, the Incident
 			if drill {
 				spec["drill"] = true
 			}
-			inc, err := s.apply(name, applyBody(s.ns, name, "", spec), &w)
+			// Declaring is creating: an incident of the same name is never changed.
+			inc, err := s.create(applyBody(s.ns, name, "", spec), &w)
+			if apierrors.IsAlreadyExists(err) {
+				if _, existing, gerr := s.get(name); gerr == nil {
+					return fmt.Errorf("incident %q already exists in namespace %q (%s, IC %s: %q): see `kubectl incident status %s`, or declare with --name",
+						name, s.ns, existing.Spec.State, orNobody(existing.Spec.Roles.Commander), existing.Spec.Title, name)
+				}
+			}
 			if err != nil {
 				return err
 			}
@@ -126,8 +126,8 @@ type stateVerb struct {
 }
 
 var (
-	confirm = stateVerb{use: "confirm", short: "Confirm an incident: customers are affected",
-		example: "  kubectl incident confirm ec2-api-errors", target: v1alpha1.StateConfirmed, done: "confirmed"}
+	confirm = stateVerb{use: "confirm", short: "Confirm an Investigating incident: customers are affected",
+		example: "  kubectl incident confirm ec2-api-errors", target: v1alpha1.StateConfirmed, done: "confirmed", from: v1alpha1.StateInvestigating}
 	escalate = stateVerb{use: "escalate", short: "Escalate an incident to Major",
 		example: "  kubectl incident escalate ec2-api-errors", target: v1alpha1.StateMajor, done: "escalated to Major"}
 	downgrade = stateVerb{use: "downgrade", short: "Downgrade a Major incident to Confirmed",
@@ -135,6 +135,21 @@ var (
 	resolve = stateVerb{use: "resolve", short: "Resolve an incident: everything is normal again",
 		example: "  kubectl incident resolve ec2-api-errors", target: v1alpha1.StateResolved, done: "resolved"}
 )
+
+// otherwise points at the command that does what was perhaps meant.
+func (v stateVerb) otherwise(name string) string {
+	if v.use == "confirm" {
+		return fmt.Sprintf("; to lower a Major incident to Confirmed, `kubectl incident downgrade %s`", name)
+	}
+	return ""
+}
+
+func article(s v1alpha1.IncidentState) string {
+	if strings.ContainsRune("AEIOU", rune(s[0])) {
+		return "an"
+	}
+	return "a"
+}
 
 func newStateCommand(o *Options, v stateVerb) *cobra.Command {
 	var w writeFlags
@@ -147,10 +162,10 @@ func newStateCommand(o *Options, v stateVerb) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.setState(cmd, args[0], &w, v.target, v.done, func(current v1alpha1.IncidentState) error {
 				switch {
-				case v.from != "" && current != v.from:
-					return fmt.Errorf("incident %q is %s: only a %s incident can be %s", args[0], current, v.from, v.done)
 				case current == v1alpha1.StateResolved && v.target != v1alpha1.StateResolved:
 					return fmt.Errorf("incident %q is Resolved: reopen it with `kubectl incident reopen %s --state %s`", args[0], args[0], v.target)
+				case v.from != "" && current != v.from:
+					return fmt.Errorf("incident %q is %s: only %s %s incident can be %s%s", args[0], current, article(v.from), v.from, v.done, v.otherwise(args[0]))
 				}
 				return nil
 			})

@@ -18,6 +18,7 @@ package plugin
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"regexp"
 	"slices"
@@ -121,7 +122,7 @@ a terminal (a script, a pipe) it publishes after printing the warnings.`,
 			}
 			// An update is a new fact: it is created, never applied, so that two people
 			// posting at the same moment never overwrite each other's message.
-			create := func(dryRun bool) (*unstructured.Unstructured, error) {
+			create := func(ctx context.Context, dryRun bool) (*unstructured.Unstructured, error) {
 				opts := metav1.CreateOptions{FieldManager: FieldManager}
 				if dryRun {
 					opts.DryRun = []string{metav1.DryRunAll}
@@ -135,7 +136,7 @@ a terminal (a script, a pipe) it publishes after printing the warnings.`,
 				}
 				return nil, fmt.Errorf("could not find a free name for the status update after %s", su.GetName())
 			}
-			if _, err := create(true); err != nil {
+			if _, err := create(ctx, true); err != nil {
 				s.printWarnings()
 				return err
 			}
@@ -157,7 +158,11 @@ a terminal (a script, a pipe) it publishes after printing the warnings.`,
 					return nil
 				}
 			}
-			created, err := create(false)
+			// The person may have read the warnings for a while: the API calls get a fresh
+			// deadline, the time spent answering does not count against it.
+			ctx, cancel = o.context(cmd)
+			defer cancel()
+			created, err := create(ctx, false)
 			for _, m := range s.warnings.take() {
 				if !slices.Contains(warnings, m) {
 					fmt.Fprintln(s.ErrOut, "Warning:", m)
