@@ -47,7 +47,9 @@ type SecretNotifiers struct {
 	HTTP *http.Client
 }
 
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// Reading Secrets is granted per namespace by binding the ClusterRole
+// firescope-credential-reader (config/rbac/credential_reader_role.yaml), not to the manager
+// everywhere: see docs/install.md.
 
 func (s *SecretNotifiers) secret(ctx context.Context, ns string, ref v1alpha1.SecretKeyReference) (string, error) {
 	return credentials.Read(ctx, s.Secrets, ns, ref)

@@ -422,7 +422,9 @@ type SecretProviders struct {
 	HTTP    *http.Client
 }
 
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// Reading Secrets is granted per namespace by binding the ClusterRole
+// firescope-credential-reader (config/rbac/credential_reader_role.yaml), not to the manager
+// everywhere: see docs/install.md.
 
 // For implements Providers.
 func (s *SecretProviders) For(ctx context.Context, page *v1alpha1.StatusPage) (publish.Provider, error) {

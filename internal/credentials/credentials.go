@@ -27,6 +27,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"firescope.dev/firescope/api/v1alpha1"
@@ -40,6 +41,11 @@ const Label = "firescope.dev/credential"
 func Read(ctx context.Context, r client.Reader, namespace string, ref v1alpha1.SecretKeyReference) (string, error) {
 	sec := &corev1.Secret{}
 	if err := r.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, sec); err != nil {
+		if apierrors.IsForbidden(err) {
+			return "", fmt.Errorf("reading Secret %s/%s: Firescope may not read credentials in namespace %s: bind the ClusterRole "+
+				"firescope-credential-reader there to the manager's service account (kubectl create rolebinding firescope-credentials -n %s "+
+				"--clusterrole=firescope-credential-reader --serviceaccount=firescope-system:firescope-controller-manager)", namespace, ref.Name, namespace, namespace)
+		}
 		return "", fmt.Errorf("reading Secret %s/%s: %w", namespace, ref.Name, err)
 	}
 	if sec.Labels[Label] != "true" {

@@ -18,12 +18,17 @@ package credentials
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"firescope.dev/firescope/api/v1alpha1"
 )
@@ -62,5 +67,18 @@ func TestReadUsesOnlySecretsThatOptIn(t *testing.T) {
 				t.Fatalf("got %q, %v", v, err)
 			}
 		})
+	}
+}
+
+func TestReadSaysHowToGrantANamespaceItMayNotRead(t *testing.T) {
+	c := fake.NewClientBuilder().WithInterceptorFuncs(interceptor.Funcs{
+		Get: func(_ context.Context, _ client.WithWatch, key client.ObjectKey, _ client.Object, _ ...client.GetOption) error {
+			return apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, key.Name, errors.New("RBAC: access denied"))
+		},
+	}).Build()
+	_, err := Read(context.Background(), c, "payments", v1alpha1.SecretKeyReference{Name: "slack", Key: "url"})
+	want := "reading Secret payments/slack: Firescope may not read credentials in namespace payments: bind the ClusterRole firescope-credential-reader there"
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "kubectl create rolebinding firescope-credentials -n payments") {
+		t.Fatalf("got %v, want %q and the command", err, want)
 	}
 }

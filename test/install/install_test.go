@@ -46,6 +46,7 @@ import (
 
 	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/internal/manager"
+	"firescope.dev/firescope/internal/mock/slack"
 	"firescope.dev/firescope/internal/testenv"
 )
 
@@ -240,6 +241,45 @@ func TestTheInstalledRolesReadSecretsOnlyByName(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Credentials are read only in the namespaces that grant it: nothing in the install binds the
+// credential reader, and the manager's own role has no rule for Secrets.
+func TestCredentialsAreReadOnlyWhereANamespaceGrantsIt(t *testing.T) {
+	objs := objects(t, kustomize(t, "config/default"))
+	find(t, objs, "ClusterRole", "firescope-credential-reader")
+	role := find(t, objs, "ClusterRole", "firescope-manager-role")
+	rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
+	for _, r := range rules {
+		if res, _, _ := unstructured.NestedStringSlice(r.(map[string]any), "resources"); contains(res, "secrets") || contains(res, "*") {
+			t.Errorf("the manager's ClusterRole grants %v everywhere", res)
+		}
+	}
+	for _, o := range objs {
+		if ref, _, _ := unstructured.NestedString(o.Object, "roleRef", "name"); ref == "firescope-credential-reader" {
+			t.Errorf("%s %s binds the credential reader in the default install", o.GetKind(), o.GetName())
+		}
+	}
+
+	// The optional component binds it cluster-wide, to the installed service account; the API
+	// server validates the result.
+	dir, err := os.MkdirTemp(filepath.Join(root, "config"), "overlay-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	overlay := "resources: [../default]\ncomponents: [../credentials-all-namespaces]\n"
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(overlay), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	all := objects(t, run1(t, "", "kubectl", "kustomize", dir))
+	b := find(t, all, "ClusterRoleBinding", "firescope-credential-reader")
+	subjects, _, _ := unstructured.NestedSlice(b.Object, "subjects")
+	sa := find(t, all, "ServiceAccount", "firescope-controller-manager")
+	if len(subjects) != 1 || subjects[0].(map[string]any)["name"] != sa.GetName() || subjects[0].(map[string]any)["namespace"] != sa.GetNamespace() {
+		t.Errorf("the binding's subjects %v are not the installed service account %s/%s", subjects, sa.GetNamespace(), sa.GetName())
+	}
+	t.Logf("config/default with credentials-all-namespaces: the API server validated %d objects", dryRun(t, all))
 }
 
 func contains(s []string, v string) bool {
@@ -466,6 +506,23 @@ func TestTheManagerRunsWithOnlyTheInstalledRBAC(t *testing.T) {
 	if err := cl.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "rbac-check"}}); err != nil {
 		t.Fatal(err)
 	}
+	// The team grants the credential reader in its namespace, as docs/install.md says, and
+	// its policy announces to Slack with a credential from there.
+	sl := slack.New()
+	defer sl.Close()
+	kubectl(t, nil, "create", "rolebinding", "firescope-credentials", "-n", "rbac-check",
+		"--clusterrole=firescope-credential-reader", "--serviceaccount="+ns+":"+sa)
+	for _, o := range []client.Object{
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "slack", Namespace: "rbac-check", Labels: map[string]string{"firescope.dev/credential": "true"}},
+			StringData: map[string]string{"url": sl.WebhookURL()}},
+		&v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: "rbac-check"},
+			Spec: v1alpha1.ResponsePolicySpec{CommsChannel: &v1alpha1.CommsChannel{Slack: &v1alpha1.SlackChannel{
+				WebhookURLSecretRef: v1alpha1.SecretKeyReference{Name: "slack", Key: "url"}}}}},
+	} {
+		if err := cl.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
 	inc := &v1alpha1.Incident{ObjectMeta: metav1.ObjectMeta{Name: "api-errors", Namespace: "rbac-check"},
 		Spec: v1alpha1.IncidentSpec{Title: "API errors", State: v1alpha1.StateConfirmed, Roles: v1alpha1.Roles{Commander: "ricardo"}}}
 	if err := cl.Create(ctx, inc); err != nil {
@@ -478,6 +535,12 @@ func TestTheManagerRunsWithOnlyTheInstalledRBAC(t *testing.T) {
 		}
 		if len(inc.Status.Timeline) == 0 {
 			return fmt.Errorf("no timeline yet")
+		}
+		return nil
+	})
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if !strings.Contains(strings.Join(sl.Texts(), "\n"), "@all: IC -> ricardo") {
+			return fmt.Errorf("Slack got %q", sl.Texts())
 		}
 		return nil
 	})
