@@ -297,11 +297,15 @@ func contains(s []string, v string) bool {
 func TestTheCertManagerInstallPassesServerSideValidation(t *testing.T) {
 	objs := objects(t, kustomize(t, "config/certmanager"))
 	var core []*unstructured.Unstructured
-	var cert *unstructured.Unstructured
+	var cert, ca, caIssuer *unstructured.Unstructured
 	for _, o := range objs {
 		switch {
-		case o.GetKind() == "Certificate":
+		case o.GetKind() == "Certificate" && o.GetName() == "firescope-serving-cert":
 			cert = o
+		case o.GetKind() == "Certificate":
+			ca = o
+		case o.GetKind() == "Issuer" && o.GetName() == "firescope-ca-issuer":
+			caIssuer = o
 		case strings.HasPrefix(o.GetAPIVersion(), "cert-manager.io/"):
 		default:
 			core = append(core, o)
@@ -313,8 +317,20 @@ func TestTheCertManagerInstallPassesServerSideValidation(t *testing.T) {
 	n := dryRun(t, core)
 	t.Logf("config/certmanager: the API server validated %d objects; %d cert-manager objects checked by reference", n, len(objs)-n)
 
-	if cert == nil {
-		t.Fatal("no Certificate")
+	if cert == nil || ca == nil || caIssuer == nil {
+		t.Fatalf("serving Certificate %v, CA Certificate %v, CA Issuer %v", cert != nil, ca != nil, caIssuer != nil)
+	}
+	// The serving certificate is signed by a CA of its own, so that renewing it leaves the
+	// injected caBundle alone.
+	if isCA, _, _ := unstructured.NestedBool(ca.Object, "spec", "isCA"); !isCA {
+		t.Fatalf("Certificate %s is not a CA", ca.GetName())
+	}
+	caSecret, _, _ := unstructured.NestedString(ca.Object, "spec", "secretName")
+	if s, _, _ := unstructured.NestedString(caIssuer.Object, "spec", "ca", "secretName"); s != caSecret {
+		t.Fatalf("the CA issuer signs with %q, the CA is in %q", s, caSecret)
+	}
+	if issuer, _, _ := unstructured.NestedString(cert.Object, "spec", "issuerRef", "name"); issuer != caIssuer.GetName() {
+		t.Fatalf("the serving certificate is issued by %q, want the CA issuer %s", issuer, caIssuer.GetName())
 	}
 	secretName, _, _ := unstructured.NestedString(cert.Object, "spec", "secretName")
 	dep := find(t, objs, "Deployment", "firescope-controller-manager")
