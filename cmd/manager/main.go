@@ -21,10 +21,12 @@ import (
 	"context"
 	"crypto/tls"
 	"flag"
+	"net/http"
 	"os"
 	"time"
 
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -91,27 +93,15 @@ func main() {
 		log.Error(err, "Cannot create the manager")
 		os.Exit(1)
 	}
-	if webhooks && certs.Enabled() {
-		// The webhook server reads its files when it starts, so they are written first.
-		certs.CertDir = webhookCertPath
-		if err := startCertificates(mgr, certs); err != nil {
-			// The webhooks fail open, and the controllers matter more than they do during an
-			// outage: run without them rather than crash-loop.
-			log.Error(err, "Cannot provide the webhook certificate; running without the admission webhooks")
-			webhooks = false
-		}
-	}
-	if err := manager.Setup(mgr, manager.Options{Webhooks: webhooks}); err != nil {
-		log.Error(err, "Cannot set up the controllers")
-		os.Exit(1)
-	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		log.Error(err, "Cannot add the health check")
 		os.Exit(1)
 	}
-	ready := healthz.Ping
-	if webhooks {
-		ready = mgr.GetWebhookServer().StartedChecker()
+	certs.CertDir = webhookCertPath
+	ready, err := serveWebhooks(mgr, webhooks, certs)
+	if err != nil {
+		log.Error(err, "Cannot set up the controllers")
+		os.Exit(1)
 	}
 	if err := mgr.AddReadyzCheck("readyz", ready); err != nil {
 		log.Error(err, "Cannot add the readiness check")
@@ -124,22 +114,59 @@ func main() {
 	}
 }
 
-// startCertificates writes the self-managed webhook certificate, then keeps it and the
-// caBundle current from a runnable on every replica. Its client is uncached: it reads
-// objects by name only.
-func startCertificates(mgr ctrl.Manager, opts webhookcert.Options) error {
+// serveWebhooks sets up the controllers and, when asked, the admission webhooks, and returns
+// the readiness check. With a self-managed certificate the webhook server starts only once
+// its files are written. When they cannot be at start, the webhooks fail open and the
+// controllers matter more than they do during an outage: the controllers run at once, the
+// webhooks follow once the certificate can be written, and the replica is not ready until
+// then, so the webhook Service sends it nothing it cannot answer.
+func serveWebhooks(mgr ctrl.Manager, webhooks bool, certs webhookcert.Options) (healthz.Checker, error) {
+	log := ctrl.Log.WithName("setup")
+	if !webhooks || !certs.Enabled() {
+		if err := manager.Setup(mgr, manager.Options{Webhooks: webhooks}); err != nil || !webhooks {
+			return healthz.Ping, err
+		}
+		return mgr.GetWebhookServer().StartedChecker(), nil
+	}
+	cm, err := certificates(mgr, certs)
+	if err != nil {
+		log.Error(err, "Cannot manage the webhook certificate; running without the admission webhooks")
+		return healthz.Ping, manager.Setup(mgr, manager.Options{})
+	}
+	if err := manager.Setup(mgr, manager.Options{}); err != nil {
+		return nil, err
+	}
+	if err := writeCertificate(cm); err != nil {
+		log.Error(err, "Cannot write the webhook certificate yet; the controllers run, the admission webhooks follow once it is written, and this replica is not ready until then")
+		later := &webhookcert.Deferred{Certs: cm,
+			Serve: func() error {
+				manager.SetupWebhooks(mgr, clock.RealClock{})
+				return mgr.Add(cm)
+			},
+			Started: func(req *http.Request) error { return mgr.GetWebhookServer().StartedChecker()(req) }}
+		return later.Ready, mgr.Add(later)
+	}
+	manager.SetupWebhooks(mgr, clock.RealClock{})
+	return mgr.GetWebhookServer().StartedChecker(), mgr.Add(cm)
+}
+
+// certificates is the self-managed webhook certificate's manager. Its client is uncached: it
+// reads objects by name only.
+func certificates(mgr ctrl.Manager, opts webhookcert.Options) (*webhookcert.Manager, error) {
 	if err := opts.Validate(); err != nil {
-		return err
+		return nil, err
 	}
 	cl, err := client.New(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme()})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	certs := &webhookcert.Manager{Client: cl, Options: opts}
+	return &webhookcert.Manager{Client: cl, Options: opts}, nil
+}
+
+// writeCertificate writes the certificate's files before the webhook server starts; the
+// caBundle follows from the renewal loop.
+func writeCertificate(cm *webhookcert.Manager) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := certs.WriteCertificate(ctx); err != nil {
-		return err
-	}
-	return mgr.Add(certs)
+	return cm.WriteCertificate(ctx)
 }

@@ -93,13 +93,19 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	if opts.Webhooks {
-		decoder := admission.NewDecoder(mgr.GetScheme())
-		mgr.GetWebhookServer().Register(fsadmission.IncidentPath, &webhook.Admission{
-			Handler: &fsadmission.IncidentDefaulter{Decoder: decoder, Now: clk.Now},
-		})
-		mgr.GetWebhookServer().Register(fsadmission.StatusUpdatePath, &webhook.Admission{
-			Handler: &fsadmission.StatusUpdateWording{Decoder: decoder, Reader: mgr.GetClient()},
-		})
+		SetupWebhooks(mgr, clk)
 	}
 	return nil
+}
+
+// SetupWebhooks registers the admission webhooks, which adds the webhook server to the
+// manager: its certificate files must exist by the time the manager starts it.
+func SetupWebhooks(mgr ctrl.Manager, clk clock.PassiveClock) {
+	decoder := admission.NewDecoder(mgr.GetScheme())
+	mgr.GetWebhookServer().Register(fsadmission.IncidentPath, &webhook.Admission{
+		Handler: &fsadmission.IncidentDefaulter{Decoder: decoder, Now: clk.Now},
+	})
+	mgr.GetWebhookServer().Register(fsadmission.StatusUpdatePath, &webhook.Admission{
+		Handler: &fsadmission.StatusUpdateWording{Decoder: decoder, Reader: mgr.GetClient()},
+	})
 }

@@ -22,10 +22,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -364,4 +366,39 @@ func shippedRoles(t *testing.T) (*rbacv1.Role, *rbacv1.ClusterRole) {
 		t.Fatalf("unexpected shape of webhook_cert_role.yaml: %+v %+v", role, clusterRole)
 	}
 	return role, clusterRole
+}
+
+func TestDeferredServesOnceTheCertificateCanBeWritten(t *testing.T) {
+	o := setup(t, "deferred")
+	// The Secret's namespace does not exist yet: the certificate cannot be written.
+	o.Namespace = "deferred-later"
+	var served atomic.Int32
+	d := &Deferred{Certs: &Manager{Client: env.Client, Options: o}, Initial: 100 * time.Millisecond,
+		Serve:   func() error { served.Add(1); return nil },
+		Started: func(*http.Request) error { return nil }}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- d.Start(ctx) }()
+	time.Sleep(500 * time.Millisecond)
+	if err := d.Ready(nil); err == nil || served.Load() != 0 {
+		t.Fatalf("ready (%v) or served (%d) without a certificate", err, served.Load())
+	}
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: o.Namespace}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("still waiting after the namespace appeared")
+	}
+	if err := d.Ready(nil); err != nil || served.Load() != 1 {
+		t.Fatalf("ready %v, served %d times", err, served.Load())
+	}
+	if _, err := os.Stat(filepath.Join(o.CertDir, "tls.crt")); err != nil {
+		t.Fatalf("served before the files were written: %v", err)
+	}
 }

@@ -25,6 +25,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -441,17 +442,6 @@ func TestTheManagerRunsWithOnlyTheInstalledRBAC(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	probe, webhookPort := freeAddr(t), freePort(t)
-	certDir := t.TempDir()
-	args := []string{
-		"--leader-elect", "--leader-election-namespace=" + ns,
-		"--health-probe-bind-address=" + probe, "--metrics-bind-address=0",
-		"--webhook-port=" + webhookPort, "--webhook-cert-path=" + certDir,
-		"--webhook-cert-secret=firescope-webhook-certs", "--webhook-cert-namespace=" + ns,
-		"--webhook-service=firescope-webhook-service",
-		"--mutating-webhook-configuration=firescope-mutating-webhook-configuration",
-		"--validating-webhook-configuration=firescope-validating-webhook-configuration",
-	}
 	// The same names as the Deployment's, or this test would prove nothing about it.
 	dep := find(t, objects(t, manifest), "Deployment", "firescope-controller-manager")
 	envs, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
@@ -460,42 +450,8 @@ func TestTheManagerRunsWithOnlyTheInstalledRBAC(t *testing.T) {
 			t.Fatalf("the Deployment does not name %s", want)
 		}
 	}
-	logPath := filepath.Join(t.TempDir(), "manager.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+saKubeconfig)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	var exitErr error
-	go func() { exitErr = cmd.Wait(); close(exited) }()
-	running := func() {
-		select {
-		case <-exited:
-			t.Fatalf("the manager exited (%v)", exitErr)
-		default:
-		}
-	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("manager log:\n%s", b)
-		}
-	}()
+	m := startManager(t, bin, saKubeconfig)
+	running, logPath := m.running, m.log
 
 	testenv.Eventually(t, time.Minute, func() error {
 		running()
@@ -563,6 +519,101 @@ func TestTheManagerRunsWithOnlyTheInstalledRBAC(t *testing.T) {
 	if b, _ := os.ReadFile(logPath); bytes.Contains(b, []byte("forbidden")) {
 		t.Fatalf("the manager was refused something:\n%s", b)
 	}
+
+	// A replica that cannot write its certificate at start (the Secret was deleted, and it may
+	// not create one) runs without webhooks and is not ready; once the install is re-applied
+	// it serves them and turns ready, without a restart.
+	if err := cl.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "firescope-webhook-certs"}}); err != nil {
+		t.Fatal(err)
+	}
+	second := startManager(t, bin, saKubeconfig)
+	testenv.Eventually(t, 30*time.Second, func() error {
+		second.running()
+		if b, _ := os.ReadFile(second.log); !bytes.Contains(b, []byte("Cannot write the webhook certificate yet")) {
+			return fmt.Errorf("no word of the missing certificate yet")
+		}
+		return nil
+	})
+	if err := second.ready(); err == nil {
+		t.Fatal("a replica without its webhook certificate says it is ready")
+	}
+	kubectl(t, manifest, "apply", "--server-side", "--field-manager=firescope-install-test", "-f", "-")
+	testenv.Eventually(t, time.Minute, func() error {
+		second.running()
+		return second.ready()
+	})
+}
+
+// replica is a manager binary run as the installation's service account.
+type replica struct {
+	probe, log string
+	running    func()
+}
+
+// startManager runs the manager binary with the Deployment's flags, as the service account
+// of kubeconfig, and stops it when the test ends (showing its log if the test failed).
+func startManager(t *testing.T, bin, kubeconfig string) replica {
+	t.Helper()
+	const ns = "firescope-system"
+	r := replica{probe: freeAddr(t), log: filepath.Join(t.TempDir(), "manager.log")}
+	args := []string{
+		"--leader-elect", "--leader-election-namespace=" + ns,
+		"--health-probe-bind-address=" + r.probe, "--metrics-bind-address=0",
+		"--webhook-port=" + freePort(t), "--webhook-cert-path=" + t.TempDir(),
+		"--webhook-cert-secret=firescope-webhook-certs", "--webhook-cert-namespace=" + ns,
+		"--webhook-service=firescope-webhook-service",
+		"--mutating-webhook-configuration=firescope-mutating-webhook-configuration",
+		"--validating-webhook-configuration=firescope-validating-webhook-configuration",
+	}
+	logFile, err := os.Create(r.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	var exitErr error
+	go func() { exitErr = cmd.Wait(); close(exited) }()
+	r.running = func() {
+		select {
+		case <-exited:
+			t.Fatalf("the manager exited (%v)", exitErr)
+		default:
+		}
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		logFile.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(r.log)
+			t.Logf("manager log (%s):\n%s", r.probe, b)
+		}
+	})
+	return r
+}
+
+// ready asks the replica's readiness probe.
+func (r replica) ready() error {
+	resp, err := http.Get("http://" + r.probe + "/readyz")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("readyz: %s", resp.Status)
+	}
+	return nil
 }
 
 func freeAddr(t *testing.T) string {
