@@ -236,7 +236,8 @@ func laterName(inc *v1alpha1.Incident) string {
 	if len(base) > 253-9 {
 		base = strings.TrimRight(base[:253-9], "-.")
 	}
-	return base + "-" + string(inc.UID)[:8]
+	uid := string(inc.UID)
+	return base + "-" + uid[:min(8, len(uid))]
 }
 
 // link records the post-mortem in the Incident's status, so that none is opened again. Only
