@@ -97,4 +97,8 @@ const (
 	// "commander", "communications", "ops/<group>", "sitreps") to the user who last changed
 	// it. The controller reads it to fill the timeline's "by".
 	AnnotationChangedBy = "firescope.dev/changed-by"
+
+	// FinalizerResolvePage is on an Incident that paged: deleting it first resolves the page,
+	// so that nobody is paged on for an incident that no longer exists.
+	FinalizerResolvePage = "firescope.dev/resolve-page"
 )

@@ -66,7 +66,7 @@ type Reconciler struct {
 // items from the outbox.
 const cleanupAfter = 30 * time.Second
 
-// +kubebuilder:rbac:groups=firescope.dev,resources=incidents,verbs=get;list;watch
+// +kubebuilder:rbac:groups=firescope.dev,resources=incidents,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=firescope.dev,resources=incidents/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=firescope.dev,resources=responsepolicies,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create
@@ -85,7 +85,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !inc.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, nil
+		return r.finalize(ctx, inc)
 	}
 	policy, err := r.policy(ctx, inc)
 	if err != nil {
@@ -137,7 +137,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if len(claimed) == 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	// Phase 7: deliver; store the outcome now only if something failed.
+	// Phase 7: deliver; store the outcome now only if something failed. A page first puts
+	// the finalizer that resolves it when the incident is deleted.
+	if err := r.holdPage(ctx, inc); err != nil {
+		return ctrl.Result{}, err
+	}
 	before = inc.DeepCopy()
 	failures, store, removed := r.deliver(ctx, inc, policy, claimed)
 	if store {
@@ -241,8 +245,8 @@ func (r *Reconciler) policy(ctx context.Context, inc *v1alpha1.Incident) (*v1alp
 }
 
 // SetupWithManager registers the controller. It reconciles on spec changes (the webhook's
-// changed-by annotation arrives with the spec change it describes) and on changes of the
-// ResponsePolicies that apply; its own status writes do not trigger it, and timers come from
+// changed-by annotation arrives with the spec change it describes), on the start of a
+// deletion and on changes of the ResponsePolicies that apply; its own status writes do not trigger it, and timers come from
 // RequeueAfter computed from the timestamps in status.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
@@ -250,7 +254,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	registerIncidentCollector(mgr.GetCache())
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1alpha1.Incident{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, statusUpdatesChanged))).
+		For(&v1alpha1.Incident{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, statusUpdatesChanged, deleting))).
 		Watches(&v1alpha1.ResponsePolicy{}, handler.EnqueueRequestsFromMapFunc(r.incidentsOfPolicy)).
 		Named("incident").
 		// Incidents are independent: a burst of them, or one slow channel, must not queue the
@@ -269,6 +273,16 @@ var statusUpdatesChanged = predicate.Funcs{
 		return !equality.Semantic.DeepEqual(o.Status.StatusUpdates, n.Status.StatusUpdates)
 	},
 	GenericFunc: func(event.GenericEvent) bool { return false },
+}
+
+// deleting passes the start of a deletion, which the page finalizer waits on.
+var deleting = predicate.Funcs{
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return e.ObjectOld.GetDeletionTimestamp() == nil && e.ObjectNew.GetDeletionTimestamp() != nil
+	},
 }
 
 // incidentsOfPolicy maps a ResponsePolicy to the Incidents it applies to.

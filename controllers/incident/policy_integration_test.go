@@ -25,6 +25,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -335,5 +336,67 @@ func TestIntegrationCustomersRemindedOncePerMissedStatusUpdateCadence(t *testing
 		if slices.Contains(notes[:i], n) {
 			t.Errorf("reminder %d sent twice: %q", i, n)
 		}
+	}
+}
+
+func TestIntegrationDeletingAPagedIncidentResolvesItsPage(t *testing.T) {
+	e := startEnv(t)
+	ctx := context.Background()
+	ns, _, pd := channels(t, e, time.Hour)
+	inc := confirmedIncident(ns, "mistake")
+	must(t, e.As("ricardo").Create(ctx, inc))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if len(pd.OpenAlerts()) != 1 {
+			return fmt.Errorf("open alerts %+v", pd.OpenAlerts())
+		}
+		return nil
+	})
+	got := &v1alpha1.Incident{}
+	must(t, e.Client.Get(ctx, client.ObjectKeyFromObject(inc), got))
+	if !slices.Contains(got.Finalizers, v1alpha1.FinalizerResolvePage) {
+		t.Fatalf("a paged incident has finalizers %v", got.Finalizers)
+	}
+	// Declared by mistake, deleted while open: the page is resolved, then the incident goes.
+	must(t, e.As("ricardo").Delete(ctx, got))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(inc), &v1alpha1.Incident{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("still there: %v", err)
+		}
+		return nil
+	})
+	if len(pd.OpenAlerts()) != 0 || len(pd.ResolvedAlerts()) != 1 {
+		t.Fatalf("open %+v resolved %+v", pd.OpenAlerts(), pd.ResolvedAlerts())
+	}
+
+	// A page PagerDuty refuses to resolve (the routing key was revoked) does not hold the
+	// deletion: the incident goes, with a Warning saying to resolve the page by hand.
+	other := confirmedIncident(ns, "revoked")
+	must(t, e.As("ricardo").Create(ctx, other))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if len(pd.OpenAlerts()) != 1 {
+			return fmt.Errorf("open alerts %+v", pd.OpenAlerts())
+		}
+		return nil
+	})
+	pd.AllowRoutingKeys("R0UT1NGKEYOTHER00000000000000001")
+	must(t, e.As("ricardo").Delete(ctx, other))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(other), &v1alpha1.Incident{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("still there: %v", err)
+		}
+		return nil
+	})
+	if notes := eventNotes(t, e.Client, ns, other.Name, v1alpha1.EventNotificationFailed); len(notes) != 1 ||
+		!strings.Contains(notes[0], "The incident was deleted but its page could not be resolved") || strings.Contains(notes[0], routingKey) {
+		t.Fatalf("Events %q", notes)
+	}
+	// Drills never page, so they carry no finalizer.
+	drill := confirmedIncident(ns, "drill")
+	drill.Spec.Drill = true
+	must(t, e.As("ricardo").Create(ctx, drill))
+	time.Sleep(time.Second)
+	must(t, e.Client.Get(ctx, client.ObjectKeyFromObject(drill), got))
+	if len(got.Finalizers) != 0 {
+		t.Fatalf("a drill has finalizers %v", got.Finalizers)
 	}
 }
