@@ -321,6 +321,14 @@ type Reminders struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	SitrepOverdue int32 `json:"sitrepOverdue,omitempty"`
+	// customersHeardAt is the last status update the reminders below count from.
+	// +optional
+	CustomersHeardAt *metav1.Time `json:"customersHeardAt,omitempty"`
+	// customersUpdatesMissed is how many status-update cadences since customersHeardAt have
+	// been reminded.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	CustomersUpdatesMissed int32 `json:"customersUpdatesMissed,omitempty"`
 	// sent are the keys of one-off reminders already sent, newest last.
 	// +optional
 	// +listType=atomic

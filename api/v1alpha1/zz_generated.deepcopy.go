@@ -721,6 +721,10 @@ func (in *Reminders) DeepCopyInto(out *Reminders) {
 		in, out := &in.SitrepDueAt, &out.SitrepDueAt
 		*out = (*in).DeepCopy()
 	}
+	if in.CustomersHeardAt != nil {
+		in, out := &in.CustomersHeardAt, &out.CustomersHeardAt
+		*out = (*in).DeepCopy()
+	}
 	if in.Sent != nil {
 		in, out := &in.Sent, &out.Sent
 		*out = make([]string, len(*in))

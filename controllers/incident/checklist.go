@@ -176,10 +176,17 @@ func checkCustomersUpdateDue(inc *v1alpha1.Incident, p *v1alpha1.ResponsePolicy,
 	if missed < 1 {
 		return nil, next.Sub(now)
 	}
-	key := fmt.Sprintf("CustomersUpdateDue/%d/%d", last.Unix(), missed)
-	if sentOnce(inc, key) {
+	// Counted, not kept in reminders.sent: a long silence must not push the one-off keys out.
+	rem := reminders(inc)
+	if rem.CustomersHeardAt == nil || !rem.CustomersHeardAt.Time.Equal(last) {
+		heard := metav1.NewTime(last)
+		rem.CustomersHeardAt, rem.CustomersUpdatesMissed = &heard, 0
+	}
+	if int32(missed) <= rem.CustomersUpdatesMissed {
 		return nil, next.Sub(now)
 	}
+	rem.CustomersUpdatesMissed = int32(missed)
+	key := fmt.Sprintf("CustomersUpdateDue/%d/%d", last.Unix(), missed)
 	msg := fmt.Sprintf("Customers last heard %s ago (%q): status updates are due every %s while %s; Comms: %s",
 		now.Sub(last).Truncate(time.Second), su.LastStatus, every, inc.Spec.State, holder(inc.Spec.Roles.Communications))
 	return []fact{reminder(key, v1alpha1.EventCustomersNotInformed, "Warning", msg, now, "")}, next.Sub(now)

@@ -206,6 +206,9 @@ func TestCustomersUpdateDueOncePerMissedCadence(t *testing.T) {
 	if f, wait := checkCustomersUpdateDue(inc, p, t0.Add(53*time.Minute)); len(f) != 0 || wait != 19*time.Minute {
 		t.Fatalf("a new update restarts the count: %+v, wait %s", f, wait)
 	}
+	if len(inc.Status.Reminders.Sent) != 0 {
+		t.Fatalf("cadence reminders fill reminders.sent: %q", inc.Status.Reminders.Sent)
+	}
 	inc.Status.StatusUpdates.LastStatus = "resolved"
 	if f, _ := checkCustomersUpdateDue(inc, p, t0.Add(2*time.Hour)); len(f) != 0 {
 		t.Fatal("reminded after customers were told it is resolved")

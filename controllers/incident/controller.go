@@ -119,6 +119,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	claimed, outboxWait := claimDue(inc, now)
 	wait = minPositive(wait, outboxWait)
 
+	// An incident about to page gets the finalizer that resolves the page if it is deleted,
+	// before anything is stored: a conflict here retries the reconcile with nothing lost.
+	if err := r.holdPage(ctx, before, inc); err != nil {
+		return ctrl.Result{}, err
+	}
 	if equality.Semantic.DeepEqual(before.Status, inc.Status) {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
@@ -137,13 +142,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if len(claimed) == 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	// Phase 7: deliver; store the outcome now only if something failed. A page first puts
-	// the finalizer that resolves it when the incident is deleted.
-	if err := r.holdPage(ctx, inc); err != nil {
-		return ctrl.Result{}, err
-	}
+	// Phase 7: deliver; store the outcome now only if something failed.
 	before = inc.DeepCopy()
 	failures, store, removed := r.deliver(ctx, inc, policy, claimed)
+	r.releasePage(ctx, before, claimed)
 	if store {
 		appendTimeline(inc, failures)
 		if err := r.report(ctx, inc, failures); err != nil {

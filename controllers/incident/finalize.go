@@ -23,6 +23,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -42,15 +44,60 @@ import (
 // resolveGrace bounds how long deleting a paged incident waits for PagerDuty.
 const resolveGrace = 2 * time.Minute
 
-// holdPage puts the finalizer on an incident about to be paged for the first time.
-func (r *Reconciler) holdPage(ctx context.Context, inc *v1alpha1.Incident) error {
+// holdPage puts the finalizer on an incident with a page to send, before the status write that
+// claims it; before and inc move on to the new resourceVersion. A conflict is returned, so
+// the reconcile starts again from a fresh read; any other failure (the manager may lack the
+// permission after an upgrade) is logged, and the page goes out without the finalizer:
+// paging matters more.
+func (r *Reconciler) holdPage(ctx context.Context, before, inc *v1alpha1.Incident) error {
 	pages := slices.ContainsFunc(inc.Status.Outbox, func(it v1alpha1.OutboxItem) bool { return it.Kind == v1alpha1.OutboxPage })
 	if !pages || controllerutil.ContainsFinalizer(inc, v1alpha1.FinalizerResolvePage) {
 		return nil
 	}
-	before := inc.DeepCopy()
-	controllerutil.AddFinalizer(inc, v1alpha1.FinalizerResolvePage)
-	return r.Patch(ctx, inc, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+	held := before.DeepCopy()
+	controllerutil.AddFinalizer(held, v1alpha1.FinalizerResolvePage)
+	if err := r.Patch(ctx, held, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+		if apierrors.IsConflict(err) {
+			return err
+		}
+		log.FromContext(ctx).Error(err, "could not put the finalizer that resolves the page on deletion; paging without it")
+		return nil
+	}
+	for _, o := range []*v1alpha1.Incident{before, inc} {
+		o.ResourceVersion, o.Finalizers = held.ResourceVersion, held.Finalizers
+	}
+	return nil
+}
+
+// releasePage takes the finalizer off once the page is resolved: deleting a resolved incident
+// then waits for nothing. A later page puts it back. Best effort: a failure leaves the
+// finalizer, and deleting the incident resolves the page again, which PagerDuty ignores.
+func (r *Reconciler) releasePage(ctx context.Context, inc *v1alpha1.Incident, claimed []int) {
+	resolved := false
+	for _, i := range claimed {
+		it := inc.Status.Outbox[i]
+		if _, ok := r.delivered.Load(it.ID); ok && it.Kind == v1alpha1.OutboxResolvePage {
+			resolved = true
+		}
+	}
+	if !resolved {
+		return
+	}
+	if err := r.removeFinalizer(ctx, inc); err != nil {
+		log.FromContext(ctx).Error(err, "could not take off the page finalizer of a resolved page")
+	}
+}
+
+// removeFinalizer removes the page finalizer only, and only if it is still where it was read:
+// other writers of the incident (its status, its post-mortem link) do not make it fail.
+func (r *Reconciler) removeFinalizer(ctx context.Context, inc *v1alpha1.Incident) error {
+	i := slices.Index(inc.Finalizers, v1alpha1.FinalizerResolvePage)
+	if i < 0 {
+		return nil
+	}
+	patch := fmt.Appendf(nil, `[{"op":"test","path":"/metadata/finalizers/%[1]d","value":%[2]q},{"op":"remove","path":"/metadata/finalizers/%[1]d"}]`,
+		i, v1alpha1.FinalizerResolvePage)
+	return client.IgnoreNotFound(r.Patch(ctx, inc.DeepCopy(), client.RawPatch(types.JSONPatchType, patch)))
 }
 
 // finalize resolves the page of an incident being deleted, then lets it go.
@@ -60,9 +107,10 @@ func (r *Reconciler) finalize(ctx context.Context, inc *v1alpha1.Incident) (ctrl
 	}
 	err := r.resolvePage(ctx, inc)
 	after, retry := delivery.IsRetryable(err)
-	if err != nil && retry && r.Clock.Now().Before(inc.DeletionTimestamp.Add(resolveGrace)) {
+	if left := inc.DeletionTimestamp.Add(resolveGrace).Sub(r.Clock.Now()); err != nil && retry && left > 0 {
 		log.FromContext(ctx).Info("Resolving the page of a deleted incident; retrying", "error", err.Error())
-		return ctrl.Result{RequeueAfter: max(after, 5*time.Second)}, nil
+		// Within the grace, whatever Retry-After PagerDuty asks for.
+		return ctrl.Result{RequeueAfter: min(max(after, 5*time.Second), left)}, nil
 	}
 	if err != nil {
 		notificationsTotal.WithLabelValues("pagerduty", "failed").Inc()
@@ -74,9 +122,7 @@ func (r *Reconciler) finalize(ctx context.Context, inc *v1alpha1.Incident) (ctrl
 	} else {
 		notificationsTotal.WithLabelValues("pagerduty", "delivered").Inc()
 	}
-	before := inc.DeepCopy()
-	controllerutil.RemoveFinalizer(inc, v1alpha1.FinalizerResolvePage)
-	return ctrl.Result{}, client.IgnoreNotFound(r.Patch(ctx, inc, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})))
+	return ctrl.Result{}, r.removeFinalizer(ctx, inc)
 }
 
 // resolvePage sends the resolve of the incident's page. PagerDuty ignores the resolve of a

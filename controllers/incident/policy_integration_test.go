@@ -197,6 +197,25 @@ func TestIntegrationPagesOnDeclareResolvesOnResolveAndDrillsNeverPage(t *testing
 	if n := len(pd.Requests()); n != 2 {
 		t.Fatalf("%d requests to PagerDuty, want a trigger and a resolve", n)
 	}
+	// Resolved, the page needs no finalizer any more: deleting the incident sends nothing.
+	testenv.Eventually(t, 10*time.Second, func() error {
+		got := &v1alpha1.Incident{}
+		must(t, e.Client.Get(ctx, client.ObjectKeyFromObject(inc), got))
+		if len(got.Finalizers) != 0 {
+			return fmt.Errorf("finalizers %v", got.Finalizers)
+		}
+		return nil
+	})
+	must(t, e.Client.Delete(ctx, inc))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(inc), &v1alpha1.Incident{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("still there: %v", err)
+		}
+		return nil
+	})
+	if n := len(pd.Requests()); n != 2 {
+		t.Fatalf("%d requests to PagerDuty after deleting a resolved incident, want still 2", n)
+	}
 }
 
 func TestIntegrationSlackRateLimitIsHonouredAndNothingIsLostOrDoubled(t *testing.T) {

@@ -223,10 +223,16 @@ func (r *Reconciler) create(ctx context.Context, pm *v1alpha1.Postmortem, inc *v
 }
 
 // reviews reports whether the post-mortem is the one of this incident, not of an earlier
-// incident of the same name. One not yet reconciled has recorded no uid, and counts.
+// incident of the same name. One that has recorded no uid yet counts if it is not older than
+// the incident.
 func reviews(pm *v1alpha1.Postmortem, inc *v1alpha1.Incident) bool {
-	uid := pm.Status.Incident.UID
-	return pm.Spec.IncidentRef.Name == inc.Name && (uid == "" || uid == inc.UID)
+	if pm.Spec.IncidentRef.Name != inc.Name {
+		return false
+	}
+	if uid := pm.Status.Incident.UID; uid != "" {
+		return uid == inc.UID
+	}
+	return !pm.CreationTimestamp.Before(&inc.CreationTimestamp)
 }
 
 // laterName names the post-mortem of an incident whose name an earlier incident's post-mortem

@@ -25,6 +25,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"firescope.dev/firescope/api/v1alpha1"
@@ -299,5 +300,30 @@ func TestLaterNameKeepsTheIncidentsNameWithinTheLimit(t *testing.T) {
 	inc.Name = strings.Repeat("a", 243) + "-.b"
 	if got := laterName(inc); len(got) > 253 || strings.Contains(got, "-.") || !strings.HasSuffix(got, "a-0123abcd") {
 		t.Errorf("laterName = %q (%d)", got, len(got))
+	}
+}
+
+func TestAPostmortemReviewsItsIncidentNotALaterOneOfTheSameName(t *testing.T) {
+	at := func(d time.Duration) metav1.Time { return metav1.NewTime(t0.Add(d)) }
+	inc := &v1alpha1.Incident{ObjectMeta: metav1.ObjectMeta{Name: "db-down", UID: "later", CreationTimestamp: at(time.Hour)}}
+	pm := func(uid string, created time.Duration) *v1alpha1.Postmortem {
+		p := &v1alpha1.Postmortem{ObjectMeta: metav1.ObjectMeta{CreationTimestamp: at(created)},
+			Spec: v1alpha1.PostmortemSpec{IncidentRef: v1alpha1.LocalReference{Name: "db-down"}}}
+		p.Status.Incident.UID = types.UID(uid)
+		return p
+	}
+	for _, c := range []struct {
+		name string
+		pm   *v1alpha1.Postmortem
+		want bool
+	}{
+		{"recorded this incident", pm("later", 2*time.Hour), true},
+		{"recorded an earlier incident", pm("earlier", 2*time.Hour), false},
+		{"nothing recorded, made after the incident", pm("", 2*time.Hour), true},
+		{"nothing recorded, older than the incident", pm("", 0), false},
+	} {
+		if got := reviews(c.pm, inc); got != c.want {
+			t.Errorf("%s: reviews = %v", c.name, got)
+		}
 	}
 }
