@@ -181,9 +181,19 @@ func (r *Reconciler) edit(ctx context.Context, su *v1alpha1.StatusUpdate, prov p
 	return ctrl.Result{}, nil
 }
 
+// settleAfterUnknown is how long after an attempt whose outcome is unknown the controller waits
+// before asking the provider whether it landed: longer than the providers' 10-second request
+// timeout.
+const settleAfterUnknown = 15 * time.Second
+
 // publish sends the update, after settling a previous attempt whose outcome is unknown.
 func (r *Reconciler) publish(ctx context.Context, su *v1alpha1.StatusUpdate, inc *v1alpha1.Incident, prov publish.Provider, u publish.Update, last *stored) (ctrl.Result, error) {
 	if su.Status.SendingSince != nil {
+		// Ask only once the attempt has settled: a call still in flight on the provider's
+		// side would otherwise look lost, and be made twice.
+		if wait := su.Status.SendingSince.Add(settleAfterUnknown).Sub(r.Clock.Now()); wait > 0 {
+			return ctrl.Result{RequeueAfter: wait}, nil
+		}
 		f, ok, err := prov.Find(ctx, u.IncidentKey)
 		switch {
 		case errors.Is(err, publish.ErrAmbiguous):
