@@ -254,7 +254,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
-	registerIncidentCollector(mgr.GetCache())
+	registerIncidentCollector(mgr.GetCache(), mgr.Elected())
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Incident{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, statusUpdatesChanged, deleting))).
 		Watches(&v1alpha1.ResponsePolicy{}, handler.EnqueueRequestsFromMapFunc(r.incidentsOfPolicy)).

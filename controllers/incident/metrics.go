@@ -106,17 +106,30 @@ func init() {
 // incidentCollector reports gauges computed from the manager's cache at scrape time, so they
 // are never stale and cost nothing between scrapes.
 type incidentCollector struct {
-	mu     sync.Mutex
-	reader client.Reader
+	mu      sync.Mutex
+	reader  client.Reader
+	elected <-chan struct{}
 }
 
 var collector = &incidentCollector{}
 
-// registerIncidentCollector points the gauges at a manager's cache.
-func registerIncidentCollector(r client.Reader) {
+// registerIncidentCollector points the gauges at a manager's cache. Only the leader reports
+// them (elected is closed once it leads), so that a sum over replicas counts each incident
+// once.
+func registerIncidentCollector(r client.Reader, elected <-chan struct{}) {
 	collector.mu.Lock()
 	defer collector.mu.Unlock()
-	collector.reader = r
+	collector.reader, collector.elected = r, elected
+}
+
+// leads reports whether elected is closed.
+func leads(elected <-chan struct{}) bool {
+	select {
+	case <-elected:
+		return true
+	default:
+		return false
+	}
 }
 
 func (c *incidentCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -126,9 +139,9 @@ func (c *incidentCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *incidentCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
-	r := c.reader
+	r, elected := c.reader, c.elected
 	c.mu.Unlock()
-	if r == nil {
+	if r == nil || !leads(elected) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

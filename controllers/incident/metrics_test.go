@@ -23,6 +23,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"firescope.dev/firescope/api/v1alpha1"
 )
@@ -193,4 +196,29 @@ func histogram(t *testing.T, o prometheus.Observer) (uint64, float64) {
 		t.Fatal(err)
 	}
 	return m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
+}
+
+// Only the leader reports the gauges: a standby's cache holds the same incidents, and a sum
+// over replicas would count each twice.
+func TestOnlyTheLeaderReportsTheGauges(t *testing.T) {
+	scheme := runtime.NewScheme()
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	inc := &v1alpha1.Incident{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "team"}, Spec: v1alpha1.IncidentSpec{State: v1alpha1.StateMajor}}
+	elected := make(chan struct{})
+	c := &incidentCollector{reader: fake.NewClientBuilder().WithScheme(scheme).WithObjects(inc).Build(), elected: elected}
+	count := func() int {
+		ch := make(chan prometheus.Metric, 16)
+		c.Collect(ch)
+		close(ch)
+		return len(ch)
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("a standby reported %d gauges", n)
+	}
+	close(elected)
+	if n := count(); n == 0 {
+		t.Fatal("the leader reported no gauges")
+	}
 }

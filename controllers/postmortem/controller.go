@@ -363,7 +363,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 	}); err != nil {
 		return err
 	}
-	registerCollector(mgr.GetCache(), r.Clock)
+	registerCollector(mgr.GetCache(), r.Clock, mgr.Elected())
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Postmortem{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.Incident{}, handler.EnqueueRequestsFromMapFunc(r.ofIncident)).

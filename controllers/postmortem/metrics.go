@@ -48,9 +48,10 @@ var (
 // collector counts post-mortems from the cache at scrape time, so the gauges are right after a
 // restart and need no bookkeeping in the reconciler.
 type collector struct {
-	mu     sync.Mutex
-	reader client.Reader
-	clock  clock.PassiveClock
+	mu      sync.Mutex
+	reader  client.Reader
+	clock   clock.PassiveClock
+	elected <-chan struct{}
 }
 
 var pmCollector = &collector{}
@@ -59,10 +60,10 @@ func init() {
 	metrics.Registry.MustRegister(openLatency, reminderAnnouncements, pmCollector)
 }
 
-func registerCollector(r client.Reader, clk clock.PassiveClock) {
+func registerCollector(r client.Reader, clk clock.PassiveClock, elected <-chan struct{}) {
 	pmCollector.mu.Lock()
 	defer pmCollector.mu.Unlock()
-	pmCollector.reader, pmCollector.clock = r, clk
+	pmCollector.reader, pmCollector.clock, pmCollector.elected = r, clk, elected
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
@@ -72,9 +73,15 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
-	r, clk := c.reader, c.clock
+	r, clk, elected := c.reader, c.clock, c.elected
 	c.mu.Unlock()
 	if r == nil {
+		return
+	}
+	// Only the leader reports them, so that a sum over replicas counts each post-mortem once.
+	select {
+	case <-elected:
+	default:
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
