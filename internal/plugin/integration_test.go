@@ -262,6 +262,13 @@ func TestStateCommandsMoveAlongTheTableAndKeepWhatEarlierCommandsSet(t *testing.
 	c.fails("is Confirmed, not Resolved", "reopen", "pg")
 	c.ok("resolve", "pg")
 	c.fails("reopen it with `kubectl incident reopen pg --state Major`", "escalate", "pg")
+	// Resolved, it has a post-mortem, which status shows with who should own it.
+	testenv.Eventually(t, 15*time.Second, func() error {
+		if st := c.ok("status", "pg"); !strings.Contains(st, "pg: Draft, owner nobody yet (noah proposed), due ") {
+			return fmt.Errorf("status:\n%s", st)
+		}
+		return nil
+	})
 }
 
 func TestDryRunsChangeNothing(t *testing.T) {

@@ -48,6 +48,7 @@ const defaultTimeout = 30 * time.Second
 var (
 	incidentsGVR     = schema.GroupVersionResource{Group: "firescope.dev", Version: "v1alpha1", Resource: "incidents"}
 	statusUpdatesGVR = schema.GroupVersionResource{Group: "firescope.dev", Version: "v1alpha1", Resource: "statusupdates"}
+	postmortemsGVR   = schema.GroupVersionResource{Group: "firescope.dev", Version: "v1alpha1", Resource: "postmortems"}
 )
 
 // Options is what every command shares: the kubeconfig flags, the streams and the clock.

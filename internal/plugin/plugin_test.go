@@ -245,7 +245,7 @@ func TestStatusShowsOverdueSitrepAndWhatIsNotOK(t *testing.T) {
 	}
 	inc.Spec.Links = []v1alpha1.Link{{Name: "aws-ticket", URL: "https://aws.example.com/1"}}
 	var b bytes.Buffer
-	PrintStatus(&b, inc, nil, now)
+	PrintStatus(&b, inc, nil, nil, now)
 	out := b.String()
 	for _, want := range []string{"ec2-api-errors: AWS EC2 API problems", "IC:", "ricardo", "OVERDUE by 5m (was due 12:09 UTC)",
 		"SitrepCurrent (Overdue): due 5m ago", "no status update yet", "aws-ticket  https://aws.example.com/1"} {
@@ -263,13 +263,13 @@ func TestStatusShowsTheImpactOfTheLatestSitrepThatSaysIt(t *testing.T) {
 	inc.Spec.Impact = nil
 	inc.Spec.Sitreps = []v1alpha1.Sitrep{{Summary: "EC2 API errors", Impact: "Postgres provisioning fails"}, {Summary: "Retrying"}}
 	var b bytes.Buffer
-	PrintStatus(&b, inc, nil, now)
+	PrintStatus(&b, inc, nil, nil, now)
 	if want := "Postgres provisioning fails (sitrep 1)"; !strings.Contains(b.String(), want) {
 		t.Errorf("status does not show %q:\n%s", want, b.String())
 	}
 	inc.Spec.Sitreps = inc.Spec.Sitreps[1:]
 	b.Reset()
-	PrintStatus(&b, inc, nil, now)
+	PrintStatus(&b, inc, nil, nil, now)
 	if want := "not described yet"; !strings.Contains(b.String(), want) {
 		t.Errorf("status does not show %q:\n%s", want, b.String())
 	}
@@ -364,4 +364,30 @@ func FuzzParseSitrepPostsOnlyWithASummary(f *testing.F) {
 			t.Fatalf("ParseSitrep(%q) accepted a sitrep without a summary: %+v", text, s)
 		}
 	})
+}
+
+func TestStatusShowsThePostmortemsStateOwnerAndDueDate(t *testing.T) {
+	inc := incidentWithSitrep()
+	due := metav1.NewTime(now.Add(-2 * time.Hour))
+	pm := &v1alpha1.Postmortem{ObjectMeta: metav1.ObjectMeta{Name: "ec2-api-errors"},
+		Spec:   v1alpha1.PostmortemSpec{State: v1alpha1.PostmortemDraft, DueAt: &due},
+		Status: v1alpha1.PostmortemStatus{ProposedOwner: "ricardo"}}
+	for _, c := range []struct {
+		pm   *v1alpha1.Postmortem
+		want string
+	}{
+		{pm, "Post-mortem:  ec2-api-errors: Draft, owner nobody yet (ricardo proposed), OVERDUE by 120m"},
+		{&v1alpha1.Postmortem{ObjectMeta: metav1.ObjectMeta{Name: "gone"}}, "Post-mortem:  gone (deleted, or not readable)"},
+	} {
+		var b bytes.Buffer
+		PrintStatus(&b, inc, nil, c.pm, now)
+		if !strings.Contains(b.String(), c.want) {
+			t.Errorf("status does not show %q:\n%s", c.want, b.String())
+		}
+	}
+	var b bytes.Buffer
+	PrintStatus(&b, inc, nil, nil, now)
+	if strings.Contains(b.String(), "Post-mortem") {
+		t.Errorf("status shows a post-mortem the incident does not have:\n%s", b.String())
+	}
 }

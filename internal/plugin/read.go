@@ -62,17 +62,34 @@ func newStatusCommand(o *Options) *cobra.Command {
 					updates = append(updates, su)
 				}
 			}
-			PrintStatus(s.Out, inc, updates, o.Now())
+			PrintStatus(s.Out, inc, updates, s.postmortem(inc), o.Now())
 			return nil
 		},
 	}
 }
 
+// postmortem reads the incident's post-mortem: nil when it has none; one with only a name
+// when it was deleted or cannot be read, which status says rather than failing.
+func (s *session) postmortem(inc *v1alpha1.Incident) *v1alpha1.Postmortem {
+	ref := inc.Status.Postmortem
+	if ref == nil {
+		return nil
+	}
+	pm := &v1alpha1.Postmortem{}
+	pm.Name = ref.Name
+	u, err := s.client.Resource(postmortemsGVR).Namespace(s.ns).Get(s.ctx, ref.Name, metav1.GetOptions{})
+	if err == nil {
+		_ = runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, pm)
+	}
+	return pm
+}
+
 // shownUpdates is how many of the latest status updates `status` shows.
 const shownUpdates = 3
 
-// PrintStatus writes the one-screen summary of an incident at time now.
-func PrintStatus(out io.Writer, inc *v1alpha1.Incident, updates []v1alpha1.StatusUpdate, now time.Time) {
+// PrintStatus writes the one-screen summary of an incident at time now; pm is its
+// post-mortem, if it has one.
+func PrintStatus(out io.Writer, inc *v1alpha1.Incident, updates []v1alpha1.StatusUpdate, pm *v1alpha1.Postmortem, now time.Time) {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	defer w.Flush()
 	drill := ""
@@ -163,6 +180,9 @@ func PrintStatus(out io.Writer, inc *v1alpha1.Incident, updates []v1alpha1.Statu
 			fmt.Fprintf(w, "\t%s  %s  %s  %s\n", clock(u.CreationTimestamp.Time), u.Spec.Status, published, oneLine(u.Spec.Message, 70))
 		}
 	}
+	if pm != nil {
+		fmt.Fprintf(w, "Post-mortem:\t%s\n", postmortemLine(pm, now))
+	}
 	for i, l := range inc.Spec.Links {
 		label := ""
 		if i == 0 {
@@ -170,6 +190,29 @@ func PrintStatus(out io.Writer, inc *v1alpha1.Incident, updates []v1alpha1.Statu
 		}
 		fmt.Fprintf(w, "%s\t%s  %s\n", label, l.Name, l.URL)
 	}
+}
+
+// postmortemLine says where the post-mortem stands: its state, owner and due date.
+func postmortemLine(pm *v1alpha1.Postmortem, now time.Time) string {
+	if pm.Spec.State == "" {
+		return pm.Name + " (deleted, or not readable)"
+	}
+	owner := string(pm.Spec.Owner)
+	if owner == "" {
+		owner = "nobody yet"
+		if p := pm.Status.ProposedOwner; p != "" {
+			owner += " (" + string(p) + " proposed)"
+		}
+	}
+	line := fmt.Sprintf("%s: %s, owner %s", pm.Name, pm.Spec.State, owner)
+	switch due := pm.Spec.DueAt; {
+	case due == nil || pm.Spec.State == v1alpha1.PostmortemPublished:
+	case now.After(due.Time):
+		line += fmt.Sprintf(", OVERDUE by %s", duration.HumanDuration(now.Sub(due.Time)))
+	default:
+		line += fmt.Sprintf(", due %s (in %s)", due.UTC().Format("2006-01-02 15:04 UTC"), duration.HumanDuration(due.Sub(now)))
+	}
+	return line
 }
 
 // sitrepLine says how many sitreps there are, the last one, and when the next is due.
