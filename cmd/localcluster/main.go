@@ -92,9 +92,24 @@ Firescope is running. In another terminal:
   kubectl patch incident ec2-api-errors --type merge -p '{"spec":{"roles":{"commander":"greg"}}}'
   kubectl get events --field-selector reason=Handoff
 
+Or with the kubectl plugin (make build puts it in bin/):
+
+  export PATH=%s:$PATH
+  kubectl incident declare Postgres provisioning failing --state Major
+  kubectl incident status postgres-provisioning-failing
+
 You are %q: incidents you declare without an IC name you as IC.
 Manager log: %s    Metrics: http://%s/metrics
 Status page: http://%s/ (write API token in %s)
 Press Ctrl-C to stop.
-`, abs, opts.User, filepath.Join(opts.Dir, "manager.log"), c.MetricsAddr, opts.StatusPageAddr, filepath.Join(opts.Dir, "statuspage-token"))
+`, abs, binDir(), opts.User, filepath.Join(opts.Dir, "manager.log"), c.MetricsAddr, opts.StatusPageAddr, filepath.Join(opts.Dir, "statuspage-token"))
+}
+
+// binDir is where the kubectl plugin is: next to this binary, as make build puts them.
+func binDir() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "bin"
+	}
+	return filepath.Dir(exe)
 }
