@@ -121,33 +121,36 @@ func main() {
 // webhooks follow once the certificate can be written, and the replica is not ready until
 // then, so the webhook Service sends it nothing it cannot answer.
 func serveWebhooks(mgr ctrl.Manager, webhooks bool, certs webhookcert.Options) (healthz.Checker, error) {
-	log := ctrl.Log.WithName("setup")
-	if !webhooks || !certs.Enabled() {
-		if err := manager.Setup(mgr, manager.Options{Webhooks: webhooks}); err != nil || !webhooks {
-			return healthz.Ping, err
-		}
+	selfManaged := webhooks && certs.Enabled()
+	if err := manager.Setup(mgr, manager.Options{Webhooks: webhooks && !selfManaged}); err != nil {
+		return nil, err
+	}
+	switch {
+	case !webhooks:
+		return healthz.Ping, nil
+	case !selfManaged:
 		return mgr.GetWebhookServer().StartedChecker(), nil
 	}
+	log := ctrl.Log.WithName("setup")
 	cm, err := certificates(mgr, certs)
 	if err != nil {
 		log.Error(err, "Cannot manage the webhook certificate; running without the admission webhooks")
-		return healthz.Ping, manager.Setup(mgr, manager.Options{})
+		return healthz.Ping, nil
 	}
-	if err := manager.Setup(mgr, manager.Options{}); err != nil {
-		return nil, err
+	serve := func() error {
+		manager.SetupWebhooks(mgr, clock.RealClock{})
+		return mgr.Add(cm)
 	}
 	if err := writeCertificate(cm); err != nil {
 		log.Error(err, "Cannot write the webhook certificate yet; the controllers run, the admission webhooks follow once it is written, and this replica is not ready until then")
-		later := &webhookcert.Deferred{Certs: cm,
-			Serve: func() error {
-				manager.SetupWebhooks(mgr, clock.RealClock{})
-				return mgr.Add(cm)
-			},
+		later := &webhookcert.Deferred{Certs: cm, Serve: serve,
 			Started: func(req *http.Request) error { return mgr.GetWebhookServer().StartedChecker()(req) }}
 		return later.Ready, mgr.Add(later)
 	}
-	manager.SetupWebhooks(mgr, clock.RealClock{})
-	return mgr.GetWebhookServer().StartedChecker(), mgr.Add(cm)
+	if err := serve(); err != nil {
+		return nil, err
+	}
+	return mgr.GetWebhookServer().StartedChecker(), nil
 }
 
 // certificates is the self-managed webhook certificate's manager. Its client is uncached: it

@@ -247,8 +247,9 @@ func (r *Reconciler) policy(ctx context.Context, inc *v1alpha1.Incident) (*v1alp
 }
 
 // SetupWithManager registers the controller. It reconciles on spec changes (the webhook's
-// changed-by annotation arrives with the spec change it describes), on the start of a
-// deletion and on changes of the ResponsePolicies that apply; its own status writes do not trigger it, and timers come from
+// changed-by annotation arrives with the spec change it describes; the start of a deletion,
+// which the page finalizer waits on, bumps the generation too) and on changes of the
+// ResponsePolicies that apply; its own status writes do not trigger it, and timers come from
 // RequeueAfter computed from the timestamps in status.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
@@ -256,7 +257,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	registerIncidentCollector(mgr.GetCache(), mgr.Elected())
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1alpha1.Incident{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, statusUpdatesChanged, deleting))).
+		For(&v1alpha1.Incident{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, statusUpdatesChanged))).
 		Watches(&v1alpha1.ResponsePolicy{}, handler.EnqueueRequestsFromMapFunc(r.incidentsOfPolicy)).
 		Named("incident").
 		// Incidents are independent: a burst of them, or one slow channel, must not queue the
@@ -275,16 +276,6 @@ var statusUpdatesChanged = predicate.Funcs{
 		return !equality.Semantic.DeepEqual(o.Status.StatusUpdates, n.Status.StatusUpdates)
 	},
 	GenericFunc: func(event.GenericEvent) bool { return false },
-}
-
-// deleting passes the start of a deletion, which the page finalizer waits on.
-var deleting = predicate.Funcs{
-	CreateFunc:  func(event.CreateEvent) bool { return false },
-	DeleteFunc:  func(event.DeleteEvent) bool { return false },
-	GenericFunc: func(event.GenericEvent) bool { return false },
-	UpdateFunc: func(e event.UpdateEvent) bool {
-		return e.ObjectOld.GetDeletionTimestamp() == nil && e.ObjectNew.GetDeletionTimestamp() != nil
-	},
 }
 
 // incidentsOfPolicy maps a ResponsePolicy to the Incidents it applies to.

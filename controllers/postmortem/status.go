@@ -79,8 +79,6 @@ func chronology(inc *v1alpha1.Incident) string {
 	return b.String()
 }
 
-// record is what the post-mortem starts from: the incident's facts, roles, durations and the
-// updates customers read.
 // recorded stands in for a deleted Incident with what the post-mortem recorded of it: enough
 // to remind its people on its policy's channel and to publish on its status page incident.
 // It is nil when nothing was recorded.
@@ -100,6 +98,8 @@ func recorded(pm *v1alpha1.Postmortem) *v1alpha1.Incident {
 	return inc
 }
 
+// record is what the post-mortem starts from: the incident's facts, roles, durations and the
+// updates customers read.
 func record(inc *v1alpha1.Incident, updates []v1alpha1.StatusUpdate) v1alpha1.IncidentRecord {
 	s := inc.Status
 	r := v1alpha1.IncidentRecord{

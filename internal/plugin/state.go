@@ -123,11 +123,14 @@ type stateVerb struct {
 	done string
 	// from, when set, is the only state the command applies to.
 	from v1alpha1.IncidentState
+	// otherwise, when set, points at the command perhaps meant instead; %s is the incident.
+	otherwise string
 }
 
 var (
 	confirm = stateVerb{use: "confirm", short: "Confirm an Investigating incident: customers are affected",
-		example: "  kubectl incident confirm ec2-api-errors", target: v1alpha1.StateConfirmed, done: "confirmed", from: v1alpha1.StateInvestigating}
+		example: "  kubectl incident confirm ec2-api-errors", target: v1alpha1.StateConfirmed, done: "confirmed", from: v1alpha1.StateInvestigating,
+		otherwise: "; to lower a Major incident to Confirmed, `kubectl incident downgrade %s`"}
 	escalate = stateVerb{use: "escalate", short: "Escalate an incident to Major",
 		example: "  kubectl incident escalate ec2-api-errors", target: v1alpha1.StateMajor, done: "escalated to Major"}
 	downgrade = stateVerb{use: "downgrade", short: "Downgrade a Major incident to Confirmed",
@@ -135,14 +138,6 @@ var (
 	resolve = stateVerb{use: "resolve", short: "Resolve an incident: everything is normal again",
 		example: "  kubectl incident resolve ec2-api-errors", target: v1alpha1.StateResolved, done: "resolved"}
 )
-
-// otherwise points at the command that does what was perhaps meant.
-func (v stateVerb) otherwise(name string) string {
-	if v.use == "confirm" {
-		return fmt.Sprintf("; to lower a Major incident to Confirmed, `kubectl incident downgrade %s`", name)
-	}
-	return ""
-}
 
 func article(s v1alpha1.IncidentState) string {
 	if strings.ContainsRune("AEIOU", rune(s[0])) {
@@ -165,7 +160,11 @@ func newStateCommand(o *Options, v stateVerb) *cobra.Command {
 				case current == v1alpha1.StateResolved && v.target != v1alpha1.StateResolved:
 					return fmt.Errorf("incident %q is Resolved: reopen it with `kubectl incident reopen %s --state %s`", args[0], args[0], v.target)
 				case v.from != "" && current != v.from:
-					return fmt.Errorf("incident %q is %s: only %s %s incident can be %s%s", args[0], current, article(v.from), v.from, v.done, v.otherwise(args[0]))
+					hint := ""
+					if v.otherwise != "" {
+						hint = fmt.Sprintf(v.otherwise, args[0])
+					}
+					return fmt.Errorf("incident %q is %s: only %s %s incident can be %s%s", args[0], current, article(v.from), v.from, v.done, hint)
 				}
 				return nil
 			})

@@ -25,7 +25,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,6 +45,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/localcluster"
 	"firescope.dev/firescope/internal/manager"
 	"firescope.dev/firescope/internal/mock/slack"
 	"firescope.dev/firescope/internal/testenv"
@@ -605,15 +605,7 @@ func startManager(t *testing.T, bin, kubeconfig string) replica {
 
 // ready asks the replica's readiness probe.
 func (r replica) ready() error {
-	resp, err := http.Get("http://" + r.probe + "/readyz")
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("readyz: %s", resp.Status)
-	}
-	return nil
+	return localcluster.Probe(context.Background(), "http://"+r.probe+"/readyz")
 }
 
 func freeAddr(t *testing.T) string {
