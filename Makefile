@@ -56,6 +56,8 @@ GENERATED := api/v1alpha1/zz_generated.deepcopy.go config/crd/bases config/rbac/
 .PHONY: verify
 verify: $(CONTROLLER_GEN) $(CRD_REF_DOCS) ## Fail when generated files are stale or gofmt would change code.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@large=$$(git ls-files -z | xargs -0 -r stat -c '%s %n' 2>/dev/null | awk '$$1 > 1048576 && $$2 !~ /(^|\/)testdata\//{print $$2}'); \
+	test -z "$$large" || { echo "tracked files over 1 MiB outside testdata/ (build outputs belong in bin/, which git ignores): $$large"; exit 1; }
 	@before=$$(find $(GENERATED) -type f | sort | xargs sha256sum); \
 	$(MAKE) -s manifests generate api-docs >/dev/null; \
 	after=$$(find $(GENERATED) -type f | sort | xargs sha256sum); \
