@@ -19,6 +19,7 @@ package v1alpha1
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // UpdateStatus is the status-page vocabulary for where an incident stands.
@@ -98,6 +99,11 @@ type StatusUpdateStatus struct {
 	// publishedGeneration is the generation whose message is on the page.
 	// +optional
 	PublishedGeneration int64 `json:"publishedGeneration,omitempty"`
+	// incidentUID is the uid of the Incident this update belongs to, recorded the first time
+	// the controller sees the Incident. An Incident created later under the same name is
+	// another incident: the update is never published to it nor counted for it.
+	// +optional
+	IncidentUID types.UID `json:"incidentUID,omitempty"`
 }
 
 // +kubebuilder:object:root=true
