@@ -108,7 +108,7 @@ run: control-plane build ## Run Firescope on a local control plane (or on the cl
 ##@ Tools
 
 .PHONY: control-plane
-control-plane: ## Build kube-apiserver and etcd from source into bin/ (once).
+control-plane: ## Build kube-apiserver, kube-controller-manager and etcd from source into bin/ (once).
 	hack/build-control-plane.sh "$(CONTROL_PLANE)"
 
 .PHONY: test-deps
