@@ -56,6 +56,11 @@ func TestE2EDeleteKEndsADrillAndLeavesNothingBehind(t *testing.T) {
 		return nil
 	})
 
+	// A drill never pages, so no finalizer holds its deletion.
+	if f := r.kn(t, "get", "incident", drillIncident, "-o", "jsonpath={.metadata.finalizers}"); f != "" {
+		t.Fatalf("the drill's incident has finalizers %s", f)
+	}
+
 	// What docs/drills.md tells the facilitator to type; kubectl waits until each object is gone.
 	k(t, "delete", "-k", r.dir, "--timeout=2m")
 	namespaceGone(t, r.ns)
