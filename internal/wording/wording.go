@@ -163,11 +163,11 @@ func Check(status, message string) []Finding {
 		}
 		out = append(out, Finding{Rule: RuleMissingWhatIsBroken, Message: msg})
 	}
-	if !resolved && !saysWhatIsBeingDone(t) {
+	if Applies(RuleMissingWhatIsBeingDone, st) && !saysWhatIsBeingDone(t) {
 		out = append(out, Finding{Rule: RuleMissingWhatIsBeingDone,
 			Message: "does not say what is being done: say what the team is doing now (investigating, rolling back, deploying a fix)"})
 	}
-	if !resolved && !saysWhatCustomersCanDo(t) {
+	if Applies(RuleMissingWhatCustomersCanDo, st) && !saysWhatCustomersCanDo(t) {
 		out = append(out, Finding{Rule: RuleMissingWhatCustomersCanDo,
 			Message: "does not say what customers can do: give a workaround, or say plainly that there is none or that no action is needed"})
 	}
@@ -175,7 +175,7 @@ func Check(status, message string) []Finding {
 		out = append(out, Finding{Rule: RuleExplicitETA,
 			Message: "says when it will be fixed " + quote(q) + ": promise the next update instead, not a fix time"})
 	}
-	if st == statusInvestigating {
+	if Applies(RulePresumedRootCause, st) {
 		if q, ok := findPresumedCause(t); ok {
 			out = append(out, Finding{Rule: RulePresumedRootCause,
 				Message: "names a cause while still investigating " + quote(q) + ": describe what customers see and leave the cause until it is confirmed"})
@@ -186,6 +186,21 @@ func Check(status, message string) []Finding {
 			Message: "points at someone else " + quote(q) + ": customers chose us, so own the impact and say what we are doing about it"})
 	}
 	return out
+}
+
+// Applies reports whether Check judges a message of the given status by the rule (the table
+// in the package documentation): the "should say" rules and presumed-root-cause depend on
+// the status, the others apply to every status. An unknown rule applies to nothing.
+func Applies(rule, status string) bool {
+	switch st := normalizeStatus(status); rule {
+	case RuleMissingWhatIsBroken, RuleExplicitETA, RuleBlame:
+		return true
+	case RuleMissingWhatIsBeingDone, RuleMissingWhatCustomersCanDo:
+		return st != statusResolved
+	case RulePresumedRootCause:
+		return st == statusInvestigating
+	}
+	return false
 }
 
 // normalizeStatus maps the status to one of the four known ones; anything else is checked as
