@@ -156,7 +156,7 @@ func Check(status, message string) []Finding {
 	resolved := st == statusResolved
 
 	var out []Finding
-	if !saysWhatIsBroken(t, resolved || st == statusMonitoring) {
+	if !saysWhatIsBroken(t) {
 		msg := "does not say what is broken: name the affected feature and what customers see (errors, delays, failed deploys)"
 		if resolved {
 			msg = "does not say what was broken: name what is working normally again"
