@@ -44,18 +44,18 @@ var (
 
 // vagueWords name nothing a customer would recognise: determiners, people, the system as a
 // whole, and the incident itself.
-var vagueWords = wordSet(`some a an all the our your you us we they i this that these those it its them
-	their several few many certain multiple customers customer users user accounts account
-	services service platform systems system small subset number of limited portion percentage
-	very everything things anything every each any no is are was were be been being has have had
+var vagueWords = wordSet(`some a an all the our your you us we they i this that these those it its them their
+	several few many certain multiple customers customer users user accounts account services
+	service platform systems system small subset number of limited portion percentage very
+	everything things anything every each any no is are was were be been being has have had
 	now fully back again to normal should believe looks look seems appear appears and which
-	correction fix change changes mitigation deployed implemented made incident situation operations operation functionality levels level metrics infrastructure
-	underlying original same known ongoing reported related potential possible technical minor
-	major further other new previous recent current initial earlier following general larger
-	database backend server servers see seeing confirm confirmed indicate recovering returned
-	returning mostly largely currently also still able for in on at with by from as expected
-	operating running working performing functioning ensure make sure experiencing having reporting
-	one`)
+	correction fix change changes mitigation deployed implemented made incident situation
+	operations operation functionality levels level metrics infrastructure underlying original
+	same known ongoing reported related potential possible technical minor major further other
+	new previous recent current initial earlier following general larger database backend
+	server servers see seeing confirm confirmed indicate recovering returned returning mostly
+	largely currently also still able for in on at with by from as expected operating running
+	working performing functioning ensure make sure experiencing having reporting one`)
 
 func wordSet(s string) map[string]bool {
 	m := map[string]bool{"": true}
@@ -129,7 +129,7 @@ var doingRe = regexp.MustCompile(`\b(?:investigat\w*|look(?:ing|ed)? into|mitiga
 var (
 	doneRe = regexp.MustCompile(`\b(?:our |the )?investigation (?:has |have )?(?:determined|found|revealed|concluded|shown|identified|uncovered)\b`)
 	// thirdPartyRe as the subject means someone else is doing the work.
-	thirdPartyRe = regexp.MustCompile(`\b(?:providers?|vendors?|partners?|suppliers?|carriers?|they)\b`)
+	thirdPartyRe = regexp.MustCompile(`\b(?:providers?|vendors?|partners?|suppliers?|carriers?)\b`)
 )
 
 func saysWhatIsBeingDone(t string) bool {
