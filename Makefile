@@ -77,6 +77,7 @@ bench: control-plane build test-deps ## Run every benchmark (about 15 minutes); 
 	go run ./test/bench/day
 	go run ./test/bench/declare -n 50
 	go run ./test/bench/failover -kills 10
+	go run ./test/bench/wording
 
 ##@ Build
 
