@@ -45,6 +45,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/credentials"
 	"firescope.dev/firescope/internal/localcluster"
 	"firescope.dev/firescope/internal/manager"
 	"firescope.dev/firescope/internal/mock/slack"
@@ -485,7 +486,8 @@ func TestTheManagerRunsWithOnlyTheInstalledRBAC(t *testing.T) {
 	kubectl(t, nil, "create", "rolebinding", "firescope-credentials", "-n", "rbac-check",
 		"--clusterrole=firescope-credential-reader", "--serviceaccount="+ns+":"+sa)
 	for _, o := range []client.Object{
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "slack", Namespace: "rbac-check", Labels: map[string]string{"firescope.dev/credential": "true"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "slack", Namespace: "rbac-check", Labels: map[string]string{"firescope.dev/credential": "true"},
+			Annotations: credentials.Annotations(credentials.Slack, "127.0.0.1")},
 			StringData: map[string]string{"url": sl.WebhookURL()}},
 		&v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: "rbac-check"},
 			Spec: v1alpha1.ResponsePolicySpec{CommsChannel: &v1alpha1.CommsChannel{Slack: &v1alpha1.SlackChannel{
