@@ -182,6 +182,8 @@ func (c *Cluster) StartManager(ctx context.Context) error {
 		"--health-probe-bind-address=" + probe,
 		"--metrics-bind-address=" + c.MetricsAddr,
 		"--metrics-secure=false",
+		// The local status page and the vendors' stand-ins in tests listen on this machine.
+		"--allow-private-destinations=127.0.0.0/8,::1",
 	}
 	if c.env != nil {
 		wh := c.env.WebhookInstallOptions

@@ -379,7 +379,7 @@ func TestTheOptionalComponentsPassServerSideValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := fmt.Sprintf("resources: [%[1]s/default]\ncomponents: [%[1]s/prometheus, %[1]s/network-policy]\n", config)
+	k := fmt.Sprintf("resources: [%[1]s/default]\ncomponents: [%[1]s/prometheus, %[1]s/network-policy, %[1]s/in-cluster-statuspage]\n", config)
 	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -400,6 +400,17 @@ func TestTheOptionalComponentsPassServerSideValidation(t *testing.T) {
 	}
 	if policies != 2 || monitor == nil {
 		t.Fatalf("%d NetworkPolicies and ServiceMonitor %v", policies, monitor)
+	}
+	// in-cluster-statuspage lets the manager reach the status page of config/statuspage.
+	deploy := find(t, objs, "Deployment", "firescope-controller-manager")
+	checked = append(checked, deploy)
+	containers, _, _ := unstructured.NestedSlice(deploy.Object, "spec", "template", "spec", "containers")
+	var args []string
+	if len(containers) > 0 {
+		args, _, _ = unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
+	}
+	if !contains(args, "--allow-private-destinations=firescope-statuspage.firescope-statuspage.svc,firescope-statuspage.firescope-statuspage.svc.cluster.local") {
+		t.Errorf("in-cluster-statuspage: the manager's args are %q", args)
 	}
 	dryRun(t, checked)
 	svc := find(t, objs, "Service", "firescope-controller-manager-metrics-service")
@@ -566,6 +577,8 @@ func startManager(t *testing.T, bin, kubeconfig string) replica {
 		"--webhook-service=firescope-webhook-service",
 		"--mutating-webhook-configuration=firescope-mutating-webhook-configuration",
 		"--validating-webhook-configuration=firescope-validating-webhook-configuration",
+		// The Slack stand-in listens on this machine.
+		"--allow-private-destinations=127.0.0.1",
 	}
 	logFile, err := os.Create(r.log)
 	if err != nil {
