@@ -67,6 +67,11 @@ func (e *RetryableError) Error() string {
 // Unwrap returns the underlying failure.
 func (e *RetryableError) Unwrap() error { return e.Err }
 
+// ErrNotSent is wrapped by a *RetryableError for a request that never left Firescope (a
+// client-side rate limit or a namespace's share of outbound calls said not yet): its outcome
+// is known, nothing happened, so the caller can send it again without asking what landed.
+var ErrNotSent = errors.New("not sent")
+
 // IsRetryable reports whether err is worth retrying and after how long the server asked
 // (0 = caller's backoff). nil is not retryable: there is nothing to retry.
 func IsRetryable(err error) (after time.Duration, ok bool) {
