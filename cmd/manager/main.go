@@ -29,6 +29,7 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -36,13 +37,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"firescope.dev/firescope/internal/manager"
+	"firescope.dev/firescope/internal/ratelimit"
 	"firescope.dev/firescope/internal/webhookcert"
 )
 
 func main() {
 	var (
 		metricsAddr, probeAddr, webhookCertPath, leaderNamespace string
-		webhookPort                                              int
+		webhookPort, outboundPerNamespace                        int
 		leaderElect, secureMetrics, webhooks                     bool
 		leaseDuration, renewDeadline, retryPeriod                time.Duration
 		certs                                                    webhookcert.Options
@@ -57,6 +59,7 @@ func main() {
 	flag.DurationVar(&retryPeriod, "leader-election-retry-period", 2*time.Second, "How often candidates try to acquire or renew the lead.")
 	flag.BoolVar(&webhooks, "webhooks", true, "Serve the admission webhooks.")
 	flag.IntVar(&webhookPort, "webhook-port", 9443, "Port of the admission webhook server.")
+	flag.IntVar(&outboundPerNamespace, "outbound-calls-per-namespace", ratelimit.DefaultPerNamespace, "Vendor calls (status pages, Slack, PagerDuty, webhooks) one namespace may have in flight at once, so that one team's slow vendor cannot hold every worker.")
 	flag.StringVar(&webhookCertPath, "webhook-cert-path", "", "Directory with the webhook's tls.crt and tls.key (reloaded when they change).")
 	certs.BindFlags(flag.CommandLine)
 	opts := zap.Options{}
@@ -88,6 +91,7 @@ func main() {
 		// Shorter than the pod's termination grace period, so that a stopping leader releases
 		// its Lease and the standby leads at once.
 		GracefulShutdownTimeout: &gracefulShutdown,
+		Controller:              config.Controller{ReconciliationTimeout: manager.ReconcileTimeout},
 	})
 	if err != nil {
 		log.Error(err, "Cannot create the manager")
@@ -98,7 +102,7 @@ func main() {
 		os.Exit(1)
 	}
 	certs.CertDir = webhookCertPath
-	ready, err := serveWebhooks(mgr, webhooks, certs)
+	ready, err := serveWebhooks(mgr, webhooks, certs, outboundPerNamespace)
 	if err != nil {
 		log.Error(err, "Cannot set up the controllers")
 		os.Exit(1)
@@ -120,9 +124,9 @@ func main() {
 // controllers matter more than they do during an outage: the controllers run at once, the
 // webhooks follow once the certificate can be written, and the replica is not ready until
 // then, so the webhook Service sends it nothing it cannot answer.
-func serveWebhooks(mgr ctrl.Manager, webhooks bool, certs webhookcert.Options) (healthz.Checker, error) {
+func serveWebhooks(mgr ctrl.Manager, webhooks bool, certs webhookcert.Options, outboundPerNamespace int) (healthz.Checker, error) {
 	selfManaged := webhooks && certs.Enabled()
-	if err := manager.Setup(mgr, manager.Options{Webhooks: webhooks && !selfManaged}); err != nil {
+	if err := manager.Setup(mgr, manager.Options{Webhooks: webhooks && !selfManaged, OutboundPerNamespace: outboundPerNamespace}); err != nil {
 		return nil, err
 	}
 	switch {

@@ -43,6 +43,12 @@ import (
 // ReportingController names Firescope as the source of its Events.
 const ReportingController = "firescope.dev/manager"
 
+// ReconcileTimeout is the deadline of every reconcile, which the manager's controller options
+// set (config.Controller.ReconciliationTimeout). Vendor calls end ratelimit.DefaultReserve
+// before it, so that a reconcile stuck behind a slow vendor still records what happened, and
+// the worker moves on to other incidents.
+const ReconcileTimeout = 2 * time.Minute
+
 // NewScheme returns a scheme with the Kubernetes and Firescope types.
 func NewScheme() *runtime.Scheme {
 	s := runtime.NewScheme()
