@@ -44,7 +44,7 @@ type hangingSlack struct {
 	*httptest.Server
 	release chan struct{}
 
-	mu                      sync.Mutex
+	mu                     sync.Mutex
 	inFlight, most, gaveUp int
 }
 
