@@ -144,10 +144,17 @@ func run(n int, gap time.Duration, fail float64, seed uint64, timeout time.Durat
 	// update needs one write, and every failed write one more.
 	floor := time.Duration(n-1) * gap
 	floorWithFailures := time.Duration(writes-1) * gap
-	fmt.Printf("created %d StatusUpdates in                 %8.1fs\n", n, created.Seconds())
-	fmt.Printf("create -> all %d Published                  %8.1fs\n", n, took.Seconds())
-	fmt.Printf("least time the gap allows for %d writes     %8.1fs (%.2fx)\n", n, floor.Seconds(), took.Seconds()/floor.Seconds())
-	fmt.Printf("... for the %d writes made (%d failed)      %8.1fs (%.2fx)\n", writes, failed, floorWithFailures.Seconds(), took.Seconds()/floorWithFailures.Seconds())
+	row := func(label string, d time.Duration, of time.Duration) {
+		fmt.Printf("%-48s %7.1fs", label, d.Seconds())
+		if of > 0 {
+			fmt.Printf("  (published in %.2fx this)", took.Seconds()/of.Seconds())
+		}
+		fmt.Println()
+	}
+	row(fmt.Sprintf("created %d StatusUpdates in", n), created, 0)
+	row(fmt.Sprintf("create -> all %d Published", n), took, 0)
+	row(fmt.Sprintf("least time the gap allows for %d writes", n), floor, floor)
+	row(fmt.Sprintf("... for the %d writes made (%d failed)", writes, failed), floorWithFailures, floorWithFailures)
 	fmt.Printf("\nprovider requests: %d (%.2f per update): %d writes, %d answered 503, %d answered 429\n",
 		len(reqs), float64(len(reqs))/float64(n), writes, failed, limited)
 	inOrder := strings.Join(got, "\n") == strings.Join(want, "\n")
