@@ -25,7 +25,8 @@ limitations under the License.
 //     so a lookup by one and a write by another are spaced as the vendor asks. Buckets are
 //     keyed by an HMAC of the credential under a key made at start, never by the credential;
 //   - at most PerNamespace calls of one namespace in flight at once; a call that finds them
-//     all taken is not made, so a slow vendor holds at most that many workers;
+//     all taken for a second is not made, so a slow vendor holds at most that many workers
+//     (and those waiting a second for them);
 //   - a wait bounded by MaxWait and by the caller's context deadline, less Reserve, so that
 //     the caller always has time left to record the outcome. A call that would wait longer
 //     is not made: it fails with a retryable error (delivery.ErrNotSent) carrying the delay;
@@ -81,6 +82,8 @@ const (
 	DefaultPerNamespace = 2
 	DefaultMaxWait      = 5 * time.Second
 	DefaultReserve      = 10 * time.Second
+	// slotWait bounds the wait for one of a namespace's slots.
+	slotWait = time.Second
 	// busyRetry is when a call refused for a busy namespace may try again.
 	busyRetry = time.Second
 	// idleAfter is how long a credential's bucket is kept unused; by then it is full again
@@ -194,8 +197,8 @@ type Gate struct {
 // frees the slot, and a retryable error with a server's delay holds the credential for every
 // caller until then.
 //
-// When the namespace has all its calls in flight, or the turn would come after MaxWait or
-// past the caller's deadline less Reserve, Wait sends nothing and returns a
+// When the namespace has all its calls in flight for a second, or the turn would come after
+// MaxWait or past the caller's deadline less Reserve, Wait sends nothing and returns a
 // *delivery.RetryableError wrapping delivery.ErrNotSent, with the delay after which to try
 // again.
 func (g *Gate) Wait(ctx context.Context) (_ context.Context, done func(error), err error) {
@@ -213,10 +216,8 @@ func (g *Gate) Wait(ctx context.Context) (_ context.Context, done func(error), e
 		}
 		latest = minTime(latest, callDeadline)
 	}
-	select {
-	case g.slots <- struct{}{}:
-	default:
-		return nil, nil, notSent(busyRetry, fmt.Sprintf("namespace %s already has %d outbound calls in flight", g.namespace, cap(g.slots)))
+	if err := g.takeSlot(ctx, minTime(latest, now.Add(slotWait))); err != nil {
+		return nil, nil, err
 	}
 	release := func() { <-g.slots }
 
@@ -259,6 +260,32 @@ func (g *Gate) Wait(ctx context.Context) (_ context.Context, done func(error), e
 		}
 		release()
 	}, nil
+}
+
+// takeSlot takes one of the namespace's slots, waiting until latest at most: a moment, so
+// that calls of a busy team queue briefly, but not so long that calls to a slow vendor hold
+// the workers waiting for them.
+func (g *Gate) takeSlot(ctx context.Context, latest time.Time) error {
+	select {
+	case g.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	busy := notSent(busyRetry, fmt.Sprintf("namespace %s already has %d outbound calls in flight", g.namespace, cap(g.slots)))
+	wait := latest.Sub(g.r.opts.Clock.Now())
+	if wait <= 0 {
+		return busy
+	}
+	t := g.r.opts.Clock.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case g.slots <- struct{}{}:
+		return nil
+	case <-t.C():
+		return busy
+	case <-ctx.Done():
+		return &delivery.RetryableError{Err: fmt.Errorf("%w: %w", delivery.ErrNotSent, context.Cause(ctx))}
+	}
 }
 
 // Do waits at the gate, calls f with the call's context and reports f's outcome to the gate.

@@ -174,7 +174,7 @@ func TestARetryAfterHoldsEveryCallerOfTheCredential(t *testing.T) {
 }
 
 func TestANamespaceHasAtMostPerNamespaceCallsInFlight(t *testing.T) {
-	r, _ := registry(Options{PerNamespace: 2})
+	r, clk := registry(Options{PerNamespace: 2})
 	var dones []func(error)
 	for i := range 2 {
 		_, done, err := r.Gate("slow-team", perSecond, fmt.Sprint("token-", i)).Wait(context.Background())
@@ -183,15 +183,35 @@ func TestANamespaceHasAtMostPerNamespaceCallsInFlight(t *testing.T) {
 		}
 		dones = append(dones, done)
 	}
-	_, _, err := r.Gate("slow-team", perSecond, "token-2").Wait(context.Background())
+	// A third call waits a moment for a slot, then gives up without sending.
+	third := make(chan error, 1)
+	go func() {
+		_, _, err := r.Gate("slow-team", perSecond, "token-2").Wait(context.Background())
+		third <- err
+	}()
+	untilWaiting(t, clk)
+	// Another team is not held up by the slow one.
+	pass(t, r.Gate("other-team", perSecond, "token-3"))
+	clk.Step(slotWait)
+	err := <-third
 	wantNotSent(t, err, busyRetry)
 	if !strings.Contains(err.Error(), "namespace slow-team already has 2 outbound calls in flight") {
 		t.Errorf("error %q should name the namespace", err)
 	}
-	// Another team is not held up by the slow one.
-	pass(t, r.Gate("other-team", perSecond, "token-3"))
+	// A call that waits for a slot gets the one freed meanwhile.
+	fourth := make(chan error, 1)
+	go func() {
+		_, done, err := r.Gate("slow-team", perSecond, "token-4").Wait(context.Background())
+		if err == nil {
+			done(nil)
+		}
+		fourth <- err
+	}()
+	untilWaiting(t, clk)
 	dones[0](nil)
-	pass(t, r.Gate("slow-team", perSecond, "token-2"))
+	if err := <-fourth; err != nil {
+		t.Fatalf("Wait = %v after a slot was freed", err)
+	}
 }
 
 func TestACancelledWaitIsNotSentAndGivesItsPlaceBack(t *testing.T) {
