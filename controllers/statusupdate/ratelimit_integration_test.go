@@ -52,7 +52,7 @@ func TestIntegrationRateLimitedBurstPublishesInOrderOnceEach(t *testing.T) {
 		must(t, e.Client.Create(ctx, update(ns, fmt.Sprintf("burst-%02d", i), "identified", msg)))
 	}
 
-	testenv.Eventually(t, 8*time.Minute, func() error {
+	testenv.Eventually(t, 6*time.Minute, func() error {
 		list := &v1alpha1.StatusUpdateList{}
 		if err := e.Client.List(ctx, list, client.InNamespace(ns)); err != nil {
 			return err

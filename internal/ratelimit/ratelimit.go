@@ -221,7 +221,9 @@ func (g *Gate) Wait(ctx context.Context) (_ context.Context, done func(error), e
 	}
 	release := func() { <-g.slots }
 
+	now = clk.Now()
 	g.r.mu.Lock()
+	held := g.b.heldUntil.After(now)
 	start := maxTime(now, g.b.heldUntil)
 	res := g.b.lim.ReserveN(start, 1)
 	at := start.Add(res.DelayFrom(start))
@@ -229,7 +231,11 @@ func (g *Gate) Wait(ctx context.Context) (_ context.Context, done func(error), e
 		res.CancelAt(now)
 		g.r.mu.Unlock()
 		release()
-		return nil, nil, notSent(at.Sub(now), fmt.Sprintf("%s allows one request per %s with this credential, and it is busy", g.limit.Name, g.limit.Every))
+		why := fmt.Sprintf("%s allows one request per %s with this credential, and it is busy", g.limit.Name, g.limit.Every)
+		if held {
+			why = fmt.Sprintf("%s asked to wait before the next request with this credential (Retry-After)", g.limit.Name)
+		}
+		return nil, nil, notSent(at.Sub(now), why)
 	}
 	g.b.lastUsed = at
 	g.r.mu.Unlock()

@@ -153,6 +153,9 @@ func TestARetryAfterHoldsEveryCallerOfTheCredential(t *testing.T) {
 	done(&delivery.RetryableError{Err: errors.New("HTTP 429"), After: 30 * time.Second})
 	_, _, err = r.Gate("team-b", perSecond, "token").Wait(context.Background())
 	wantNotSent(t, err, 30*time.Second)
+	if !strings.Contains(err.Error(), "Vendor asked to wait before the next request with this credential (Retry-After)") {
+		t.Errorf("error %q should say the vendor asked to wait", err)
+	}
 	clk.Step(30 * time.Second)
 	pass(t, g)
 
