@@ -39,8 +39,22 @@ const (
 	DefaultPostmortemReminder      = 24 * time.Hour
 )
 
-// ResponsePolicySpec is how a team responds, defined in advance.
+// ResponsePolicySpec is how a team responds, defined in advance. Its repeating cadences are
+// at least a minute, except in a policy for drills and tests (purpose: Drill).
+// +kubebuilder:validation:XValidation:rule="(has(self.purpose) && self.purpose == 'Drill') || !has(self.sitrepCadence) || !has(self.sitrepCadence.investigating) || !self.sitrepCadence.investigating.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') || duration(self.sitrepCadence.investigating) >= duration('1m')",fieldPath=".sitrepCadence.investigating",message="sitrepCadence.investigating below 1m is for drills and tests only: use at least 1m, or give a policy that only drills and tests use purpose: Drill"
+// +kubebuilder:validation:XValidation:rule="(has(self.purpose) && self.purpose == 'Drill') || !has(self.sitrepCadence) || !has(self.sitrepCadence.confirmed) || !self.sitrepCadence.confirmed.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') || duration(self.sitrepCadence.confirmed) >= duration('1m')",fieldPath=".sitrepCadence.confirmed",message="sitrepCadence.confirmed below 1m is for drills and tests only: use at least 1m, or give a policy that only drills and tests use purpose: Drill"
+// +kubebuilder:validation:XValidation:rule="(has(self.purpose) && self.purpose == 'Drill') || !has(self.sitrepCadence) || !has(self.sitrepCadence.major) || !self.sitrepCadence.major.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') || duration(self.sitrepCadence.major) >= duration('1m')",fieldPath=".sitrepCadence.major",message="sitrepCadence.major below 1m is for drills and tests only: use at least 1m, or give a policy that only drills and tests use purpose: Drill"
+// +kubebuilder:validation:XValidation:rule="(has(self.purpose) && self.purpose == 'Drill') || !has(self.statusUpdateCadence) || !self.statusUpdateCadence.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') || duration(self.statusUpdateCadence) >= duration('1m')",fieldPath=".statusUpdateCadence",message="statusUpdateCadence below 1m is for drills and tests only: use at least 1m, or give a policy that only drills and tests use purpose: Drill"
+// +kubebuilder:validation:XValidation:rule="(has(self.purpose) && self.purpose == 'Drill') || !has(self.postmortemReminderInterval) || !self.postmortemReminderInterval.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') || duration(self.postmortemReminderInterval) >= duration('1m')",fieldPath=".postmortemReminderInterval",message="postmortemReminderInterval below 1m is for drills and tests only: use at least 1m, or give a policy that only drills and tests use purpose: Drill"
 type ResponsePolicySpec struct {
+	// purpose is what the policy is for: Response (the default), real incidents, whose
+	// sitrep, status update and post-mortem reminder cadences are at least a minute; or
+	// Drill, drills, demos and tests, whose cadences may be as short as a second so that
+	// reminders show within a minute. Name a Drill policy only from drill Incidents.
+	// +optional
+	// +kubebuilder:validation:Enum=Response;Drill
+	Purpose PolicyPurpose `json:"purpose,omitempty"`
+
 	// sitrepCadence is how often the IC posts a sitrep in each open state.
 	// +optional
 	SitrepCadence SitrepCadence `json:"sitrepCadence,omitzero"`
@@ -101,6 +115,16 @@ type ResponsePolicySpec struct {
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('1s')",message="must be a duration of at least 1s, such as 10s, 30m or 1h30m"
 	PostmortemReminderInterval *metav1.Duration `json:"postmortemReminderInterval,omitempty"`
 }
+
+// PolicyPurpose says what a ResponsePolicy is for.
+type PolicyPurpose string
+
+const (
+	// PurposeResponse is a policy for real incidents: cadences of at least a minute.
+	PurposeResponse PolicyPurpose = "Response"
+	// PurposeDrill is a policy for drills, demos and tests: cadences down to a second.
+	PurposeDrill PolicyPurpose = "Drill"
+)
 
 // WordingPolicy says how the wording guidelines apply to status updates.
 type WordingPolicy string

@@ -43,7 +43,7 @@ func TestAPIServerValidatesResponsePolicyDurations(t *testing.T) {
 	for i, tc := range cases {
 		t.Run(tc.value, func(t *testing.T) {
 			// Go's duration parser is what the manager uses: every accepted value must parse.
-			raw := fmt.Sprintf(`{"apiVersion":"firescope.dev/v1alpha1","kind":"ResponsePolicy","metadata":{"name":"p-%d","namespace":"default"},"spec":{"sitrepCadence":{"major":%q}}}`, i, tc.value)
+			raw := fmt.Sprintf(`{"apiVersion":"firescope.dev/v1alpha1","kind":"ResponsePolicy","metadata":{"name":"p-%d","namespace":"default"},"spec":{"purpose":"Drill","sitrepCadence":{"major":%q}}}`, i, tc.value)
 			u := &unstructured.Unstructured{}
 			if err := u.UnmarshalJSON([]byte(raw)); err != nil {
 				t.Fatal(err)
@@ -66,6 +66,46 @@ func TestAPIServerValidatesResponsePolicyDurations(t *testing.T) {
 				t.Fatalf("want %q on spec.sitrepCadence.major, got %v", msg, err)
 			}
 		})
+	}
+}
+
+func TestAPIServerKeepsCadencesUnderAMinuteForDrillPolicies(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name, spec, field string // field "" means accepted
+	}{
+		{"a minute for real incidents", `{"sitrepCadence":{"investigating":"1m","confirmed":"90s","major":"1h"},"statusUpdateCadence":"1m","postmortemReminderInterval":"24h"}`, ""},
+		{"seconds in a drill policy", `{"purpose":"Drill","sitrepCadence":{"investigating":"10s","confirmed":"10s","major":"1s"},"statusUpdateCadence":"2s","postmortemReminderInterval":"2s"}`, ""},
+		{"other durations in seconds for real incidents", `{"purpose":"Response","customersInformedWithin":"20s","maxRoleHold":"30s"}`, ""},
+		{"a sitrep every 30s", `{"sitrepCadence":{"investigating":"30s"}}`, "spec.sitrepCadence.investigating"},
+		{"a sitrep every 59s while Confirmed", `{"purpose":"Response","sitrepCadence":{"confirmed":"59s"}}`, "spec.sitrepCadence.confirmed"},
+		{"a sitrep every 500ms while Major", `{"sitrepCadence":{"major":"0.5m"}}`, "spec.sitrepCadence.major"},
+		{"a status update every 10s", `{"statusUpdateCadence":"10s"}`, "spec.statusUpdateCadence"},
+		{"a post-mortem reminder every 10s", `{"postmortemReminderInterval":"10s"}`, "spec.postmortemReminderInterval"},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := fmt.Sprintf(`{"apiVersion":"firescope.dev/v1alpha1","kind":"ResponsePolicy","metadata":{"name":"floor-%d","namespace":"default"},"spec":%s}`, i, tc.spec)
+			u := &unstructured.Unstructured{}
+			if err := u.UnmarshalJSON([]byte(raw)); err != nil {
+				t.Fatal(err)
+			}
+			err := k8s.Create(ctx, u)
+			if tc.field == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.field) || !strings.Contains(err.Error(), "below 1m is for drills and tests only") ||
+				!strings.Contains(err.Error(), "purpose: Drill") {
+				t.Fatalf("want the drills-only message on %s, got %v", tc.field, err)
+			}
+		})
+	}
+	p := &ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "floor-purpose", Namespace: "default"}, Spec: ResponsePolicySpec{Purpose: "Testing"}}
+	if err := k8s.Create(ctx, p); err == nil || !strings.Contains(err.Error(), "spec.purpose") {
+		t.Fatalf("an unknown purpose: got %v", err)
 	}
 }
 

@@ -29,6 +29,7 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -36,6 +37,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"firescope.dev/firescope/internal/manager"
+	"firescope.dev/firescope/internal/ratelimit"
 	"firescope.dev/firescope/internal/safehttp"
 	"firescope.dev/firescope/internal/webhookcert"
 )
@@ -43,7 +45,7 @@ import (
 func main() {
 	var (
 		metricsAddr, probeAddr, webhookCertPath, leaderNamespace string
-		webhookPort                                              int
+		webhookPort, outboundPerNamespace                        int
 		leaderElect, secureMetrics, webhooks                     bool
 		leaseDuration, renewDeadline, retryPeriod                time.Duration
 		certs                                                    webhookcert.Options
@@ -59,6 +61,7 @@ func main() {
 	flag.DurationVar(&retryPeriod, "leader-election-retry-period", 2*time.Second, "How often candidates try to acquire or renew the lead.")
 	flag.BoolVar(&webhooks, "webhooks", true, "Serve the admission webhooks.")
 	flag.IntVar(&webhookPort, "webhook-port", 9443, "Port of the admission webhook server.")
+	flag.IntVar(&outboundPerNamespace, "outbound-calls-per-namespace", ratelimit.DefaultPerNamespace, "Vendor calls (status pages, Slack, PagerDuty, webhooks) one namespace may have in flight at once, so that one team's slow vendor cannot hold every worker.")
 	flag.StringVar(&webhookCertPath, "webhook-cert-path", "", "Directory with the webhook's tls.crt and tls.key (reloaded when they change).")
 	flag.Var(&allowPrivate, "allow-private-destinations", "Comma-separated networks (CIDR or address) and host names that StatusPages, comms channels and pagers may reach although they are private, loopback or link-local, such as an in-cluster status page; plain http is allowed only to these. Every other internal destination is refused.")
 	certs.BindFlags(flag.CommandLine)
@@ -91,6 +94,7 @@ func main() {
 		// Shorter than the pod's termination grace period, so that a stopping leader releases
 		// its Lease and the standby leads at once.
 		GracefulShutdownTimeout: &gracefulShutdown,
+		Controller:              config.Controller{ReconciliationTimeout: manager.ReconcileTimeout},
 	})
 	if err != nil {
 		log.Error(err, "Cannot create the manager")
@@ -101,7 +105,7 @@ func main() {
 		os.Exit(1)
 	}
 	certs.CertDir = webhookCertPath
-	ready, err := serveWebhooks(mgr, manager.Options{Webhooks: webhooks, AllowPrivateDestinations: &allowPrivate}, certs)
+	ready, err := serveWebhooks(mgr, manager.Options{Webhooks: webhooks, AllowPrivateDestinations: &allowPrivate, OutboundPerNamespace: outboundPerNamespace}, certs)
 	if err != nil {
 		log.Error(err, "Cannot set up the controllers")
 		os.Exit(1)

@@ -31,6 +31,7 @@ import (
 	"firescope.dev/firescope/internal/delivery"
 	"firescope.dev/firescope/internal/notify"
 	"firescope.dev/firescope/internal/paging"
+	"firescope.dev/firescope/internal/ratelimit"
 )
 
 // Notifiers builds the comms channel and the pager a policy names, with their credentials.
@@ -45,6 +46,8 @@ type SecretNotifiers struct {
 	Secrets client.Reader
 	// HTTP is the client for every call; its timeout bounds each one.
 	HTTP *http.Client
+	// Limits paces the calls per credential and per namespace; nil means no pacing.
+	Limits *ratelimit.Registry
 }
 
 // Reading Secrets is granted per namespace by binding the ClusterRole
@@ -59,13 +62,13 @@ func (s *SecretNotifiers) Channel(ctx context.Context, ns string, c *v1alpha1.Co
 		if err != nil {
 			return nil, err
 		}
-		return notify.NewSlack(url, s.HTTP), nil
+		return notify.NewSlack(url, s.HTTP, s.Limits.Gate(ns, ratelimit.Slack, url)), nil
 	}
 	key, err := credentials.Read(ctx, s.Secrets, ns, c.Webhook.SigningSecretRef, credentials.Webhook, c.Webhook.URL)
 	if err != nil {
 		return nil, err
 	}
-	return notify.NewWebhook(c.Webhook.URL, []byte(key), s.HTTP), nil
+	return notify.NewWebhook(c.Webhook.URL, []byte(key), s.HTTP, s.Limits.Gate(ns, ratelimit.Webhook, c.Webhook.URL, key)), nil
 }
 
 // Pager implements Notifiers, with the same binding of the routing key.
@@ -78,7 +81,7 @@ func (s *SecretNotifiers) Pager(ctx context.Context, ns string, p *v1alpha1.Pagi
 	if err != nil {
 		return nil, err
 	}
-	return paging.NewPagerDuty(key, url, s.HTTP), nil
+	return paging.NewPagerDuty(key, url, s.HTTP, s.Limits.Gate(ns, ratelimit.PagerDuty, key)), nil
 }
 
 // maxAttempts bounds the tries of one item: with backoff capped at five minutes, about half an

@@ -70,7 +70,7 @@ func responseNamespace(t *testing.T, e *testenv.Env, ns string) {
 			StatusPageRef: &v1alpha1.LocalReference{Name: "public"},
 		}}))
 	must(t, e.Client.Create(ctx, &v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "fast", Namespace: ns},
-		Spec: v1alpha1.ResponsePolicySpec{SitrepCadence: v1alpha1.SitrepCadence{Investigating: second, Confirmed: second, Major: second}}}))
+		Spec: v1alpha1.ResponsePolicySpec{Purpose: v1alpha1.PurposeDrill, SitrepCadence: v1alpha1.SitrepCadence{Investigating: second, Confirmed: second, Major: second}}}))
 }
 
 // lived is what an incident's status said at each point the metrics measure.

@@ -59,6 +59,7 @@ func channels(t *testing.T, e *testenv.Env, cadence time.Duration) (string, *sla
 	d := &metav1.Duration{Duration: cadence}
 	must(t, e.Client.Create(ctx, &v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns},
 		Spec: v1alpha1.ResponsePolicySpec{
+			Purpose:       v1alpha1.PurposeDrill, // cadences of seconds, so that the tests run fast
 			SitrepCadence: v1alpha1.SitrepCadence{Investigating: d, Confirmed: d, Major: d},
 			CommsChannel:  &v1alpha1.CommsChannel{Slack: &v1alpha1.SlackChannel{WebhookURLSecretRef: v1alpha1.SecretKeyReference{Name: "comms", Key: "webhook-url"}}},
 			Paging: &v1alpha1.Paging{PagerDuty: v1alpha1.PagerDuty{URL: pd.EventsURL(),

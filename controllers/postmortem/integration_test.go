@@ -262,7 +262,7 @@ func TestIntegrationRemindersForMissingOwnerOverdueAndUnownedRemediation(t *test
 	e := testenv.Shared(t)
 	f := namespace(t, e, func(s *v1alpha1.ResponsePolicySpec) {
 		s.PostmortemDue = &metav1.Duration{Duration: 4 * time.Second}
-		s.PostmortemReminderInterval = &metav1.Duration{Duration: 2 * time.Second}
+		s.Purpose, s.PostmortemReminderInterval = v1alpha1.PurposeDrill, &metav1.Duration{Duration: 2 * time.Second}
 	})
 	declare(t, e, f.ns, "db-failover", true)
 	must(t, e.Client.Patch(context.Background(), &v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: f.ns}},
@@ -519,7 +519,7 @@ func TestIntegrationAPostmortemOutlivesItsIncidentAndStillReminds(t *testing.T) 
 	e := testenv.Shared(t)
 	ctx := context.Background()
 	f := namespace(t, e, func(s *v1alpha1.ResponsePolicySpec) {
-		s.PostmortemReminderInterval = &metav1.Duration{Duration: 2 * time.Second}
+		s.Purpose, s.PostmortemReminderInterval = v1alpha1.PurposeDrill, &metav1.Duration{Duration: 2 * time.Second}
 	})
 	declare(t, e, f.ns, "pruned", false)
 	setState(t, e, f.ns, "pruned", v1alpha1.StateResolved)

@@ -56,6 +56,7 @@ import (
 	"firescope.dev/firescope/internal/publish/atlassian"
 	"firescope.dev/firescope/internal/publish/firescope"
 	"firescope.dev/firescope/internal/publish/webhook"
+	"firescope.dev/firescope/internal/ratelimit"
 	"firescope.dev/firescope/internal/wording"
 )
 
@@ -430,6 +431,8 @@ func update(su *v1alpha1.StatusUpdate, inc *v1alpha1.Incident, page *v1alpha1.St
 type SecretProviders struct {
 	Secrets client.Reader
 	HTTP    *http.Client
+	// Limits paces the calls per credential and per namespace; nil means no pacing.
+	Limits *ratelimit.Registry
 }
 
 // Reading Secrets is granted per namespace by binding the ClusterRole
@@ -449,11 +452,11 @@ func (s *SecretProviders) For(ctx context.Context, page *v1alpha1.StatusPage) (p
 	}
 	switch page.Spec.Provider {
 	case v1alpha1.ProviderStatuspage:
-		return atlassian.New(page.Spec.PageID, key, url, s.HTTP), nil
+		return atlassian.New(page.Spec.PageID, key, url, s.HTTP, s.Limits.Gate(page.Namespace, ratelimit.Statuspage, key)), nil
 	case v1alpha1.ProviderFirescope:
-		return firescope.New(url, key, s.HTTP), nil
+		return firescope.New(url, key, s.HTTP, s.Limits.Gate(page.Namespace, ratelimit.FirescopePage, key)), nil
 	case v1alpha1.ProviderWebhook:
-		return webhook.New(url, []byte(key), s.HTTP), nil
+		return webhook.New(url, []byte(key), s.HTTP, s.Limits.Gate(page.Namespace, ratelimit.Webhook, url, key)), nil
 	}
 	return nil, fmt.Errorf("unknown StatusPage provider %q", page.Spec.Provider)
 }

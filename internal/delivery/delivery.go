@@ -69,6 +69,11 @@ func (e *RetryableError) Error() string {
 // Unwrap returns the underlying failure.
 func (e *RetryableError) Unwrap() error { return e.Err }
 
+// ErrNotSent is wrapped by a *RetryableError for a request that never left Firescope (a
+// client-side rate limit or a namespace's share of outbound calls said not yet): its outcome
+// is known, nothing happened, so the caller can send it again without asking what landed.
+var ErrNotSent = errors.New("not sent")
+
 // IsRetryable reports whether err is worth retrying and after how long the server asked
 // (0 = caller's backoff). nil is not retryable: there is nothing to retry.
 func IsRetryable(err error) (after time.Duration, ok bool) {
@@ -265,25 +270,34 @@ func shorten(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// RetryAfter parses a Retry-After header value (seconds or an HTTP date) relative to now.
-// It returns 0 when the header is absent, malformed or already past.
+// MaxRetryAfter caps the wait a server's Retry-After can impose: a longer one (a year, by
+// mistake or malice) would park an update or a whole comms channel, so the caller tries again
+// after MaxRetryAfter and lets the server say again if it still means it.
+const MaxRetryAfter = 5 * time.Minute
+
+// RetryAfter parses a Retry-After header value relative to now, in either form RFC 9110
+// allows: delay-seconds (digits only) or an HTTP-date (IMF-fixdate, or the obsolete RFC 850
+// and asctime forms). It caps the delay at MaxRetryAfter and returns 0, meaning "back off on
+// your own", when the header is absent, malformed (a sign, a fraction, words), zero or a date
+// already past. Every client uses it, so that no answer is trusted further than this.
 func RetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs <= 0 || secs > int64(365*24*time.Hour/time.Second) {
-			return 0
+	if strings.Trim(v, "0123456789") == "" {
+		// So many digits that they overflow are still a valid, very long delay.
+		secs, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || secs > int64(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter
 		}
 		return time.Duration(secs) * time.Second
 	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0
 	}
-	return 0
+	return min(max(t.Sub(now), 0), MaxRetryAfter)
 }
 
 // Backoff returns the delay before attempt n (1-based): exponential from base, capped, with

@@ -324,22 +324,53 @@ func TestNewHTTPClientDefaultsTheTimeout(t *testing.T) {
 	}
 }
 
-func TestRetryAfterParsesSecondsAndDates(t *testing.T) {
+func TestRetryAfterAcceptsBothFormsCapsThemAndRefusesGarbage(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	cases := map[string]time.Duration{
-		"":                              0,
-		"0":                             0,
-		"-5":                            0,
-		"120":                           2 * time.Minute,
-		"Fri, 02 Jan 2026 03:05:05 GMT": time.Minute,
-		"Fri, 02 Jan 2026 03:00:00 GMT": 0,
-		"later":                         0,
+	cases := []struct {
+		in   string
+		want time.Duration
+	}{
+		{"", 0},
+		{"0", 0},
+		{"120", 2 * time.Minute},
+		{" 7 ", 7 * time.Second},
+		{"300", delivery.MaxRetryAfter},
+		// A year, or more seconds than fit in an int64, waits the cap, not a year.
+		{"31536000", delivery.MaxRetryAfter},
+		{"99999999999999999999999", delivery.MaxRetryAfter},
+		// Neither form: the caller backs off on its own.
+		{"-5", 0},
+		{"+5", 0},
+		{"1.5", 0},
+		{"5 5", 0},
+		{"later", 0},
+		{"0x10", 0},
+		// IMF-fixdate, and the obsolete RFC 850 and asctime forms a recipient must accept.
+		{"Fri, 02 Jan 2026 03:05:05 GMT", time.Minute},
+		{"Friday, 02-Jan-26 03:05:05 GMT", time.Minute},
+		{"Fri Jan  2 03:05:05 2026", time.Minute},
+		{"Fri, 02 Jan 2026 03:00:00 GMT", 0},
+		{"Sat, 02 Jan 2027 03:04:05 GMT", delivery.MaxRetryAfter},
+		{"Fri, 02 Jan 2026 03:05:05", 0},
 	}
-	for in, want := range cases {
-		if got := delivery.RetryAfter(in, now); got != want {
-			t.Errorf("RetryAfter(%q) = %s, want %s", in, got, want)
+	for _, tc := range cases {
+		if got := delivery.RetryAfter(tc.in, now); got != tc.want {
+			t.Errorf("RetryAfter(%q) = %s, want %s", tc.in, got, tc.want)
 		}
 	}
+}
+
+// FuzzRetryAfter checks that no header value makes a negative delay or one over the cap.
+func FuzzRetryAfter(f *testing.F) {
+	for _, s := range []string{"7", "-1", "99999999999999999999", "Fri, 02 Jan 2026 03:05:05 GMT", "Fri Jan  2 03:05:05 2026", "x"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, v string) {
+		if d := delivery.RetryAfter(v, now); d < 0 || d > delivery.MaxRetryAfter {
+			t.Fatalf("RetryAfter(%q) = %s, want 0..%s", v, d, delivery.MaxRetryAfter)
+		}
+	})
 }
 
 // FuzzClassify checks, for any status, Retry-After and body, that Classify never panics, puts

@@ -37,11 +37,18 @@ import (
 	fsadmission "firescope.dev/firescope/internal/admission"
 	"firescope.dev/firescope/internal/delivery"
 	"firescope.dev/firescope/internal/eventrecord"
+	"firescope.dev/firescope/internal/ratelimit"
 	"firescope.dev/firescope/internal/safehttp"
 )
 
 // ReportingController names Firescope as the source of its Events.
 const ReportingController = "firescope.dev/manager"
+
+// ReconcileTimeout is the deadline of every reconcile, which the manager's controller options
+// set (config.Controller.ReconciliationTimeout). Vendor calls end ratelimit.DefaultReserve
+// before it, so that a reconcile stuck behind a slow vendor still records what happened, and
+// the worker moves on to other incidents.
+const ReconcileTimeout = 2 * time.Minute
 
 // NewScheme returns a scheme with the Kubernetes and Firescope types.
 func NewScheme() *runtime.Scheme {
@@ -60,6 +67,9 @@ type Options struct {
 	// AllowPrivateDestinations lists the private, loopback and link-local destinations the
 	// controllers may call (an in-cluster status page, say); nil allows none.
 	AllowPrivateDestinations *safehttp.Allowlist
+	// OutboundPerNamespace bounds the vendor calls one namespace has in flight at once;
+	// 0 means ratelimit.DefaultPerNamespace.
+	OutboundPerNamespace int
 }
 
 // Setup registers every controller and, when asked, every webhook with mgr.
@@ -70,11 +80,14 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	}
 	// One client for every outbound call, so that each is guarded the same way.
 	httpClient := opts.AllowPrivateDestinations.Guard(delivery.NewHTTPClient(10 * time.Second))
+	// One registry for every controller, so that calls made with one credential share its
+	// vendor's rate limit wherever they come from.
+	limits := ratelimit.NewRegistry(ratelimit.Options{PerNamespace: opts.OutboundPerNamespace})
 	if err := (&incident.Reconciler{
 		Client:   mgr.GetClient(),
 		Recorder: &eventrecord.Recorder{Client: mgr.GetClient(), Controller: ReportingController},
 		// Secrets are read by name, uncached: the manager never lists or watches them.
-		Notifiers: &incident.SecretNotifiers{Secrets: mgr.GetAPIReader(), HTTP: httpClient},
+		Notifiers: &incident.SecretNotifiers{Secrets: mgr.GetAPIReader(), HTTP: httpClient, Limits: limits},
 		Clock:     clk,
 	}).SetupWithManager(mgr); err != nil {
 		return err
@@ -83,7 +96,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  &eventrecord.Recorder{Client: mgr.GetClient(), Controller: ReportingController},
-		Providers: &statusupdate.SecretProviders{Secrets: mgr.GetAPIReader(), HTTP: httpClient},
+		Providers: &statusupdate.SecretProviders{Secrets: mgr.GetAPIReader(), HTTP: httpClient, Limits: limits},
 		Clock:     clk,
 	}).SetupWithManager(context.Background(), mgr); err != nil {
 		return err
@@ -92,8 +105,8 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  &eventrecord.Recorder{Client: mgr.GetClient(), Controller: ReportingController},
-		Channels:  &incident.SecretNotifiers{Secrets: mgr.GetAPIReader(), HTTP: httpClient},
-		Providers: &statusupdate.SecretProviders{Secrets: mgr.GetAPIReader(), HTTP: httpClient},
+		Channels:  &incident.SecretNotifiers{Secrets: mgr.GetAPIReader(), HTTP: httpClient, Limits: limits},
+		Providers: &statusupdate.SecretProviders{Secrets: mgr.GetAPIReader(), HTTP: httpClient, Limits: limits},
 		Clock:     clk,
 	}).SetupWithManager(context.Background(), mgr); err != nil {
 		return err

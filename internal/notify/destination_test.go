@@ -39,12 +39,12 @@ func TestAWebhookChannelNeitherReadsBackAnswersNorCallsInternalAddresses(t *test
 		_, _ = io.WriteString(w, `{"message": "internal data of the service behind"}`)
 	}))
 	t.Cleanup(srv.Close)
-	allowed := notify.NewWebhook(srv.URL+"/hook", []byte("signing-key"), safehttp.Loopback().Guard(delivery.NewHTTPClient(0)))
+	allowed := notify.NewWebhook(srv.URL+"/hook", []byte("signing-key"), safehttp.Loopback().Guard(delivery.NewHTTPClient(0)), nil)
 	err := allowed.Announce(context.Background(), handoff)
 	if err == nil || !strings.Contains(err.Error(), "HTTP 403") || strings.Contains(err.Error(), "internal data") {
 		t.Fatalf("got %v, want the status without the answer", err)
 	}
-	refused := notify.NewWebhook(srv.URL+"/hook", []byte("signing-key"), (&safehttp.Allowlist{}).Guard(delivery.NewHTTPClient(0)))
+	refused := notify.NewWebhook(srv.URL+"/hook", []byte("signing-key"), (&safehttp.Allowlist{}).Guard(delivery.NewHTTPClient(0)), nil)
 	err = refused.Announce(context.Background(), handoff)
 	if _, retry := delivery.IsRetryable(err); err == nil || retry || !strings.Contains(err.Error(), "refused to call") {
 		t.Fatalf("got %v, want a permanent refusal", err)

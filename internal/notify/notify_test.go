@@ -20,6 +20,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -29,6 +30,7 @@ import (
 	slackfake "firescope.dev/firescope/internal/mock/slack"
 	webhookfake "firescope.dev/firescope/internal/mock/webhook"
 	"firescope.dev/firescope/internal/notify"
+	"firescope.dev/firescope/internal/ratelimit"
 )
 
 var handoff = notify.Announcement{
@@ -52,7 +54,7 @@ func assertNoSecret(t *testing.T, err error, secrets ...string) {
 func TestSlackShowsTheAnnouncementAsWritten(t *testing.T) {
 	srv := slackfake.New()
 	defer srv.Close()
-	ch := notify.NewSlack(srv.WebhookURL(), delivery.NewHTTPClient(time.Second))
+	ch := notify.NewSlack(srv.WebhookURL(), delivery.NewHTTPClient(time.Second), nil)
 	if err := ch.Announce(context.Background(), handoff); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +76,7 @@ func TestSlackEscapesControlSequencesFromIncidentText(t *testing.T) {
 	defer srv.Close()
 	a := handoff
 	a.Text = "[DRILL] Sitrep 1: <!channel> DB & <https://evil.example|click>"
-	if err := notify.NewSlack(srv.WebhookURL(), nil).Announce(context.Background(), a); err != nil {
+	if err := notify.NewSlack(srv.WebhookURL(), nil, nil).Announce(context.Background(), a); err != nil {
 		t.Fatal(err)
 	}
 	m := srv.Messages()[0]
@@ -106,7 +108,7 @@ func TestSlackClassifiesEachDocumentedAnswer(t *testing.T) {
 			srv := slackfake.New()
 			defer srv.Close()
 			srv.FailNext(1, tc.status, tc.retryAfter)
-			err := notify.NewSlack(srv.WebhookURL(), nil).Announce(context.Background(), handoff)
+			err := notify.NewSlack(srv.WebhookURL(), nil, nil).Announce(context.Background(), handoff)
 			if err == nil {
 				t.Fatal("Announce = nil, want an error")
 			}
@@ -129,7 +131,7 @@ func TestSlackRetryAfterAFailureDelivers(t *testing.T) {
 	srv := slackfake.New()
 	defer srv.Close()
 	srv.FailNext(1, 429, time.Second)
-	ch := notify.NewSlack(srv.WebhookURL(), nil)
+	ch := notify.NewSlack(srv.WebhookURL(), nil, nil)
 	if _, ok := delivery.IsRetryable(ch.Announce(context.Background(), handoff)); !ok {
 		t.Fatal("the first try should be retryable")
 	}
@@ -154,7 +156,7 @@ func TestSlackTimeoutsAndDroppedConnectionsAreRetryable(t *testing.T) {
 			srv := slackfake.New()
 			defer srv.Close()
 			tc.setup(srv)
-			err := notify.NewSlack(srv.WebhookURL(), delivery.NewHTTPClient(100*time.Millisecond)).Announce(context.Background(), handoff)
+			err := notify.NewSlack(srv.WebhookURL(), delivery.NewHTTPClient(100*time.Millisecond), nil).Announce(context.Background(), handoff)
 			if _, ok := delivery.IsRetryable(err); !ok {
 				t.Fatalf("Announce = %v, want retryable", err)
 			}
@@ -166,7 +168,7 @@ func TestSlackTimeoutsAndDroppedConnectionsAreRetryable(t *testing.T) {
 func TestSlackRefusesAnEmptyAnnouncementWithoutSending(t *testing.T) {
 	srv := slackfake.New()
 	defer srv.Close()
-	err := notify.NewSlack(srv.WebhookURL(), nil).Announce(context.Background(), notify.Announcement{ID: "x", Text: "  "})
+	err := notify.NewSlack(srv.WebhookURL(), nil, nil).Announce(context.Background(), notify.Announcement{ID: "x", Text: "  "})
 	if err == nil {
 		t.Fatal("want an error")
 	}
@@ -183,7 +185,7 @@ func TestWebhookSendsASignedAnnouncementTheReceiverVerifies(t *testing.T) {
 	defer srv.Close()
 	a := handoff
 	a.Drill, a.Text = true, "[DRILL] @all: IC -> ricardo"
-	if err := notify.NewWebhook(srv.URL+"/hooks/firescope", srv.Secret(), nil).Announce(context.Background(), a); err != nil {
+	if err := notify.NewWebhook(srv.URL+"/hooks/firescope", srv.Secret(), nil, nil).Announce(context.Background(), a); err != nil {
 		t.Fatal(err)
 	}
 	got := srv.Announcements()
@@ -208,7 +210,7 @@ func TestWebhookWithTheWrongSecretIsRejectedPermanently(t *testing.T) {
 	srv := webhookfake.NewWithSecret([]byte("receiver-secret"))
 	defer srv.Close()
 	url := srv.URL + "/hook?token=query-secret-123"
-	err := notify.NewWebhook(url, []byte("sender-secret"), nil).Announce(context.Background(), handoff)
+	err := notify.NewWebhook(url, []byte("sender-secret"), nil, nil).Announce(context.Background(), handoff)
 	if err == nil {
 		t.Fatal("want 401")
 	}
@@ -239,7 +241,7 @@ func TestWebhookFailuresAreClassifiedAndHideTheURL(t *testing.T) {
 			defer srv.Close()
 			tc.setup(srv)
 			url := srv.URL + "/hook?token=query-secret-123"
-			err := notify.NewWebhook(url, srv.Secret(), delivery.NewHTTPClient(100*time.Millisecond)).Announce(context.Background(), handoff)
+			err := notify.NewWebhook(url, srv.Secret(), delivery.NewHTTPClient(100*time.Millisecond), nil).Announce(context.Background(), handoff)
 			after, retry := delivery.IsRetryable(err)
 			if err == nil || retry != tc.wantRetry || after != tc.wantAfter {
 				t.Errorf("Announce = %v: IsRetryable = %s, %v; want %s, %v", err, after, retry, tc.wantAfter, tc.wantRetry)
@@ -253,7 +255,7 @@ func TestTheSameFactCarriesTheSameDeliveryIDOnEveryTry(t *testing.T) {
 	srv := webhookfake.New()
 	defer srv.Close()
 	srv.FailNext(1, 503, 0)
-	ch := notify.NewWebhook(srv.URL, srv.Secret(), nil)
+	ch := notify.NewWebhook(srv.URL, srv.Secret(), nil, nil)
 	_ = ch.Announce(context.Background(), handoff)
 	if err := ch.Announce(context.Background(), handoff); err != nil {
 		t.Fatal(err)
@@ -319,5 +321,27 @@ func TestAnnouncementJSONUsesSnakeCaseFields(t *testing.T) {
 	want := `{"id":"inc-42/handoff/3","namespace":"platform","incident":"inc-42","kind":"Handoff","text":"@all: IC -\u003e ricardo","drill":false,"at":"2026-05-01T12:00:00Z"}`
 	if string(b) != want {
 		t.Errorf("JSON = %s, want %s", b, want)
+	}
+}
+
+func TestSlacksRetryAfterHoldsEveryAnnouncementToThatWebhook(t *testing.T) {
+	srv := slackfake.New()
+	defer srv.Close()
+	limits := ratelimit.NewRegistry(ratelimit.Options{MaxWait: time.Second})
+	channel := func() notify.Channel {
+		return notify.NewSlack(srv.WebhookURL(), nil, limits.Gate("team-a", ratelimit.Slack, srv.WebhookURL()))
+	}
+	srv.FailNext(1, http.StatusTooManyRequests, time.Minute)
+	if after, retry := delivery.IsRetryable(channel().Announce(context.Background(), handoff)); !retry || after != time.Minute {
+		t.Fatalf("429: retry %v after %s, want after a minute", retry, after)
+	}
+	// Another incident's announcement to the same webhook is not sent into the 429 again.
+	err := channel().Announce(context.Background(), handoff)
+	if after, retry := delivery.IsRetryable(err); !retry || !errors.Is(err, delivery.ErrNotSent) || after < 59*time.Second {
+		t.Fatalf("Announce = %v (after %s), want not sent until the minute has passed", err, after)
+	}
+	assertNoSecret(t, err, srv.WebhookURL())
+	if n := len(srv.Requests()); n != 1 {
+		t.Errorf("Slack got %d requests, want only the one it refused", n)
 	}
 }

@@ -25,21 +25,24 @@ import (
 	"strings"
 
 	"firescope.dev/firescope/internal/delivery"
+	"firescope.dev/firescope/internal/ratelimit"
 )
 
 // Slack posts to a Slack incoming webhook.
 type Slack struct {
 	url  string
 	http *http.Client
+	gate *ratelimit.Gate
 }
 
 // NewSlack returns the channel behind a Slack incoming webhook. The webhook URL is the
-// credential: it never appears in errors. c may be nil for delivery.NewHTTPClient(0).
-func NewSlack(webhookURL string, c *http.Client) Channel {
+// credential: it never appears in errors. c may be nil for delivery.NewHTTPClient(0). Every
+// post first passes gate, the webhook's share of ratelimit.Slack (nil: no pacing).
+func NewSlack(webhookURL string, c *http.Client, gate *ratelimit.Gate) Channel {
 	if c == nil {
 		c = delivery.NewHTTPClient(0)
 	}
-	return &Slack{url: webhookURL, http: c}
+	return &Slack{url: webhookURL, http: c, gate: gate}
 }
 
 // slackEscaper escapes the three characters Slack's mrkdwn gives a meaning to, so that text
@@ -63,7 +66,7 @@ func (s *Slack) Announce(ctx context.Context, a Announcement) error {
 	if err != nil {
 		return fmt.Errorf("slack: %w", err)
 	}
-	err = delivery.PostJSON(ctx, s.http, s.url, body, nil)
+	err = s.gate.Do(ctx, func(ctx context.Context) error { return delivery.PostJSON(ctx, s.http, s.url, body, nil) })
 	if err != nil {
 		return fmt.Errorf("slack: %w", delivery.Redact(err, secretsOf(s.url)...))
 	}

@@ -27,6 +27,7 @@ import (
 	"strings"
 
 	"firescope.dev/firescope/internal/delivery"
+	"firescope.dev/firescope/internal/ratelimit"
 )
 
 // Headers of the generic webhook.
@@ -45,17 +46,19 @@ type Webhook struct {
 	url    string
 	secret []byte
 	http   *http.Client
+	gate   *ratelimit.Gate
 }
 
 // NewWebhook returns a generic webhook channel. Each request's body is the Announcement as
 // JSON (snake_case fields), with the headers Content-Type: application/json,
 // X-Firescope-Delivery: the ID, X-Firescope-Event: the Kind and X-Firescope-Signature-256:
-// sha256=<hex HMAC-SHA256(secret, body)>. c may be nil for delivery.NewHTTPClient(0).
-func NewWebhook(url string, secret []byte, c *http.Client) Channel {
+// sha256=<hex HMAC-SHA256(secret, body)>. c may be nil for delivery.NewHTTPClient(0). Every
+// post first passes gate, the receiver's share of ratelimit.Webhook (nil: no pacing).
+func NewWebhook(url string, secret []byte, c *http.Client, gate *ratelimit.Gate) Channel {
 	if c == nil {
 		c = delivery.NewHTTPClient(0)
 	}
-	return &Webhook{url: url, secret: append([]byte(nil), secret...), http: c}
+	return &Webhook{url: url, secret: append([]byte(nil), secret...), http: c, gate: gate}
 }
 
 // Announce makes one signed POST.
@@ -72,7 +75,7 @@ func (w *Webhook) Announce(ctx context.Context, a Announcement) error {
 	h.Set(DeliveryHeader, a.ID)
 	h.Set(EventHeader, a.Kind)
 	h.Set(SignatureHeader, Sign(w.secret, body))
-	err = delivery.PostJSON(ctx, w.http, w.url, body, h)
+	err = w.gate.Do(ctx, func(ctx context.Context) error { return delivery.PostJSON(ctx, w.http, w.url, body, h) })
 	if err != nil {
 		return fmt.Errorf("webhook: %w", delivery.Redact(err, append(secretsOf(w.url), string(w.secret))...))
 	}

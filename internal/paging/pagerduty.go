@@ -27,6 +27,7 @@ import (
 	"unicode/utf8"
 
 	"firescope.dev/firescope/internal/delivery"
+	"firescope.dev/firescope/internal/ratelimit"
 )
 
 // PagerDutyEventsURL is the Events API v2 endpoint.
@@ -45,19 +46,21 @@ type PagerDuty struct {
 	routingKey string
 	endpoint   string
 	http       *http.Client
+	gate       *ratelimit.Gate
 }
 
 // NewPagerDuty returns a pager for the Events API v2 integration with routingKey, at endpoint
 // (PagerDutyEventsURL if empty). The routing key never appears in errors. c may be nil for
-// delivery.NewHTTPClient(0).
-func NewPagerDuty(routingKey, endpoint string, c *http.Client) Pager {
+// delivery.NewHTTPClient(0). Every event first passes gate, the routing key's share of
+// ratelimit.PagerDuty (nil: no pacing).
+func NewPagerDuty(routingKey, endpoint string, c *http.Client, gate *ratelimit.Gate) Pager {
 	if endpoint == "" {
 		endpoint = PagerDutyEventsURL
 	}
 	if c == nil {
 		c = delivery.NewHTTPClient(0)
 	}
-	return &PagerDuty{routingKey: routingKey, endpoint: endpoint, http: c}
+	return &PagerDuty{routingKey: routingKey, endpoint: endpoint, http: c, gate: gate}
 }
 
 // event is an Events API v2 request body.
@@ -138,7 +141,7 @@ func (pd *PagerDuty) send(ctx context.Context, ev event) error {
 	if err != nil {
 		return fmt.Errorf("pagerduty %s: %w", ev.EventAction, err)
 	}
-	if err := delivery.PostJSON(ctx, pd.http, pd.endpoint, body, nil); err != nil {
+	if err := pd.gate.Do(ctx, func(ctx context.Context) error { return delivery.PostJSON(ctx, pd.http, pd.endpoint, body, nil) }); err != nil {
 		return fmt.Errorf("pagerduty %s: %w", ev.EventAction, delivery.Redact(err, pd.routingKey, pd.endpoint))
 	}
 	return nil

@@ -52,7 +52,7 @@ func assertNoSecret(t *testing.T, err error) {
 func TestTriggerSendsASchemaValidEventAndOpensOneAlert(t *testing.T) {
 	srv := pdfake.New()
 	defer srv.Close()
-	pd := paging.NewPagerDuty(routingKey, srv.EventsURL(), nil)
+	pd := paging.NewPagerDuty(routingKey, srv.EventsURL(), nil, nil)
 	if err := pd.Trigger(context.Background(), page()); err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestTriggerSendsASchemaValidEventAndOpensOneAlert(t *testing.T) {
 func TestTriggeringTheSameDedupKeyAgainDoesNotOpenASecondAlert(t *testing.T) {
 	srv := pdfake.New()
 	defer srv.Close()
-	pd := paging.NewPagerDuty(routingKey, srv.EventsURL(), nil)
+	pd := paging.NewPagerDuty(routingKey, srv.EventsURL(), nil, nil)
 	for range 3 {
 		if err := pd.Trigger(context.Background(), page()); err != nil {
 			t.Fatal(err)
@@ -97,7 +97,7 @@ func TestTriggeringTheSameDedupKeyAgainDoesNotOpenASecondAlert(t *testing.T) {
 func TestResolveClosesTheAlert(t *testing.T) {
 	srv := pdfake.New()
 	defer srv.Close()
-	pd := paging.NewPagerDuty(routingKey, srv.EventsURL(), nil)
+	pd := paging.NewPagerDuty(routingKey, srv.EventsURL(), nil, nil)
 	if err := pd.Trigger(context.Background(), page()); err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestLongSummariesAreTruncatedToPagerDutysLimit(t *testing.T) {
 	defer srv.Close()
 	p := page()
 	p.Summary = strings.Repeat("é", 3000)
-	if err := paging.NewPagerDuty(routingKey, srv.EventsURL(), nil).Trigger(context.Background(), p); err != nil {
+	if err := paging.NewPagerDuty(routingKey, srv.EventsURL(), nil, nil).Trigger(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
 	sent := srv.Requests()[0].JSON["payload"].(map[string]any)["summary"].(string)
@@ -140,7 +140,7 @@ func TestLongSummariesAreTruncatedToPagerDutysLimit(t *testing.T) {
 func TestLongDedupKeysStayStableSoResolveMeetsTrigger(t *testing.T) {
 	srv := pdfake.New()
 	defer srv.Close()
-	pd := paging.NewPagerDuty(routingKey, srv.EventsURL(), nil)
+	pd := paging.NewPagerDuty(routingKey, srv.EventsURL(), nil, nil)
 	p := page()
 	p.DedupKey = "firescope/" + strings.Repeat("n", 63) + "/" + strings.Repeat("i", 253) + "/uid"
 	if err := pd.Trigger(context.Background(), p); err != nil {
@@ -184,7 +184,7 @@ func TestPagerDutyAnswersAreClassified(t *testing.T) {
 			srv := pdfake.New()
 			defer srv.Close()
 			srv.FailNext(1, tc.status, tc.retryAfter)
-			err := paging.NewPagerDuty(routingKey, srv.EventsURL(), nil).Trigger(context.Background(), page())
+			err := paging.NewPagerDuty(routingKey, srv.EventsURL(), nil, nil).Trigger(context.Background(), page())
 			after, retry := delivery.IsRetryable(err)
 			if err == nil || retry != tc.wantRetry || after != tc.wantAfter {
 				t.Fatalf("Trigger = %v: IsRetryable = %s, %v; want %s, %v", err, after, retry, tc.wantAfter, tc.wantRetry)
@@ -204,7 +204,7 @@ func TestAnInvalidRoutingKeyIsPermanentWithPagerDutysMessageAndHidden(t *testing
 	srv := pdfake.New()
 	defer srv.Close()
 	const short = "short-but-secret-key"
-	err := paging.NewPagerDuty(short, srv.EventsURL(), nil).Trigger(context.Background(), page())
+	err := paging.NewPagerDuty(short, srv.EventsURL(), nil, nil).Trigger(context.Background(), page())
 	if _, retry := delivery.IsRetryable(err); err == nil || retry {
 		t.Fatalf("Trigger = %v, want a permanent error", err)
 	}
@@ -217,7 +217,7 @@ func TestAnInvalidRoutingKeyIsPermanentWithPagerDutysMessageAndHidden(t *testing
 	}
 
 	srv.AllowRoutingKeys("another0000000000000000000000000")
-	err = paging.NewPagerDuty(routingKey, srv.EventsURL(), nil).Resolve(context.Background(), "k")
+	err = paging.NewPagerDuty(routingKey, srv.EventsURL(), nil, nil).Resolve(context.Background(), "k")
 	if _, retry := delivery.IsRetryable(err); err == nil || retry || !strings.Contains(err.Error(), "Invalid routing key") {
 		t.Errorf("Resolve with an unknown key = %v, want a permanent Invalid routing key", err)
 	}
@@ -237,7 +237,7 @@ func TestTimeoutsAndDroppedConnectionsAreRetryable(t *testing.T) {
 			srv := pdfake.New()
 			defer srv.Close()
 			tc.setup(srv)
-			pd := paging.NewPagerDuty(routingKey, srv.EventsURL(), delivery.NewHTTPClient(100*time.Millisecond))
+			pd := paging.NewPagerDuty(routingKey, srv.EventsURL(), delivery.NewHTTPClient(100*time.Millisecond), nil)
 			for _, err := range []error{pd.Trigger(context.Background(), page()), pd.Resolve(context.Background(), page().DedupKey)} {
 				if _, ok := delivery.IsRetryable(err); !ok {
 					t.Errorf("error %v should be retryable", err)
@@ -251,7 +251,7 @@ func TestTimeoutsAndDroppedConnectionsAreRetryable(t *testing.T) {
 func TestPagesPagerDutyWouldRefuseAreRefusedWithoutSending(t *testing.T) {
 	srv := pdfake.New()
 	defer srv.Close()
-	pd := paging.NewPagerDuty(routingKey, srv.EventsURL(), nil)
+	pd := paging.NewPagerDuty(routingKey, srv.EventsURL(), nil, nil)
 	noSummary, noKey, badSeverity := page(), page(), page()
 	noSummary.Summary, noKey.DedupKey, badSeverity.Severity = " ", "", "sev1"
 	for name, p := range map[string]paging.Page{"no summary": noSummary, "no dedup key": noKey, "bad severity": badSeverity} {
@@ -273,7 +273,7 @@ func TestDefaultsFillSeverityAndSource(t *testing.T) {
 	defer srv.Close()
 	p := page()
 	p.Severity, p.Source, p.Timestamp, p.Details, p.Links = "", "", time.Time{}, nil, nil
-	if err := paging.NewPagerDuty(routingKey, srv.EventsURL(), nil).Trigger(context.Background(), p); err != nil {
+	if err := paging.NewPagerDuty(routingKey, srv.EventsURL(), nil, nil).Trigger(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
 	body := srv.Requests()[0].JSON

@@ -107,7 +107,7 @@ func (e *Env) StartManager(opts manager.Options) (stop func(), err error) {
 		}),
 		HealthProbeBindAddress: "0",
 		// Tests start a fresh manager to show what a restart does; names repeat then.
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		Controller: config.Controller{SkipNameValidation: ptr.To(true), ReconciliationTimeout: manager.ReconcileTimeout},
 	})
 	if err != nil {
 		return nil, err

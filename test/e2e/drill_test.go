@@ -145,6 +145,7 @@ patches:
     - {op: replace, path: /spec, value: %[4]s}
 - target: {kind: ResponsePolicy, name: drill}
   patch: |-
+    - {op: add, path: /spec/purpose, value: Drill}
     - {op: replace, path: /spec/sitrepCadence, value: {investigating: 2s, confirmed: 2s, major: 2s}}
     - {op: replace, path: /spec/paging/pagerDuty/url, value: %[5]q}
 - target: {kind: Incident}

@@ -326,6 +326,7 @@ apiVersion: firescope.dev/v1alpha1
 kind: ResponsePolicy
 metadata: {name: default, namespace: reminders}
 spec:
+  purpose: Drill
   sitrepCadence: {investigating: 2s, confirmed: 2s, major: 2s}
   commsChannel:
     slack:

@@ -30,7 +30,9 @@ limitations under the License.
 //     in the document the fake does not model;
 //   - 400 for publishing a post-mortem whose draft is missing or blank, the one client error
 //     the document lists for publishing (and 400 for reverting one that is not published);
-//   - 429 with Retry-After beyond the rate limit, when RateLimit turns it on.
+//   - 429 with Retry-After beyond the rate limit, when RateLimit, RateLimitWindow or MinGap
+//     turns it on;
+//   - 503 for a fraction of the writes, with no effect, when FailWrites turns it on.
 //
 // The fake models realtime incidents only (investigating, identified, monitoring, resolved).
 // A post-mortem holds a draft (body_draft) and, once published, the published text (body):
@@ -42,12 +44,13 @@ limitations under the License.
 package statuspage
 
 import (
-	"crypto/rand"
+	crand "crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
@@ -88,6 +91,8 @@ type Server struct {
 	incidents  []*Incident
 	invalid    []InvalidRequest
 	rate       rateLimit
+	failWrites float64
+	failRand   *rand.Rand
 }
 
 // Incident is an incident as the fake holds it.
@@ -227,6 +232,30 @@ func (s *Server) RateLimitWindow(n int, per time.Duration) {
 	s.rate = rateLimit{n: n, per: per, seen: map[string][]time.Time{}}
 }
 
+// MinGap answers 429, with Retry-After in whole seconds, a request that arrives less than gap
+// after the last one admitted with the same API key: the strictest reading of "1 request /
+// second" (MinGap(time.Second)), under which a lookup and a write sent back to back collide.
+// 0 turns it off. It replaces RateLimit and RateLimitWindow.
+func (s *Server) MinGap(gap time.Duration) { s.RateLimitWindow(1, gap) }
+
+// FailWrites answers each write (POST, PUT, PATCH or DELETE) that passes authentication and
+// the rate limit with 503 and no effect, with probability fraction, drawn from a generator
+// seeded with seed so that a run can be repeated. The failed write counts against the rate
+// limit, as a real one would. 0 turns it off.
+func (s *Server) FailWrites(fraction float64, seed uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failWrites, s.failRand = fraction, rand.New(rand.NewPCG(seed, seed))
+}
+
+// failWrite draws whether this write fails. The caller holds s.mu.
+func (s *Server) failWrite(method string) bool {
+	if s.failWrites <= 0 || method == http.MethodGet || method == http.MethodHead {
+		return false
+	}
+	return s.failRand.Float64() < s.failWrites
+}
+
 type rateLimit struct {
 	n    int
 	per  time.Duration
@@ -287,6 +316,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	wait, ok := s.rate.admit(key, time.Now())
 	known := s.keys[key]
+	fail := ok && known && s.failWrite(r.Method)
 	s.mu.Unlock()
 	if !ok {
 		secs := max(1, int64((wait+time.Second-1)/time.Second))
@@ -299,6 +329,10 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	if !known {
 		writeError(w, http.StatusUnauthorized, "Could not authenticate")
+		return
+	}
+	if fail {
+		writeError(w, http.StatusServiceUnavailable, "Service unavailable")
 		return
 	}
 	rt, params, err := route(r)
@@ -703,7 +737,7 @@ func (s *Server) updateJSON(inc *Incident, u IncidentUpdate) map[string]any {
 func newID() string {
 	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 	b := make([]byte, 12)
-	_, _ = rand.Read(b)
+	_, _ = crand.Read(b)
 	for i := range b {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}

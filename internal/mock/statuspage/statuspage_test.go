@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -298,6 +299,72 @@ func TestTheFakeRateLimitsEachKeyOnARollingWindowWithRetryAfter(t *testing.T) {
 	s.RateLimit(0)
 	if a := call(t, s, APIKey, http.MethodGet, incidents, ""); a.status != http.StatusOK {
 		t.Errorf("with the limit off, answered %d", a.status)
+	}
+}
+
+func TestMinGapRefusesARequestTooSoonAfterTheLastOfItsKey(t *testing.T) {
+	s := New()
+	defer s.Close()
+	s.AllowKey("second-key")
+	s.MinGap(time.Hour)
+	if a := call(t, s, APIKey, http.MethodGet, incidents, ""); a.status != http.StatusOK {
+		t.Fatalf("first request answered %d", a.status)
+	}
+	a := call(t, s, APIKey, http.MethodPost, incidents, `{"incident":{"name":"x","status":"investigating","body":"y"}}`)
+	if a.status != http.StatusTooManyRequests || a.header.Get("Retry-After") != "3600" {
+		t.Errorf("a write right after a lookup answered %d, Retry-After %q", a.status, a.header.Get("Retry-After"))
+	}
+	if len(s.Incidents()) != 0 {
+		t.Error("the refused write took effect")
+	}
+	if a := call(t, s, "second-key", http.MethodGet, incidents, ""); a.status != http.StatusOK {
+		t.Errorf("another key answered %d; the gap is per key", a.status)
+	}
+	s.MinGap(0)
+	if a := call(t, s, APIKey, http.MethodGet, incidents, ""); a.status != http.StatusOK {
+		t.Errorf("with the gap off, answered %d", a.status)
+	}
+}
+
+func TestFailWritesFailsASeededFractionOfWritesWithNoEffect(t *testing.T) {
+	statuses := func() []int {
+		s := New()
+		defer s.Close()
+		s.FailWrites(0.3, 7)
+		var out []int
+		created := 0
+		for range 200 {
+			a := call(t, s, APIKey, http.MethodPost, incidents, `{"incident":{"name":"Errors","status":"investigating","body":"We are looking."}}`)
+			out = append(out, a.status)
+			if a.status == http.StatusCreated {
+				created++
+			}
+			if a.status != http.StatusCreated && (a.status != http.StatusServiceUnavailable || decode[errorEntity](t, a).Message == "") {
+				t.Fatalf("a write answered %d %s", a.status, a.body)
+			}
+		}
+		if got := len(s.Incidents()); got != created {
+			t.Errorf("%d incidents after %d successful creates: a failed write took effect", got, created)
+		}
+		for range 20 {
+			if a := call(t, s, APIKey, http.MethodGet, incidents, ""); a.status != http.StatusOK {
+				t.Fatalf("a read answered %d; only writes fail", a.status)
+			}
+		}
+		return out
+	}
+	first := statuses()
+	failed := 0
+	for _, st := range first {
+		if st == http.StatusServiceUnavailable {
+			failed++
+		}
+	}
+	if failed < 40 || failed > 80 {
+		t.Errorf("%d of 200 writes failed, want about 60", failed)
+	}
+	if second := statuses(); !slices.Equal(first, second) {
+		t.Error("the same seed failed other writes")
 	}
 }
 

@@ -43,6 +43,7 @@ import (
 
 	"firescope.dev/firescope/internal/delivery"
 	"firescope.dev/firescope/internal/publish"
+	"firescope.dev/firescope/internal/ratelimit"
 	"firescope.dev/firescope/internal/safehttp"
 )
 
@@ -56,6 +57,9 @@ const (
 	findPageSize = 100
 	// FindMaxPages bounds Find to the FindMaxPages*100 most recent incidents of the page.
 	FindMaxPages = 10
+	// FindPageTimeout bounds the request for one page of Find, well under the whole call's
+	// timeout, so that a page that hangs fails fast instead of spending the reconcile.
+	FindPageTimeout = 5 * time.Second
 	// maxName and maxBody are Statuspage's documented limits on a name and an update body.
 	maxName = 255
 	maxBody = 25000
@@ -74,19 +78,21 @@ var (
 type client struct {
 	pageID, apiKey, baseURL string
 	http                    *http.Client
+	gate                    *ratelimit.Gate
 }
 
 // New returns a Provider for the Statuspage page pageID, authenticating with apiKey.
 // baseURL "" means DefaultBaseURL; c nil means delivery.NewHTTPClient(0), whose timeout bounds
-// every call.
-func New(pageID, apiKey, baseURL string, c *http.Client) publish.Provider {
+// every call. Every request first passes gate, the API key's share of ratelimit.Statuspage
+// (nil: no pacing).
+func New(pageID, apiKey, baseURL string, c *http.Client, gate *ratelimit.Gate) publish.Provider {
 	if baseURL == "" {
 		baseURL = DefaultBaseURL
 	}
 	if c == nil {
 		c = delivery.NewHTTPClient(0)
 	}
-	return &client{pageID: pageID, apiKey: apiKey, baseURL: strings.TrimRight(baseURL, "/"), http: c}
+	return &client{pageID: pageID, apiKey: apiKey, baseURL: strings.TrimRight(baseURL, "/"), http: c, gate: gate}
 }
 
 // incidentRequest is the "incident" object of POST and PATCH /v1/pages/{page_id}/incidents.
@@ -232,7 +238,8 @@ func (c *client) Edit(ctx context.Context, providerRef, providerUpdateRef, body 
 // Find pages through GET /v1/pages/{page_id}/incidents, newest first, 100 at a time, and
 // returns the incident whose metadata carries incidentKey. The API's q search does not look at
 // metadata, so Find reads the listing itself and stops at the first short page or after
-// FindMaxPages pages: an incident older than the page's 1000 most recent is not found.
+// FindMaxPages pages: an incident older than the page's 1000 most recent is not found. Each
+// page has FindPageTimeout.
 func (c *client) Find(ctx context.Context, incidentKey string) (publish.Found, bool, error) {
 	if incidentKey == "" {
 		return publish.Found{}, false, errors.New("statuspage: cannot find: the incident key is empty")
@@ -241,7 +248,7 @@ func (c *client) Find(ctx context.Context, incidentKey string) (publish.Found, b
 	for page := 1; page <= FindMaxPages; page++ {
 		q := url.Values{"limit": {strconv.Itoa(findPageSize)}, "page": {strconv.Itoa(page)}}
 		var list []incident
-		if err := c.do(ctx, http.MethodGet, c.incidentsPath()+"?"+q.Encode(), nil, &list, "list incidents"); err != nil {
+		if err := c.doWithin(ctx, FindPageTimeout, http.MethodGet, c.incidentsPath()+"?"+q.Encode(), nil, &list, "list incidents"); err != nil {
 			return publish.Found{}, false, err
 		}
 		for _, inc := range list {
@@ -288,14 +295,32 @@ func (c *client) incidentsPath() string {
 // do makes one request and decodes a 2xx JSON answer into out (unless nil). Every error names
 // what was attempted and, for a refusal, its cause; none contains the API key.
 func (c *client) do(ctx context.Context, method, path string, in, out any, what string) error {
-	err := c.request(ctx, method, path, in, out)
+	return c.doWithin(ctx, 0, method, path, in, out, what)
+}
+
+// doWithin is do with a timeout for the request itself (0: the HTTP client's), which starts
+// once the gate lets it through.
+func (c *client) doWithin(ctx context.Context, timeout time.Duration, method, path string, in, out any, what string) error {
+	err := c.request(ctx, timeout, method, path, in, out)
 	if err == nil {
 		return nil
 	}
 	return delivery.Redact(fmt.Errorf("statuspage: %s: %w", what, explain(err)), c.apiKey)
 }
 
-func (c *client) request(ctx context.Context, method, path string, in, out any) error {
+// request makes one request, once the gate lets it through, within timeout when it is not 0.
+func (c *client) request(ctx context.Context, timeout time.Duration, method, path string, in, out any) error {
+	return c.gate.Do(ctx, func(ctx context.Context) error {
+		if timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, timeout)
+			defer cancel()
+		}
+		return c.send(ctx, method, path, in, out)
+	})
+}
+
+func (c *client) send(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)

@@ -29,6 +29,7 @@ import (
 	"firescope.dev/firescope/internal/mock/statuspage"
 	"firescope.dev/firescope/internal/publish"
 	"firescope.dev/firescope/internal/publish/atlassian"
+	"firescope.dev/firescope/internal/ratelimit"
 )
 
 const (
@@ -45,7 +46,7 @@ func fake(t *testing.T) (*statuspage.Server, publish.Provider) {
 	t.Cleanup(s.Close)
 	s.AddComponent(database, "Database")
 	s.AddComponent(api, "API")
-	return s, atlassian.New(statuspage.PageID, statuspage.APIKey, s.URL, nil)
+	return s, atlassian.New(statuspage.PageID, statuspage.APIKey, s.URL, nil, nil)
 }
 
 // valid fails the test unless every request the fake received matched the OpenAPI document.
@@ -248,7 +249,7 @@ func TestRateLimitingIsRetryableAfterTheServersDelay(t *testing.T) {
 func TestABadKeyIsPermanentAndTheErrorNeverContainsTheKey(t *testing.T) {
 	s, _ := fake(t)
 	const wrong = "0123456789abcdef-wrong-key-do-not-log"
-	p := atlassian.New(statuspage.PageID, wrong, s.URL, nil)
+	p := atlassian.New(statuspage.PageID, wrong, s.URL, nil, nil)
 	_, err := p.Publish(ctx, update("su-1", "investigating", "Errors.", ""))
 	_, _, ferr := p.Find(ctx, key)
 	eerr := p.Edit(ctx, "incident0001", "update000001", "x")
@@ -309,7 +310,7 @@ func TestFailuresToGetAnAnswerAreRetryable(t *testing.T) {
 	}
 
 	s.Delay(5 * time.Second)
-	impatient := atlassian.New(statuspage.PageID, statuspage.APIKey, s.URL, delivery.NewHTTPClient(50*time.Millisecond))
+	impatient := atlassian.New(statuspage.PageID, statuspage.APIKey, s.URL, delivery.NewHTTPClient(50*time.Millisecond), nil)
 	_, err = impatient.Publish(ctx, update("su-1", "investigating", "Errors.", ""))
 	if _, ok := delivery.IsRetryable(err); !ok {
 		t.Errorf("timeout: %v, want retryable", err)
@@ -372,5 +373,46 @@ func TestPublishRefusesWhatStatuspageWouldRefuseWithoutARequest(t *testing.T) {
 	}
 	if n := len(s.Requests()); n != 0 {
 		t.Errorf("%d requests sent for updates that cannot succeed", n)
+	}
+}
+
+func TestALookupAndWritesWithOneKeyNeverCollideWithTheRateLimit(t *testing.T) {
+	s := statuspage.New()
+	t.Cleanup(s.Close)
+	s.MinGap(time.Second)
+	limits := ratelimit.NewRegistry(ratelimit.Options{})
+	// The StatusUpdate and Postmortem controllers each build their own provider for the page;
+	// they share the key's limit through the registry.
+	provider := func() publish.Provider {
+		return atlassian.New(statuspage.PageID, statuspage.APIKey, s.URL, nil, limits.Gate("team-a", ratelimit.Statuspage, statuspage.APIKey))
+	}
+	updates, postmortems := provider(), provider()
+	r1, err := updates.Publish(ctx, update("su-1", "investigating", "Errors.", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := postmortems.Find(ctx, key); !ok || err != nil {
+		t.Fatalf("Find = %v, %v", ok, err)
+	}
+	if _, err := updates.Publish(ctx, update("su-2", "identified", "Found it.", r1.ProviderRef)); err != nil {
+		t.Fatal(err)
+	}
+	if err := postmortems.(publish.PostmortemPublisher).DraftPostmortem(ctx, r1.ProviderRef, "What happened."); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range s.Requests() {
+		if r.Status != http.StatusOK && r.Status != http.StatusCreated {
+			t.Errorf("%s %s answered %d", r.Method, r.Path, r.Status)
+		}
+	}
+}
+
+func TestAPageOfFindThatHangsFailsWithinThePageTimeout(t *testing.T) {
+	s, p := fake(t)
+	// Longer than a page may take, shorter than the HTTP client's own timeout.
+	s.Delay(atlassian.FindPageTimeout + time.Second)
+	_, _, err := p.Find(ctx, key)
+	if _, retry := delivery.IsRetryable(err); !retry || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Find = %v, want a retryable error from the page's deadline", err)
 	}
 }

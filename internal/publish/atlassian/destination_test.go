@@ -49,7 +49,7 @@ func TestABaseURLEndingInAQuestionMarkCannotTurnThePathIntoAQuery(t *testing.T) 
 	// Concatenated, the request would go to /elsewhere with "/v1/pages/.../incidents" as its
 	// query.
 	for _, base := range []string{srv.URL + "/elsewhere?", srv.URL + "/elsewhere?q=", srv.URL + "/elsewhere#"} {
-		p := atlassian.New(statuspage.PageID, statuspage.APIKey, base, nil)
+		p := atlassian.New(statuspage.PageID, statuspage.APIKey, base, nil, nil)
 		_, err := p.Publish(ctx, update("su-1", "investigating", "We are investigating.", ""))
 		if _, retry := delivery.IsRetryable(err); err == nil || retry || !strings.Contains(err.Error(), "the Statuspage base URL is not valid") {
 			t.Errorf("%s: %v, want a permanent error about the base URL", base, err)
@@ -67,7 +67,7 @@ func TestABasePathIsKeptAndTheListingQueryIsTheClients(t *testing.T) {
 		_, _ = io.WriteString(w, "[]")
 	}))
 	t.Cleanup(srv.Close)
-	p := atlassian.New("page/1", statuspage.APIKey, srv.URL+"/proxy/", nil)
+	p := atlassian.New("page/1", statuspage.APIKey, srv.URL+"/proxy/", nil, nil)
 	if _, ok, err := p.Find(ctx, key); ok || err != nil {
 		t.Fatalf("Find = %v, %v", ok, err)
 	}
@@ -78,7 +78,7 @@ func TestABasePathIsKeptAndTheListingQueryIsTheClients(t *testing.T) {
 
 func TestAnswersOfAnotherHostAreNotReadBackIntoTheError(t *testing.T) {
 	srv, _ := recorder(t, http.StatusUnprocessableEntity, `{"error": "root:x:0:0 internal data"}`)
-	p := atlassian.New(statuspage.PageID, statuspage.APIKey, srv.URL, safehttp.Loopback().Guard(delivery.NewHTTPClient(0)))
+	p := atlassian.New(statuspage.PageID, statuspage.APIKey, srv.URL, safehttp.Loopback().Guard(delivery.NewHTTPClient(0)), nil)
 	_, err := p.Publish(ctx, update("su-1", "investigating", "We are investigating.", ""))
 	if err == nil || !strings.Contains(err.Error(), "HTTP 422") || !strings.Contains(err.Error(), "check the StatusPage's component mapping") {
 		t.Fatalf("got %v, want the status and Firescope's own hint", err)
@@ -91,7 +91,7 @@ func TestAnswersOfAnotherHostAreNotReadBackIntoTheError(t *testing.T) {
 func TestTheKeyIsNotSentToAnInternalAddressUnlessAllowed(t *testing.T) {
 	srv, n := recorder(t, http.StatusCreated, `{"id": "x"}`)
 	for _, base := range []string{srv.URL, strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)} {
-		p := atlassian.New(statuspage.PageID, statuspage.APIKey, base, (&safehttp.Allowlist{}).Guard(delivery.NewHTTPClient(0)))
+		p := atlassian.New(statuspage.PageID, statuspage.APIKey, base, (&safehttp.Allowlist{}).Guard(delivery.NewHTTPClient(0)), nil)
 		_, err := p.Publish(ctx, update("su-1", "investigating", "We are investigating.", ""))
 		if _, retry := delivery.IsRetryable(err); err == nil || retry || !strings.Contains(err.Error(), "refused to call") {
 			t.Errorf("%s: %v, want a permanent refusal", base, err)

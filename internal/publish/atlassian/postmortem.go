@@ -94,7 +94,7 @@ func (c *client) Postmortem(ctx context.Context, providerRef string) (publish.Fo
 // from the incident calls'.
 func (c *client) postmortemCall(ctx context.Context, method, providerRef, suffix string, in, out any, what, badRequest string) error {
 	path := c.incidentsPath() + "/" + url.PathEscape(providerRef) + "/postmortem" + suffix
-	err := c.request(ctx, method, path, in, out)
+	err := c.request(ctx, 0, method, path, in, out)
 	if err == nil {
 		return nil
 	}

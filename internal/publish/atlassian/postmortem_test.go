@@ -190,7 +190,7 @@ func TestPostmortemCallsClassifyFailuresAndNeverShowTheKey(t *testing.T) {
 		t.Errorf("dropped connection: %v, want retryable", err)
 	}
 	s.Delay(5 * time.Second)
-	impatient := postmortems(t, atlassian.New(statuspage.PageID, statuspage.APIKey, s.URL, delivery.NewHTTPClient(50*time.Millisecond)))
+	impatient := postmortems(t, atlassian.New(statuspage.PageID, statuspage.APIKey, s.URL, delivery.NewHTTPClient(50*time.Millisecond), nil))
 	if err := impatient.DraftPostmortem(ctx, ref, draft); !isRetryable(err) {
 		t.Errorf("timeout: %v, want retryable", err)
 	}
@@ -200,7 +200,7 @@ func TestPostmortemCallsClassifyFailuresAndNeverShowTheKey(t *testing.T) {
 	}
 
 	const wrong = "0123456789abcdef-wrong-key-do-not-log"
-	bad := postmortems(t, atlassian.New(statuspage.PageID, wrong, s.URL, nil))
+	bad := postmortems(t, atlassian.New(statuspage.PageID, wrong, s.URL, nil, nil))
 	_, _, gerr := bad.Postmortem(ctx, ref)
 	for _, err := range []error{bad.DraftPostmortem(ctx, ref, draft), bad.PublishPostmortem(ctx, ref, true), gerr} {
 		if err == nil || isRetryable(err) || !strings.Contains(err.Error(), "API key was refused") {

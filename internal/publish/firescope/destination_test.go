@@ -28,7 +28,7 @@ import (
 func TestARefusalOfAPageThatIsNotReadBackSaysWhatToCheck(t *testing.T) {
 	srv := newPage(t)
 	// The guarded client drops the page's answer: its host is not a known vendor's.
-	prov := firescope.New(srv.URL, "wrong-token-0123456789", safehttp.Loopback().Guard(srv.Client()))
+	prov := firescope.New(srv.URL, "wrong-token-0123456789", safehttp.Loopback().Guard(srv.Client()), nil)
 	_, err := prov.Publish(ctx, publish.Update{IncidentKey: key, UpdateID: "su-1", Title: "Database errors", Status: "investigating", Body: "Looking."})
 	if err == nil || retryable(err) || !strings.Contains(err.Error(), "the write token was refused; check the token in the StatusPage's Secret") ||
 		!strings.Contains(err.Error(), "401") {

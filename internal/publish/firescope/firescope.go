@@ -32,15 +32,26 @@ import (
 
 	"firescope.dev/firescope/internal/delivery"
 	"firescope.dev/firescope/internal/publish"
+	"firescope.dev/firescope/internal/ratelimit"
 	"firescope.dev/firescope/internal/statuspage/api"
 	"firescope.dev/firescope/internal/statuspage/client"
 )
 
-type provider struct{ c *client.Client }
+type provider struct {
+	c    *client.Client
+	gate *ratelimit.Gate
+}
 
-// New returns a Provider for the status page at baseURL, writing with token.
-func New(baseURL, token string, c *http.Client) publish.Provider {
-	return &provider{c: client.New(baseURL, token, c)}
+// New returns a Provider for the status page at baseURL, writing with token. Every request
+// first passes gate, the token's share of ratelimit.FirescopePage (nil: no pacing).
+func New(baseURL, token string, c *http.Client, gate *ratelimit.Gate) publish.Provider {
+	return &provider{c: client.New(baseURL, token, c), gate: gate}
+}
+
+// call makes one request through the gate and classifies its error; what names what the
+// status page would refuse.
+func (p *provider) call(ctx context.Context, what string, f func(context.Context) error) error {
+	return p.gate.Do(ctx, func(ctx context.Context) error { return classify(f(ctx), what) })
 }
 
 // ID derives a status page id from a Firescope identity: stable, URL-safe and short.
@@ -71,29 +82,35 @@ func (p *provider) Publish(ctx context.Context, u publish.Update) (publish.Resul
 		impact = api.ImpactMinor
 	}
 	// One PUT creates the incident if needed and posts the update; both are idempotent.
-	_, _, err := p.c.PutIncident(ctx, id, api.IncidentRequest{Name: u.Title, Impact: impact, Update: update})
+	err := p.call(ctx, "update", func(ctx context.Context) error {
+		_, _, err := p.c.PutIncident(ctx, id, api.IncidentRequest{Name: u.Title, Impact: impact, Update: update})
+		return err
+	})
 	if err != nil {
-		return publish.Result{}, classify(err, "update")
+		return publish.Result{}, err
 	}
 	return publish.Result{ProviderRef: id, UpdateRef: update.ID}, nil
 }
 
 // Edit corrects a published update's text in place; it is idempotent.
 func (p *provider) Edit(ctx context.Context, providerRef, updateRef, body string) error {
-	if _, err := p.c.EditUpdate(ctx, providerRef, updateRef, body); err != nil {
-		return classify(err, "update")
-	}
-	return nil
+	return p.call(ctx, "update", func(ctx context.Context) error {
+		_, err := p.c.EditUpdate(ctx, providerRef, updateRef, body)
+		return err
+	})
 }
 
 func (p *provider) Find(ctx context.Context, key string) (publish.Found, bool, error) {
-	inc, err := p.c.Incident(ctx, ID(key))
-	var apiErr *client.Error
-	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound {
+	var inc api.Incident
+	err := p.call(ctx, "update", func(ctx context.Context) (err error) {
+		inc, err = p.c.Incident(ctx, ID(key))
+		return err
+	})
+	if isNotFound(err) {
 		return publish.Found{}, false, nil
 	}
 	if err != nil {
-		return publish.Found{}, false, classify(err, "update")
+		return publish.Found{}, false, err
 	}
 	f := publish.Found{ProviderRef: inc.ID}
 	for _, u := range slices.Backward(inc.Updates) { // the server lists newest first
@@ -116,6 +133,9 @@ var hints = map[int]string{
 // classify turns a client error into the delivery classification; what names what the
 // status page refused.
 func classify(err error, what string) error {
+	if err == nil {
+		return nil
+	}
 	var apiErr *client.Error
 	if errors.As(err, &apiErr) {
 		if client.Retryable(err) {

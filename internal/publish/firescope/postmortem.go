@@ -23,6 +23,7 @@ import (
 	"net/http"
 
 	"firescope.dev/firescope/internal/publish"
+	"firescope.dev/firescope/internal/statuspage/api"
 	"firescope.dev/firescope/internal/statuspage/client"
 )
 
@@ -34,46 +35,54 @@ var _ publish.PostmortemPublisher = (*provider)(nil)
 // DraftPostmortem stores body as the draft. The status page keeps a published post-mortem
 // published, with its text, whatever the draft becomes.
 func (p *provider) DraftPostmortem(ctx context.Context, providerRef, body string) error {
-	if _, _, err := p.c.PutPostmortem(ctx, providerRef, body, false); err != nil {
-		return classify(err, "post-mortem draft")
-	}
-	return nil
+	return p.call(ctx, "post-mortem draft", func(ctx context.Context) error {
+		_, _, err := p.c.PutPostmortem(ctx, providerRef, body, false)
+		return err
+	})
 }
 
 // PublishPostmortem reads the stored draft and publishes it: two calls, both idempotent. The
 // status page has no subscribers to notify, so notify changes nothing.
 func (p *provider) PublishPostmortem(ctx context.Context, providerRef string, _ bool) error {
-	pm, err := p.c.Postmortem(ctx, providerRef)
+	pm, err := p.postmortem(ctx, providerRef)
 	if isNotFound(err) {
 		return fmt.Errorf("the status page has no post-mortem draft to publish for incident %s: %w", providerRef, err)
 	}
 	if err != nil {
-		return classify(err, "post-mortem")
+		return err
 	}
 	if pm.Published && pm.PublishedBody == pm.Draft {
 		return nil // already public as drafted
 	}
-	if _, _, err := p.c.PutPostmortem(ctx, providerRef, pm.Draft, true); err != nil {
-		return classify(err, "post-mortem")
-	}
-	return nil
+	return p.call(ctx, "post-mortem", func(ctx context.Context) error {
+		_, _, err := p.c.PutPostmortem(ctx, providerRef, pm.Draft, true)
+		return err
+	})
 }
 
 // Postmortem reads the post-mortem; the status page answers 404 both for an incident
 // without one and for an unknown incident, and either way there is none.
 func (p *provider) Postmortem(ctx context.Context, providerRef string) (publish.FoundPostmortem, bool, error) {
-	pm, err := p.c.Postmortem(ctx, providerRef)
+	pm, err := p.postmortem(ctx, providerRef)
 	if isNotFound(err) {
 		return publish.FoundPostmortem{}, false, nil
 	}
 	if err != nil {
-		return publish.FoundPostmortem{}, false, classify(err, "post-mortem")
+		return publish.FoundPostmortem{}, false, err
 	}
 	f := publish.FoundPostmortem{Draft: pm.Draft, Body: pm.PublishedBody}
 	if pm.PublishedAt != nil {
 		f.PublishedAt = *pm.PublishedAt
 	}
 	return f, true, nil
+}
+
+func (p *provider) postmortem(ctx context.Context, providerRef string) (pm api.Postmortem, err error) {
+	err = p.call(ctx, "post-mortem", func(ctx context.Context) (err error) {
+		pm, err = p.c.Postmortem(ctx, providerRef)
+		return err
+	})
+	return pm, err
 }
 
 func isNotFound(err error) bool {

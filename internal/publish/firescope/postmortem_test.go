@@ -113,7 +113,7 @@ func resolved(t *testing.T, p publish.Provider) string {
 
 func TestAPostmortemIsDraftedThenPublishedOnTheStatusPage(t *testing.T) {
 	srv := newPage(t)
-	prov := firescope.New(srv.URL, token, srv.Client())
+	prov := firescope.New(srv.URL, token, srv.Client(), nil)
 	pm := postmortems(t, prov)
 	ref := resolved(t, prov)
 
@@ -153,7 +153,7 @@ func TestAPostmortemIsDraftedThenPublishedOnTheStatusPage(t *testing.T) {
 
 func TestADraftAfterPublishingNeverWithdrawsThePostmortem(t *testing.T) {
 	srv := newPage(t)
-	prov := firescope.New(srv.URL, token, srv.Client())
+	prov := firescope.New(srv.URL, token, srv.Client(), nil)
 	pm := postmortems(t, prov)
 	ref := resolved(t, prov)
 	if err := pm.DraftPostmortem(ctx, ref, "First text."); err != nil {
@@ -179,7 +179,7 @@ func TestADraftAfterPublishingNeverWithdrawsThePostmortem(t *testing.T) {
 
 func TestPostmortemRefusalsArePermanentAndFailuresRetryable(t *testing.T) {
 	srv := newPage(t)
-	prov := firescope.New(srv.URL, token, srv.Client())
+	prov := firescope.New(srv.URL, token, srv.Client(), nil)
 	pm := postmortems(t, prov)
 	ref := resolved(t, prov)
 
@@ -218,7 +218,7 @@ func TestPostmortemRefusalsArePermanentAndFailuresRetryable(t *testing.T) {
 		t.Error("a failed publish published")
 	}
 
-	bad := postmortems(t, firescope.New(srv.URL, "wrong-token-0123456789", srv.Client()))
+	bad := postmortems(t, firescope.New(srv.URL, "wrong-token-0123456789", srv.Client(), nil))
 	_, _, gerr := bad.Postmortem(ctx, ref)
 	for _, err := range []error{bad.DraftPostmortem(ctx, ref, "x"), bad.PublishPostmortem(ctx, ref, true), gerr} {
 		if err == nil || retryable(err) || strings.Contains(err.Error(), "wrong-token") || !strings.Contains(err.Error(), "401") {
@@ -236,7 +236,7 @@ func TestPostmortemRefusalsArePermanentAndFailuresRetryable(t *testing.T) {
 		}
 	}))
 	defer slow.Close()
-	impatient := postmortems(t, firescope.New(slow.URL, token, &http.Client{Timeout: 50 * time.Millisecond}))
+	impatient := postmortems(t, firescope.New(slow.URL, token, &http.Client{Timeout: 50 * time.Millisecond}, nil))
 	if err := impatient.DraftPostmortem(ctx, ref, "x"); !retryable(err) {
 		t.Errorf("timeout: %v, want retryable", err)
 	}

@@ -33,6 +33,7 @@ import (
 	"firescope.dev/firescope/internal/delivery"
 	"firescope.dev/firescope/internal/notify"
 	"firescope.dev/firescope/internal/publish"
+	"firescope.dev/firescope/internal/ratelimit"
 )
 
 // Payload is the JSON body of one delivery.
@@ -69,11 +70,13 @@ type provider struct {
 	url    string
 	secret []byte
 	c      *http.Client
+	gate   *ratelimit.Gate
 }
 
-// New returns a Provider that posts to url, signing with secret.
-func New(url string, secret []byte, c *http.Client) publish.Provider {
-	return &provider{url: url, secret: secret, c: c}
+// New returns a Provider that posts to url, signing with secret. Every request first passes
+// gate, the receiver's share of ratelimit.Webhook (nil: no pacing).
+func New(url string, secret []byte, c *http.Client, gate *ratelimit.Gate) publish.Provider {
+	return &provider{url: url, secret: secret, c: c, gate: gate}
 }
 
 // Ref is the provider reference of an incident: a hash of its Firescope identity.
@@ -115,5 +118,5 @@ func (p *provider) post(ctx context.Context, pl Payload) error {
 	h.Set(notify.SignatureHeader, notify.Sign(p.secret, body))
 	h.Set(notify.DeliveryHeader, pl.ID)
 	h.Set(notify.EventHeader, pl.Kind)
-	return delivery.PostJSON(ctx, p.c, p.url, body, h)
+	return p.gate.Do(ctx, func(ctx context.Context) error { return delivery.PostJSON(ctx, p.c, p.url, body, h) })
 }

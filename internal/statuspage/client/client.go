@@ -32,6 +32,7 @@ import (
 	"strings"
 	"time"
 
+	"firescope.dev/firescope/internal/delivery"
 	"firescope.dev/firescope/internal/safehttp"
 	"firescope.dev/firescope/internal/statuspage/api"
 )
@@ -57,7 +58,8 @@ type Error struct {
 	// StatusCode is the HTTP status.
 	StatusCode int
 	api.ErrorDetail
-	// RetryAfter is the server's Retry-After, if it sent one.
+	// RetryAfter is the server's Retry-After as delivery.RetryAfter reads it: capped at
+	// delivery.MaxRetryAfter, 0 when absent or malformed.
 	RetryAfter time.Duration
 }
 
@@ -191,9 +193,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (crea
 			// Not the page's own error format: whatever answered is not read back.
 			e.Code = "http_" + strconv.Itoa(resp.StatusCode)
 		}
-		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
-			e.RetryAfter = time.Duration(s) * time.Second
-		}
+		e.RetryAfter = delivery.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		return false, e
 	}
 	if out != nil && resp.StatusCode != http.StatusNoContent {

@@ -28,6 +28,7 @@ import (
 	"testing"
 	"time"
 
+	"firescope.dev/firescope/internal/delivery"
 	"firescope.dev/firescope/internal/statuspage"
 	"firescope.dev/firescope/internal/statuspage/api"
 	"firescope.dev/firescope/internal/statuspage/client"
@@ -162,6 +163,26 @@ func TestABaseURLWithAQueryIsRefusedBeforeAnyRequest(t *testing.T) {
 	}
 	if requests != 0 {
 		t.Fatalf("the server received %d requests, want none", requests)
+	}
+}
+
+func TestRetryAfterIsCappedAndGarbageIgnored(t *testing.T) {
+	for header, want := range map[string]time.Duration{
+		"31536000": delivery.MaxRetryAfter,
+		time.Now().Add(400 * 24 * time.Hour).UTC().Format(http.TimeFormat): delivery.MaxRetryAfter,
+		"-30":  0,
+		"soon": 0,
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", header)
+			http.Error(w, "slow down", http.StatusTooManyRequests)
+		}))
+		_, err := client.New(srv.URL, token, srv.Client()).Components(context.Background())
+		srv.Close()
+		var e *client.Error
+		if !errors.As(err, &e) || e.RetryAfter != want {
+			t.Errorf("Retry-After %q: error = %#v, want RetryAfter %s", header, err, want)
+		}
 	}
 }
 

@@ -70,6 +70,7 @@ func run(n int, window time.Duration) error {
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"firescope.dev/credential": "true"}, Annotations: credentials.Annotations(credentials.Slack, "127.0.0.1"), Name: "comms", Namespace: ns}, StringData: map[string]string{"url": sl.WebhookURL()}},
 		&v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns}, Spec: v1alpha1.ResponsePolicySpec{
+			Purpose:       v1alpha1.PurposeDrill, // cadences of seconds
 			SitrepCadence: v1alpha1.SitrepCadence{Investigating: d, Confirmed: d, Major: d},
 			CommsChannel:  &v1alpha1.CommsChannel{Slack: &v1alpha1.SlackChannel{WebhookURLSecretRef: v1alpha1.SecretKeyReference{Name: "comms", Key: "url"}}},
 		}},

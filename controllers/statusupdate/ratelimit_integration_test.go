@@ -1,0 +1,95 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package statusupdate_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/testenv"
+)
+
+// Statuspage allows one request per second per API key. Sending a lookup and a write back to
+// back made the write fail with 429 every time, so after the first unknown outcome no
+// update was ever published again. With the key's requests paced by the manager, and 30% of
+// writes failing with 503, a burst of 20 updates for one incident all reach the page, in
+// order, once each.
+func TestIntegrationRateLimitedBurstPublishesInOrderOnceEach(t *testing.T) {
+	e := startEnv(t)
+	ctx := context.Background()
+	ns, sp := page(t, e, false)
+	sp.MinGap(time.Second)
+	sp.FailWrites(0.3, 17)
+	must(t, e.Client.Create(ctx, incident(ns, false)))
+
+	const n = 20
+	var want []string
+	for i := range n {
+		msg := fmt.Sprintf("Update %d: provisioning Postgres is failing; we are working on it. Use an existing database meanwhile.", i)
+		want = append(want, msg)
+		must(t, e.Client.Create(ctx, update(ns, fmt.Sprintf("burst-%02d", i), "identified", msg)))
+	}
+
+	testenv.Eventually(t, 6*time.Minute, func() error {
+		list := &v1alpha1.StatusUpdateList{}
+		if err := e.Client.List(ctx, list, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		published := 0
+		for _, su := range list.Items {
+			if meta.IsStatusConditionTrue(su.Status.Conditions, v1alpha1.ConditionPublished) {
+				published++
+			}
+		}
+		if published < n {
+			return fmt.Errorf("%d of %d published", published, n)
+		}
+		return nil
+	})
+
+	incs := sp.Incidents()
+	if len(incs) != 1 {
+		t.Fatalf("%d provider incidents, want 1", len(incs))
+	}
+	var got []string
+	for _, u := range incs[0].Updates {
+		got = append(got, u.Body)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("the page shows the updates out of order, twice or not at all:\n got %q\nwant %q", got, want)
+	}
+	failed := 0
+	for _, r := range sp.Requests() {
+		if r.Status == http.StatusServiceUnavailable {
+			failed++
+		}
+	}
+	if failed == 0 {
+		t.Fatal("no write failed: the test did not exercise the failing vendor")
+	}
+	if bad := sp.Invalid(); len(bad) > 0 {
+		t.Errorf("requests that do not match Statuspage's API: %+v", bad)
+	}
+}

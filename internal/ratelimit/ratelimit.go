@@ -1,0 +1,325 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package ratelimit paces Firescope's outbound calls, so that vendor rate limits are honoured
+// by construction rather than discovered through 429s, and so that one namespace cannot hold
+// every worker of a controller.
+//
+// The manager makes one Registry and hands it to everything that builds vendor clients. Each
+// client asks it for a Gate (its namespace, the vendor's Limit and the credential) and passes
+// the Gate before every request:
+//   - one token bucket per credential, shared by every controller that uses the credential,
+//     so a lookup by one and a write by another are spaced as the vendor asks. Buckets are
+//     keyed by an HMAC of the credential under a key made at start, never by the credential;
+//   - at most PerNamespace calls of one namespace in flight at once; a call that finds them
+//     all taken for a second is not made, so a slow vendor holds at most that many workers
+//     (and those waiting a second for them);
+//   - a wait bounded by MaxWait and by the caller's context deadline, less Reserve, so that
+//     the caller always has time left to record the outcome. A call that would wait longer
+//     is not made: it fails with a retryable error (delivery.ErrNotSent) carrying the delay;
+//   - a server's Retry-After holds every caller of that credential until it has passed.
+package ratelimit
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+	"k8s.io/utils/clock"
+
+	"firescope.dev/firescope/internal/delivery"
+)
+
+// Limit is a vendor's rate limit for one credential.
+type Limit struct {
+	// Name names the vendor in errors, such as "Statuspage".
+	Name string
+	// Every is the interval between requests once the burst is spent.
+	Every time.Duration
+	// Burst is how many requests may go back to back.
+	Burst int
+}
+
+// The vendors' limits, per credential. Each is a little under what the vendor documents, so
+// that the jitter between leaving Firescope and arriving at the vendor does not cross it.
+var (
+	// Statuspage documents "1 request / second as measured on a 60 second rolling window"
+	// per API token, answering 420 or 429 beyond.
+	Statuspage = Limit{Name: "Statuspage", Every: 1050 * time.Millisecond, Burst: 1}
+	// Slack allows "no more than one message per second" per incoming webhook, with bursts
+	// over that for short periods, answering 429 with Retry-After beyond.
+	Slack = Limit{Name: "Slack", Every: time.Second, Burst: 3}
+	// PagerDuty's Events API v2 accepts 120 events a minute per integration (routing) key and
+	// answers 429 beyond; it adjusts the limit under load, so the burst stays small.
+	PagerDuty = Limit{Name: "PagerDuty", Every: 500 * time.Millisecond, Burst: 4}
+	// Webhook is for receivers Firescope knows nothing about: ten a second.
+	Webhook = Limit{Name: "webhook", Every: 100 * time.Millisecond, Burst: 10}
+	// FirescopePage is the Firescope status page's write API, per write token.
+	FirescopePage = Limit{Name: "Firescope status page", Every: 100 * time.Millisecond, Burst: 10}
+)
+
+// Defaults for the Options left zero.
+const (
+	DefaultPerNamespace = 2
+	DefaultMaxWait      = 5 * time.Second
+	DefaultReserve      = 10 * time.Second
+	// slotWait bounds the wait for one of a namespace's slots.
+	slotWait = time.Second
+	// busyRetry is when a call refused for a busy namespace may try again.
+	busyRetry = time.Second
+	// idleAfter is how long a credential's bucket is kept unused; by then it is full again
+	// and any Retry-After (at most delivery.MaxRetryAfter) has passed.
+	idleAfter = 10 * time.Minute
+)
+
+// Options tune a Registry.
+type Options struct {
+	// PerNamespace bounds the outbound calls one namespace has in flight at once, across
+	// every controller and vendor. 0 means DefaultPerNamespace.
+	PerNamespace int
+	// MaxWait bounds how long a call waits for its credential's turn. 0 means DefaultMaxWait.
+	MaxWait time.Duration
+	// Reserve is the part of the caller's context deadline kept for recording the outcome:
+	// the call's own deadline ends that much earlier. 0 means DefaultReserve.
+	Reserve time.Duration
+	// Clock tells the time and sleeps; nil means the real clock.
+	Clock clock.WithTicker
+}
+
+// Registry holds the buckets of every credential and the slots of every namespace.
+type Registry struct {
+	opts Options
+	key  []byte
+
+	mu         sync.Mutex
+	buckets    map[string]*bucket
+	namespaces map[string]chan struct{}
+}
+
+type bucket struct {
+	lim *rate.Limiter
+	// heldUntil is when the server's last Retry-After ends.
+	heldUntil time.Time
+	lastUsed  time.Time
+}
+
+// NewRegistry returns an empty Registry.
+func NewRegistry(opts Options) *Registry {
+	if opts.PerNamespace <= 0 {
+		opts.PerNamespace = DefaultPerNamespace
+	}
+	if opts.MaxWait <= 0 {
+		opts.MaxWait = DefaultMaxWait
+	}
+	if opts.Reserve <= 0 {
+		opts.Reserve = DefaultReserve
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	return &Registry{opts: opts, key: key, buckets: map[string]*bucket{}, namespaces: map[string]chan struct{}{}}
+}
+
+// Gate returns what a client of namespace passes before each request made with credential
+// (its parts, such as a URL and a signing key) to a vendor with limit l. A nil Registry
+// returns a nil Gate, which lets every call through at once.
+func (r *Registry) Gate(namespace string, l Limit, credential ...string) *Gate {
+	if r == nil {
+		return nil
+	}
+	mac := hmac.New(sha256.New, r.key)
+	mac.Write([]byte(l.Name))
+	for _, p := range credential {
+		mac.Write([]byte{0})
+		mac.Write([]byte(p))
+	}
+	id := hex.EncodeToString(mac.Sum(nil))
+	now := r.opts.Clock.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b, ok := r.buckets[id]
+	if !ok {
+		r.sweep(now)
+		b = &bucket{lim: rate.NewLimiter(rate.Every(l.Every), max(l.Burst, 1)), lastUsed: now}
+		r.buckets[id] = b
+	}
+	slots, ok := r.namespaces[namespace]
+	if !ok {
+		slots = make(chan struct{}, r.opts.PerNamespace)
+		r.namespaces[namespace] = slots
+	}
+	return &Gate{r: r, b: b, slots: slots, limit: l, namespace: namespace}
+}
+
+// sweep forgets the buckets of credentials unused for idleAfter (rotated keys, deleted
+// pages). The caller holds r.mu.
+func (r *Registry) sweep(now time.Time) {
+	for id, b := range r.buckets {
+		if now.Sub(b.lastUsed) > idleAfter {
+			delete(r.buckets, id)
+		}
+	}
+}
+
+// Gate paces the requests of one client. A nil Gate lets every request through at once.
+type Gate struct {
+	r         *Registry
+	b         *bucket
+	slots     chan struct{}
+	limit     Limit
+	namespace string
+}
+
+// Wait returns when the request may be sent: with one of its namespace's slots taken and its
+// credential's turn come. ctx is the context to send it with, whose deadline ends Reserve
+// before the caller's; done must be called with the request's outcome once it has one: it
+// frees the slot, and a retryable error with a server's delay holds the credential for every
+// caller until then.
+//
+// When the namespace has all its calls in flight for a second, or the turn would come after
+// MaxWait or past the caller's deadline less Reserve, Wait sends nothing and returns a
+// *delivery.RetryableError wrapping delivery.ErrNotSent, with the delay after which to try
+// again.
+func (g *Gate) Wait(ctx context.Context) (_ context.Context, done func(error), err error) {
+	if g == nil {
+		return ctx, func(error) {}, nil
+	}
+	clk := g.r.opts.Clock
+	now := clk.Now()
+	latest := now.Add(g.r.opts.MaxWait)
+	callDeadline, hasDeadline := ctx.Deadline()
+	if hasDeadline {
+		callDeadline = callDeadline.Add(-g.r.opts.Reserve)
+		if !callDeadline.After(now) {
+			return nil, nil, notSent(busyRetry, "the reconcile's time for outbound calls is spent")
+		}
+		latest = minTime(latest, callDeadline)
+	}
+	if err := g.takeSlot(ctx, minTime(latest, now.Add(slotWait))); err != nil {
+		return nil, nil, err
+	}
+	release := func() { <-g.slots }
+
+	now = clk.Now()
+	g.r.mu.Lock()
+	held := g.b.heldUntil.After(now)
+	start := maxTime(now, g.b.heldUntil)
+	res := g.b.lim.ReserveN(start, 1)
+	at := start.Add(res.DelayFrom(start))
+	if at.After(latest) {
+		res.CancelAt(now)
+		g.r.mu.Unlock()
+		release()
+		why := fmt.Sprintf("%s allows one request per %s with this credential, and it is busy", g.limit.Name, g.limit.Every)
+		if held {
+			why = fmt.Sprintf("%s asked to wait before the next request with this credential (Retry-After)", g.limit.Name)
+		}
+		return nil, nil, notSent(at.Sub(now), why)
+	}
+	g.b.lastUsed = at
+	g.r.mu.Unlock()
+
+	if wait := at.Sub(now); wait > 0 {
+		t := clk.NewTimer(wait)
+		select {
+		case <-t.C():
+		case <-ctx.Done():
+			t.Stop()
+			g.r.mu.Lock()
+			res.CancelAt(clk.Now())
+			g.r.mu.Unlock()
+			release()
+			return nil, nil, &delivery.RetryableError{Err: fmt.Errorf("%w: %w", delivery.ErrNotSent, context.Cause(ctx))}
+		}
+	}
+	callCtx, cancel := ctx, context.CancelFunc(func() {})
+	if hasDeadline {
+		callCtx, cancel = context.WithDeadline(ctx, callDeadline)
+	}
+	return callCtx, func(err error) {
+		cancel()
+		if after, ok := delivery.IsRetryable(err); ok && after > 0 {
+			g.r.mu.Lock()
+			g.b.heldUntil = maxTime(g.b.heldUntil, clk.Now().Add(min(after, delivery.MaxRetryAfter)))
+			g.r.mu.Unlock()
+		}
+		release()
+	}, nil
+}
+
+// takeSlot takes one of the namespace's slots, waiting until latest at most: a moment, so
+// that calls of a busy team queue briefly, but not so long that calls to a slow vendor hold
+// the workers waiting for them.
+func (g *Gate) takeSlot(ctx context.Context, latest time.Time) error {
+	select {
+	case g.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	busy := notSent(busyRetry, fmt.Sprintf("namespace %s already has %d outbound calls in flight", g.namespace, cap(g.slots)))
+	wait := latest.Sub(g.r.opts.Clock.Now())
+	if wait <= 0 {
+		return busy
+	}
+	t := g.r.opts.Clock.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case g.slots <- struct{}{}:
+		return nil
+	case <-t.C():
+		return busy
+	case <-ctx.Done():
+		return &delivery.RetryableError{Err: fmt.Errorf("%w: %w", delivery.ErrNotSent, context.Cause(ctx))}
+	}
+}
+
+// Do waits at the gate, calls f with the call's context and reports f's outcome to the gate.
+// A nil Gate calls f at once.
+func (g *Gate) Do(ctx context.Context, f func(context.Context) error) error {
+	ctx, done, err := g.Wait(ctx)
+	if err != nil {
+		return err
+	}
+	err = f(ctx)
+	done(err)
+	return err
+}
+
+func notSent(after time.Duration, why string) error {
+	return &delivery.RetryableError{Err: fmt.Errorf("%w: %s", delivery.ErrNotSent, why), After: after}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
