@@ -77,6 +77,7 @@ bench: control-plane build test-deps ## Run every benchmark (about 15 minutes); 
 	go run ./test/bench/day
 	go run ./test/bench/declare -n 50
 	go run ./test/bench/failover -kills 10
+	go run ./test/bench/wording
 
 ##@ Build
 
@@ -108,7 +109,7 @@ run: control-plane build ## Run Firescope on a local control plane (or on the cl
 ##@ Tools
 
 .PHONY: control-plane
-control-plane: ## Build kube-apiserver and etcd from source into bin/ (once).
+control-plane: ## Build kube-apiserver, kube-controller-manager and etcd from source into bin/ (once).
 	hack/build-control-plane.sh "$(CONTROL_PLANE)"
 
 .PHONY: test-deps

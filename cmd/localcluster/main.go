@@ -33,7 +33,7 @@ import (
 func main() {
 	var opts localcluster.Options
 	flag.StringVar(&opts.Dir, "dir", ".firescope", "Directory that keeps the cluster's data, kubeconfig and logs across restarts.")
-	flag.StringVar(&opts.Assets, "assets", "", "Directory with the kube-apiserver and etcd binaries.")
+	flag.StringVar(&opts.Assets, "assets", "", "Directory with the kube-apiserver, kube-controller-manager and etcd binaries.")
 	flag.StringVar(&opts.CRDs, "crds", "config/crd/bases", "Directory of CRD manifests.")
 	flag.StringVar(&opts.Webhooks, "webhooks", "config/webhook", "Directory of webhook configuration manifests.")
 	flag.StringVar(&opts.Manager, "manager", "bin/manager", "The manager binary.")
@@ -49,7 +49,7 @@ func main() {
 	if opts.Kubeconfig != "" {
 		fmt.Printf("Using the existing cluster in %s (unset KUBECONFIG for a local one).\n", opts.Kubeconfig)
 	} else {
-		fmt.Println("Starting a local control plane (etcd and kube-apiserver); data is kept in " + opts.Dir + "/ ...")
+		fmt.Println("Starting a local control plane (etcd, kube-apiserver, kube-controller-manager); data is kept in " + opts.Dir + "/ ...")
 	}
 	c, err := localcluster.Start(ctx, opts)
 	if err != nil {
@@ -62,6 +62,9 @@ func main() {
 		fmt.Println("\nStopping Firescope ...")
 	case <-c.Exited():
 		fmt.Fprintf(os.Stderr, "The manager stopped (%v); see %s\n", c.ExitErr(), filepath.Join(opts.Dir, "manager.log"))
+	case <-c.ControllerManagerExited():
+		// Without it, deleted namespaces would stay Terminating: stop rather than run half a cluster.
+		fmt.Fprintf(os.Stderr, "kube-controller-manager stopped; see %s\n", filepath.Join(opts.Dir, "kube-controller-manager.log"))
 	}
 	c.Stop()
 	fmt.Println("Stopped. The data stays in " + opts.Dir + "/; `make run` picks it up again.")

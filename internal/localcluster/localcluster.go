@@ -14,9 +14,10 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package localcluster runs Firescope on a machine with nothing else: a local etcd and
-// kube-apiserver (the binaries hack/build-control-plane.sh builds), the CRDs and the webhook
-// configuration, and the manager binary, with a kubeconfig for the person at the keyboard.
+// Package localcluster runs Firescope on a machine with nothing else: a local etcd,
+// kube-apiserver and kube-controller-manager (the binaries hack/build-control-plane.sh
+// builds), the CRDs and the webhook configuration, and the manager binary, with a kubeconfig
+// for the person at the keyboard.
 // With an existing cluster it installs the CRDs there and runs the manager against it.
 package localcluster
 
@@ -56,7 +57,7 @@ import (
 type Options struct {
 	// Dir keeps the state across restarts: etcd's data, the kubeconfig, logs.
 	Dir string
-	// Assets is the directory with kube-apiserver and etcd.
+	// Assets is the directory with kube-apiserver, kube-controller-manager and etcd.
 	Assets string
 	// CRDs and Webhooks are directories of manifests to install.
 	CRDs, Webhooks string
@@ -83,11 +84,9 @@ type Options struct {
 type Cluster struct {
 	opts       Options
 	env        *envtest.Environment
-	manager    *exec.Cmd
+	manager    *process
+	kcm        *process
 	statusPage *exec.Cmd
-	// exited is closed when the manager process ends; exitErr says how.
-	exited  chan struct{}
-	exitErr error
 	// Kubeconfig is the path of the kubeconfig that reaches the control plane.
 	Kubeconfig string
 	// MetricsAddr is where the manager serves metrics over plain HTTP.
@@ -104,7 +103,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if opts.Kubeconfig != "" {
 		err = c.useExisting()
 	} else {
-		err = c.startControlPlane()
+		err = c.startControlPlane(ctx)
 	}
 	if err == nil && !opts.NoManager {
 		err = c.StartManager(ctx)
@@ -122,8 +121,8 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	return c, nil
 }
 
-func (c *Cluster) startControlPlane() error {
-	for _, bin := range []string{"kube-apiserver", "etcd"} {
+func (c *Cluster) startControlPlane(ctx context.Context) error {
+	for _, bin := range []string{"kube-apiserver", "kube-controller-manager", "etcd"} {
 		if _, err := os.Stat(filepath.Join(c.opts.Assets, bin)); err != nil {
 			return fmt.Errorf("%s is missing from %s: run `make control-plane` to build it", bin, c.opts.Assets)
 		}
@@ -155,7 +154,10 @@ func (c *Cluster) startControlPlane() error {
 		return err
 	}
 	c.Kubeconfig = filepath.Join(c.opts.Dir, "kubeconfig")
-	return os.WriteFile(c.Kubeconfig, kc, 0o600)
+	if err := os.WriteFile(c.Kubeconfig, kc, 0o600); err != nil {
+		return err
+	}
+	return c.startControllerManager(ctx)
 }
 
 func (c *Cluster) useExisting() error {
@@ -191,58 +193,24 @@ func (c *Cluster) StartManager(ctx context.Context) error {
 		args = append(args, "--webhooks=false")
 	}
 	args = append(args, c.opts.ManagerArgs...)
-	logPath := filepath.Join(c.opts.Dir, "manager.log")
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	p, err := startProcess("the manager", filepath.Join(c.opts.Dir, "manager.log"), c.opts.Manager, args, []string{"KUBECONFIG=" + c.Kubeconfig})
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(c.opts.Manager, args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	// The manager must not outlive us, even if we are killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return fmt.Errorf("starting %s: %w", c.opts.Manager, err)
-	}
-	c.manager = cmd
-	exited := make(chan struct{})
-	c.exited = exited
-	go func() { c.exitErr = cmd.Wait(); logFile.Close(); close(exited) }()
-	return c.waitReady(ctx, "http://"+probe+"/readyz", logPath)
-}
-
-func (c *Cluster) waitReady(ctx context.Context, url, logPath string) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	for {
-		if err := Probe(ctx, url); err == nil {
-			return nil
-		}
-		select {
-		case <-c.exited:
-			return fmt.Errorf("the manager exited before it was ready (%v); see %s:\n%s", c.exitErr, logPath, tail(logPath))
-		case <-ctx.Done():
-			return fmt.Errorf("the manager was not ready within two minutes; see %s:\n%s", logPath, tail(logPath))
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// tail returns the last lines of a log, for error messages.
-func tail(path string) string {
-	b, _ := os.ReadFile(path)
-	if len(b) > 2000 {
-		b = b[len(b)-2000:]
-	}
-	return string(b)
+	c.manager = p
+	return p.waitReady(ctx, http.DefaultClient, "http://"+probe+"/readyz")
 }
 
 // Exited is closed if the manager stops; ExitErr then says how.
-func (c *Cluster) Exited() <-chan struct{} { return c.exited }
+func (c *Cluster) Exited() <-chan struct{} {
+	if c.manager == nil {
+		return nil
+	}
+	return c.manager.exited
+}
 
 // ExitErr is the manager's exit status once Exited is closed.
-func (c *Cluster) ExitErr() error { return c.exitErr }
+func (c *Cluster) ExitErr() error { return c.manager.err }
 
 // Config returns a client configuration for the control plane.
 func (c *Cluster) Config() (*rest.Config, error) {
@@ -251,27 +219,16 @@ func (c *Cluster) Config() (*rest.Config, error) {
 
 // StopManager stops the manager gracefully, or kills it after ten seconds.
 func (c *Cluster) StopManager() {
-	if c.manager == nil || c.manager.Process == nil {
-		return
+	if c.manager != nil {
+		c.manager.stop()
 	}
-	_ = c.manager.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.exited:
-	case <-time.After(10 * time.Second):
-		_ = c.manager.Process.Kill()
-		<-c.exited
-	}
-	c.manager = nil
 }
 
 // KillManager kills the manager with SIGKILL, as a crash would.
 func (c *Cluster) KillManager() {
-	if c.manager == nil || c.manager.Process == nil {
-		return
+	if c.manager != nil {
+		c.manager.kill()
 	}
-	_ = c.manager.Process.Kill()
-	<-c.exited
-	c.manager = nil
 }
 
 // startStatusPage runs the status page server with a write token kept in Dir (made once), and
@@ -384,13 +341,17 @@ var sampleComponents = []v1alpha1.ComponentMapping{
 	{Name: "Platform API", ID: "platform-api"},
 }
 
-// Stop stops the status page, the manager and the control plane, keeping the data in Dir.
+// Stop stops the status page, the manager, kube-controller-manager and the control plane,
+// keeping the data in Dir.
 func (c *Cluster) Stop() {
 	if p := c.statusPage; p != nil && p.Process != nil {
 		_ = p.Process.Signal(syscall.SIGTERM)
 		_ = p.Wait()
 	}
 	c.StopManager()
+	if c.kcm != nil {
+		c.kcm.stop()
+	}
 	if c.env != nil {
 		if err := c.env.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "stopping the control plane:", err)
@@ -410,13 +371,17 @@ func FreeAddr() (string, error) {
 
 // Probe GETs url within a second and reports anything but 200 OK as an error.
 func Probe(ctx context.Context, url string) error {
+	return probe(ctx, http.DefaultClient, url)
+}
+
+func probe(ctx context.Context, hc *http.Client, url string) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}

@@ -23,14 +23,92 @@ import (
 
 // What is broken: a symptom a customer would recognise.
 var (
-	symptomRe = regexp.MustCompile(`\b(?:errors?|erroring|fail(?:s|ed|ing|ures?)?|unavailable|unavailability|unable|cannot|could not|not (?:able|working|loading|responding|available|accessible|receiving|processing|sending|delivered|reachable|updating|running|starting|showing|displaying|appearing)|down|outages?|degraded|degradation|slow(?:ness|er|ly|downs?)?|latenc(?:y|ies)|delay(?:s|ed)?|timeouts?|timing out|timed out|elevated|increased|intermittent(?:ly)?|disrupt(?:ed|ions?)|interrupt(?:ed|ions?)|unreachable|inaccessible|broken|broke|missing|lost|stuck|backlog(?:ged)?|backed up|unresponsive|crash(?:es|ed|ing)?|incorrect(?:ly)?|inaccurate|wrong|5\d\d|5xx|packet loss|dropp(?:ed|ing)|rejected|trouble|downtime|partial|inconsistent|stale|duplicate[ds]?|hang(?:s|ing)?|unexpected)\b`)
+	symptomRe = regexp.MustCompile(`\b(?:errors?|erroring|erroneous(?:ly)?|mistaken(?:ly)?|fail(?:s|ed|ing|ures?)?|unavailable|unavailability|unable|inability|cannot|could not|not (?:able|working|loading|responding|available|accessible|receiving|processing|sending|delivered|reachable|updating|running|starting|showing|displaying|appearing)|not being \w+|no longer (?:able|working|loading|available)|prevent\w* (?:[\w'-]+ ){0,4}?from|(?:is|are|been|was|were) (?:temporarily )?(?:disabled|paused|suspended|halted|offline)|down|offline|outages?|degraded|degradation|(?:impacted|reduced|poor) performance|performance (?:issues?|problems?|degradation)|slow(?:ness|er|ly|downs?)?|latenc(?:y|ies)|(?:response|load|queue|wait) times?|delay(?:s|ed)?|timeouts?|tim(?:e|es|ing) out|timed out|intermittent(?:ly)?|disrupt(?:ed|ions?)|interrupt(?:ed|ions?)|unreachable|inaccessible|broken|broke|missing|lost|stuck|backlog(?:ged)?|backed up|backup (?:in|of)|unresponsive|crash(?:es|ed|ing)?|incorrect(?:ly)?|inaccurate|wrong|5\d\d|5xx|packet loss|dropp(?:ed|ing)|rejected|troubles?|downtime|partial(?:ly)? (?:outage|degradation|unavailab\w*|available)|inconsistent|stale|duplicate[ds]?|hang(?:s|ing)?|unexpected)\b`)
+	// elevatedRe is "elevated" or "increased" with what customers see; "increased load" is
+	// the system's trouble, not theirs.
+	elevatedRe = regexp.MustCompile(`\b(?:elevated|increased|higher|high) (?:[\w-]+ ){0,2}?(?:errors?|error rates?|latenc\w+|response times?|load times?|timeouts?|failures?|failure rates?|delays?|queue times?|wait times?|bounce rates?|5\d\d|5xx|rejections?)\b`)
 	// issueWithRe captures the two words after "issues with" so that vague objects ("some
 	// customers", "our platform") do not count as saying what is broken.
-	issueWithRe = regexp.MustCompile(`\b(?:issues?|problems?|incident|disruption) (?:with|affecting|impacting|in|for|on|when|accessing|loading|connecting|logging|signing|creating|using) ([\w'-]+)(?: ([\w'-]+))?`)
-	// restoredRe says what works again, which is how a monitoring or resolved update says what
-	// was broken.
-	restoredRe = regexp.MustCompile(`\b(?:restored|recovered|back to normal|back online|back up|operating normally|working normally|functioning normally|operating as expected|working as expected|fully operational|running normally|resumed|caught up|processed normally|succeeding|working again)\b`)
+	issueWithRe = regexp.MustCompile(`\b(?:issues?|problems?|incident|disruption) (?:with|affecting|impacting|in|for|on|when|accessing|loading|connecting|logging|signing|creating|using|triggering|sending|receiving|running|joining|uploading|downloading|opening|viewing|saving|starting|processing|deploying|pushing|pulling) ([\w'-]+)(?: ([\w'-]+))?`)
+	// namedIssueRe captures the word before "issue" ("connection issues", "DNS problems") and
+	// the subject of "is having issues" ("your mailbox is still having issues").
+	namedIssueRe = regexp.MustCompile(`\b([\w'-]+) (?:issues?|problems?)\b|\b([\w'-]+) (?:is|are|was|were) (?:still )?(?:having|experiencing|seeing) (?:issues|problems|troubles?|errors|difficult\w*)\b`)
+	// abilityRe is "affecting customers' ability to log in".
+	abilityRe = regexp.MustCompile(`\b(?:affect|impact)\w* (?:[\w'-]+ ){0,4}?ability to\b`)
+	// restoredRe says what works again; it counts only when the clause names what works
+	// ("Deploys are working again"), not "everything is back to normal".
+	restoredRe = regexp.MustCompile(`\b(?:restored|recovered|back to normal|back online|back up|at normal levels|operating normally|working normally|functioning normally|operating as expected|working as expected|fully operational|running normally|resumed|caught up|processed normally|succeeding|working again|return\w* to normal|(?:starting|beginning) to (?:run|load|work|process|flow|recover)|(?:loading|running|working|flowing|processing) (?:now|again)|stabl(?:e|y)|stabili[sz]ed|(?:should|can) now|(?:should|are|is) (?:now )?able to|able to [\w-]+(?: [\w-]+){0,3}? again)\b`)
+	// monitorForRe is watching for errors, which does not say there are any.
+	monitorForRe = regexp.MustCompile(`\bmonitor\w* (?:for|the) (?:any )?(?:further |additional |new )?(?:errors?|issues?|problems?)\b`)
 )
+
+// vagueWords name nothing a customer would recognise: determiners, people, the system as a
+// whole, and the incident itself.
+var vagueWords = wordSet(`some a an all the our your you us we they i this that these those it its them their
+	several few many certain multiple customers customer users user accounts account services
+	service platform systems system small subset number of limited portion percentage very
+	everything things anything every each any no is are was were be been being has have had
+	now fully back again to normal should believe looks look seems appear appears and which
+	correction fix change changes mitigation deployed implemented made incident situation
+	operations operation functionality levels level metrics infrastructure underlying original
+	same known ongoing reported related potential possible technical minor major further other
+	new previous recent current initial earlier following general larger database backend
+	server servers see seeing confirm confirmed indicate recovering returned returning mostly
+	largely currently also still able for in on at with by from as expected operating running
+	working performing functioning ensure make sure experiencing having reporting one`)
+
+func wordSet(s string) map[string]bool {
+	m := map[string]bool{"": true}
+	for _, w := range strings.Fields(s) {
+		m[w] = true
+	}
+	return m
+}
+
+// namesSomething reports whether the words just before or after a match, within its clause,
+// include one that is not vague.
+func namesSomething(t string, start, end int) bool {
+	before := strings.Fields(clauseBefore(t, start))
+	if len(before) > 6 {
+		before = before[len(before)-6:]
+	}
+	after := strings.Fields(strings.SplitN(clauseAfter(t, end), ",", 2)[0])
+	if len(after) > 3 {
+		after = after[:3]
+	}
+	for _, w := range append(before, after...) {
+		if !vagueWords[strings.Trim(w, `.,:;!?()'"`)] {
+			return true
+		}
+	}
+	return false
+}
+
+func saysWhatIsBroken(t string) bool {
+	t = monitorForRe.ReplaceAllStringFunc(t, blank)
+	if symptomRe.MatchString(t) || elevatedRe.MatchString(t) || abilityRe.MatchString(t) {
+		return true
+	}
+	for _, m := range restoredRe.FindAllStringIndex(t, maxMatches) {
+		if namesSomething(t, m[0], m[1]) {
+			return true
+		}
+	}
+	for _, m := range issueWithRe.FindAllStringSubmatch(t, maxMatches) {
+		if !vagueObjects[m[1]] || !vagueObjects[m[2]] {
+			return true
+		}
+	}
+	for _, m := range namedIssueRe.FindAllStringSubmatch(t, maxMatches) {
+		if w := m[1] + m[2]; !vagueWords[strings.Trim(w, "'")] {
+			return true
+		}
+	}
+	return false
+}
+
+// blank replaces a match by spaces, keeping offsets.
+func blank(s string) string { return strings.Repeat(" ", len(s)) }
 
 var vagueObjects = map[string]bool{
 	"some": true, "a": true, "an": true, "all": true, "the": true, "our": true, "your": true,
@@ -39,36 +117,60 @@ var vagueObjects = map[string]bool{
 	"customer": true, "users": true, "user": true, "accounts": true, "services": true,
 	"service": true, "platform": true, "systems": true, "system": true, "small": true,
 	"subset": true, "number": true, "of": true, "limited": true, "portion": true, "percentage": true,
-	"": true,
+	"very": true, "one": true, "": true,
 }
 
-func saysWhatIsBroken(t string, recovering bool) bool {
-	if symptomRe.MatchString(t) || (recovering && restoredRe.MatchString(t)) {
-		return true
-	}
-	for _, m := range issueWithRe.FindAllStringSubmatch(t, maxMatches) {
-		if !vagueObjects[m[1]] || !vagueObjects[m[2]] {
+// What is being done: an action of the response. Verbs that also describe impact ("deploy",
+// "restore") count only with "we" or the team as the subject.
+var doingRe = regexp.MustCompile(`\b(?:investigat\w*|look(?:ing|ed)? into|mitigat\w*|remediat\w*|revert(?:ed|ing)|roll(?:ed|ing)?(?: \w+)? (?:back|out)|rollback|hot ?fix(?:es)?|(?:a|the) (?:fix|patch|work ?around|mitigation|change|rollback|failover)|fix(?:es)? (?:is|are|has|have|was|were|will)|work(?:ing|ed)?(?: hard| actively| closely)? (?:on|to|with|through|towards?)|work is (?:underway|ongoing|in progress)|in progress|underway|fail(?:ed|ing)? ?over|failover|monitor(?:ing|ed)?|rerout\w*|scal(?:ed|ing) (?:up|out)|restarting|repairs?|focus(?:ed|ing)? (?:is )?on|(?:continu\w+|ongoing) (?:our )?efforts|(?:we are|team is|engineers are) on (?:it|the case)|(?:(?:have|has) been(?: \w+ and)?|(?:is|are)(?: now)?) (?:fixed|corrected|restored|resolved|mitigated|deployed|applied|implemented|rolled back|reverted|isolated|replaced|restarted)|(?:is|are) being (?:deployed|applied|rolled out|implemented|tested|worked on|investigated)|(?:we|team|teams|engineers) (?:are|have|has|is|will|\w+ly)(?: \w+){0,2}? (?:restor|restart|replac|migrat|rebuild|drain|reprocess|deploy|process|clear|add|increas|disabl|enabl|isolat|block|contact|engag|escalat|tak|appl|implement|fix|patch|provision|remov|reduc|throttl|purg|flush|recover|paus|shift|mov|bring|brought|rebalanc|rotat|contain|stabiliz|repair|debug|diagnos|analyz|review|test|verif|coordinat|correct|address|rectif|scal)\w*|(?:we|team|teams|engineers) (?:have|has) updated (?:the|our) (?:config\w*|settings|routing|dns|certificates?))\b`)
+
+// doneRe is an investigation that has ended ("our investigation has determined"), which
+// says what was found, not what is being done.
+var (
+	doneRe = regexp.MustCompile(`\b(?:our |the )?investigation (?:has |have )?(?:determined|found|revealed|concluded|shown|identified|uncovered)\b`)
+	// thirdPartyRe as the subject means someone else is doing the work.
+	thirdPartyRe = regexp.MustCompile(`\b(?:providers?|vendors?|partners?|suppliers?|carriers?)\b`)
+)
+
+func saysWhatIsBeingDone(t string) bool {
+	t = doneRe.ReplaceAllStringFunc(t, blank)
+	for _, m := range doingRe.FindAllStringIndex(t, maxMatches) {
+		if !thirdPartyRe.MatchString(clauseBefore(t, m[0])) {
 			return true
 		}
 	}
 	return false
 }
 
-// What is being done: an action of the response. Verbs that also describe impact ("deploy",
-// "restore") count only with "we" as the subject.
-var doingRe = regexp.MustCompile(`\b(?:investigat\w*|looking into|mitigat\w*|remediat\w*|revert(?:ed|ing)|roll(?:ed|ing)(?: \w+)? (?:back|out)|rollback|hot ?fix(?:es)?|(?:a|the) (?:fix|patch|workaround|mitigation|change|rollback|failover)|fix(?:es)? (?:is|are|has|have|was|were|will)|work(?:ing|ed)? (?:on|to|with|through)|work is (?:underway|ongoing|in progress)|in progress|underway|fail(?:ed|ing)? ?over|failover|monitor(?:ing|ed)?|rerout\w*|scal(?:ed|ing) (?:up|out)|restarting|(?:(?:have|has) been|(?:is|are)(?: now)?) (?:fixed|restored|resolved|mitigated|deployed|applied|implemented|rolled back|reverted|isolated|replaced|restarted)|(?:we|team|teams|engineers) (?:are|have|will|\w+ly)(?: \w+){0,2}? (?:restor|restart|replac|migrat|rebuild|drain|reprocess|deploy|process|clear|add|increas|disabl|enabl|isolat|block|contact|engag|escalat|tak|appl|implement|fix|patch|provision|remov|reduc|throttl|purg|flush|recover|paus|shift|mov|bring|brought|rebalanc|rotat|contain|stabiliz|repair|debug|diagnos|analyz|review|test|verif|coordinat)\w*)\b`)
-
-func saysWhatIsBeingDone(t string) bool { return doingRe.MatchString(t) }
-
 // What customers can do: advice, a workaround, or an explicit "nothing to do".
 var (
-	adviceRe = regexp.MustCompile(`\b(?:(?:you|customers|users|developers|admins|administrators|anyone|those)(?: who [\w'-]+(?: [\w'-]+){0,5}?)? (?:can|should|could|may want to|might want to|may need to|will need to|need to|are (?:advised|encouraged|able) to|may (?:retry|try|use|continue|re-?run|redeploy|safely|still|proceed|wish))|please|work ?arounds?|no (?:customer |further |user |additional )?action (?:is |will be )?(?:required|needed|necessary)|(?:do|does) not need to|no need to|nothing (?:you|customers) need to do|if you (?:are|were|have|had|see|saw|continue|still|notice|experience|need|use|rely|run|received|want)|retry(?:ing)?|re-?run(?:ning)?|(?:can|may|might|should) (?:still )?(?:be used|help)|instead|alternatively|as an alternative|redeploy\w*|contact (?:our )?support|reach out|support ticket|subscribe)\b`)
+	adviceRe = regexp.MustCompile(`\b(?:(?:you|customers|users|developers|admins|administrators|anyone|those)(?: who [\w'-]+(?: [\w'-]+){0,5}?)? (?:can|should|could|may want to|might want to|may need to|will need to|need to|are (?:advised|encouraged|able) to|may (?:retry|try|use|continue to (?:use|work|access|deploy|push|send|run)|re-?run|redeploy|safely|still|proceed|wish))|please [\w'-]+|no (?:known )?work ?arounds?|as a work ?around|work ?arounds? (?:is |are )?(?:available|to|:)|the following work ?arounds?|no (?:customer |further |user |additional )?action (?:is |will be )?(?:required|needed|necessary)|(?:do|does) not need to|no need to|nothing (?:you|customers) need to do|if you (?:are|were|have|had|see|saw|continue|still|notice|experience|need|use|rely|run|received|want|encounter|believe)|retry(?:ing)?|re-?run(?:ning)?|(?:can|may|might|should) (?:still )?(?:be used|help)|after a (?:refresh|reload|restart)|in the meantime,? (?:you|customers|users|[a-z]+ing)|disregard|instead|alternatively|as an alternative|redeploy\w*|contact (?:our )?support|reach out|support ticket|subscribe)\b`)
+	// predictionRe follows "customers should" when it says what they will see, not what
+	// they should do ("customers should be able to", "should no longer see").
+	predictionRe = regexp.MustCompile(`^ (?:now |not |no longer |start |begin |be (?:able|seeing|experiencing|back|unaffected)|see|experience|notice|have)`)
+	// notAdvice are the words after "please" that ask for patience or point elsewhere.
+	notAdvice = wordSet(`accept bear be stand subscribe follow monitor see refer note excuse forgive pardon know`)
 	// imperativeRe is advice as a sentence that starts with a verb ("Use the CLI instead.").
-	imperativeRe = regexp.MustCompile(`(?:^|[.!?\n] ?)(?:try|use|switch|avoid|restart|reconnect|disable|enable|pause|hold off|consider|clear|log in|sign in|check|monitor your|delay|postpone)\b`)
+	imperativeRe = regexp.MustCompile(`(?:^|[.!?;\n] ?)(?:try|use|switch|avoid|restart|reconnect|disable|enable|pause|hold off|consider|clear|log in|sign in|check|monitor your|delay|postpone)\b`)
 )
 
 func saysWhatCustomersCanDo(t string) bool {
-	return adviceRe.MatchString(t) || imperativeRe.MatchString(t)
+	if imperativeRe.MatchString(t) {
+		return true
+	}
+	for _, m := range adviceRe.FindAllStringIndex(t, maxMatches) {
+		q := t[m[0]:m[1]]
+		switch {
+		case strings.HasPrefix(q, "please "):
+			if notAdvice[strings.TrimPrefix(q, "please ")] {
+				continue
+			}
+		case strings.HasSuffix(q, " should") && predictionRe.MatchString(t[m[1]:]):
+			continue
+		}
+		return true
+	}
+	return false
 }
 
 // Explicit ETA.
@@ -83,13 +185,13 @@ var (
 	// etaPatterns are promises of a fix time; each match is then checked against its clause.
 	etaPatterns = []*regexp.Regexp{
 		// Deadlines: "by 5pm", "by end of day".
-		regexp.MustCompile(`\b(?:by|before|until|no later than) (?:about |around |approximately |roughly )?(?:` + clockPat + `|` + dayPat + `)`),
+		regexp.MustCompile(`\b(?:by|before|no later than) (?:about |around |approximately |roughly )?(?:` + clockPat + `|` + dayPat + `)`),
 		// Relative times: "in 30 minutes", "within the next 2 hours", "within the hour".
-		regexp.MustCompile(`\b(?:in|within) (?:the next |the coming |about |approximately |around |roughly |~ ?|less than |under |no more than |the next about )?` + numPat + ` ?` + unitPat + `\b`),
+		regexp.MustCompile(`\b(?:in|within|over) (?:the next |the coming |about |approximately |around |roughly |~ ?|less than |under |no more than |the next about )?` + numPat + ` ?` + unitPat + `\b`),
 		regexp.MustCompile(`\b(?:within (?:the|an) (?:hour|day)|(?:in|within) the (?:next|coming) (?:hour|day|few (?:minutes|hours|days)|couple of (?:hours|days)))\b`),
 		// Vague promises tied to a fix: "will shortly be resolved", "back up soon".
 		regexp.MustCompile(`\b(?:shortly|soon|momentarily|imminently) (?:be )?(?:back|fixed|resolved|restored|online|operational|recovered|available|working)\b`),
-		regexp.MustCompile(`\b(?:back up|back online|back to normal|back|fixed|resolved|restored|recovered|operational|working again|a fix|resolution|recovery) (?:very )?(?:shortly|soon|momentarily|imminently)\b`),
+		regexp.MustCompile(`\b(?:back up|back online|back to normal|back|fixed|resolved|restored|recovered|operational|working again|a fix|resolution|recovery|deployed|rolled out|rolling out|released|in place) (?:very )?(?:shortly|soon|momentarily|imminently)\b`),
 	}
 	// etaWordRe is the word itself ("ETA: 30 minutes"); it is no finding when negated
 	// ("we do not have an ETA").
@@ -106,7 +208,9 @@ var (
 	softwareUpdateRe = regexp.MustCompile(`\b(?:deploy(?:ed|ing)?|roll(?:ed|ing)? out|rolling|appl(?:y|ied|ying)|push(?:ed|ing)?|releas(?:e|ed|ing)|install(?:ed|ing)?|ship(?:ped|ping)?|software|firmware|security|kernel|configuration|config|dns) (?:an? |the |this )?(?:[\w-]+ )?updates?\b`)
 	// fixWordRe between an update word and the time means the time is about the fix.
 	fixWordRe = regexp.MustCompile(`\b(?:expect\w*|anticipat\w*|estimat\w*|fix\w*|resolv\w*|resolution|restor\w*|recover\w*|complet\w*|back (?:up|online|to normal)|mitigat\w*|repair\w*)\b`)
-	pastRe    = regexp.MustCompile(`\b(?:was|were|took|lasted|had|began|started|occurred|ago|earlier|previously)\b`)
+	pastRe    = regexp.MustCompile(`\b(?:was|were|took|lasted|had|began|started|occurred|returned|resumed|ago|earlier|previously)\b`)
+	// monitorRe before a time makes it the length of the watch, not of the repair.
+	monitorRe = regexp.MustCompile(`\bmonitor\w*\b`)
 )
 
 // updateGoverns reports whether the clause before a time is about the next update.
@@ -130,7 +234,8 @@ func findETA(t string) (string, bool) {
 		if strings.HasPrefix(t[end:], " of ") { // "within 5 minutes of the rollback": a timeline
 			return false
 		}
-		return !updateGoverns(clauseBefore(t, start)) && !pastRe.MatchString(clauseBefore(t, start)+t[start:end]+clauseAfter(t, end))
+		before := clauseBefore(t, start)
+		return !updateGoverns(before) && !monitorRe.MatchString(before) && !pastRe.MatchString(before+t[start:end]+clauseAfter(t, end))
 	}
 	for _, re := range etaPatterns {
 		for _, m := range re.FindAllStringIndex(t, maxMatches) {
@@ -159,7 +264,7 @@ func findETA(t string) (string, bool) {
 
 // Presumed root cause (investigating only).
 var (
-	causeRe = regexp.MustCompile(`\b(?:caused by|triggered by|root[- ]cause|(?:stem|stems|stemmed|stemming) from|traced(?: [\w-]+){0,3}? to|attributed to|culprit|the cause (?:is|was|of (?:this|the) (?:issue|incident|outage|problem) (?:is|was))|(?:bug|regression|misconfiguration|defect) in|resulted from|results from|the result of|a result of|due to|because of)\b`)
+	causeRe = regexp.MustCompile(`\b(?:caused by|triggered by|root[- ]cause(?: (?:is|was|appears to be|seems to be|has been (?:identified|traced) as)\b|: ?\w)|(?:stem|stems|stemmed|stemming) from|traced(?: [\w-]+){0,3}? to|attributed to|culprit|the cause (?:is|was|of (?:this|the) (?:issue|incident|outage|problem) (?:is|was))|(?:bug|regression|misconfiguration|defect) in|resulted from|results from|the result of|a result of|due to|because of)\b`)
 	// causeObjectRe captures the words after "due to", "because of" and "result of", which
 	// often name the incident itself ("due to this issue") rather than a cause.
 	causeObjectRe       = regexp.MustCompile(`^(?: [\w'-]+){0,3}`)
@@ -173,7 +278,14 @@ var incidentWords = map[string]bool{
 	"maintenance": true, "that": true,
 }
 
+// providerCauseRe is a third party named as what causes the trouble, which while
+// investigating is a presumed cause as much as a "caused by".
+var providerCauseRe = regexp.MustCompile(`\b(?:providers?|vendors?|partners?|suppliers?)\b[^.;]{0,120}?\b(?:is|are|was|were) causing\b`)
+
 func findPresumedCause(t string) (string, bool) {
+	if m := providerCauseRe.FindStringIndex(t); m != nil && !hedgeRe.MatchString(clauseBefore(t, m[0])+t[m[0]:m[1]]) {
+		return t[m[0]:m[1]], true
+	}
 	return firstMatch(causeRe, t, func(start, end int) bool {
 		if hedgeRe.MatchString(clauseBefore(t, start)) {
 			return false
@@ -195,12 +307,26 @@ func findPresumedCause(t string) (string, bool) {
 }
 
 // Blame.
-const vendorPat = `(?:aws|amazon web services|ec2|s3|gcp|google cloud(?: platform)?|azure|cloudflare|fastly|akamai|digitalocean|linode|ovh|hetzner|equinix)`
+const vendorPat = `(?:aws|amazon web services|ec2|s3|gcp|google cloud(?: platform)?|azure|cloudflare|fastly|akamai|digitalocean|linode|ovh|hetzner|equinix|softlayer|joyent|salesforce|sendgrid|mailgun|twilio)`
 
 var blameRe = regexp.MustCompile(`\b(?:not our fault|(?:their|its|\w+'s) fault|fault (?:of|lies with)|blam(?:e|ed|ing)|(?:beyond|outside(?: of)?) our control|out of our (?:hands|control)|nothing we can do|(?:upstream|third[- ]party|3rd[- ]party|external|hosting|cloud|infrastructure|network|dns|cdn|data ?cent(?:er|re)|colocation|payment|email|sms|telecom|service) (?:provider|vendor|supplier|carrier|partner)s?|our (?:provider|vendor|supplier|isp|carrier)s?|upstream (?:service|dependency|outage|issue|incident|problem|failure|isp)s?|third[- ]party (?:outage|issue|incident|problem|failure|dependency|dependencies)|(?:provider|vendor|supplier)'s (?:outage|issue|problem|incident|failure|network)|` +
-	vendorPat + `(?:'s)?(?: [\w-]+){0,3}? (?:down|outages?|incident|issues?|problems?|failures?|degradation|degraded|disruption|unavailable|experiencing|having)|(?:outage|incident|issues?|problems?|failure|degradation|disruption)s? (?:at|with|in|on|from) (?:our )?` + vendorPat + `)\b`)
+	vendorPat + `(?:'s)?(?: [\w-]+){0,3}? (?:down|outages?|incident|issues?|problems?|failures?|degradation|degraded|disruption|unavailable|experiencing|having)|(?:outage|incident|issues?|problems?|failure|degradation|disruption)s? (?:at|with|in|from) (?:our )?` + vendorPat +
+	`|external to|rather than (?:on )?our|(?:software|services?|providers?|platforms?|products?|tools?) (?:that )?we use\b|they (?:have|had) (?:now )?(?:resolved|fixed|mitigated|restored)|(?:resolved|fixed|mitigated) their (?:issue|outage|problem)s?|an? [\w.-]+ (?:outage|incident|failure) (?:has |have )?(?:caused|affected|impacted) our)\b`)
+
+// fromRe is trouble that comes from someone: "downtime from NIBSS" points at them, "errors
+// from our API" does not.
+var fromRe = regexp.MustCompile(`\b(?:downtime|outages?|failures?|degradation|disruptions?) from ([\w.-]+)`)
+
+var notAThirdParty = wordSet(`our the a an this that these those its it your you us we`)
 
 func findBlame(t string) (string, bool) {
-	q := blameRe.FindString(t)
-	return q, q != ""
+	if q := blameRe.FindString(t); q != "" {
+		return q, true
+	}
+	for _, m := range fromRe.FindAllStringSubmatch(t, maxMatches) {
+		if !notAThirdParty[m[1]] {
+			return m[0], true
+		}
+	}
+	return "", false
 }

@@ -30,14 +30,15 @@ limitations under the License.
 // apply to every status except where noted.
 //
 //	rule                           investigating identified monitoring resolved
-//	missing-what-is-broken         yes           yes        yes (a)    yes (a)
+//	missing-what-is-broken         yes (a)       yes (a)    yes (a)    yes (a)
 //	missing-what-is-being-done     yes           yes        yes        no  (the work is done)
 //	missing-what-customers-can-do  yes           yes        yes        no  (nothing left to work around)
 //	explicit-eta                   yes           yes        yes        yes
 //	presumed-root-cause            yes           no         no         no  (naming the cause is what "identified" means)
 //	blame                          yes           yes        yes        yes
 //
-// (a) wording that says what works again ("deploys are working again") counts.
+// (a) wording that says what works again counts when it names what works ("deploys are
+// working again", "Actions is operating normally"), not "everything is back to normal".
 //
 // An unknown status is checked like "investigating", the strictest set, so that a typo never
 // silences the checker.
@@ -50,43 +51,57 @@ limitations under the License.
 // match: the text back to the previous sentence end (".", "!", "?", ";", line break) or
 // conjunction (" and ", " but ", " while ", ...), at most 240 bytes away.
 //
-//   - missing-what-is-broken: needs a symptom word ("errors", "failing", "unavailable",
-//     "unable", "cannot", "degraded", "delays", "timeouts", "latency", "outage", "5xx", ...)
-//     or "issues with X" where X is not a vague "some customers" or "our platform". "We are
-//     investigating an issue" names nothing a customer can recognise. For monitoring and
-//     resolved updates, "restored", "back to normal", "working again" and the like also count.
+//   - missing-what-is-broken: needs a symptom ("errors", "failing", "unavailable", "unable",
+//     "cannot", "degraded", "delays", "timeouts", "latency", "response times", "outage", "5xx",
+//     "prevented from", "not being delivered", ...), "elevated"/"increased" with what customers
+//     see ("increased error rates"; "increased load" is the system's trouble), "issues with X"
+//     where X is not a vague "some customers" or "our platform", a named issue ("connection
+//     issues", "your mailbox is having issues"), or what works again with what it is ("Check-In
+//     is back to normal"). "We are investigating an issue" and "all systems are operating
+//     normally" name nothing a customer can recognise; "monitoring for errors" says no error.
 //   - missing-what-is-being-done: needs an action of the response ("investigating",
-//     "rolling back", "a fix", "mitigating", "monitoring", "failing over", "we have added
-//     capacity", ...). "We are aware of the issue" is not an action.
+//     "looking into", "rolling back", "a fix", "mitigating", "monitoring", "failing over",
+//     "we are on it", "we have added capacity", ...). "We are aware of the issue", "our
+//     investigation has determined" (it is over) and work done by someone else ("our provider
+//     is working towards a resolution") are not actions of ours.
 //   - missing-what-customers-can-do: needs advice or an explicit "nothing to do": "you can",
-//     "customers should", "please", "if you ...", "workaround" (including "there is no
-//     workaround", which is honest and answers the question), "no action is required",
-//     "retry", "contact support", or a sentence that starts with an imperative ("Use ...",
-//     "Switch ...", "Avoid ..."). "Customers may see errors" is impact, not advice.
+//     "customers should", "please retry" (not "please accept our apologies" or "please see"),
+//     "if you ...", "there is no workaround" or "as a workaround" (honest answers), "no action
+//     is required", "retry", "contact support", "in the meantime, reloading ...", or a sentence
+//     that starts with an imperative ("Use ...", "Switch ...", "Avoid ..."). "Customers may
+//     see errors" and "customers should be able to log in" are impact, not advice; a
+//     workaround "put in place" by the team is an action, not advice.
 //   - explicit-eta: a deadline ("by 5pm", "by 17:00 UTC", "by end of day", "by tomorrow"), a
-//     relative time ("in 30 minutes", "within the hour", "in the next 2 hours"), the word
+//     relative time ("in 30 minutes", "within the hour", "over the next few hours"), the word
 //     "ETA" (unless negated: "we do not have an ETA" is honest), a time after an expectation
 //     ("expected resolution: 17:00 UTC", "we estimate 2 hours"), or a vague promise tied to a
-//     fix ("will shortly be resolved", "back up soon"). A match is not a finding when an update
-//     governs it, so "next update in 30 minutes" and "we will post an update by 17:00 UTC" pass:
-//     promising the next update is what the talk recommends instead of an ETA. An update
-//     governs a match when update language ("next update", "check back", "more information",
-//     "post-mortem") comes earlier in the same clause with no fix or expectation word in
-//     between ("we will update this page once the fix is out, expected in 30 minutes" is
-//     still a finding). "Rolling out an update" is a software update, not a status update. A
-//     clause in the past tense ("was", "were", "took", "began") and "within 5 minutes of the
-//     rollback" are a timeline, not a promise.
-//   - presumed-root-cause (investigating only): "caused by", "triggered by", "root cause",
-//     "stems from", "traced to", "attributed to", "a bug in", "due to X", "because of X",
-//     "result of X" (X not "this issue" or "the incident"). Hedged clauses ("may be caused by",
-//     "we suspect", "we believe", "appears to") and clauses about finding the cause ("we have
-//     not yet determined the root cause", "root cause analysis") pass: saying what you do not
-//     know yet is the honesty the talk asks for.
+//     fix ("will shortly be resolved", "back up soon", "will be deployed shortly"). A match is
+//     not a finding when an update governs it, so "next update in 30 minutes" and "we will
+//     post an update by 17:00 UTC" pass: promising the next update is what the talk recommends
+//     instead of an ETA. An update governs a match when update language ("next update", "check
+//     back", "more information", "post-mortem") comes earlier in the same clause with no fix
+//     or expectation word in between ("we will update this page once the fix is out, expected
+//     in 30 minutes" is still a finding). "Rolling out an update" is a software update, not a
+//     status update. The length of a watch ("we will monitor over the next few hours"), a
+//     clause in the past tense ("was", "took", "began", "returned") and "within 5 minutes of
+//     the rollback" are not promises of a fix.
+//   - presumed-root-cause (investigating only): "caused by", "triggered by", "the root cause
+//     is ...", "stems from", "traced to", "attributed to", "a bug in", "due to X", "because of
+//     X", "result of X" (X not "this issue" or "the incident"), and a provider or vendor named
+//     as what "is causing" the trouble. Hedged clauses ("may be caused by", "we suspect", "we
+//     believe", "appears to") and clauses about finding the cause ("we have not yet determined
+//     the root cause", "we have identified the root cause", "root cause analysis") pass:
+//     saying what you do not know yet is the honesty the talk asks for.
 //   - blame: fault words ("not our fault", "beyond our control", "blame"), a third party as the
-//     source ("our upstream provider", "a third-party outage", "our cloud provider") or a named
-//     infrastructure vendor next to trouble words ("AWS is down", "an outage at Cloudflare").
-//     Customers chose us, not our vendors ("who owns my availability?"), so the update owns the
-//     impact.
+//     source ("our upstream provider", "a third-party outage", "the software we use", "an issue
+//     external to us", "they have resolved the issue", "downtime from NIBSS", "a Salesforce
+//     outage has caused our portal to ..."), or a named infrastructure vendor next to trouble
+//     words ("AWS is down", "an outage at Cloudflare"; an instance failure "on GCP" is where,
+//     not who). Customers chose us, not our vendors ("who owns my availability?"), so the
+//     update owns the impact.
+//
+// The rules are measured against real updates from public status pages
+// (internal/wording/corpus, docs/statusupdates.md).
 //
 // # Trade-offs
 //
@@ -156,18 +171,18 @@ func Check(status, message string) []Finding {
 	resolved := st == statusResolved
 
 	var out []Finding
-	if !saysWhatIsBroken(t, resolved || st == statusMonitoring) {
+	if !saysWhatIsBroken(t) {
 		msg := "does not say what is broken: name the affected feature and what customers see (errors, delays, failed deploys)"
 		if resolved {
 			msg = "does not say what was broken: name what is working normally again"
 		}
 		out = append(out, Finding{Rule: RuleMissingWhatIsBroken, Message: msg})
 	}
-	if !resolved && !saysWhatIsBeingDone(t) {
+	if Applies(RuleMissingWhatIsBeingDone, st) && !saysWhatIsBeingDone(t) {
 		out = append(out, Finding{Rule: RuleMissingWhatIsBeingDone,
 			Message: "does not say what is being done: say what the team is doing now (investigating, rolling back, deploying a fix)"})
 	}
-	if !resolved && !saysWhatCustomersCanDo(t) {
+	if Applies(RuleMissingWhatCustomersCanDo, st) && !saysWhatCustomersCanDo(t) {
 		out = append(out, Finding{Rule: RuleMissingWhatCustomersCanDo,
 			Message: "does not say what customers can do: give a workaround, or say plainly that there is none or that no action is needed"})
 	}
@@ -175,7 +190,7 @@ func Check(status, message string) []Finding {
 		out = append(out, Finding{Rule: RuleExplicitETA,
 			Message: "says when it will be fixed " + quote(q) + ": promise the next update instead, not a fix time"})
 	}
-	if st == statusInvestigating {
+	if Applies(RulePresumedRootCause, st) {
 		if q, ok := findPresumedCause(t); ok {
 			out = append(out, Finding{Rule: RulePresumedRootCause,
 				Message: "names a cause while still investigating " + quote(q) + ": describe what customers see and leave the cause until it is confirmed"})
@@ -186,6 +201,21 @@ func Check(status, message string) []Finding {
 			Message: "points at someone else " + quote(q) + ": customers chose us, so own the impact and say what we are doing about it"})
 	}
 	return out
+}
+
+// Applies reports whether Check judges a message of the given status by the rule (the table
+// in the package documentation): the "should say" rules and presumed-root-cause depend on
+// the status, the others apply to every status. An unknown rule applies to nothing.
+func Applies(rule, status string) bool {
+	switch st := normalizeStatus(status); rule {
+	case RuleMissingWhatIsBroken, RuleExplicitETA, RuleBlame:
+		return true
+	case RuleMissingWhatIsBeingDone, RuleMissingWhatCustomersCanDo:
+		return st != statusResolved
+	case RulePresumedRootCause:
+		return st == statusInvestigating
+	}
+	return false
 }
 
 // normalizeStatus maps the status to one of the four known ones; anything else is checked as

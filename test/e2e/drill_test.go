@@ -79,7 +79,9 @@ func (p *recordingProxy) Requests() []string {
 
 // drillRun is one run of the scenario in a namespace of its own, wired to fakes.
 type drillRun struct {
-	ns    string
+	ns string
+	// dir is the overlay applied with kubectl apply -k; kubectl delete -k ends the drill.
+	dir   string
 	slack *slack.Server
 	pager *pagerduty.Server
 	// Exactly one of these is the scenario's StatusPage; both are checked.
@@ -100,6 +102,7 @@ func applyScenario(t *testing.T, ns string, drill bool, page string) *drillRun {
 	t.Cleanup(r.statuspage.Close)
 
 	dir := t.TempDir()
+	r.dir = dir
 	rel := func(p string) string {
 		s, err := filepath.Rel(dir, filepath.Join(root, p))
 		if err != nil {

@@ -1,0 +1,119 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command wording measures the wording checker against the labelled corpus of public
+// status-page updates (internal/wording/corpus): per rule and per set, how many of its
+// findings the labels call for (precision) and how many labelled departures it finds
+// (recall). With -errors it lists the tuning set's disagreements, to work on; the held-out
+// set is only ever counted, so that its figures stay an honest estimate.
+//
+//	go run ./test/bench/wording
+//	go run ./test/bench/wording -errors
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"firescope.dev/firescope/internal/wording"
+	"firescope.dev/firescope/internal/wording/corpus"
+)
+
+func main() {
+	errors := flag.Bool("errors", false, "list the tuning set's false and missed findings")
+	flag.Parse()
+	if err := run(*errors); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func check(e corpus.Entry) []string { return corpus.Rules(wording.Check(e.Status, e.Message)) }
+
+func run(listErrors bool) error {
+	entries, err := corpus.Entries()
+	if err != nil {
+		return err
+	}
+	sources := map[string]bool{}
+	perSet := map[string]int{}
+	for _, e := range entries {
+		sources[e.Source] = true
+		perSet[e.Set]++
+	}
+	fmt.Printf("corpus: %d status-page updates from %d sources; tuning set %d, held-out set %d\n\n",
+		len(entries), len(sources), perSet[corpus.SetTune], perSet[corpus.SetTest])
+
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "set\trule\tjudged\tlabelled\tTP\tFP\tFN\tprecision\trecall\t")
+	for _, set := range []string{corpus.SetTune, corpus.SetTest} {
+		scores := corpus.Score(entries, set, check)
+		var all corpus.Counts
+		for _, r := range wording.Rules {
+			c := scores[r]
+			all.TP, all.FP, all.FN, all.TN = all.TP+c.TP, all.FP+c.FP, all.FN+c.FN, all.TN+c.TN
+			row(w, set, r, c)
+		}
+		row(w, set, "all rules", all)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if listErrors {
+		printErrors(entries)
+	}
+	return nil
+}
+
+func row(w *tabwriter.Writer, set, rule string, c corpus.Counts) {
+	fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t\n", set, rule, c.TP+c.FP+c.FN+c.TN, c.TP+c.FN,
+		c.TP, c.FP, c.FN, ratio(c.Precision()), ratio(c.Recall()))
+}
+
+func ratio(v float64, ok bool) string {
+	if !ok {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+// printErrors lists, for the tuning set only, each entry whose findings differ from its
+// labels.
+func printErrors(entries []corpus.Entry) {
+	fmt.Println()
+	for _, e := range entries {
+		if e.Set != corpus.SetTune {
+			continue
+		}
+		got := check(e)
+		var diff []string
+		for _, r := range wording.Rules {
+			switch want, have := slices.Contains(e.Want, r), slices.Contains(got, r); {
+			case have && !want:
+				diff = append(diff, "+"+r)
+			case want && !have:
+				diff = append(diff, "-"+r)
+			}
+		}
+		if len(diff) > 0 {
+			fmt.Printf("%s [%s] %s\n  %q\n", e.Status, strings.Join(diff, " "), e.Source, e.Message)
+		}
+	}
+}
