@@ -150,10 +150,13 @@ type SlackChannel struct {
 
 // WebhookChannel is a generic HTTPS endpoint.
 type WebhookChannel struct {
-	// url receives the announcements.
+	// url receives the announcements. It must use https unless the manager's
+	// --allow-private-destinations lists its host, and its host must be one the signing key's
+	// Secret lists in its firescope.dev/hosts annotation.
 	// +required
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https']",message="url must be an absolute http or https URL"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('?') && !self.contains('#') && !self.contains('@')",message="url must have no query ('?'), fragment ('#') or user and password ('@'): paths are appended to it, and credentials belong in the Secret"
 	URL string `json:"url"`
 	// signingSecretRef names the Secret key holding the HMAC-SHA256 signing key.
 	// +required
@@ -179,10 +182,12 @@ type PagerDuty struct {
 	// routingKeySecretRef names the Secret key holding the integration's routing key.
 	// +required
 	RoutingKeySecretRef SecretKeyReference `json:"routingKeySecretRef"`
-	// url of the Events API; defaults to https://events.pagerduty.com/v2/enqueue.
+	// url of the Events API; defaults to https://events.pagerduty.com/v2/enqueue. Another host
+	// must be listed in the routing key's Secret's firescope.dev/hosts annotation.
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https']",message="url must be an absolute http or https URL"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('?') && !self.contains('#') && !self.contains('@')",message="url must have no query ('?'), fragment ('#') or user and password ('@'): paths are appended to it, and credentials belong in the Secret"
 	URL string `json:"url,omitempty"`
 }
 

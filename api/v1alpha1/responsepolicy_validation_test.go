@@ -82,6 +82,24 @@ func TestAPIServerWantsExactlyOneCommsChannel(t *testing.T) {
 	}
 }
 
+func TestAPIServerRefusesPolicyURLsWithAQueryFragmentOrUser(t *testing.T) {
+	ref := SecretKeyReference{Name: "s", Key: "k"}
+	for name, spec := range map[string]ResponsePolicySpec{
+		"webhook with a trailing ?": {CommsChannel: &CommsChannel{Webhook: &WebhookChannel{URL: "https://hooks.example.com/x?", SigningSecretRef: ref}}},
+		"webhook with a user":       {CommsChannel: &CommsChannel{Webhook: &WebhookChannel{URL: "https://me@hooks.example.com/x", SigningSecretRef: ref}}},
+		"pagerduty with a query":    {Paging: &Paging{PagerDuty: PagerDuty{RoutingKeySecretRef: ref, URL: "https://events.pagerduty.com/v2/enqueue?x=1"}}},
+		"pagerduty with a fragment": {Paging: &Paging{PagerDuty: PagerDuty{RoutingKeySecretRef: ref, URL: "https://events.pagerduty.com/v2/enqueue#"}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := &ResponsePolicy{ObjectMeta: metav1.ObjectMeta{GenerateName: "urls-", Namespace: "default"}, Spec: spec}
+			err := k8s.Create(context.Background(), p)
+			if err == nil || !strings.Contains(err.Error(), urlParts) {
+				t.Fatalf("got %v, want %q", err, urlParts)
+			}
+		})
+	}
+}
+
 func TestAPIServerRefusesPagingOnResolved(t *testing.T) {
 	ref := SecretKeyReference{Name: "s", Key: "k"}
 	p := &ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "page-resolved", Namespace: "default"},

@@ -43,10 +43,14 @@ type StatusPageSpec struct {
 	Provider StatusPageProvider `json:"provider"`
 
 	// url is the provider's endpoint: the Firescope status page server's base URL, the
-	// webhook's URL, or for statuspage the API base (default https://api.statuspage.io).
+	// webhook's URL, or for statuspage the API base (default https://api.statuspage.io). It
+	// must use https unless the manager's --allow-private-destinations lists its host, and
+	// its host must be one the credential's Secret may be sent to (annotation
+	// firescope.dev/hosts; for statuspage, api.statuspage.io when unsaid).
 	// +optional
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https']",message="url must be an absolute http or https URL"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('?') && !self.contains('#') && !self.contains('@')",message="url must have no query ('?'), fragment ('#') or user and password ('@'): paths are appended to it, and credentials belong in the Secret"
 	URL string `json:"url,omitempty"`
 
 	// pageID is the Atlassian Statuspage page id.

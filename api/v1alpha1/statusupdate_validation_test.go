@@ -26,6 +26,8 @@ import (
 	. "firescope.dev/firescope/api/v1alpha1"
 )
 
+const urlParts = "url must have no query ('?'), fragment ('#') or user and password ('@'): paths are appended to it, and credentials belong in the Secret"
+
 func TestAPIServerRefusesAStatusPageWithoutWhatItsProviderNeeds(t *testing.T) {
 	ref := SecretKeyReference{Name: "s", Key: "k"}
 	cases := map[string]struct {
@@ -36,6 +38,11 @@ func TestAPIServerRefusesAStatusPageWithoutWhatItsProviderNeeds(t *testing.T) {
 		"firescope without url":     {StatusPageSpec{Provider: ProviderFirescope, CredentialsSecretRef: ref}, "url is required for the firescope and webhook providers"},
 		"webhook with a bad url":    {StatusPageSpec{Provider: ProviderWebhook, URL: "hooks", CredentialsSecretRef: ref}, "url must be an absolute http or https URL"},
 		"unknown provider":          {StatusPageSpec{Provider: "pagerduty", URL: "https://x.example", CredentialsSecretRef: ref}, `Unsupported value: "pagerduty"`},
+		// Concatenated, a trailing "?" would turn the provider's paths into a query.
+		"url with a trailing ?":  {StatusPageSpec{Provider: ProviderFirescope, URL: "https://status.example.com/x?", CredentialsSecretRef: ref}, urlParts},
+		"url with a query":       {StatusPageSpec{Provider: ProviderWebhook, URL: "https://hooks.example.com/x?token=1", CredentialsSecretRef: ref}, urlParts},
+		"url with a fragment":    {StatusPageSpec{Provider: ProviderFirescope, URL: "https://status.example.com/#x", CredentialsSecretRef: ref}, urlParts},
+		"url with user and pass": {StatusPageSpec{Provider: ProviderFirescope, URL: "https://me:hunter2@status.example.com", CredentialsSecretRef: ref}, urlParts},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -36,6 +36,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"firescope.dev/firescope/internal/manager"
+	"firescope.dev/firescope/internal/safehttp"
 	"firescope.dev/firescope/internal/webhookcert"
 )
 
@@ -46,6 +47,7 @@ func main() {
 		leaderElect, secureMetrics, webhooks                     bool
 		leaseDuration, renewDeadline, retryPeriod                time.Duration
 		certs                                                    webhookcert.Options
+		allowPrivate                                             safehttp.Allowlist
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address of the metrics endpoint; 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with Kubernetes authentication and authorization.")
@@ -58,6 +60,7 @@ func main() {
 	flag.BoolVar(&webhooks, "webhooks", true, "Serve the admission webhooks.")
 	flag.IntVar(&webhookPort, "webhook-port", 9443, "Port of the admission webhook server.")
 	flag.StringVar(&webhookCertPath, "webhook-cert-path", "", "Directory with the webhook's tls.crt and tls.key (reloaded when they change).")
+	flag.Var(&allowPrivate, "allow-private-destinations", "Comma-separated networks (CIDR or address) and host names that StatusPages, comms channels and pagers may reach although they are private, loopback or link-local, such as an in-cluster status page; plain http is allowed only to these. Every other internal destination is refused.")
 	certs.BindFlags(flag.CommandLine)
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
@@ -98,7 +101,7 @@ func main() {
 		os.Exit(1)
 	}
 	certs.CertDir = webhookCertPath
-	ready, err := serveWebhooks(mgr, webhooks, certs)
+	ready, err := serveWebhooks(mgr, manager.Options{Webhooks: webhooks, AllowPrivateDestinations: &allowPrivate}, certs)
 	if err != nil {
 		log.Error(err, "Cannot set up the controllers")
 		os.Exit(1)
@@ -120,9 +123,11 @@ func main() {
 // controllers matter more than they do during an outage: the controllers run at once, the
 // webhooks follow once the certificate can be written, and the replica is not ready until
 // then, so the webhook Service sends it nothing it cannot answer.
-func serveWebhooks(mgr ctrl.Manager, webhooks bool, certs webhookcert.Options) (healthz.Checker, error) {
+func serveWebhooks(mgr ctrl.Manager, opts manager.Options, certs webhookcert.Options) (healthz.Checker, error) {
+	webhooks := opts.Webhooks
 	selfManaged := webhooks && certs.Enabled()
-	if err := manager.Setup(mgr, manager.Options{Webhooks: webhooks && !selfManaged}); err != nil {
+	opts.Webhooks = webhooks && !selfManaged
+	if err := manager.Setup(mgr, opts); err != nil {
 		return nil, err
 	}
 	switch {

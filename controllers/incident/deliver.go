@@ -51,35 +51,32 @@ type SecretNotifiers struct {
 // firescope-credential-reader (config/rbac/credential_reader_role.yaml), not to the manager
 // everywhere: see docs/install.md.
 
-func (s *SecretNotifiers) secret(ctx context.Context, ns string, ref v1alpha1.SecretKeyReference) (string, error) {
-	return credentials.Read(ctx, s.Secrets, ns, ref)
-}
-
-// Channel implements Notifiers.
+// Channel implements Notifiers. Each credential is read only if its Secret is bound to the
+// channel's provider and lets it go to the channel's host (internal/credentials).
 func (s *SecretNotifiers) Channel(ctx context.Context, ns string, c *v1alpha1.CommsChannel) (notify.Channel, error) {
 	if c.Slack != nil {
-		url, err := s.secret(ctx, ns, c.Slack.WebhookURLSecretRef)
+		url, err := credentials.Read(ctx, s.Secrets, ns, c.Slack.WebhookURLSecretRef, credentials.Slack, "")
 		if err != nil {
 			return nil, err
 		}
 		return notify.NewSlack(url, s.HTTP), nil
 	}
-	key, err := s.secret(ctx, ns, c.Webhook.SigningSecretRef)
+	key, err := credentials.Read(ctx, s.Secrets, ns, c.Webhook.SigningSecretRef, credentials.Webhook, c.Webhook.URL)
 	if err != nil {
 		return nil, err
 	}
 	return notify.NewWebhook(c.Webhook.URL, []byte(key), s.HTTP), nil
 }
 
-// Pager implements Notifiers.
+// Pager implements Notifiers, with the same binding of the routing key.
 func (s *SecretNotifiers) Pager(ctx context.Context, ns string, p *v1alpha1.Paging) (paging.Pager, error) {
-	key, err := s.secret(ctx, ns, p.PagerDuty.RoutingKeySecretRef)
-	if err != nil {
-		return nil, err
-	}
 	url := p.PagerDuty.URL
 	if url == "" {
 		url = paging.PagerDutyEventsURL
+	}
+	key, err := credentials.Read(ctx, s.Secrets, ns, p.PagerDuty.RoutingKeySecretRef, credentials.PagerDuty, url)
+	if err != nil {
+		return nil, err
 	}
 	return paging.NewPagerDuty(key, url, s.HTTP), nil
 }

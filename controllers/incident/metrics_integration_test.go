@@ -37,6 +37,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/credentials"
 	"firescope.dev/firescope/internal/mock/slack"
 	"firescope.dev/firescope/internal/mock/webhook"
 	"firescope.dev/firescope/internal/testenv"
@@ -54,9 +55,9 @@ func responseNamespace(t *testing.T, e *testenv.Env, ns string) {
 	t.Cleanup(page.Close)
 	cred := map[string]string{"firescope.dev/credential": "true"}
 	must(t, e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
-	must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: cred, Name: "comms", Namespace: ns},
+	must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: cred, Annotations: credentials.Annotations(credentials.Slack, "127.0.0.1"), Name: "comms", Namespace: ns},
 		StringData: map[string]string{"webhook-url": sl.WebhookURL()}}))
-	must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: cred, Name: "page", Namespace: ns},
+	must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: cred, Annotations: credentials.Annotations(credentials.Webhook, "127.0.0.1"), Name: "page", Namespace: ns},
 		Data: map[string][]byte{"secret": page.Secret()}}))
 	must(t, e.Client.Create(ctx, &v1alpha1.StatusPage{ObjectMeta: metav1.ObjectMeta{Name: "public", Namespace: ns},
 		Spec: v1alpha1.StatusPageSpec{Provider: v1alpha1.ProviderWebhook, URL: page.URL,

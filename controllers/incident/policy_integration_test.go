@@ -31,6 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/credentials"
 	"firescope.dev/firescope/internal/mock/pagerduty"
 	"firescope.dev/firescope/internal/mock/slack"
 	"firescope.dev/firescope/internal/testenv"
@@ -51,9 +52,9 @@ func channels(t *testing.T, e *testenv.Env, cadence time.Duration) (string, *sla
 		ns = ns[:60]
 	}
 	must(t, e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
-	must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"firescope.dev/credential": "true"}, Name: "comms", Namespace: ns},
+	must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"firescope.dev/credential": "true"}, Annotations: credentials.Annotations(credentials.Slack, "127.0.0.1"), Name: "comms", Namespace: ns},
 		StringData: map[string]string{"webhook-url": sl.WebhookURL()}}))
-	must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"firescope.dev/credential": "true"}, Name: "pagerduty", Namespace: ns},
+	must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"firescope.dev/credential": "true"}, Annotations: credentials.Annotations(credentials.PagerDuty, "127.0.0.1"), Name: "pagerduty", Namespace: ns},
 		StringData: map[string]string{"routing-key": routingKey}}))
 	d := &metav1.Duration{Duration: cadence}
 	must(t, e.Client.Create(ctx, &v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns},

@@ -33,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/credentials"
 	"firescope.dev/firescope/internal/mock/slack"
 	"firescope.dev/firescope/internal/mock/statuspage"
 	"firescope.dev/firescope/internal/testenv"
@@ -68,7 +69,9 @@ func namespace(t *testing.T, e *testenv.Env, edit func(*v1alpha1.ResponsePolicyS
 	f.page.AddComponent("cmp0ec2", "EC2")
 	must(t, e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: f.ns}}))
 	for name, data := range map[string]string{"comms": f.slack.WebhookURL(), "statuspage": statuspage.APIKey} {
-		must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"firescope.dev/credential": "true"}, Name: name, Namespace: f.ns},
+		provider := map[string]credentials.Provider{"comms": credentials.Slack, "statuspage": credentials.Statuspage}[name]
+		must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"firescope.dev/credential": "true"},
+			Annotations: credentials.Annotations(provider, "127.0.0.1"), Name: name, Namespace: f.ns},
 			StringData: map[string]string{"key": data}}))
 	}
 	must(t, e.Client.Create(ctx, &v1alpha1.StatusPage{ObjectMeta: metav1.ObjectMeta{Name: "public", Namespace: f.ns},

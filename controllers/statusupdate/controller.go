@@ -436,23 +436,24 @@ type SecretProviders struct {
 // firescope-credential-reader (config/rbac/credential_reader_role.yaml), not to the manager
 // everywhere: see docs/install.md.
 
-// For implements Providers.
+// For implements Providers. The credential is read only if its Secret is bound to the page's
+// provider and lets it go to the page's host (internal/credentials).
 func (s *SecretProviders) For(ctx context.Context, page *v1alpha1.StatusPage) (publish.Provider, error) {
-	key, err := credentials.Read(ctx, s.Secrets, page.Namespace, page.Spec.CredentialsSecretRef)
+	url := page.Spec.URL
+	if url == "" && page.Spec.Provider == v1alpha1.ProviderStatuspage {
+		url = atlassian.DefaultBaseURL
+	}
+	key, err := credentials.Read(ctx, s.Secrets, page.Namespace, page.Spec.CredentialsSecretRef, credentials.Provider(page.Spec.Provider), url)
 	if err != nil {
 		return nil, fmt.Errorf("StatusPage %s: %w", page.Name, err)
 	}
 	switch page.Spec.Provider {
 	case v1alpha1.ProviderStatuspage:
-		url := page.Spec.URL
-		if url == "" {
-			url = atlassian.DefaultBaseURL
-		}
 		return atlassian.New(page.Spec.PageID, key, url, s.HTTP), nil
 	case v1alpha1.ProviderFirescope:
-		return firescope.New(page.Spec.URL, key, s.HTTP), nil
+		return firescope.New(url, key, s.HTTP), nil
 	case v1alpha1.ProviderWebhook:
-		return webhook.New(page.Spec.URL, []byte(key), s.HTTP), nil
+		return webhook.New(url, []byte(key), s.HTTP), nil
 	}
 	return nil, fmt.Errorf("unknown StatusPage provider %q", page.Spec.Provider)
 }

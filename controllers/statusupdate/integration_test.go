@@ -30,6 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/credentials"
 	"firescope.dev/firescope/internal/mock/statuspage"
 	"firescope.dev/firescope/internal/mock/webhook"
 	"firescope.dev/firescope/internal/testenv"
@@ -56,7 +57,7 @@ func page(t *testing.T, e *testenv.Env, allowDrills bool) (string, *statuspage.S
 	sp.AddComponent("cmp0postgres", "Postgres provisioning")
 	ns := strings.ToLower(t.Name())
 	must(t, e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
-	must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"firescope.dev/credential": "true"}, Name: "statuspage", Namespace: ns},
+	must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"firescope.dev/credential": "true"}, Annotations: credentials.Annotations(credentials.Statuspage, "127.0.0.1"), Name: "statuspage", Namespace: ns},
 		StringData: map[string]string{"api-key": statuspage.APIKey}}))
 	must(t, e.Client.Create(ctx, &v1alpha1.StatusPage{ObjectMeta: metav1.ObjectMeta{Name: "public", Namespace: ns},
 		Spec: v1alpha1.StatusPageSpec{Provider: v1alpha1.ProviderStatuspage, URL: sp.URL, PageID: statuspage.PageID,
@@ -231,7 +232,7 @@ func TestIntegrationWebhookPageGetsEachUpdateOnceThroughALostAnswer(t *testing.T
 	t.Cleanup(recv.Close)
 	ns := strings.ToLower(t.Name())
 	must(t, e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
-	must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "hook", Namespace: ns, Labels: map[string]string{"firescope.dev/credential": "true"}},
+	must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "hook", Namespace: ns, Labels: map[string]string{"firescope.dev/credential": "true"}, Annotations: credentials.Annotations(credentials.Webhook, "127.0.0.1")},
 		Data: map[string][]byte{"secret": recv.Secret()}}))
 	must(t, e.Client.Create(ctx, &v1alpha1.StatusPage{ObjectMeta: metav1.ObjectMeta{Name: "hook", Namespace: ns},
 		Spec: v1alpha1.StatusPageSpec{Provider: v1alpha1.ProviderWebhook, URL: recv.URL,

@@ -15,15 +15,19 @@ limitations under the License.
 */
 
 // Package credentials reads the Secrets that Firescope's channels, pagers and status pages
-// name. Whoever can write a ResponsePolicy or a StatusPage chooses both a Secret and where its
-// value is sent, so Firescope reads only Secrets that opt in with the label
-// firescope.dev/credential=true: the manager's permission to get Secrets cannot be turned into
-// a way to send any Secret of the namespace to any URL.
+// name. Whoever may edit a ResponsePolicy or a StatusPage chooses both a Secret and where its
+// value is sent; writing Secrets is a higher privilege. So a Secret says itself what it may be
+// used for: the label firescope.dev/credential=true opts it in, the annotation
+// firescope.dev/provider binds it to one provider, and the annotation firescope.dev/hosts
+// lists the hosts its value may be sent to (the vendor's own host when unsaid). Any other use
+// is refused before a request is made, with an error that says what to change.
 package credentials
 
 import (
 	"context"
 	"fmt"
+	"net"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -31,14 +35,53 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/safehttp"
 )
 
-// Label marks a Secret as meant for Firescope.
-const Label = "firescope.dev/credential"
+const (
+	// Label marks a Secret as meant for Firescope.
+	Label = "firescope.dev/credential"
+	// ProviderAnnotation names the one provider the Secret's keys are for.
+	ProviderAnnotation = "firescope.dev/provider"
+	// HostsAnnotation lists, comma-separated, the hosts (host or host:port) the Secret's keys
+	// may be sent to.
+	HostsAnnotation = "firescope.dev/hosts"
+)
 
-// Read returns the value of one key of a labelled Secret, without surrounding whitespace (a
-// value saved from a file often ends in a newline). Errors name the Secret, never the value.
-func Read(ctx context.Context, r client.Reader, namespace string, ref v1alpha1.SecretKeyReference) (string, error) {
+// Provider is what a credential is for: the provider that sends it.
+type Provider string
+
+// The providers, as firescope.dev/provider names them.
+const (
+	// Statuspage is an Atlassian Statuspage API key.
+	Statuspage Provider = "statuspage"
+	// Firescope is a Firescope status page write token.
+	Firescope Provider = "firescope"
+	// Webhook is the HMAC signing key of a generic webhook (status page or comms channel).
+	Webhook Provider = "webhook"
+	// Slack is a Slack incoming webhook URL: the credential is its own destination.
+	Slack Provider = "slack"
+	// PagerDuty is a PagerDuty Events API v2 routing key.
+	PagerDuty Provider = "pagerduty"
+)
+
+var providers = []Provider{Statuspage, Firescope, Webhook, Slack, PagerDuty}
+
+// DefaultHosts are the hosts a provider's credentials may be sent to when the Secret does not
+// list any: the vendor's. The Firescope status page and webhooks have no default: their
+// Secrets must name their hosts.
+var DefaultHosts = map[Provider][]string{
+	Statuspage: {safehttp.StatuspageHost},
+	Slack:      {safehttp.SlackHost},
+	PagerDuty:  {safehttp.PagerDutyHost},
+}
+
+// Read returns the value of one key of a Secret, without surrounding whitespace (a value saved
+// from a file often ends in a newline), if the Secret is labelled, bound to provider and lets
+// its value be sent to destination, the URL it will be sent to. For Slack, whose webhook URL
+// is the credential, destination is ignored and the value itself is checked. Errors name the
+// Secret, the provider and the host, never the value.
+func Read(ctx context.Context, r client.Reader, namespace string, ref v1alpha1.SecretKeyReference, provider Provider, destination string) (string, error) {
 	sec := &corev1.Secret{}
 	if err := r.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, sec); err != nil {
 		if apierrors.IsForbidden(err) {
@@ -48,13 +91,102 @@ func Read(ctx context.Context, r client.Reader, namespace string, ref v1alpha1.S
 		}
 		return "", fmt.Errorf("reading Secret %s/%s: %w", namespace, ref.Name, err)
 	}
+	name := namespace + "/" + ref.Name
 	if sec.Labels[Label] != "true" {
-		return "", fmt.Errorf("Secret %s/%s is not labelled %s=true: Firescope only uses Secrets meant for it (kubectl label secret %s %s=true)",
-			namespace, ref.Name, Label, ref.Name, Label)
+		return "", fmt.Errorf("Secret %s is not labelled %s=true: Firescope only uses Secrets meant for it (kubectl label secret %s %s=true)",
+			name, Label, ref.Name, Label)
+	}
+	if err := checkProvider(sec, name, provider); err != nil {
+		return "", err
 	}
 	v := strings.TrimSpace(string(sec.Data[ref.Key]))
 	if v == "" {
-		return "", fmt.Errorf("Secret %s/%s has no key %q", namespace, ref.Name, ref.Key)
+		return "", fmt.Errorf("Secret %s has no key %q", name, ref.Key)
+	}
+	what := "the URL"
+	if provider == Slack {
+		destination, what = v, fmt.Sprintf("the webhook URL in key %q", ref.Key)
+	}
+	u, err := safehttp.ParseEndpoint(destination)
+	if err != nil {
+		return "", fmt.Errorf("Secret %s is for %s, but %s cannot be used: %w", name, provider, what, err)
+	}
+	if err := checkHost(sec, name, provider, u.Scheme, u.Host); err != nil {
+		return "", err
 	}
 	return v, nil
+}
+
+func checkProvider(sec *corev1.Secret, name string, want Provider) error {
+	got, ok := sec.Annotations[ProviderAnnotation]
+	switch {
+	case !ok:
+		return fmt.Errorf("Secret %s does not say which provider it is for: whoever may write it annotates it %s=%s "+
+			"(kubectl annotate secret %s %s=%s) once it holds a %s credential", name, ProviderAnnotation, want, sec.Name, ProviderAnnotation, want, want)
+	case !slices.Contains(providers, Provider(got)):
+		return fmt.Errorf("Secret %s has %s=%q, which is not one of %s", name, ProviderAnnotation, got, joined(providers))
+	case Provider(got) != want:
+		return fmt.Errorf("Secret %s is for %s, not %s: name a Secret annotated %s=%s", name, got, want, ProviderAnnotation, want)
+	}
+	return nil
+}
+
+// checkHost matches the destination's host against the Secret's hosts: an entry without a
+// port allows every port of that host, one with a port only that port.
+func checkHost(sec *corev1.Secret, name string, provider Provider, scheme, hostport string) error {
+	hosts := DefaultHosts[provider]
+	if s, ok := sec.Annotations[HostsAnnotation]; ok {
+		hosts = nil
+		for h := range strings.SplitSeq(s, ",") {
+			if h = strings.ToLower(strings.TrimSpace(h)); h != "" {
+				hosts = append(hosts, h)
+			}
+		}
+	}
+	host, port := splitHostPort(scheme, hostport)
+	if len(hosts) == 0 {
+		return fmt.Errorf("Secret %s names no host it may be sent to, and %s has no default: annotate it %s=%s",
+			name, provider, HostsAnnotation, host)
+	}
+	for _, h := range hosts {
+		hh, hp, err := net.SplitHostPort(h)
+		if err != nil {
+			hh, hp = strings.Trim(h, "[]"), ""
+		}
+		if strings.TrimSuffix(hh, ".") == host && (hp == "" || hp == port) {
+			return nil
+		}
+	}
+	return fmt.Errorf("Secret %s may be sent only to %s, not to %s: use one of those hosts, or have the Secret's %s annotation list %s",
+		name, strings.Join(hosts, ", "), host, HostsAnnotation, host)
+}
+
+// splitHostPort returns the host in lower case and the port, the scheme's when unsaid.
+func splitHostPort(scheme, hostport string) (host, port string) {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host, port = strings.Trim(hostport, "[]"), ""
+	}
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[scheme]
+	}
+	return strings.TrimSuffix(strings.ToLower(host), "."), port
+}
+
+func joined(ps []Provider) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = string(p)
+	}
+	return strings.Join(s, ", ")
+}
+
+// Annotations returns the annotations that bind a Secret to provider and, when hosts are
+// given, to those hosts instead of the vendor's.
+func Annotations(provider Provider, hosts ...string) map[string]string {
+	a := map[string]string{ProviderAnnotation: string(provider)}
+	if len(hosts) > 0 {
+		a[HostsAnnotation] = strings.Join(hosts, ",")
+	}
+	return a
 }

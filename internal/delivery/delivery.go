@@ -39,6 +39,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"firescope.dev/firescope/internal/safehttp"
 )
 
 // DefaultTimeout bounds one whole request (connect, send, answer) when NewHTTPClient is given 0.
@@ -175,15 +177,17 @@ func classifyTransport(err error) error {
 }
 
 // permanentTransport reports transport failures that need a person: a certificate that does not
-// verify, or a URL the client cannot use.
+// verify, a destination the guarded client refuses, or a URL the client cannot use.
 func permanentTransport(err error) bool {
 	var (
 		unknownAuthority x509.UnknownAuthorityError
 		hostname         x509.HostnameError
 		invalid          x509.CertificateInvalidError
 		verification     *tls.CertificateVerificationError
+		refused          *safehttp.RefusedError
 	)
-	if errors.As(err, &unknownAuthority) || errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &verification) {
+	if errors.As(err, &unknownAuthority) || errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &verification) ||
+		errors.As(err, &refused) {
 		return true
 	}
 	msg := err.Error()

@@ -190,6 +190,8 @@ func (c *Cluster) StartManager(ctx context.Context) error {
 		"--health-probe-bind-address=" + probe,
 		"--metrics-bind-address=" + c.MetricsAddr,
 		"--metrics-secure=false",
+		// The local status page and the vendors' stand-ins in tests listen on this machine.
+		"--allow-private-destinations=127.0.0.0/8,::1",
 	}
 	if c.env != nil {
 		wh := c.env.WebhookInstallOptions
@@ -277,7 +279,8 @@ func (c *Cluster) startStatusPage(ctx context.Context) error {
 }
 
 // registerStatusPage makes the local status page known to the cluster: a StatusPage named
-// "local" in the default namespace, with its write token in the Secret "statuspage-local".
+// "local" in the default namespace, with its write token in the Secret "statuspage-local",
+// bound to the firescope provider and to the page's address.
 func (c *Cluster) registerStatusPage(ctx context.Context) error {
 	cfg, err := c.Config()
 	if err != nil {
@@ -301,6 +304,7 @@ func (c *Cluster) registerStatusPage(ctx context.Context) error {
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "statuspage-local", Namespace: "default"}}
 	if _, err := controllerutil.CreateOrUpdate(ctx, cl, secret, func() error {
 		secret.Labels = map[string]string{credentials.Label: "true"}
+		secret.Annotations = credentials.Annotations(credentials.Firescope, c.opts.StatusPageAddr)
 		secret.Data = map[string][]byte{"token": token}
 		return nil
 	}); err != nil {

@@ -37,6 +37,7 @@ import (
 	fsadmission "firescope.dev/firescope/internal/admission"
 	"firescope.dev/firescope/internal/delivery"
 	"firescope.dev/firescope/internal/eventrecord"
+	"firescope.dev/firescope/internal/safehttp"
 )
 
 // ReportingController names Firescope as the source of its Events.
@@ -56,6 +57,9 @@ type Options struct {
 	Webhooks bool
 	// Clock tells the controllers the time; nil means the real clock.
 	Clock clock.PassiveClock
+	// AllowPrivateDestinations lists the private, loopback and link-local destinations the
+	// controllers may call (an in-cluster status page, say); nil allows none.
+	AllowPrivateDestinations *safehttp.Allowlist
 }
 
 // Setup registers every controller and, when asked, every webhook with mgr.
@@ -64,11 +68,13 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	if clk == nil {
 		clk = clock.RealClock{}
 	}
+	// One client for every outbound call, so that each is guarded the same way.
+	httpClient := opts.AllowPrivateDestinations.Guard(delivery.NewHTTPClient(10 * time.Second))
 	if err := (&incident.Reconciler{
 		Client:   mgr.GetClient(),
 		Recorder: &eventrecord.Recorder{Client: mgr.GetClient(), Controller: ReportingController},
 		// Secrets are read by name, uncached: the manager never lists or watches them.
-		Notifiers: &incident.SecretNotifiers{Secrets: mgr.GetAPIReader(), HTTP: delivery.NewHTTPClient(10 * time.Second)},
+		Notifiers: &incident.SecretNotifiers{Secrets: mgr.GetAPIReader(), HTTP: httpClient},
 		Clock:     clk,
 	}).SetupWithManager(mgr); err != nil {
 		return err
@@ -77,7 +83,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  &eventrecord.Recorder{Client: mgr.GetClient(), Controller: ReportingController},
-		Providers: &statusupdate.SecretProviders{Secrets: mgr.GetAPIReader(), HTTP: delivery.NewHTTPClient(10 * time.Second)},
+		Providers: &statusupdate.SecretProviders{Secrets: mgr.GetAPIReader(), HTTP: httpClient},
 		Clock:     clk,
 	}).SetupWithManager(context.Background(), mgr); err != nil {
 		return err
@@ -86,8 +92,8 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  &eventrecord.Recorder{Client: mgr.GetClient(), Controller: ReportingController},
-		Channels:  &incident.SecretNotifiers{Secrets: mgr.GetAPIReader(), HTTP: delivery.NewHTTPClient(10 * time.Second)},
-		Providers: &statusupdate.SecretProviders{Secrets: mgr.GetAPIReader(), HTTP: delivery.NewHTTPClient(10 * time.Second)},
+		Channels:  &incident.SecretNotifiers{Secrets: mgr.GetAPIReader(), HTTP: httpClient},
+		Providers: &statusupdate.SecretProviders{Secrets: mgr.GetAPIReader(), HTTP: httpClient},
 		Clock:     clk,
 	}).SetupWithManager(context.Background(), mgr); err != nil {
 		return err

@@ -41,6 +41,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"firescope.dev/firescope/internal/manager"
+	"firescope.dev/firescope/internal/safehttp"
 )
 
 // Env is a running control plane.
@@ -94,6 +95,10 @@ func Start(webhooks bool) (*Env, error) {
 func (e *Env) StartManager(opts manager.Options) (stop func(), err error) {
 	wh := e.WebhookInstallOptions
 	opts.Webhooks = len(wh.MutatingWebhooks) > 0
+	if opts.AllowPrivateDestinations == nil {
+		// Test servers listen on 127.0.0.1.
+		opts.AllowPrivateDestinations = safehttp.Loopback()
+	}
 	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
 		Scheme:  manager.NewScheme(),
 		Metrics: metricsserver.Options{BindAddress: "0"},

@@ -39,6 +39,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/credentials"
 	"firescope.dev/firescope/internal/localcluster"
 	"firescope.dev/firescope/internal/manager"
 	"firescope.dev/firescope/internal/mock/slack"
@@ -112,9 +113,9 @@ func TestTheStandbyTakesOverAfterTheLeaderIsKilledAndNothingIsDoneTwice(t *testi
 	sp.AddComponent("cmp0api", "Platform API")
 	for _, obj := range []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "comms", Namespace: ns, Labels: map[string]string{"firescope.dev/credential": "true"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "comms", Namespace: ns, Labels: map[string]string{"firescope.dev/credential": "true"}, Annotations: credentials.Annotations(credentials.Slack, "127.0.0.1")},
 			StringData: map[string]string{"url": sl.WebhookURL()}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "statuspage", Namespace: ns, Labels: map[string]string{"firescope.dev/credential": "true"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "statuspage", Namespace: ns, Labels: map[string]string{"firescope.dev/credential": "true"}, Annotations: credentials.Annotations(credentials.Statuspage, "127.0.0.1")},
 			StringData: map[string]string{"key": statuspage.APIKey}},
 		&v1alpha1.StatusPage{ObjectMeta: metav1.ObjectMeta{Name: "public", Namespace: ns}, Spec: v1alpha1.StatusPageSpec{
 			Provider: v1alpha1.ProviderStatuspage, URL: sp.URL, PageID: statuspage.PageID,

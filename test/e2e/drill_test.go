@@ -153,19 +153,28 @@ patches:
 `, ns, rel("config/drills/"+drillScenario), rel("config/drills/components/slack"), pageSpec, r.pager.EventsURL(), drill),
 		"secrets.yaml": fmt.Sprintf(`apiVersion: v1
 kind: Secret
-metadata: {name: drill-comms, labels: {firescope.dev/credential: "true"}}
+metadata:
+  name: drill-comms
+  labels: {firescope.dev/credential: "true"}
+  annotations: {firescope.dev/provider: slack, firescope.dev/hosts: 127.0.0.1}
 stringData: {webhook-url: %q}
 ---
 apiVersion: v1
 kind: Secret
-metadata: {name: pagerduty, labels: {firescope.dev/credential: "true"}}
+metadata:
+  name: pagerduty
+  labels: {firescope.dev/credential: "true"}
+  annotations: {firescope.dev/provider: pagerduty, firescope.dev/hosts: 127.0.0.1}
 stringData: {routing-key: %q}
 ---
 apiVersion: v1
 kind: Secret
-metadata: {name: statuspage, labels: {firescope.dev/credential: "true"}}
+metadata:
+  name: statuspage
+  labels: {firescope.dev/credential: "true"}
+  annotations: {firescope.dev/provider: %s, firescope.dev/hosts: 127.0.0.1}
 stringData: {token: %q}
-`, r.slack.WebhookURL(), drillRoutingK, pageSecret),
+`, r.slack.WebhookURL(), drillRoutingK, page, pageSecret),
 	}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {

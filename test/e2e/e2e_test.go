@@ -315,7 +315,11 @@ metadata: {name: reminders}
 ---
 apiVersion: v1
 kind: Secret
-metadata: {name: comms, namespace: reminders, labels: {firescope.dev/credential: "true"}}
+metadata:
+  name: comms
+  namespace: reminders
+  labels: {firescope.dev/credential: "true"}
+  annotations: {firescope.dev/provider: slack, firescope.dev/hosts: 127.0.0.1}
 stringData: {url: %q}
 ---
 apiVersion: firescope.dev/v1alpha1

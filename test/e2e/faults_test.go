@@ -30,6 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/credentials"
 	"firescope.dev/firescope/internal/manager"
 	"firescope.dev/firescope/internal/mock/statuspage"
 	"firescope.dev/firescope/internal/testenv"
@@ -55,7 +56,7 @@ func TestE2EFaultHarnessKillNineWhileUpdatesFlow(t *testing.T) {
 	ns := "faults"
 	for _, obj := range []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"firescope.dev/credential": "true"}, Name: "statuspage", Namespace: ns}, StringData: map[string]string{"key": statuspage.APIKey}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"firescope.dev/credential": "true"}, Annotations: credentials.Annotations(credentials.Statuspage, "127.0.0.1"), Name: "statuspage", Namespace: ns}, StringData: map[string]string{"key": statuspage.APIKey}},
 		&v1alpha1.StatusPage{ObjectMeta: metav1.ObjectMeta{Name: "public", Namespace: ns}, Spec: v1alpha1.StatusPageSpec{
 			Provider: v1alpha1.ProviderStatuspage, URL: sp.URL, PageID: statuspage.PageID,
 			CredentialsSecretRef: v1alpha1.SecretKeyReference{Name: "statuspage", Key: "key"},

@@ -45,6 +45,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/credentials"
 	"firescope.dev/firescope/internal/localcluster"
 	"firescope.dev/firescope/internal/manager"
 	"firescope.dev/firescope/internal/mock/slack"
@@ -378,7 +379,7 @@ func TestTheOptionalComponentsPassServerSideValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := fmt.Sprintf("resources: [%[1]s/default]\ncomponents: [%[1]s/prometheus, %[1]s/network-policy]\n", config)
+	k := fmt.Sprintf("resources: [%[1]s/default]\ncomponents: [%[1]s/prometheus, %[1]s/network-policy, %[1]s/in-cluster-statuspage]\n", config)
 	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -399,6 +400,17 @@ func TestTheOptionalComponentsPassServerSideValidation(t *testing.T) {
 	}
 	if policies != 2 || monitor == nil {
 		t.Fatalf("%d NetworkPolicies and ServiceMonitor %v", policies, monitor)
+	}
+	// in-cluster-statuspage lets the manager reach the status page of config/statuspage.
+	deploy := find(t, objs, "Deployment", "firescope-controller-manager")
+	checked = append(checked, deploy)
+	containers, _, _ := unstructured.NestedSlice(deploy.Object, "spec", "template", "spec", "containers")
+	var args []string
+	if len(containers) > 0 {
+		args, _, _ = unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
+	}
+	if !contains(args, "--allow-private-destinations=firescope-statuspage.firescope-statuspage.svc,firescope-statuspage.firescope-statuspage.svc.cluster.local") {
+		t.Errorf("in-cluster-statuspage: the manager's args are %q", args)
 	}
 	dryRun(t, checked)
 	svc := find(t, objs, "Service", "firescope-controller-manager-metrics-service")
@@ -485,7 +497,8 @@ func TestTheManagerRunsWithOnlyTheInstalledRBAC(t *testing.T) {
 	kubectl(t, nil, "create", "rolebinding", "firescope-credentials", "-n", "rbac-check",
 		"--clusterrole=firescope-credential-reader", "--serviceaccount="+ns+":"+sa)
 	for _, o := range []client.Object{
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "slack", Namespace: "rbac-check", Labels: map[string]string{"firescope.dev/credential": "true"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "slack", Namespace: "rbac-check", Labels: map[string]string{"firescope.dev/credential": "true"},
+			Annotations: credentials.Annotations(credentials.Slack, "127.0.0.1")},
 			StringData: map[string]string{"url": sl.WebhookURL()}},
 		&v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: "rbac-check"},
 			Spec: v1alpha1.ResponsePolicySpec{CommsChannel: &v1alpha1.CommsChannel{Slack: &v1alpha1.SlackChannel{
@@ -564,6 +577,8 @@ func startManager(t *testing.T, bin, kubeconfig string) replica {
 		"--webhook-service=firescope-webhook-service",
 		"--mutating-webhook-configuration=firescope-mutating-webhook-configuration",
 		"--validating-webhook-configuration=firescope-validating-webhook-configuration",
+		// The Slack stand-in listens on this machine.
+		"--allow-private-destinations=127.0.0.1",
 	}
 	logFile, err := os.Create(r.log)
 	if err != nil {

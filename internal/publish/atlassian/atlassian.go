@@ -43,6 +43,7 @@ import (
 
 	"firescope.dev/firescope/internal/delivery"
 	"firescope.dev/firescope/internal/publish"
+	"firescope.dev/firescope/internal/safehttp"
 )
 
 // DefaultBaseURL is Statuspage's API endpoint, without the /v1 prefix.
@@ -303,7 +304,11 @@ func (c *client) request(ctx context.Context, method, path string, in, out any) 
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, body)
+	endpoint, err := c.endpoint(path)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, endpoint, body)
 	if err != nil {
 		return errors.New("the Statuspage base URL is not valid")
 	}
@@ -337,6 +342,20 @@ func (c *client) request(ctx context.Context, method, path string, in, out any) 
 		return &delivery.RetryableError{Err: fmt.Errorf("reading the answer: %w", err)}
 	}
 	return nil
+}
+
+// endpoint joins the base URL and path (escaped segments, and a query the client itself
+// encoded), so that nothing in the base, such as a trailing "?", turns the path into
+// something else.
+func (c *client) endpoint(path string) (string, error) {
+	base, err := safehttp.ParseEndpoint(c.baseURL)
+	if err != nil {
+		return "", fmt.Errorf("the Statuspage base URL is not valid: %w", err)
+	}
+	p, query, _ := strings.Cut(path, "?")
+	u := base.JoinPath(p)
+	u.RawQuery = query
+	return u.String(), nil
 }
 
 // explain adds the cause a person should look at to Statuspage's refusals, keeping the

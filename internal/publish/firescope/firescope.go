@@ -103,6 +103,16 @@ func (p *provider) Find(ctx context.Context, key string) (publish.Found, bool, e
 	return f, true, nil
 }
 
+// hints name what to check for each refusal the status page's write API makes.
+var hints = map[int]string{
+	http.StatusUnauthorized:          "the write token was refused; check the token in the StatusPage's Secret",
+	http.StatusNotFound:              "no such incident or update on the page",
+	http.StatusConflict:              "the page holds a different update under the same id",
+	http.StatusRequestEntityTooLarge: "the request is larger than the page accepts",
+	http.StatusUnprocessableEntity:   "an invalid field or an unknown component id; check the StatusPage's component mapping",
+	http.StatusBadRequest:            "the request was refused as malformed",
+}
+
 // classify turns a client error into the delivery classification; what names what the
 // status page refused.
 func classify(err error, what string) error {
@@ -110,6 +120,11 @@ func classify(err error, what string) error {
 	if errors.As(err, &apiErr) {
 		if client.Retryable(err) {
 			return &delivery.RetryableError{Err: err, After: apiErr.RetryAfter}
+		}
+		// The page's own explanation is in its answer, which a host that is not a known
+		// vendor's does not hand back (internal/safehttp); the status says where to look.
+		if hint := hints[apiErr.StatusCode]; hint != "" && apiErr.Message == "" {
+			return fmt.Errorf("the status page refused the %s (%s): %w", what, hint, err)
 		}
 		return fmt.Errorf("the status page refused the %s: %w", what, err)
 	}

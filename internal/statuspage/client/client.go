@@ -32,6 +32,7 @@ import (
 	"strings"
 	"time"
 
+	"firescope.dev/firescope/internal/safehttp"
 	"firescope.dev/firescope/internal/statuspage/api"
 )
 
@@ -61,7 +62,10 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	msg := fmt.Sprintf("status page: %d %s: %s", e.StatusCode, e.Code, e.Message)
+	msg := fmt.Sprintf("status page: %d %s", e.StatusCode, e.Code)
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
 	if e.Field != "" {
 		msg += " (field " + e.Field + ")"
 	}
@@ -155,7 +159,12 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (crea
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	// Joined, not concatenated: a base URL ending in "?" would turn the path into a query.
+	base, err := safehttp.ParseEndpoint(c.base)
+	if err != nil {
+		return false, fmt.Errorf("status page: the base URL cannot be used: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base.JoinPath(path).String(), body)
 	if err != nil {
 		return false, err
 	}
@@ -179,7 +188,8 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (crea
 		if json.Unmarshal(data, &eb) == nil && eb.Error.Code != "" {
 			e.ErrorDetail = eb.Error
 		} else {
-			e.Code, e.Message = "http_"+strconv.Itoa(resp.StatusCode), strings.TrimSpace(string(data[:min(len(data), 200)]))
+			// Not the page's own error format: whatever answered is not read back.
+			e.Code = "http_" + strconv.Itoa(resp.StatusCode)
 		}
 		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
 			e.RetryAfter = time.Duration(s) * time.Second

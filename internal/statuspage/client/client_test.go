@@ -134,16 +134,34 @@ func TestRetryableSeparatesPassingTroubleFromFinalAnswers(t *testing.T) {
 	}
 }
 
-func TestNonJSONErrorsAndRetryAfterAreReported(t *testing.T) {
+func TestNonJSONErrorsReportTheStatusAndRetryAfterButNotTheAnswer(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "7")
-		http.Error(w, "overloaded", http.StatusServiceUnavailable)
+		http.Error(w, "internal data of whatever answered", http.StatusServiceUnavailable)
 	}))
 	t.Cleanup(srv.Close)
 	_, err := client.New(srv.URL, token, srv.Client()).Components(context.Background())
 	var e *client.Error
-	if !errors.As(err, &e) || e.StatusCode != 503 || e.RetryAfter != 7*time.Second || !strings.Contains(e.Message, "overloaded") || !client.Retryable(err) {
+	if !errors.As(err, &e) || e.StatusCode != 503 || e.RetryAfter != 7*time.Second || e.Code != "http_503" || !client.Retryable(err) {
 		t.Errorf("error = %#v", err)
+	}
+	if strings.Contains(err.Error(), "internal data") {
+		t.Errorf("the error reads back an answer not in the page's format: %v", err)
+	}
+}
+
+func TestABaseURLWithAQueryIsRefusedBeforeAnyRequest(t *testing.T) {
+	var requests int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { requests++ }))
+	t.Cleanup(srv.Close)
+	// Concatenated, "/api/v1/components" would become the query of a request to /x.
+	for _, base := range []string{srv.URL + "/x?", srv.URL + "/x?a=", srv.URL + "/x#"} {
+		if _, err := client.New(base, token, srv.Client()).Components(context.Background()); err == nil || !strings.Contains(err.Error(), "the base URL cannot be used") {
+			t.Errorf("%s: %v, want the base URL refused", base, err)
+		}
+	}
+	if requests != 0 {
+		t.Fatalf("the server received %d requests, want none", requests)
 	}
 }
 

@@ -92,7 +92,9 @@ func (s *Set) Start(ctx context.Context) (*Replica, error) {
 		return nil, err
 	}
 	args := append(s.Lease.Args(), "--health-probe-bind-address="+probe, "--metrics-bind-address="+r.metricsAddr,
-		"--metrics-secure=false", "--webhooks=false")
+		"--metrics-secure=false", "--webhooks=false",
+		// The vendors' stand-ins listen on this machine.
+		"--allow-private-destinations=127.0.0.0/8,::1")
 	r.cmd = exec.Command(s.Manager, args...)
 	r.cmd.Env = append(os.Environ(), "KUBECONFIG="+s.Kubeconfig)
 	r.cmd.Stdout, r.cmd.Stderr = logFile, logFile

@@ -52,6 +52,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/credentials"
 	"firescope.dev/firescope/internal/manager"
 	"firescope.dev/firescope/internal/mock/slack"
 	"firescope.dev/firescope/internal/mock/webhook"
@@ -162,8 +163,8 @@ func (d *driver) namespace(ns, slackURL string, page *webhook.Server) error {
 	cred := map[string]string{"firescope.dev/credential": "true"}
 	for _, obj := range []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "comms", Namespace: ns, Labels: cred}, StringData: map[string]string{"url": slackURL}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "page", Namespace: ns, Labels: cred}, Data: map[string][]byte{"secret": page.Secret()}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "comms", Namespace: ns, Labels: cred, Annotations: credentials.Annotations(credentials.Slack, "127.0.0.1")}, StringData: map[string]string{"url": slackURL}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "page", Namespace: ns, Labels: cred, Annotations: credentials.Annotations(credentials.Webhook, "127.0.0.1")}, Data: map[string][]byte{"secret": page.Secret()}},
 		&v1alpha1.StatusPage{ObjectMeta: metav1.ObjectMeta{Name: "public", Namespace: ns}, Spec: v1alpha1.StatusPageSpec{
 			Provider: v1alpha1.ProviderWebhook, URL: page.URL, CredentialsSecretRef: v1alpha1.SecretKeyReference{Name: "page", Key: "secret"}}},
 		&v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: v1alpha1.DefaultPolicyName, Namespace: ns}, Spec: v1alpha1.ResponsePolicySpec{

@@ -37,6 +37,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/credentials"
 	"firescope.dev/firescope/internal/mock/slack"
 	"firescope.dev/firescope/test/bench/internal/benchenv"
 )
@@ -67,7 +68,7 @@ func run(n int, window time.Duration) error {
 	d := &metav1.Duration{Duration: cadence}
 	for _, obj := range []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"firescope.dev/credential": "true"}, Name: "comms", Namespace: ns}, StringData: map[string]string{"url": sl.WebhookURL()}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"firescope.dev/credential": "true"}, Annotations: credentials.Annotations(credentials.Slack, "127.0.0.1"), Name: "comms", Namespace: ns}, StringData: map[string]string{"url": sl.WebhookURL()}},
 		&v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns}, Spec: v1alpha1.ResponsePolicySpec{
 			SitrepCadence: v1alpha1.SitrepCadence{Investigating: d, Confirmed: d, Major: d},
 			CommsChannel:  &v1alpha1.CommsChannel{Slack: &v1alpha1.SlackChannel{WebhookURLSecretRef: v1alpha1.SecretKeyReference{Name: "comms", Key: "url"}}},
