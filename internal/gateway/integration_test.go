@@ -40,6 +40,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/credentials"
 	"firescope.dev/firescope/internal/gateway"
 	"firescope.dev/firescope/internal/manager"
 	"firescope.dev/firescope/internal/mock/pagerduty"
@@ -146,15 +147,16 @@ func newChat(t *testing.T) *chat {
 	c.api.AddUser("U0NOEMAIL", "")
 
 	// The team's policy: announcements to Slack, pages to PagerDuty.
-	for name, kv := range map[string][2]string{"comms": {"webhook-url", c.comms.WebhookURL()}, "pagerduty": {"routing-key", "R0123456789ABCDEF0123456789ABCDE"}} {
-		must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns,
-			Labels: map[string]string{"firescope.dev/credential": "true"}}, StringData: map[string]string{kv[0]: kv[1]}}))
+	for name, kv := range map[credentials.Provider][2]string{credentials.Slack: {"webhook-url", c.comms.WebhookURL()}, credentials.PagerDuty: {"routing-key", "R0123456789ABCDEF0123456789ABCDE"}} {
+		must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: string(name), Namespace: ns,
+			Labels: map[string]string{credentials.Label: "true"}, Annotations: credentials.Annotations(name, "127.0.0.1")},
+			StringData: map[string]string{kv[0]: kv[1]}}))
 	}
 	must(t, e.Client.Create(ctx, &v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns},
 		Spec: v1alpha1.ResponsePolicySpec{
-			CommsChannel: &v1alpha1.CommsChannel{Slack: &v1alpha1.SlackChannel{WebhookURLSecretRef: v1alpha1.SecretKeyReference{Name: "comms", Key: "webhook-url"}}},
+			CommsChannel: &v1alpha1.CommsChannel{Slack: &v1alpha1.SlackChannel{WebhookURLSecretRef: v1alpha1.SecretKeyReference{Name: string(credentials.Slack), Key: "webhook-url"}}},
 			Paging: &v1alpha1.Paging{PagerDuty: v1alpha1.PagerDuty{URL: c.pager.URL + "/v2/enqueue",
-				RoutingKeySecretRef: v1alpha1.SecretKeyReference{Name: "pagerduty", Key: "routing-key"}}},
+				RoutingKeySecretRef: v1alpha1.SecretKeyReference{Name: string(credentials.PagerDuty), Key: "routing-key"}}},
 		}}))
 
 	c.server = &gateway.Server{
