@@ -88,6 +88,7 @@ build: ## Build the binaries into bin/.
 	go build -o bin/localcluster ./cmd/localcluster
 	go build -o bin/statuspage ./cmd/statuspage
 	go build -o bin/kubectl-incident ./cmd/kubectl-incident
+	go build -o bin/gateway ./cmd/gateway
 
 # Images: the manager (in dist/install.yaml) and the status page (config/statuspage).
 IMG ?= firescope/manager:dev

@@ -27,6 +27,9 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
 	"firescope.dev/firescope/internal/localcluster"
 )
 
@@ -39,10 +42,14 @@ func main() {
 	flag.StringVar(&opts.Manager, "manager", "bin/manager", "The manager binary.")
 	flag.StringVar(&opts.StatusPage, "statuspage", "bin/statuspage", "The status page binary; empty to run none.")
 	flag.StringVar(&opts.StatusPageAddr, "statuspage-listen", "127.0.0.1:8080", "Where the status page listens.")
+	flag.StringVar(&opts.Gateway, "gateway", "bin/gateway", "The chat gateway binary; empty to run none.")
+	flag.StringVar(&opts.GatewayAddr, "gateway-listen", "127.0.0.1:8081", "Where the chat gateway listens.")
 	flag.StringVar(&opts.User, "user", defaultUser(), "Who the kubeconfig authenticates as (the IC of incidents declared without one).")
 	flag.StringVar(&opts.Kubeconfig, "existing-cluster", os.Getenv("KUBECONFIG"), "Use this existing cluster instead of starting one.")
 	flag.Parse()
 	opts.Out = os.Stdout
+	// The control plane's own client logs nothing a person running Firescope needs.
+	ctrllog.SetLogger(logr.Discard())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -101,11 +108,17 @@ Or with the kubectl plugin (make build puts it in bin/):
   kubectl incident declare Postgres provisioning failing --state Major
   kubectl incident status postgres-provisioning-failing
 
+Or from chat: the gateway on http://%s/ takes Slack's commands, signed as Slack signs them:
+
+  hack/slack-command.sh /incident declare EC2 API errors --major
+  hack/slack-command.sh /incident ic @ricardo
+  hack/slack-command.sh /incident status
+
 You are %q: incidents you declare without an IC name you as IC.
 Manager log: %s    Metrics: http://%s/metrics
 Status page: http://%s/ (write API token in %s)
 Press Ctrl-C to stop.
-`, abs, binDir(), opts.User, filepath.Join(opts.Dir, "manager.log"), c.MetricsAddr, opts.StatusPageAddr, filepath.Join(opts.Dir, "statuspage-token"))
+`, abs, binDir(), opts.GatewayAddr, opts.User, filepath.Join(opts.Dir, "manager.log"), c.MetricsAddr, opts.StatusPageAddr, filepath.Join(opts.Dir, "statuspage-token"))
 }
 
 // binDir is where the kubectl plugin is: next to this binary, as make build puts them.

@@ -75,6 +75,8 @@ type Options struct {
 	// StatusPage, when set, is the status page binary to run beside the manager, listening on
 	// StatusPageAddr with its data and write token in Dir.
 	StatusPage, StatusPageAddr string
+	// Gateway, when set, is the chat gateway binary to run, listening on GatewayAddr.
+	Gateway, GatewayAddr string
 	// NoManager starts the control plane without the manager, for callers that run their
 	// own managers (several replicas, say).
 	NoManager bool
@@ -87,6 +89,7 @@ type Cluster struct {
 	manager    *process
 	kcm        *process
 	statusPage *exec.Cmd
+	gateway    *process
 	// Kubeconfig is the path of the kubeconfig that reaches the control plane.
 	Kubeconfig string
 	// MetricsAddr is where the manager serves metrics over plain HTTP.
@@ -113,6 +116,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	if err == nil && opts.StatusPage != "" && c.env != nil {
 		err = c.registerStatusPage(ctx)
+	}
+	if err == nil && opts.Gateway != "" {
+		err = c.startGateway(ctx)
 	}
 	if err != nil {
 		c.Stop()
@@ -348,6 +354,9 @@ var sampleComponents = []v1alpha1.ComponentMapping{
 // Stop stops the status page, the manager, kube-controller-manager and the control plane,
 // keeping the data in Dir.
 func (c *Cluster) Stop() {
+	if c.gateway != nil {
+		c.gateway.stop()
+	}
 	if p := c.statusPage; p != nil && p.Process != nil {
 		_ = p.Process.Signal(syscall.SIGTERM)
 		_ = p.Wait()

@@ -62,6 +62,9 @@ type Options struct {
 	// IsTerminal reports whether the input is a person at a terminal, who is asked before a
 	// status update is published.
 	IsTerminal func(io.Reader) bool
+	// Config, when set, is the client configuration to use instead of the kubeconfig flags'
+	// (the chat gateway's, impersonating the person who typed the command).
+	Config *rest.Config
 
 	warnings *warningCollector
 }
@@ -125,9 +128,14 @@ see docs/gitops.md for who owns which field.`,
 
 // Execute runs the command line args and returns the process's exit code.
 func Execute(o *Options, args []string) int {
+	return ExecuteContext(context.Background(), o, args)
+}
+
+// ExecuteContext is Execute with calls bounded by ctx as well as by the command's timeout.
+func ExecuteContext(ctx context.Context, o *Options, args []string) int {
 	cmd := NewCommand(o)
 	cmd.SetArgs(args)
-	if err := cmd.Execute(); err != nil {
+	if err := cmd.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(o.ErrOut, "error:", err)
 		var h hinted
 		if errors.As(err, &h) {
@@ -155,9 +163,12 @@ func (o *Options) namespace() (string, error) {
 // restConfig is the kubeconfig's client configuration, with the warnings the API server sends
 // collected (rather than logged) so that commands print them where they belong.
 func (o *Options) restConfig() (*rest.Config, error) {
-	cfg, err := o.Flags.ToRESTConfig()
-	if err != nil {
-		return nil, err
+	cfg := o.Config
+	if cfg == nil {
+		var err error
+		if cfg, err = o.Flags.ToRESTConfig(); err != nil {
+			return nil, err
+		}
 	}
 	cfg = rest.CopyConfig(cfg)
 	if cfg.Timeout == 0 {

@@ -1,0 +1,132 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/slack-go/slack"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Slack is the part of Slack's Web API the gateway calls, with the bot token.
+type Slack interface {
+	// UserEmail is the email Slack reports for the user (users.info), "" if none.
+	UserEmail(ctx context.Context, userID string) (string, error)
+	// OpenView opens a modal for the person whose action produced triggerID (views.open).
+	OpenView(ctx context.Context, triggerID string, view slack.ModalViewRequest) error
+	// PostEphemeral shows text to one person in a channel (chat.postEphemeral).
+	PostEphemeral(ctx context.Context, channel, userID, text string) error
+	// Respond finishes a slash command through its response_url.
+	Respond(ctx context.Context, responseURL, text string) error
+}
+
+// WebAPI is Slack through github.com/slack-go/slack.
+type WebAPI struct {
+	api  *slack.Client
+	http *http.Client
+}
+
+// NewWebAPI returns Slack's Web API at apiURL (https://slack.com/api/ in production) with the
+// bot token. hc must have a timeout.
+func NewWebAPI(token, apiURL string, hc *http.Client) *WebAPI {
+	if !strings.HasSuffix(apiURL, "/") {
+		apiURL += "/"
+	}
+	return &WebAPI{api: slack.New(token, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(hc)), http: hc}
+}
+
+// UserEmail implements Slack.
+func (w *WebAPI) UserEmail(ctx context.Context, userID string) (string, error) {
+	u, err := w.api.GetUserInfoContext(ctx, userID)
+	if err != nil {
+		return "", fmt.Errorf("asking Slack who %s is (users.info): %w", userID, err)
+	}
+	return u.Profile.Email, nil
+}
+
+// OpenView implements Slack.
+func (w *WebAPI) OpenView(ctx context.Context, triggerID string, view slack.ModalViewRequest) error {
+	if _, err := w.api.OpenViewContext(ctx, triggerID, view); err != nil {
+		return fmt.Errorf("opening the form (views.open): %w", err)
+	}
+	return nil
+}
+
+// PostEphemeral implements Slack.
+func (w *WebAPI) PostEphemeral(ctx context.Context, channel, userID, text string) error {
+	if _, err := w.api.PostEphemeralContext(ctx, channel, userID, slack.MsgOptionText(text, false)); err != nil {
+		return fmt.Errorf("answering in Slack (chat.postEphemeral): %w", err)
+	}
+	return nil
+}
+
+// Respond implements Slack.
+func (w *WebAPI) Respond(ctx context.Context, responseURL, text string) error {
+	msg := &slack.WebhookMessage{Text: text, ResponseType: slack.ResponseTypeEphemeral}
+	if err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, w.http, msg); err != nil {
+		return fmt.Errorf("answering through response_url: %w", err)
+	}
+	return nil
+}
+
+// IdentitiesConfigMap maps Slack user IDs (keys) to Kubernetes usernames (values), in the
+// gateway's namespace.
+const IdentitiesConfigMap = "firescope-chat-identities"
+
+// Identities tells the Kubernetes username of a Slack user: the ConfigMap's mapping, else the
+// email Slack reports.
+type Identities struct {
+	// Reader reads the ConfigMap with the gateway's own identity.
+	Reader    client.Reader
+	Namespace string
+	Slack     Slack
+}
+
+// ErrUnknownUser is wrapped when a Slack user has no Kubernetes username.
+var ErrUnknownUser = errors.New("no Kubernetes username")
+
+// Username returns the username to act as for the Slack user.
+func (i *Identities) Username(ctx context.Context, userID string) (string, error) {
+	cm := &corev1.ConfigMap{}
+	err := i.Reader.Get(ctx, client.ObjectKey{Namespace: i.Namespace, Name: IdentitiesConfigMap}, cm)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return "", fmt.Errorf("reading ConfigMap %s/%s: %w", i.Namespace, IdentitiesConfigMap, err)
+	}
+	user := strings.TrimSpace(cm.Data[userID])
+	if user == "" {
+		if user, err = i.Slack.UserEmail(ctx, userID); err != nil {
+			return "", err
+		}
+	}
+	if user == "" {
+		return "", fmt.Errorf("%w for Slack user %s: Slack reports no email for them and ConfigMap %s in namespace %s does not map "+
+			"them; a Firescope admin can add the key %s with their Kubernetes username as its value", ErrUnknownUser, userID,
+			IdentitiesConfigMap, i.Namespace, userID)
+	}
+	// Kubernetes' own identities are never acted as, whatever a mapping or a Slack profile says.
+	if strings.HasPrefix(user, "system:") {
+		return "", fmt.Errorf("%w for Slack user %s: %q is a Kubernetes system identity, which the gateway never acts as", ErrUnknownUser, userID, user)
+	}
+	return user, nil
+}
