@@ -93,6 +93,7 @@ build: ## Build the binaries into bin/.
 # Images: the manager (in dist/install.yaml) and the status page (config/statuspage).
 IMG ?= firescope/manager:dev
 STATUSPAGE_IMG ?= firescope/statuspage:dev
+GATEWAY_IMG ?= firescope/gateway:dev
 
 .PHONY: build-installer
 build-installer: manifests ## Write dist/install.yaml (config/default, with the manager image IMG).
@@ -100,9 +101,10 @@ build-installer: manifests ## Write dist/install.yaml (config/default, with the 
 	kubectl kustomize config/default | sed 's|image: firescope/manager:dev$$|image: $(IMG)|' > dist/install.yaml
 
 .PHONY: docker-build
-docker-build: ## Build the manager image IMG and the status page image (needs Docker).
+docker-build: ## Build the manager image IMG, the status page and the gateway images (needs Docker).
 	docker build -t $(IMG) .
 	docker build --target statuspage -t $(STATUSPAGE_IMG) .
+	docker build --target gateway -t $(GATEWAY_IMG) .
 
 .PHONY: run
 run: control-plane build ## Run Firescope on a local control plane (or on the cluster in KUBECONFIG).
