@@ -62,6 +62,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	snap := h.page.snap.Load()
 	res := snap.routes[path]
 	if res == nil {
+		if id, ok := strings.CutPrefix(path, "/incidents/"); ok && snap.incidents[id] != nil {
+			h.page.serveIncident(w, r, snap.incidents[id])
+			return
+		}
 		res = snap.notFound
 	}
 	res.serve(w, r)
@@ -146,6 +150,13 @@ func (h *handler) serveWrite(w http.ResponseWriter, r *http.Request) {
 				inc, created, err := h.page.PutIncident(id, req)
 				respond(w, inc, created, "/api/v1/incidents/"+id, err)
 			},
+			http.MethodDelete: func() {
+				if err := h.page.DeleteIncident(id); err != nil {
+					writeError(w, err)
+					return
+				}
+				w.WriteHeader(http.StatusNoContent)
+			},
 		})
 	case len(seg) == 3 && seg[0] == "incidents" && seg[2] == "postmortem":
 		id := seg[1]
@@ -208,7 +219,7 @@ func (h *handler) route(w http.ResponseWriter, r *http.Request, methods map[stri
 		return
 	}
 	var allowed []string
-	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		if methods[m] != nil {
 			allowed = append(allowed, m)
 		}

@@ -27,10 +27,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,12 +66,15 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// LogLevel is the lowest level logged.
 	LogLevel slog.Level
+	// MemoryLimit is the Go runtime's soft memory limit in bytes (debug.SetMemoryLimit), 0
+	// for none.
+	MemoryLimit int64
 }
 
 // ParseConfig reads the flags in args and, for flags not given there, the environment.
 func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) (Config, error) {
 	var cfg Config
-	var tokenFile, zone, level string
+	var tokenFile, zone, level, memLimit string
 	fs := flag.NewFlagSet("statuspage", flag.ContinueOnError)
 	fs.SetOutput(usageOut)
 	fs.StringVar(&cfg.Listen, "listen", ":8080", "TCP address to serve on.")
@@ -82,6 +87,7 @@ func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.DurationVar(&cfg.Page.CacheMaxAge, "cache-max-age", 10*time.Second, "Cache-Control max-age of the public pages and JSON.")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "How long requests in flight may take to finish on SIGTERM.")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error; debug logs every write API request, refused ones too.")
+	fs.StringVar(&memLimit, "memory-limit", "", "Soft memory limit of the Go runtime, in bytes or with Ki, Mi or Gi, such as 230Mi; 0 for none (default: half the container's memory limit, if it has one).")
 	fs.Usage = func() {
 		fmt.Fprintf(usageOut, "Usage: statuspage [flags]\n\n"+
 			"Serves the Firescope status page. Every flag can also be set in the environment as\n"+
@@ -120,6 +126,13 @@ func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return cfg, fmt.Errorf("--log-level: %w", err)
 	}
+	if memLimit == "" {
+		// Half: the rest is for what the runtime's limit does not count, chiefly the
+		// database file's pages, mapped into memory, and for the kernel's own.
+		cfg.MemoryLimit = containerMemoryLimit(os.ReadFile) / 2
+	} else if cfg.MemoryLimit, err = parseBytes(memLimit); err != nil {
+		return cfg, fmt.Errorf("--memory-limit: %w", err)
+	}
 	if cfg.Page.URL == "" {
 		_, port, err := net.SplitHostPort(cfg.Listen)
 		if err != nil {
@@ -157,6 +170,40 @@ func readToken(file, env string) (string, error) {
 		return "", errors.New("the write token must not contain white space")
 	}
 	return token, nil
+}
+
+// parseBytes reads a size such as 241172480, 230Mi or 1Gi (Kubernetes' binary suffixes).
+func parseBytes(s string) (int64, error) {
+	unit := int64(1)
+	for suffix, u := range map[string]int64{"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30} {
+		if n, ok := strings.CutSuffix(s, suffix); ok {
+			s, unit = n, u
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/unit {
+		return 0, fmt.Errorf("%q is not a size: use bytes, or a number with Ki, Mi or Gi, such as 230Mi", s)
+	}
+	return n * unit, nil
+}
+
+// containerMemoryLimit is the memory limit of the cgroup the process runs in (v2, then v1),
+// 0 if it has none.
+func containerMemoryLimit(readFile func(string) ([]byte, error)) int64 {
+	for _, file := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
+		b, err := readFile(file)
+		if err != nil {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		// "max" (v2) and a number near 2^63 (v1) both mean no limit.
+		if err != nil || n <= 0 || n >= 1<<62 {
+			return 0
+		}
+		return n
+	}
+	return 0
 }
 
 // NewHTTPServer returns the server with the timeouts that keep slow or idle clients from
@@ -218,6 +265,16 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stderr
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	// The page's memory is bounded (docs/statuspage.md); the limit makes the collector keep
+	// the garbage of renders within it too, rather than let the heap grow to GOGC's target.
+	// GOMEMLIMIT, which the runtime reads itself, wins.
+	switch {
+	case getenv("GOMEMLIMIT") != "":
+		log.Info("memory limit from GOMEMLIMIT", "bytes", debug.SetMemoryLimit(-1))
+	case cfg.MemoryLimit > 0:
+		debug.SetMemoryLimit(cfg.MemoryLimit)
+		log.Info("memory limit", "bytes", cfg.MemoryLimit)
+	}
 	if getenv("GOGC") == "" {
 		// The live heap is small (the page and its rendered bytes) while net/http allocates
 		// on every request: collecting less often leaves more CPU for a read storm (about a

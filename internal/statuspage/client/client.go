@@ -114,6 +114,13 @@ func (c *Client) Incident(ctx context.Context, id string) (api.Incident, error) 
 	return inc, err
 }
 
+// DeleteIncident removes an incident with its updates and post-mortem from the page and its
+// file, for good; removing a missing one succeeds, so a retry is safe.
+func (c *Client) DeleteIncident(ctx context.Context, id string) error {
+	_, err := c.do(ctx, http.MethodDelete, "/api/v1/incidents/"+url.PathEscape(id), nil, nil)
+	return err
+}
+
 // PutUpdate posts an update. created is false when the same update was already there; a
 // different update with the same id is an *Error with status 409.
 func (c *Client) PutUpdate(ctx context.Context, incidentID, updateID string, req api.UpdateRequest) (u api.Update, created bool, err error) {
