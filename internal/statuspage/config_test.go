@@ -42,8 +42,8 @@ func TestConfigComesFromFlagsThenEnvironmentThenDefaults(t *testing.T) {
 	if cfg.Page.Name != "Flag Status" {
 		t.Errorf("page name = %q, want the flag to win over the environment", cfg.Page.Name)
 	}
-	if cfg.Page.Location.String() != "Europe/Dublin" || cfg.Token != "env-token-0123456789" {
-		t.Errorf("time zone %v, token set %v: want both from the environment", cfg.Page.Location, cfg.Token != "")
+	if cfg.Page.Location.String() != "Europe/Dublin" || cfg.Tokens.Admin != "env-token-0123456789" {
+		t.Errorf("time zone %v, token set %v: want both from the environment", cfg.Page.Location, cfg.Tokens.Admin != "")
 	}
 	if cfg.Listen != ":8080" || cfg.DataPath != "statuspage.db" || cfg.Page.CacheMaxAge != 10*time.Second {
 		t.Errorf("defaults = %q %q %v", cfg.Listen, cfg.DataPath, cfg.Page.CacheMaxAge)
@@ -66,8 +66,8 @@ func TestTheTokenComesFromAFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg, err := ParseConfig([]string{"--token-file", file}, env(nil), io.Discard)
-	if err != nil || cfg.Token != "file-token-0123456789" {
-		t.Errorf("token from file: err %v, token matches %v", err, cfg.Token == "file-token-0123456789")
+	if err != nil || cfg.Tokens.Admin != "file-token-0123456789" {
+		t.Errorf("token from file: err %v, token matches %v", err, cfg.Tokens.Admin == "file-token-0123456789")
 	}
 }
 

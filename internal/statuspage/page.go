@@ -305,20 +305,54 @@ func (p *Page) Components() []api.Component {
 	return out
 }
 
+// The exported writes act as the admin; the write API calls the scoped ones with the scope
+// of the request's token.
+
 // Incident returns one incident with its updates, newest first.
 func (p *Page) Incident(id string) (api.Incident, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	inc := p.incidents[id]
-	if inc == nil {
-		return api.Incident{}, false
-	}
-	return p.incidentAPI(inc), true
+	inc, err := p.incident(adminScope, id)
+	return inc, err == nil
 }
 
 // PutIncident creates an incident or changes its name and impact, and posts req.Update if
 // set, all in one write. It reports whether the incident is new.
 func (p *Page) PutIncident(id string, req api.IncidentRequest) (api.Incident, bool, error) {
+	return p.putIncident(adminScope, id, req)
+}
+
+// PutUpdate posts an update to an existing incident. It reports whether the update is new;
+// the same update again writes nothing, a different one with the same id is a conflict.
+func (p *Page) PutUpdate(incidentID, updateID string, req api.UpdateRequest) (api.Update, bool, error) {
+	return p.putUpdate(adminScope, incidentID, updateID, req)
+}
+
+// EditUpdate replaces the body of a published update: a correction, in place, that keeps
+// the update's status, time and components and adds no new update. Editing to the same body
+// again writes nothing.
+func (p *Page) EditUpdate(incidentID, updateID string, req api.UpdateEdit) (api.Update, error) {
+	return p.editUpdate(adminScope, incidentID, updateID, req)
+}
+
+// DeleteIncident removes an incident, its updates and its post-mortem from the page and the
+// file, for good. Deleting a missing incident is not an error, so that a retried delete
+// succeeds.
+func (p *Page) DeleteIncident(id string) error { return p.deleteIncident(adminScope, id) }
+
+func (p *Page) incident(sc scope, id string) (api.Incident, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	inc := p.incidents[id]
+	if inc == nil {
+		return api.Incident{}, notFound("incident", id)
+	}
+	if err := sc.mayWrite(inc); err != nil {
+		return api.Incident{}, err
+	}
+	return p.incidentAPI(inc), nil
+}
+
+// putIncident creates an incident owned by sc's namespace, or changes one sc may write.
+func (p *Page) putIncident(sc scope, id string, req api.IncidentRequest) (api.Incident, bool, error) {
 	now := p.clock()
 	if err := validateID("id", id); err != nil {
 		return api.Incident{}, false, err
@@ -335,7 +369,9 @@ func (p *Page) PutIncident(id string, req api.IncidentRequest) (api.Incident, bo
 			return api.Incident{}, false, &apiError{status: http.StatusUnprocessableEntity, code: api.CodeLimitExceeded,
 				message: fmt.Sprintf("the page already has %d incidents, the limit: delete old ones with DELETE /api/v1/incidents/{id}", p.limits.incidents)}
 		}
-		inc = newIncidentState(&incidentRecord{ID: id, CreatedAt: now})
+		inc = newIncidentState(&incidentRecord{ID: id, Owner: sc.namespace, CreatedAt: now})
+	} else if err := sc.mayWrite(inc); err != nil {
+		return api.Incident{}, false, err
 	}
 	rec := *inc.rec
 	rec.Name, rec.Impact = req.Name, string(req.Impact)
@@ -367,9 +403,7 @@ func (p *Page) PutIncident(id string, req api.IncidentRequest) (api.Incident, bo
 	return p.incidentAPI(inc), created, nil
 }
 
-// PutUpdate posts an update to an existing incident. It reports whether the update is new;
-// the same update again writes nothing, a different one with the same id is a conflict.
-func (p *Page) PutUpdate(incidentID, updateID string, req api.UpdateRequest) (api.Update, bool, error) {
+func (p *Page) putUpdate(sc scope, incidentID, updateID string, req api.UpdateRequest) (api.Update, bool, error) {
 	now := p.clock()
 	if err := validateID("incident id", incidentID); err != nil {
 		return api.Update{}, false, err
@@ -390,6 +424,9 @@ func (p *Page) PutUpdate(incidentID, updateID string, req api.UpdateRequest) (ap
 		return api.Update{}, false, &apiError{status: http.StatusNotFound, code: api.CodeNotFound,
 			message: fmt.Sprintf("incident %q does not exist: create it first with PUT /api/v1/incidents/%s", incidentID, incidentID)}
 	}
+	if err := sc.mayWrite(inc); err != nil {
+		return api.Update{}, false, err
+	}
 	u, comps, err := p.prepareUpdate(inc, updateID, &req, now)
 	if err != nil {
 		return api.Update{}, false, err
@@ -408,10 +445,7 @@ func (p *Page) PutUpdate(incidentID, updateID string, req api.UpdateRequest) (ap
 	return updateAPI(u), true, nil
 }
 
-// EditUpdate replaces the body of a published update: a correction, in place, that keeps
-// the update's status, time and components and adds no new update. Editing to the same body
-// again writes nothing.
-func (p *Page) EditUpdate(incidentID, updateID string, req api.UpdateEdit) (api.Update, error) {
+func (p *Page) editUpdate(sc scope, incidentID, updateID string, req api.UpdateEdit) (api.Update, error) {
 	now := p.clock()
 	if err := validateText("body", req.Body, true, api.MaxUpdateBodyLength, true); err != nil {
 		return api.Update{}, err
@@ -419,6 +453,11 @@ func (p *Page) EditUpdate(incidentID, updateID string, req api.UpdateEdit) (api.
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	inc := p.incidents[incidentID]
+	if inc != nil {
+		if err := sc.mayWrite(inc); err != nil {
+			return api.Update{}, err
+		}
+	}
 	if inc == nil || inc.byID[updateID] == nil {
 		return api.Update{}, &apiError{status: http.StatusNotFound, code: api.CodeNotFound,
 			message: fmt.Sprintf("update %q of incident %q does not exist", updateID, incidentID)}
@@ -516,17 +555,18 @@ func newIncidentState(rec *incidentRecord) *incidentState {
 	return &incidentState{incidentPage: incidentPage{rec: rec}, byID: map[string]*updateRecord{}}
 }
 
-// DeleteIncident removes an incident, its updates and its post-mortem from the page and the
-// file, for good. Deleting a missing incident is not an error, so that a retried delete
-// succeeds.
-func (p *Page) DeleteIncident(id string) error {
+func (p *Page) deleteIncident(sc scope, id string) error {
 	if err := validateID("id", id); err != nil {
 		return err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.incidents[id] == nil {
+	inc := p.incidents[id]
+	if inc == nil {
 		return nil
+	}
+	if err := sc.mayWrite(inc); err != nil {
+		return err
 	}
 	if err := p.commit(batch{deleteIncidents: []string{id}}); err != nil {
 		return err

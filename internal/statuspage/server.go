@@ -32,6 +32,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,7 +46,7 @@ import (
 // --some-flag can be given as FIRESCOPE_STATUSPAGE_SOME_FLAG; a flag on the command line wins.
 const EnvPrefix = "FIRESCOPE_STATUSPAGE_"
 
-// EnvToken holds the write API's bearer token. There is no flag for the token itself, so that
+// EnvToken holds the write API's admin token. There is no flag for a token itself, so that
 // it never shows in a process listing.
 const EnvToken = EnvPrefix + "TOKEN"
 
@@ -58,8 +59,8 @@ type Config struct {
 	Listen string
 	// DataPath is the database file.
 	DataPath string
-	// Token is the write API's bearer token. It is never logged.
-	Token string
+	// Tokens are the write API's bearer tokens. They are never logged.
+	Tokens Tokens
 	// Page describes the page.
 	Page PageInfo
 	// ShutdownTimeout bounds how long in-flight requests may take to finish on shutdown.
@@ -74,12 +75,13 @@ type Config struct {
 // ParseConfig reads the flags in args and, for flags not given there, the environment.
 func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) (Config, error) {
 	var cfg Config
-	var tokenFile, zone, level, memLimit string
+	var tokenFile, tokensDir, zone, level, memLimit string
 	fs := flag.NewFlagSet("statuspage", flag.ContinueOnError)
 	fs.SetOutput(usageOut)
 	fs.StringVar(&cfg.Listen, "listen", ":8080", "TCP address to serve on.")
 	fs.StringVar(&cfg.DataPath, "data", "statuspage.db", "Database file; created if missing. Keep it on a persistent volume.")
-	fs.StringVar(&tokenFile, "token-file", "", "File holding the write API's bearer token (else $"+EnvToken+").")
+	fs.StringVar(&tokenFile, "token-file", "", "File holding the admin token, which writes everything (else $"+EnvToken+").")
+	fs.StringVar(&tokensDir, "tokens-dir", "", "Directory of namespace tokens: a file per namespace, named after it, holding the token that writes that namespace's incidents (a mounted Secret).")
 	fs.StringVar(&cfg.Page.Name, "page-name", "Status", "The page's title, such as \"Example Status\".")
 	fs.StringVar(&cfg.Page.ID, "page-id", "firescope", "page.id in the public JSON.")
 	fs.StringVar(&cfg.Page.URL, "public-url", "", "The page's public URL, for links in the JSON and the feed (default http://localhost:<port>).")
@@ -92,7 +94,7 @@ func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 		fmt.Fprintf(usageOut, "Usage: statuspage [flags]\n\n"+
 			"Serves the Firescope status page. Every flag can also be set in the environment as\n"+
 			"%sFLAG_NAME (--public-url as %sPUBLIC_URL); a flag wins.\n"+
-			"The write API's token comes from --token-file or $%s.\n\n", EnvPrefix, EnvPrefix, EnvToken)
+			"The write API's tokens come from --tokens-dir (one per namespace) and --token-file or $%s (admin).\n\n", EnvPrefix, EnvPrefix, EnvToken)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -117,7 +119,7 @@ func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	}
 
 	var err error
-	if cfg.Token, err = readToken(tokenFile, getenv(EnvToken)); err != nil {
+	if cfg.Tokens, err = readTokens(tokenFile, getenv(EnvToken), tokensDir); err != nil {
 		return cfg, err
 	}
 	if cfg.Page.Location, err = time.LoadLocation(zone); err != nil {
@@ -149,27 +151,32 @@ func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	return cfg, nil
 }
 
-func readToken(file, env string) (string, error) {
-	token := env
+func readTokens(file, env, dir string) (Tokens, error) {
+	t := Tokens{Admin: env}
+	if dir != "" {
+		var err error
+		if t.Namespaces, err = readTokensDir(dir); err != nil {
+			return t, err
+		}
+	}
 	switch {
 	case file != "" && env != "":
-		return "", fmt.Errorf("both --token-file and $%s are set: set one", EnvToken)
+		return t, fmt.Errorf("both --token-file and $%s are set: set one", EnvToken)
 	case file != "":
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return "", fmt.Errorf("--token-file: %w", err)
+			return t, fmt.Errorf("--token-file: %w", err)
 		}
-		token = strings.TrimSpace(string(b))
-	case env == "":
-		return "", fmt.Errorf("no write token: set $%s or --token-file (the write API is never open)", EnvToken)
+		t.Admin = strings.TrimSpace(string(b))
+	case env == "" && len(t.Namespaces) == 0:
+		return t, fmt.Errorf("no write token: set --tokens-dir, or $%s or --token-file (the write API is never open)", EnvToken)
 	}
-	if len(token) < minTokenLength {
-		return "", fmt.Errorf("the write token is %d characters long; use at least %d (e.g. openssl rand -hex 32)", len(token), minTokenLength)
+	if t.Admin != "" || file != "" {
+		if err := checkToken(t.Admin); err != nil {
+			return t, fmt.Errorf("the admin token: %w", err)
+		}
 	}
-	if strings.ContainsAny(token, " \t\r\n") {
-		return "", errors.New("the write token must not contain white space")
-	}
-	return token, nil
+	return t, t.checkDistinct()
 }
 
 // parseBytes reads a size such as 241172480, 230Mi or 1Gi (Kubernetes' binary suffixes).
@@ -237,9 +244,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	srv := NewHTTPServer(NewHandler(page, cfg.Token, log), log)
+	srv := NewHTTPServer(NewScopedHandler(page, cfg.Tokens, log), log)
 	ln = corkListener{ln}
-	log.Info("serving the status page", "addr", ln.Addr().String(), "url", cfg.Page.URL, "data", cfg.DataPath, "page", cfg.Page.Name)
+	namespaces := make([]string, 0, len(cfg.Tokens.Namespaces))
+	for ns := range cfg.Tokens.Namespaces {
+		namespaces = append(namespaces, ns)
+	}
+	slices.Sort(namespaces)
+	log.Info("serving the status page", "addr", ln.Addr().String(), "url", cfg.Page.URL, "data", cfg.DataPath, "page", cfg.Page.Name,
+		"adminToken", cfg.Tokens.Admin != "", "namespaceTokens", strings.Join(namespaces, ","))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {

@@ -65,7 +65,11 @@ type componentRecord struct {
 // incidentRecord is an incident without its updates, which are stored one record each so
 // that posting an update writes only that update.
 type incidentRecord struct {
-	ID        string    `json:"id"`
+	ID string `json:"id"`
+	// Owner is the namespace whose token created the incident, the only one (with the
+	// admin) that may change it; "" for one the admin created, or a server without
+	// namespace tokens.
+	Owner     string    `json:"owner,omitempty"`
 	Name      string    `json:"name"`
 	Impact    string    `json:"impact"`
 	CreatedAt time.Time `json:"created_at"`
