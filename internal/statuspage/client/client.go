@@ -31,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"firescope.dev/firescope/internal/statuspage/api"
 )
@@ -184,9 +185,10 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (crea
 		e := &Error{StatusCode: resp.StatusCode}
 		var eb api.ErrorBody
 		if json.Unmarshal(data, &eb) == nil && eb.Error.Code != "" {
-			e.ErrorDetail = eb.Error
+			e.ErrorDetail = api.ErrorDetail{Code: printable(eb.Error.Code, 64), Message: printable(eb.Error.Message, maxMessage),
+				Field: printable(eb.Error.Field, 256)}
 		} else {
-			e.Code, e.Message = "http_"+strconv.Itoa(resp.StatusCode), strings.TrimSpace(string(data[:min(len(data), 200)]))
+			e.Code, e.Message = "http_"+strconv.Itoa(resp.StatusCode), printable(string(data), 200)
 		}
 		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
 			e.RetryAfter = time.Duration(s) * time.Second
@@ -199,4 +201,20 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (crea
 		}
 	}
 	return resp.StatusCode == http.StatusCreated, nil
+}
+
+// maxMessage bounds the message of an *Error, which callers put in conditions and logs.
+const maxMessage = 1000
+
+// printable is s as an error may carry it: valid UTF-8, control characters as spaces, at
+// most limit bytes, trimmed. An answer is not always the API's (a proxy's error page, a
+// broken server), and its text ends up in conditions that people read in a terminal.
+func printable(s string, limit int) string {
+	s = strings.ToValidUTF8(s[:min(len(s), limit)], "")
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s))
 }
