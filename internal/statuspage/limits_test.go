@@ -342,3 +342,47 @@ func TestTheIncidentPageIsCacheableAndGzipped(t *testing.T) {
 }
 
 func regexpMatch(pattern string, b []byte) bool { return regexp.MustCompile(pattern).Match(b) }
+
+// Incident pages render from frozen copies while writes change the incident (run with
+// -race to see that they share nothing mutable).
+func TestIncidentPagesRenderWhileWritesGoOn(t *testing.T) {
+	s := newTestServer(t)
+	s.mustPut(t, "/api/v1/incidents/i1", `{"name":"Busy","impact":"major","update":{"id":"u0","status":"investigating","body":"Update number 0."}}`)
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				resp, err := http.Get(s.URL + "/incidents/i1")
+				if err != nil {
+					errs <- err
+					return
+				}
+				body, err := io.ReadAll(resp.Body)
+				_ = resp.Body.Close()
+				if err != nil || resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte("Update number 0.")) {
+					errs <- fmt.Errorf("GET = %d, %v, %d bytes", resp.StatusCode, err, len(body))
+					return
+				}
+			}
+		}()
+	}
+	for u := 1; u <= 20; u++ {
+		s.mustPut(t, fmt.Sprintf("/api/v1/incidents/i1/updates/u%d", u), fmt.Sprintf(`{"status":"identified","body":"Update number %d."}`, u))
+		if u%5 == 0 {
+			s.mustPut(t, "/api/v1/incidents/i1/postmortem", fmt.Sprintf(`{"body":"Version %d.","published":true}`, u))
+		}
+	}
+	close(done)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
