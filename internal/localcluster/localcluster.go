@@ -239,16 +239,24 @@ func (c *Cluster) KillManager() {
 	}
 }
 
-// startStatusPage runs the status page server with a write token kept in Dir (made once), and
-// waits until it answers.
+// startStatusPage runs the status page server with its tokens kept in Dir (made once): the
+// admin token, and the default namespace's token in a directory of namespace tokens. It waits
+// until the server answers.
 func (c *Cluster) startStatusPage(ctx context.Context) error {
 	tokenFile := filepath.Join(c.opts.Dir, "statuspage-token")
-	if _, err := os.Stat(tokenFile); err != nil {
+	tokensDir := filepath.Join(c.opts.Dir, "statuspage-tokens")
+	if err := os.MkdirAll(tokensDir, 0o700); err != nil {
+		return err
+	}
+	for _, file := range []string{tokenFile, filepath.Join(tokensDir, "default")} {
+		if _, err := os.Stat(file); err == nil {
+			continue
+		}
 		b := make([]byte, 32)
 		if _, err := rand.Read(b); err != nil {
 			return err
 		}
-		if err := os.WriteFile(tokenFile, []byte(hex.EncodeToString(b)), 0o600); err != nil {
+		if err := os.WriteFile(file, []byte(hex.EncodeToString(b)), 0o600); err != nil {
 			return err
 		}
 	}
@@ -258,7 +266,7 @@ func (c *Cluster) startStatusPage(ctx context.Context) error {
 		return err
 	}
 	defer logFile.Close()
-	cmd := exec.Command(c.opts.StatusPage, "--listen="+c.opts.StatusPageAddr, "--token-file="+tokenFile,
+	cmd := exec.Command(c.opts.StatusPage, "--listen="+c.opts.StatusPageAddr, "--token-file="+tokenFile, "--tokens-dir="+tokensDir,
 		"--data="+filepath.Join(c.opts.Dir, "statuspage.db"), "--page-name=Local Status")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
@@ -279,8 +287,9 @@ func (c *Cluster) startStatusPage(ctx context.Context) error {
 }
 
 // registerStatusPage makes the local status page known to the cluster: a StatusPage named
-// "local" in the default namespace, with its write token in the Secret "statuspage-local",
-// bound to the firescope provider and to the page's address.
+// "local" in the default namespace, with that namespace's token in the Secret
+// "statuspage-local", bound to the firescope provider and to the page's address. The components
+// are made with the admin token.
 func (c *Cluster) registerStatusPage(ctx context.Context) error {
 	cfg, err := c.Config()
 	if err != nil {
@@ -297,7 +306,11 @@ func (c *Cluster) registerStatusPage(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	token, err := os.ReadFile(filepath.Join(c.opts.Dir, "statuspage-token"))
+	token, err := os.ReadFile(filepath.Join(c.opts.Dir, "statuspage-tokens", "default"))
+	if err != nil {
+		return err
+	}
+	admin, err := os.ReadFile(filepath.Join(c.opts.Dir, "statuspage-token"))
 	if err != nil {
 		return err
 	}
@@ -312,7 +325,7 @@ func (c *Cluster) registerStatusPage(ctx context.Context) error {
 	}
 	// The sample incident's components, on the page and mapped for StatusUpdates.
 	url := "http://" + c.opts.StatusPageAddr
-	sp := spclient.New(url, string(token), nil)
+	sp := spclient.New(url, string(admin), nil)
 	var mappings []v1alpha1.ComponentMapping
 	for _, comp := range sampleComponents {
 		if _, _, err := sp.PutComponent(ctx, comp.ID, spapi.ComponentRequest{Name: comp.Name}); err != nil {

@@ -42,8 +42,8 @@ func TestConfigComesFromFlagsThenEnvironmentThenDefaults(t *testing.T) {
 	if cfg.Page.Name != "Flag Status" {
 		t.Errorf("page name = %q, want the flag to win over the environment", cfg.Page.Name)
 	}
-	if cfg.Page.Location.String() != "Europe/Dublin" || cfg.Token != "env-token-0123456789" {
-		t.Errorf("time zone %v, token set %v: want both from the environment", cfg.Page.Location, cfg.Token != "")
+	if cfg.Page.Location.String() != "Europe/Dublin" || cfg.Tokens.Admin != "env-token-0123456789" {
+		t.Errorf("time zone %v, token set %v: want both from the environment", cfg.Page.Location, cfg.Tokens.Admin != "")
 	}
 	if cfg.Listen != ":8080" || cfg.DataPath != "statuspage.db" || cfg.Page.CacheMaxAge != 10*time.Second {
 		t.Errorf("defaults = %q %q %v", cfg.Listen, cfg.DataPath, cfg.Page.CacheMaxAge)
@@ -66,8 +66,41 @@ func TestTheTokenComesFromAFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg, err := ParseConfig([]string{"--token-file", file}, env(nil), io.Discard)
-	if err != nil || cfg.Token != "file-token-0123456789" {
-		t.Errorf("token from file: err %v, token matches %v", err, cfg.Token == "file-token-0123456789")
+	if err != nil || cfg.Tokens.Admin != "file-token-0123456789" {
+		t.Errorf("token from file: err %v, token matches %v", err, cfg.Tokens.Admin == "file-token-0123456789")
+	}
+}
+
+func TestTheMemoryLimitComesFromTheFlagOrTheContainer(t *testing.T) {
+	good := env(map[string]string{EnvToken: "env-token-0123456789"})
+	for arg, want := range map[string]int64{"241172480": 241172480, "230Mi": 230 << 20, "1Gi": 1 << 30, "512Ki": 512 << 10, "0": 0} {
+		cfg, err := ParseConfig([]string{"--memory-limit", arg}, good, io.Discard)
+		if err != nil || cfg.MemoryLimit != want {
+			t.Errorf("--memory-limit %s = %d, %v; want %d", arg, cfg.MemoryLimit, err, want)
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  int64
+	}{
+		{"cgroup v2", map[string]string{"/sys/fs/cgroup/memory.max": "268435456\n"}, 256 << 20},
+		{"cgroup v2 without a limit", map[string]string{"/sys/fs/cgroup/memory.max": "max\n"}, 0},
+		{"cgroup v1", map[string]string{"/sys/fs/cgroup/memory/memory.limit_in_bytes": "268435456\n"}, 256 << 20},
+		{"cgroup v1 without a limit", map[string]string{"/sys/fs/cgroup/memory/memory.limit_in_bytes": "9223372036854771712\n"}, 0},
+		{"no cgroup", nil, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := containerMemoryLimit(func(name string) ([]byte, error) {
+				if s, ok := tc.files[name]; ok {
+					return []byte(s), nil
+				}
+				return nil, os.ErrNotExist
+			})
+			if got != tc.want {
+				t.Errorf("limit = %d, want %d", got, tc.want)
+			}
+		})
 	}
 }
 
@@ -93,6 +126,8 @@ func TestBadConfigurationIsRefusedWithTheReason(t *testing.T) {
 		{"bad duration in the environment", nil, map[string]string{EnvToken: "env-token-0123456789", "FIRESCOPE_STATUSPAGE_CACHE_MAX_AGE": "soon"}, "FIRESCOPE_STATUSPAGE_CACHE_MAX_AGE"},
 		{"stray argument", []string{"serve"}, good, "unexpected"},
 		{"bad log level", []string{"--log-level", "loud"}, good, "--log-level"},
+		{"bad memory limit", []string{"--memory-limit", "230MB"}, good, "--memory-limit"},
+		{"negative memory limit", []string{"--memory-limit", "-1"}, good, "--memory-limit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseConfig(tc.args, env(tc.env), io.Discard)

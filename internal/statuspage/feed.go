@@ -64,7 +64,7 @@ type atomEntry struct {
 }
 
 // renderFeed returns the Atom document.
-func (p *Page) renderFeed(incs []*incidentState) []byte {
+func (p *Page) renderFeed(incs []*publicIncident) []byte {
 	type item struct {
 		at    time.Time
 		seq   uint64
@@ -72,7 +72,8 @@ func (p *Page) renderFeed(incs []*incidentState) []byte {
 	}
 	var items []item
 	for _, inc := range incs {
-		for _, u := range inc.updates {
+		// The latest feedLength entries of the page are among each incident's latest.
+		for _, u := range inc.latestUpdates(feedLength) {
 			items = append(items, item{u.CreatedAt, u.Seq, func() atomEntry {
 				link := p.incidentURL(inc.rec.ID) + "#update-" + u.ID
 				at := u.CreatedAt.UTC().Format(time.RFC3339)

@@ -17,8 +17,18 @@ limitations under the License.
 package statuspage
 
 import (
+	"bytes"
 	"encoding/json"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
 	"reflect"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 	"unicode"
@@ -124,5 +134,200 @@ func normalizeTimes(v any) any {
 	b, _ := json.Marshal(v)
 	var out any
 	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+// FuzzRequestHeaders feeds arbitrary header values to the parsers of the headers the server
+// reads: Accept-Encoding, If-None-Match and Authorization. None panics, each says yes only
+// when the header says so, and a token is accepted only when it is exactly a configured one.
+func FuzzRequestHeaders(f *testing.F) {
+	for _, seed := range [][3]string{
+		{"gzip, deflate, br", `"abc"`, "Bearer " + paymentsToken},
+		{"br;q=1.0, gzip;q=0.8, *;q=0.1", `W/"abc", "def"`, "bearer " + testToken},
+		{"gzip;q=0", "*", "Bearer  " + searchToken + " "},
+		{"GZIP ; q = 0.5", `"abc`, "Basic dXNlcjpwYXNz"},
+		{"identity;q=NaN, gzip;q=1e400", ",,,", "Bearer"},
+		{"", "", ""},
+		{"\x00gzip\xff", "\"\x00\"", "Bearer \xff\xfe"},
+	} {
+		f.Add(seed[0], seed[1], seed[2])
+	}
+	auth := newAuthenticator(Tokens{Admin: testToken, Namespaces: map[string]string{"payments": paymentsToken, "search": searchToken}})
+	const etag = `"abc"`
+	f.Fuzz(func(t *testing.T, acceptEncoding, ifNoneMatch, authorization string) {
+		if acceptsGzip([]string{acceptEncoding}) && !strings.Contains(strings.ToLower(acceptEncoding), "gzip") {
+			t.Errorf("Accept-Encoding %q taken as accepting gzip", acceptEncoding)
+		}
+		if etagMatches([]string{ifNoneMatch}, etag) && !strings.Contains(ifNoneMatch, etag) && !strings.Contains(ifNoneMatch, "*") {
+			t.Errorf("If-None-Match %q taken as matching %s", ifNoneMatch, etag)
+		}
+		if !etagMatches([]string{ifNoneMatch + "," + etag}, etag) {
+			t.Errorf("If-None-Match %q with %s appended does not match it", ifNoneMatch, etag)
+		}
+		r := &http.Request{Header: http.Header{"Authorization": {authorization}}}
+		sc, ok := auth.identify(r)
+		schemeName, token, _ := strings.Cut(authorization, " ")
+		token = strings.TrimSpace(token)
+		want := map[string]scope{testToken: adminScope, paymentsToken: {namespace: "payments"}, searchToken: {namespace: "search"}}
+		switch w, known := want[token]; {
+		case ok && (!known || !strings.EqualFold(schemeName, "Bearer") || sc != w):
+			t.Errorf("Authorization %q accepted as %v", authorization, sc)
+		case !ok && known && strings.EqualFold(schemeName, "Bearer"):
+			t.Errorf("Authorization %q with a configured token refused", authorization)
+		}
+	})
+}
+
+// FuzzHandler sends arbitrary requests, with no token, a wrong one, or another namespace's,
+// to a page that holds one incident of the payments namespace. Whatever comes in, the server
+// answers without a server error, and that incident, its post-mortem draft included, stays
+// as it was: the cross-namespace rewrite the namespace tokens exist to stop.
+func FuzzHandler(f *testing.F) {
+	for _, seed := range []struct {
+		method, path, header string
+		token                byte
+		body                 string
+	}{
+		{"GET", "/", "gzip", 0, ""},
+		{"GET", "/incidents/pay-1", "gzip", 0, ""},
+		{"HEAD", "/api/v2/summary.json", "", 0, ""},
+		{"PUT", "/api/v1/incidents/pay-1", "", 1, `{"name":"Fine","impact":"none"}`},
+		{"PUT", "/api/v1/incidents/pay-1/updates/u9", "", 1, `{"status":"resolved","body":"x"}`},
+		{"PATCH", "/api/v1/incidents/pay-1/updates/u1", "", 1, `{"body":"x"}`},
+		{"PUT", "/api/v1/incidents/pay-1/postmortem", "", 1, `{"body":"x","published":true}`},
+		{"DELETE", "/api/v1/incidents/pay-1", "", 1, ""},
+		{"GET", "/api/v1/incidents/pay-1/postmortem", "", 1, ""},
+		{"PUT", "/api/v1/components/api", "", 2, `{"name":"API","status":"major_outage"}`},
+		{"PUT", "/api/v1/incidents/search-1", "", 1, `{"name":"Slow","impact":"minor"}`},
+		{"GET", "/api/v1/incidents/pay-1/../pay-1", "", 1, ""},
+		{"PUT", "/api/v1//incidents/pay-1", "", 1, "{}"},
+	} {
+		f.Add(seed.method, seed.path, seed.header, seed.token, []byte(seed.body))
+	}
+	p, err := OpenPage(filepath.Join(f.TempDir(), "page.db"), testInfo, time.Now)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { _ = p.Close() })
+	if _, _, err := p.PutComponent("api", api.ComponentRequest{Name: "API"}); err != nil {
+		f.Fatal(err)
+	}
+	if _, _, err := p.putIncident(scope{namespace: "payments"}, "pay-1", api.IncidentRequest{Name: "Card payments failing", Impact: api.ImpactMajor,
+		Update: &api.UpdateRequest{ID: "u1", Status: api.Investigating, Body: "Looking."}}); err != nil {
+		f.Fatal(err)
+	}
+	if _, _, err := p.putPostmortem(scope{namespace: "payments"}, "pay-1", api.PostmortemRequest{Body: "Private draft."}); err != nil {
+		f.Fatal(err)
+	}
+	wantInc, _ := p.Incident("pay-1")
+	wantPM, _ := p.Postmortem("pay-1")
+	h := NewScopedHandler(p, Tokens{Admin: testToken, Namespaces: map[string]string{"payments": paymentsToken, "search": searchToken}},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	tokens := []string{"", "Bearer " + searchToken, "Bearer wrong-token-0123456789", "Bearer " + searchToken + "x", searchToken}
+	f.Fuzz(func(t *testing.T, method, path, acceptEncoding string, token byte, body []byte) {
+		r := &http.Request{Method: method, URL: &url.URL{Path: path}, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: http.Header{"Accept-Encoding": {acceptEncoding}}, Body: io.NopCloser(bytes.NewReader(body)), RemoteAddr: "192.0.2.1:1234"}
+		if auth := tokens[int(token)%len(tokens)]; auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code >= 500 {
+			t.Fatalf("%s %q: %d %s", method, path, w.Code, w.Body.Bytes())
+		}
+		if (path == "/api/v1" || strings.HasPrefix(path, "/api/v1/")) && w.Code >= 400 && !strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
+			t.Errorf("%s %q: a %d without a JSON error", method, path, w.Code)
+		}
+		inc, _ := p.Incident("pay-1")
+		pm, _ := p.Postmortem("pay-1")
+		if !reflect.DeepEqual(inc, wantInc) || !reflect.DeepEqual(pm, wantPM) {
+			t.Fatalf("%s %q with token %d changed payments' incident: %+v, %+v", method, path, token, inc, pm)
+		}
+		if bytes.Contains(w.Body.Bytes(), []byte("Private draft.")) {
+			t.Fatalf("%s %q with token %d showed payments' draft", method, path, token)
+		}
+	})
+}
+
+// FuzzPostmortemRendering renders arbitrary valid post-mortems on the incident page. The
+// text reads as written (every character that is not white space is shown, in order; only
+// the "- " of list items goes), and nothing in it becomes markup: the post-mortem section
+// holds only the page's own tags.
+func FuzzPostmortemRendering(f *testing.F) {
+	for _, seed := range []string{
+		"We are sorry.\n\nOn November 25 the database failed.\n\n- Alert on disk errors (owner: noah)\n- Test restores",
+		"<script>alert(1)</script>\n- <b>bold</b> & \"quoted\" 'single'",
+		"line one\r\nline two\rline three\n\n\n   - indented item\n\t- tab item\n-not an item\n- ",
+		"- only\n- items",
+		"&lt;already escaped&gt; &amp; &#34;",
+		"\u2028\u2029 separators \u00a0nbsp",
+		"</section><section>",
+	} {
+		f.Add(seed)
+	}
+	p, err := OpenPage(filepath.Join(f.TempDir(), "page.db"), testInfo, time.Now)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { _ = p.Close() })
+	now := time.Now().UTC()
+	rec := &incidentRecord{ID: "i1", Name: "Errors", Impact: string(api.ImpactMajor), CreatedAt: now, UpdatedAt: now}
+	pageTags := regexp.MustCompile(`</?(section|h2|p|br|ul|li)( [^<>]*)?>|<time datetime="[^"<>]*">|</time>`)
+	f.Fuzz(func(t *testing.T, body string) {
+		if validatePostmortemRequest(&api.PostmortemRequest{Body: body}) != nil {
+			return
+		}
+		var wantText []rune
+		for line := range strings.Lines(strings.ReplaceAll(strings.ReplaceAll(body, "\r\n", "\n"), "\r", "\n")) {
+			line = strings.TrimLeft(strings.TrimRight(line, " \t\n"), " \t")
+			if item, ok := strings.CutPrefix(line, "- "); ok {
+				line = item
+			}
+			wantText = append(wantText, nonSpace(line)...)
+		}
+		var gotText []rune
+		for _, b := range textBlocks(body) {
+			if len(b.Lines) == 0 {
+				t.Fatalf("an empty block for %q", body)
+			}
+			for _, l := range b.Lines {
+				if strings.ContainsAny(l, "\r\n") || strings.TrimSpace(l) == "" && !b.List {
+					t.Fatalf("line %q of a block for %q", l, body)
+				}
+				gotText = append(gotText, nonSpace(l)...)
+			}
+		}
+		if string(gotText) != string(wantText) {
+			t.Fatalf("blocks of %q hold %q, want %q", body, string(gotText), string(wantText))
+		}
+
+		pm := &postmortemRecord{IncidentID: "i1", Draft: body, PublishedBody: body, PublishedAt: now, RevisedAt: now, CreatedAt: now, UpdatedAt: now}
+		inc := &publicIncident{incidentPage: incidentPage{rec: rec, postmortem: pm}, etag: `"x"`}
+		w := httptest.NewRecorder()
+		p.serveIncident(w, httptest.NewRequest(http.MethodGet, "/incidents/i1", nil), inc)
+		page := w.Body.String()
+		start, end := strings.Index(page, `<section class="postmortem"`), strings.LastIndex(page, "</section>")
+		if start < 0 || end < start {
+			t.Fatalf("no post-mortem section for %q", body)
+		}
+		section := page[start : end+len("</section>")]
+		meta := strings.Index(section, "</p>") + len("</p>") // the published/revised line
+		text := pageTags.ReplaceAllString(section[meta:], " ")
+		if strings.ContainsAny(text, "<>") {
+			t.Fatalf("markup from %q in the page: %s", body, section)
+		}
+		if got := nonSpace(html.UnescapeString(text)); string(got) != string(wantText) {
+			t.Fatalf("the page shows %q for %q, want %q", string(got), body, string(wantText))
+		}
+	})
+}
+
+func nonSpace(s string) []rune {
+	var out []rune
+	for _, r := range s {
+		if !unicode.IsSpace(r) {
+			out = append(out, r)
+		}
+	}
 	return out
 }

@@ -17,8 +17,6 @@ limitations under the License.
 package statuspage
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -31,15 +29,22 @@ import (
 // handler routes the public reads, the health check and the write API. Reads are matched
 // first and by one map lookup, because they are the hot path.
 type handler struct {
-	page      *Page
-	tokenHash [sha256.Size]byte
-	log       *slog.Logger
+	page *Page
+	auth authenticator
+	log  *slog.Logger
 }
 
 // NewHandler serves page: public reads to everyone, the write API under /api/v1 to holders
-// of token.
-func NewHandler(page *Page, token string, log *slog.Logger) http.Handler {
-	return &handler{page: page, tokenHash: sha256.Sum256([]byte(token)), log: log}
+// of the admin token, which writes everything.
+func NewHandler(page *Page, adminToken string, log *slog.Logger) http.Handler {
+	return NewScopedHandler(page, Tokens{Admin: adminToken}, log)
+}
+
+// NewScopedHandler serves page: public reads to everyone, the write API under /api/v1 to
+// holders of tokens: the admin token writes everything, a namespace's token the incidents
+// that namespace created (and nothing of the components).
+func NewScopedHandler(page *Page, tokens Tokens, log *slog.Logger) http.Handler {
+	return &handler{page: page, auth: newAuthenticator(tokens), log: log}
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -62,6 +67,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	snap := h.page.snap.Load()
 	res := snap.routes[path]
 	if res == nil {
+		if id, ok := strings.CutPrefix(path, "/incidents/"); ok && snap.incidents[id] != nil {
+			h.page.serveIncident(w, r, snap.incidents[id])
+			return
+		}
 		res = snap.notFound
 	}
 	res.serve(w, r)
@@ -71,6 +80,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *handler) serveWrite(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w}
+	sc, ok := h.auth.identify(r)
 	defer func() {
 		// Logs the request line and outcome only: never headers, so never the token.
 		level := slog.LevelDebug
@@ -80,12 +90,16 @@ func (h *handler) serveWrite(w http.ResponseWriter, r *http.Request) {
 		case rec.status < 300 && r.Method != http.MethodGet:
 			level = slog.LevelInfo
 		}
+		who := "none"
+		if ok {
+			who = sc.String()
+		}
 		h.log.Log(r.Context(), level, "write API", "method", r.Method, "path", r.URL.Path, "status", rec.status,
-			"duration", time.Since(start).Round(time.Microsecond), "remote", r.RemoteAddr)
+			"as", who, "duration", time.Since(start).Round(time.Microsecond), "remote", r.RemoteAddr)
 	}()
 	w = rec
 	w.Header()["Cache-Control"] = []string{"no-store"}
-	if !h.authorized(r) {
+	if !ok {
 		w.Header()["Www-Authenticate"] = []string{`Bearer realm="firescope-statuspage"`}
 		writeError(w, &apiError{status: http.StatusUnauthorized, code: api.CodeUnauthorized,
 			message: "missing or wrong bearer token: send Authorization: Bearer <token>"})
@@ -99,6 +113,11 @@ func (h *handler) serveWrite(w http.ResponseWriter, r *http.Request) {
 		})
 	case len(seg) == 2 && seg[0] == "components":
 		id := seg[1]
+		if r.Method != http.MethodGet && !sc.admin {
+			writeError(w, &apiError{status: http.StatusForbidden, code: api.CodeForbidden,
+				message: "components belong to the whole page: change them with the admin token, not a namespace's"})
+			return
+		}
 		h.route(w, r, map[string]func(){
 			http.MethodGet: func() {
 				for _, c := range h.page.Components() {
@@ -130,12 +149,8 @@ func (h *handler) serveWrite(w http.ResponseWriter, r *http.Request) {
 		id := seg[1]
 		h.route(w, r, map[string]func(){
 			http.MethodGet: func() {
-				inc, ok := h.page.Incident(id)
-				if !ok {
-					writeError(w, notFound("incident", id))
-					return
-				}
-				writeJSON(w, http.StatusOK, inc)
+				inc, err := h.page.incident(sc, id)
+				respond(w, inc, false, "", err)
 			},
 			http.MethodPut: func() {
 				var req api.IncidentRequest
@@ -143,15 +158,22 @@ func (h *handler) serveWrite(w http.ResponseWriter, r *http.Request) {
 					writeError(w, err)
 					return
 				}
-				inc, created, err := h.page.PutIncident(id, req)
+				inc, created, err := h.page.putIncident(sc, id, req)
 				respond(w, inc, created, "/api/v1/incidents/"+id, err)
+			},
+			http.MethodDelete: func() {
+				if err := h.page.deleteIncident(sc, id); err != nil {
+					writeError(w, err)
+					return
+				}
+				w.WriteHeader(http.StatusNoContent)
 			},
 		})
 	case len(seg) == 3 && seg[0] == "incidents" && seg[2] == "postmortem":
 		id := seg[1]
 		h.route(w, r, map[string]func(){
 			http.MethodGet: func() {
-				pm, err := h.page.Postmortem(id)
+				pm, err := h.page.postmortem(sc, id)
 				respond(w, pm, false, "", err)
 			},
 			http.MethodPut: func() {
@@ -160,7 +182,7 @@ func (h *handler) serveWrite(w http.ResponseWriter, r *http.Request) {
 					writeError(w, err)
 					return
 				}
-				pm, created, err := h.page.PutPostmortem(id, req)
+				pm, created, err := h.page.putPostmortem(sc, id, req)
 				respond(w, pm, created, "/api/v1/incidents/"+id+"/postmortem", err)
 			},
 		})
@@ -173,7 +195,7 @@ func (h *handler) serveWrite(w http.ResponseWriter, r *http.Request) {
 					writeError(w, err)
 					return
 				}
-				u, created, err := h.page.PutUpdate(id, updateID, req)
+				u, created, err := h.page.putUpdate(sc, id, updateID, req)
 				respond(w, u, created, "/api/v1/incidents/"+id+"/updates/"+updateID, err)
 			},
 			http.MethodPatch: func() {
@@ -182,7 +204,7 @@ func (h *handler) serveWrite(w http.ResponseWriter, r *http.Request) {
 					writeError(w, err)
 					return
 				}
-				u, err := h.page.EditUpdate(id, updateID, req)
+				u, err := h.page.editUpdate(sc, id, updateID, req)
 				respond(w, u, false, "", err)
 			},
 		})
@@ -192,23 +214,13 @@ func (h *handler) serveWrite(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *handler) authorized(r *http.Request) bool {
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
-	// Comparing hashes keeps the comparison constant-time whatever the lengths.
-	got := sha256.Sum256([]byte(strings.TrimSpace(token)))
-	return subtle.ConstantTimeCompare(got[:], h.tokenHash[:]) == 1
-}
-
 func (h *handler) route(w http.ResponseWriter, r *http.Request, methods map[string]func()) {
 	if f, ok := methods[r.Method]; ok {
 		f()
 		return
 	}
 	var allowed []string
-	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete} {
 		if methods[m] != nil {
 			allowed = append(allowed, m)
 		}

@@ -252,7 +252,16 @@ func TestWriteAPIRoutesAndMethods(t *testing.T) {
 	if got := r.header.Get("Allow"); got != "GET, PUT, DELETE" {
 		t.Errorf("Allow = %q", got)
 	}
-	wantError(t, s.do(t, http.MethodDelete, "/api/v1/incidents/x", testToken, nil), http.StatusMethodNotAllowed, api.CodeMethodNotAllowed)
+	r = s.do(t, http.MethodPost, "/api/v1/incidents/x", testToken, nil)
+	wantError(t, r, http.StatusMethodNotAllowed, api.CodeMethodNotAllowed)
+	if got := r.header.Get("Allow"); got != "GET, PUT, DELETE" {
+		t.Errorf("incident Allow = %q", got)
+	}
+	r = s.do(t, http.MethodGet, "/api/v1/incidents/x/updates/u", testToken, nil)
+	wantError(t, r, http.StatusMethodNotAllowed, api.CodeMethodNotAllowed)
+	if got := r.header.Get("Allow"); got != "PUT, PATCH" {
+		t.Errorf("update Allow = %q", got)
+	}
 	wantError(t, s.do(t, http.MethodGet, "/api/v1/widgets", testToken, nil), http.StatusNotFound, api.CodeNotFound)
 	wantError(t, s.do(t, http.MethodGet, "/api/v1/incidents/none", testToken, nil), http.StatusNotFound, api.CodeNotFound)
 	wantError(t, s.do(t, http.MethodGet, "/api/v1/components/none", testToken, nil), http.StatusNotFound, api.CodeNotFound)

@@ -18,6 +18,8 @@ package statuspage
 
 import (
 	"cmp"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"slices"
@@ -46,31 +48,59 @@ type PageInfo struct {
 
 // Page is one status page: its records in memory, their durable copy on disk, and the
 // rendered bytes that reads serve. Writes are serialised; each one is committed to disk,
-// then applied in memory, then every representation it changes is rendered again, so that a
-// read costs a map lookup however hard the page is hit.
+// then applied in memory, then every list it changes is rendered again, so that a read of
+// the front page or the JSON costs a map lookup however hard the page is hit. An incident's
+// own page, whose full history may be long, is rendered per request from a frozen copy of
+// the incident (incident.go).
 type Page struct {
 	info  PageInfo
 	now   func() time.Time
 	store *store
 	snap  atomic.Pointer[snapshot]
+	// renderSlots bounds the incident pages rendered at once, and so the memory they take.
+	renderSlots chan struct{}
+	limits      limits
 
 	mu         sync.Mutex
 	components map[string]*componentRecord
 	incidents  map[string]*incidentState
 	seq        uint64
 	updatedAt  time.Time
+	// storedBytes is the stored size of every record, incidentBytes that of each
+	// incident's records: what api.MaxStoredBytes and api.MaxIncidentBytes bound.
+	storedBytes   int64
+	incidentBytes map[string]int64
+	// etagBase and freezes make the ETags of incident pages: unique to this process and to
+	// each version of an incident.
+	etagBase string
+	freezes  uint64
 }
 
-// incidentState is an incident with its updates, oldest first, and its post-mortem (nil if
+// limits are what the page holds at most: api.MaxIncidents, api.MaxIncidentBytes and
+// api.MaxStoredBytes (tests lower them).
+type limits struct {
+	incidents                  int
+	incidentBytes, storedBytes int64
+}
+
+// incidentPage is an incident with its updates, oldest first, and its post-mortem (nil if
 // it has none).
-type incidentState struct {
+type incidentPage struct {
 	rec        *incidentRecord
 	updates    []*updateRecord
-	byID       map[string]*updateRecord
 	postmortem *postmortemRecord
 }
 
-func (i *incidentState) latest() *updateRecord {
+// incidentState is an incident as the writes change it.
+type incidentState struct {
+	incidentPage
+	byID map[string]*updateRecord
+	// public is the frozen copy that the current snapshot serves; render makes a new one
+	// when the incident changed.
+	public *publicIncident
+}
+
+func (i *incidentPage) latest() *updateRecord {
 	if len(i.updates) == 0 {
 		return nil
 	}
@@ -78,14 +108,14 @@ func (i *incidentState) latest() *updateRecord {
 }
 
 // status is the status of the latest update; an incident without one is being investigated.
-func (i *incidentState) status() api.IncidentStatus {
+func (i *incidentPage) status() api.IncidentStatus {
 	if u := i.latest(); u != nil {
 		return api.IncidentStatus(u.Status)
 	}
 	return api.Investigating
 }
 
-func (i *incidentState) resolvedAt() *time.Time {
+func (i *incidentPage) resolvedAt() *time.Time {
 	if u := i.latest(); u != nil && u.Status == string(api.Resolved) {
 		return &u.CreatedAt
 	}
@@ -94,11 +124,19 @@ func (i *incidentState) resolvedAt() *time.Time {
 
 // startedAt is the creation time, or the first update's time if that is earlier (an
 // incident published after the fact).
-func (i *incidentState) startedAt() time.Time {
+func (i *incidentPage) startedAt() time.Time {
 	if len(i.updates) > 0 && i.updates[0].CreatedAt.Before(i.rec.CreatedAt) {
 		return i.updates[0].CreatedAt
 	}
 	return i.rec.CreatedAt
+}
+
+// latestUpdates returns the latest n updates, oldest first (all of them when n < 0).
+func (i *incidentPage) latestUpdates(n int) []*updateRecord {
+	if n < 0 || n >= len(i.updates) {
+		return i.updates
+	}
+	return i.updates[len(i.updates)-n:]
 }
 
 // insert adds an update, or replaces the stored one with the same id (an edit keeps the
@@ -128,18 +166,26 @@ func OpenPage(path string, info PageInfo, now func() time.Time) (*Page, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Page{info: info, now: now, store: s, components: map[string]*componentRecord{}, incidents: map[string]*incidentState{}}
+	nonce := make([]byte, 6)
+	_, _ = rand.Read(nonce)
+	p := &Page{info: info, now: now, store: s, components: map[string]*componentRecord{}, incidents: map[string]*incidentState{},
+		renderSlots: make(chan struct{}, incidentRenderSlots), etagBase: hex.EncodeToString(nonce),
+		limits: limits{incidents: api.MaxIncidents, incidentBytes: api.MaxIncidentBytes, storedBytes: api.MaxStoredBytes}}
 	recs, err := s.load()
 	if err != nil {
 		_ = s.close()
 		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	p.storedBytes, p.incidentBytes = recs.componentBytes, recs.incidentBytes
+	for _, n := range recs.incidentBytes {
+		p.storedBytes += n
 	}
 	for _, c := range recs.components {
 		p.components[c.ID] = c
 		p.touch(c.UpdatedAt)
 	}
 	for _, r := range recs.incidents {
-		p.incidents[r.ID] = &incidentState{rec: r, byID: map[string]*updateRecord{}}
+		p.incidents[r.ID] = newIncidentState(r)
 		p.touch(r.UpdatedAt)
 	}
 	for _, u := range recs.updates {
@@ -148,6 +194,7 @@ func OpenPage(path string, info PageInfo, now func() time.Time) (*Page, error) {
 			_ = s.close()
 			return nil, fmt.Errorf("load %s: update %q belongs to a missing incident %q", path, u.ID, u.IncidentID)
 		}
+		u.IncidentID = inc.rec.ID // one copy of the id, not one per update
 		inc.insert(u)
 		p.seq = max(p.seq, u.Seq)
 	}
@@ -258,20 +305,54 @@ func (p *Page) Components() []api.Component {
 	return out
 }
 
+// The exported writes act as the admin; the write API calls the scoped ones with the scope
+// of the request's token.
+
 // Incident returns one incident with its updates, newest first.
 func (p *Page) Incident(id string) (api.Incident, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	inc := p.incidents[id]
-	if inc == nil {
-		return api.Incident{}, false
-	}
-	return p.incidentAPI(inc), true
+	inc, err := p.incident(adminScope, id)
+	return inc, err == nil
 }
 
 // PutIncident creates an incident or changes its name and impact, and posts req.Update if
 // set, all in one write. It reports whether the incident is new.
 func (p *Page) PutIncident(id string, req api.IncidentRequest) (api.Incident, bool, error) {
+	return p.putIncident(adminScope, id, req)
+}
+
+// PutUpdate posts an update to an existing incident. It reports whether the update is new;
+// the same update again writes nothing, a different one with the same id is a conflict.
+func (p *Page) PutUpdate(incidentID, updateID string, req api.UpdateRequest) (api.Update, bool, error) {
+	return p.putUpdate(adminScope, incidentID, updateID, req)
+}
+
+// EditUpdate replaces the body of a published update: a correction, in place, that keeps
+// the update's status, time and components and adds no new update. Editing to the same body
+// again writes nothing.
+func (p *Page) EditUpdate(incidentID, updateID string, req api.UpdateEdit) (api.Update, error) {
+	return p.editUpdate(adminScope, incidentID, updateID, req)
+}
+
+// DeleteIncident removes an incident, its updates and its post-mortem from the page and the
+// file, for good. Deleting a missing incident is not an error, so that a retried delete
+// succeeds.
+func (p *Page) DeleteIncident(id string) error { return p.deleteIncident(adminScope, id) }
+
+func (p *Page) incident(sc scope, id string) (api.Incident, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	inc := p.incidents[id]
+	if inc == nil {
+		return api.Incident{}, notFound("incident", id)
+	}
+	if err := sc.mayWrite(inc); err != nil {
+		return api.Incident{}, err
+	}
+	return p.incidentAPI(inc), nil
+}
+
+// putIncident creates an incident owned by sc's namespace, or changes one sc may write.
+func (p *Page) putIncident(sc scope, id string, req api.IncidentRequest) (api.Incident, bool, error) {
 	now := p.clock()
 	if err := validateID("id", id); err != nil {
 		return api.Incident{}, false, err
@@ -284,7 +365,13 @@ func (p *Page) PutIncident(id string, req api.IncidentRequest) (api.Incident, bo
 	inc := p.incidents[id]
 	created := inc == nil
 	if created {
-		inc = &incidentState{rec: &incidentRecord{ID: id, CreatedAt: now}, byID: map[string]*updateRecord{}}
+		if len(p.incidents) >= p.limits.incidents {
+			return api.Incident{}, false, &apiError{status: http.StatusUnprocessableEntity, code: api.CodeLimitExceeded,
+				message: fmt.Sprintf("the page already has %d incidents, the limit: delete old ones with DELETE /api/v1/incidents/{id}", p.limits.incidents)}
+		}
+		inc = newIncidentState(&incidentRecord{ID: id, Owner: sc.namespace, CreatedAt: now})
+	} else if err := sc.mayWrite(inc); err != nil {
+		return api.Incident{}, false, err
 	}
 	rec := *inc.rec
 	rec.Name, rec.Impact = req.Name, string(req.Impact)
@@ -316,9 +403,7 @@ func (p *Page) PutIncident(id string, req api.IncidentRequest) (api.Incident, bo
 	return p.incidentAPI(inc), created, nil
 }
 
-// PutUpdate posts an update to an existing incident. It reports whether the update is new;
-// the same update again writes nothing, a different one with the same id is a conflict.
-func (p *Page) PutUpdate(incidentID, updateID string, req api.UpdateRequest) (api.Update, bool, error) {
+func (p *Page) putUpdate(sc scope, incidentID, updateID string, req api.UpdateRequest) (api.Update, bool, error) {
 	now := p.clock()
 	if err := validateID("incident id", incidentID); err != nil {
 		return api.Update{}, false, err
@@ -339,6 +424,9 @@ func (p *Page) PutUpdate(incidentID, updateID string, req api.UpdateRequest) (ap
 		return api.Update{}, false, &apiError{status: http.StatusNotFound, code: api.CodeNotFound,
 			message: fmt.Sprintf("incident %q does not exist: create it first with PUT /api/v1/incidents/%s", incidentID, incidentID)}
 	}
+	if err := sc.mayWrite(inc); err != nil {
+		return api.Update{}, false, err
+	}
 	u, comps, err := p.prepareUpdate(inc, updateID, &req, now)
 	if err != nil {
 		return api.Update{}, false, err
@@ -357,10 +445,7 @@ func (p *Page) PutUpdate(incidentID, updateID string, req api.UpdateRequest) (ap
 	return updateAPI(u), true, nil
 }
 
-// EditUpdate replaces the body of a published update: a correction, in place, that keeps
-// the update's status, time and components and adds no new update. Editing to the same body
-// again writes nothing.
-func (p *Page) EditUpdate(incidentID, updateID string, req api.UpdateEdit) (api.Update, error) {
+func (p *Page) editUpdate(sc scope, incidentID, updateID string, req api.UpdateEdit) (api.Update, error) {
 	now := p.clock()
 	if err := validateText("body", req.Body, true, api.MaxUpdateBodyLength, true); err != nil {
 		return api.Update{}, err
@@ -368,6 +453,11 @@ func (p *Page) EditUpdate(incidentID, updateID string, req api.UpdateEdit) (api.
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	inc := p.incidents[incidentID]
+	if inc != nil {
+		if err := sc.mayWrite(inc); err != nil {
+			return api.Update{}, err
+		}
+	}
 	if inc == nil || inc.byID[updateID] == nil {
 		return api.Update{}, &apiError{status: http.StatusNotFound, code: api.CodeNotFound,
 			message: fmt.Sprintf("update %q of incident %q does not exist", updateID, incidentID)}
@@ -461,11 +551,105 @@ func updateDiff(old *updateRecord, req *api.UpdateRequest) []string {
 	return diff
 }
 
+func newIncidentState(rec *incidentRecord) *incidentState {
+	return &incidentState{incidentPage: incidentPage{rec: rec}, byID: map[string]*updateRecord{}}
+}
+
+func (p *Page) deleteIncident(sc scope, id string) error {
+	if err := validateID("id", id); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	inc := p.incidents[id]
+	if inc == nil {
+		return nil
+	}
+	if err := sc.mayWrite(inc); err != nil {
+		return err
+	}
+	if err := p.commit(batch{deleteIncidents: []string{id}}); err != nil {
+		return err
+	}
+	delete(p.incidents, id)
+	p.touch(p.clock())
+	p.render(nil, false)
+	return nil
+}
+
+// commit stores a batch, within the limits of what the page may hold, and counts its bytes.
 func (p *Page) commit(b batch) *apiError {
+	total, byIncident := p.growth(b)
+	if total > 0 && p.storedBytes+total > p.limits.storedBytes {
+		return &apiError{status: http.StatusRequestEntityTooLarge, code: api.CodeStorageFull,
+			message: fmt.Sprintf("the page holds %d bytes of records and this write adds %d, past the limit of %d: delete old incidents with DELETE /api/v1/incidents/{id} to make room",
+				p.storedBytes, total, p.limits.storedBytes)}
+	}
+	for id, n := range byIncident {
+		if n > 0 && p.incidentBytes[id]+n > p.limits.incidentBytes {
+			return &apiError{status: http.StatusRequestEntityTooLarge, code: api.CodeStorageFull,
+				message: fmt.Sprintf("incident %q holds %d bytes of updates and this write adds %d, past the limit of %d per incident: post shorter updates, or fewer",
+					id, p.incidentBytes[id], n, p.limits.incidentBytes)}
+		}
+	}
 	if err := p.store.commit(b); err != nil {
 		return &apiError{status: http.StatusInternalServerError, code: api.CodeInternal, message: "cannot store the write: " + err.Error()}
 	}
+	p.storedBytes += total
+	for id, n := range byIncident {
+		p.incidentBytes[id] += n
+	}
+	for _, id := range b.deleteIncidents {
+		delete(p.incidentBytes, id)
+	}
 	return nil
+}
+
+// growth is how many bytes a batch adds to the stored records, in all and per incident: the
+// size of what it writes less the size of what that replaces or deletes. Callers hold p.mu
+// and have not applied the batch yet.
+func (p *Page) growth(b batch) (total int64, byIncident map[string]int64) {
+	byIncident = map[string]int64{}
+	add := func(incident string, n int64) {
+		total += n
+		if incident != "" {
+			byIncident[incident] += n
+		}
+	}
+	for _, c := range b.components {
+		add("", sizeOf([]byte(c.ID), c))
+		if old := p.components[c.ID]; old != nil {
+			add("", -sizeOf([]byte(c.ID), old))
+		}
+	}
+	for _, id := range b.deleteComponents {
+		if old := p.components[id]; old != nil {
+			add("", -sizeOf([]byte(id), old))
+		}
+	}
+	for _, r := range b.incidents {
+		add(r.ID, sizeOf([]byte(r.ID), r))
+		if inc := p.incidents[r.ID]; inc != nil {
+			add(r.ID, -sizeOf([]byte(r.ID), inc.rec))
+		}
+	}
+	for _, u := range b.updates {
+		key := updateKey(u.IncidentID, u.ID)
+		add(u.IncidentID, sizeOf(key, u))
+		if inc := p.incidents[u.IncidentID]; inc != nil && inc.byID[u.ID] != nil {
+			add(u.IncidentID, -sizeOf(key, inc.byID[u.ID]))
+		}
+	}
+	for _, pm := range b.postmortems {
+		add(pm.IncidentID, sizeOf([]byte(pm.IncidentID), pm))
+		if inc := p.incidents[pm.IncidentID]; inc != nil && inc.postmortem != nil {
+			add(pm.IncidentID, -sizeOf([]byte(pm.IncidentID), inc.postmortem))
+		}
+	}
+	for _, id := range b.deleteIncidents {
+		add(id, -p.incidentBytes[id])
+	}
+	return total, byIncident
 }
 
 // apply installs a committed batch's updates and components in memory and renders again.

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -77,6 +78,17 @@ func mustPutComponent(t *testing.T, p *Page, id, name string) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// incidentHTML is an incident's own page as a read renders it, nil for an unknown incident.
+func incidentHTML(p *Page, id string) []byte {
+	inc := p.snap.Load().incidents[id]
+	if inc == nil {
+		return nil
+	}
+	rec := httptest.NewRecorder()
+	p.serveIncident(rec, httptest.NewRequest(http.MethodGet, "/incidents/"+id, nil), inc)
+	return rec.Body.Bytes()
+}
 
 // wantAPIError checks that err is an API error with the given status and code.
 func wantAPIError(t *testing.T, err error, status int, code string) *apiError {
@@ -479,13 +491,13 @@ func TestASecondProcessCannotOpenTheSameFile(t *testing.T) {
 
 func TestOverallStatusRollsUpComponentsAndOpenIncidents(t *testing.T) {
 	comp := func(status api.ComponentStatus) *componentRecord { return &componentRecord{Status: string(status)} }
-	inc := func(impact api.Impact) *incidentState {
-		return &incidentState{rec: &incidentRecord{Impact: string(impact)}}
+	inc := func(impact api.Impact) *publicIncident {
+		return &publicIncident{incidentPage: incidentPage{rec: &incidentRecord{Impact: string(impact)}}}
 	}
 	for _, tc := range []struct {
 		name  string
 		comps []*componentRecord
-		open  []*incidentState
+		open  []*publicIncident
 		want  overall
 	}{
 		{"nothing", nil, nil, overall{"none", "All Systems Operational"}},
@@ -494,9 +506,9 @@ func TestOverallStatusRollsUpComponentsAndOpenIncidents(t *testing.T) {
 		{"degraded", []*componentRecord{comp(api.DegradedPerformance)}, nil, overall{"minor", "Minor Service Outage"}},
 		{"partial outage", []*componentRecord{comp(api.DegradedPerformance), comp(api.PartialOutage)}, nil, overall{"major", "Partial System Outage"}},
 		{"major outage", []*componentRecord{comp(api.MajorOutage), comp(api.UnderMaintenance)}, nil, overall{"critical", "Major System Outage"}},
-		{"open minor incident", []*componentRecord{comp(api.Operational)}, []*incidentState{inc(api.ImpactMinor)}, overall{"minor", "Minor Service Outage"}},
-		{"incident worse than components", []*componentRecord{comp(api.DegradedPerformance)}, []*incidentState{inc(api.ImpactCritical)}, overall{"critical", "Major System Outage"}},
-		{"incident without impact", nil, []*incidentState{inc(api.ImpactNone)}, overall{"none", "All Systems Operational"}},
+		{"open minor incident", []*componentRecord{comp(api.Operational)}, []*publicIncident{inc(api.ImpactMinor)}, overall{"minor", "Minor Service Outage"}},
+		{"incident worse than components", []*componentRecord{comp(api.DegradedPerformance)}, []*publicIncident{inc(api.ImpactCritical)}, overall{"critical", "Major System Outage"}},
+		{"incident without impact", nil, []*publicIncident{inc(api.ImpactNone)}, overall{"none", "All Systems Operational"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := rollUp(tc.comps, tc.open); got != tc.want {

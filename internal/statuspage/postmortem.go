@@ -29,6 +29,15 @@ import (
 // never withdraws or changes a published post-mortem, and the same request again writes
 // nothing, so a publisher may retry any write.
 func (p *Page) PutPostmortem(incidentID string, req api.PostmortemRequest) (api.Postmortem, bool, error) {
+	return p.putPostmortem(adminScope, incidentID, req)
+}
+
+// Postmortem returns an incident's post-mortem, draft included.
+func (p *Page) Postmortem(incidentID string) (api.Postmortem, error) {
+	return p.postmortem(adminScope, incidentID)
+}
+
+func (p *Page) putPostmortem(sc scope, incidentID string, req api.PostmortemRequest) (api.Postmortem, bool, error) {
 	now := p.clock()
 	if err := validateID("incident id", incidentID); err != nil {
 		return api.Postmortem{}, false, err
@@ -42,6 +51,9 @@ func (p *Page) PutPostmortem(incidentID string, req api.PostmortemRequest) (api.
 	if inc == nil {
 		return api.Postmortem{}, false, &apiError{status: http.StatusNotFound, code: api.CodeNotFound,
 			message: fmt.Sprintf("incident %q does not exist: a post-mortem belongs to an incident published with PUT /api/v1/incidents/%s", incidentID, incidentID)}
+	}
+	if err := sc.mayWrite(inc); err != nil {
+		return api.Postmortem{}, false, err
 	}
 	old := inc.postmortem
 	rec := postmortemRecord{IncidentID: incidentID, CreatedAt: now}
@@ -84,13 +96,15 @@ func (p *Page) PutPostmortem(incidentID string, req api.PostmortemRequest) (api.
 	return p.postmortemAPI(&rec), old == nil, nil
 }
 
-// Postmortem returns an incident's post-mortem, draft included.
-func (p *Page) Postmortem(incidentID string) (api.Postmortem, error) {
+func (p *Page) postmortem(sc scope, incidentID string) (api.Postmortem, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	inc := p.incidents[incidentID]
 	if inc == nil {
 		return api.Postmortem{}, notFound("incident", incidentID)
+	}
+	if err := sc.mayWrite(inc); err != nil {
+		return api.Postmortem{}, err
 	}
 	if inc.postmortem == nil {
 		return api.Postmortem{}, &apiError{status: http.StatusNotFound, code: api.CodeNotFound,

@@ -304,7 +304,7 @@ func TestAPostmortemSurvivesReopeningTheStore(t *testing.T) {
 	}
 	before1, _ := p.Postmortem("i1")
 	before2, _ := p.Postmortem("i2")
-	page := p.snap.Load().routes["/incidents/i1"].plain.body
+	page := incidentHTML(p, "i1")
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -315,10 +315,10 @@ func TestAPostmortemSurvivesReopeningTheStore(t *testing.T) {
 	if err1 != nil || err2 != nil || !reflect.DeepEqual(after1, before1) || !reflect.DeepEqual(after2, before2) {
 		t.Errorf("after reopening:\n got %+v, %+v (%v, %v)\nwant %+v, %+v", after1, after2, err1, err2, before1, before2)
 	}
-	if got := p.snap.Load().routes["/incidents/i1"].plain.body; !bytes.Equal(got, page) || !bytes.Contains(got, []byte("Published words.")) {
+	if got := incidentHTML(p, "i1"); !bytes.Equal(got, page) || !bytes.Contains(got, []byte("Published words.")) {
 		t.Errorf("the incident page changed across a reopen or lost its post-mortem")
 	}
-	if bytes.Contains(p.snap.Load().routes["/incidents/i2"].plain.body, []byte("Only a draft.")) {
+	if bytes.Contains(incidentHTML(p, "i2"), []byte("Only a draft.")) {
 		t.Error("a draft is public after reopening")
 	}
 }

@@ -32,8 +32,12 @@ import (
 	"firescope.dev/firescope/internal/statuspage/api"
 )
 
-// Everything public is rendered here, on each write, into a snapshot of byte slices that the
-// read handlers serve as they are.
+// The lists (front page, history, JSON, feed) are rendered here, on each write, into a
+// snapshot of byte slices that the read handlers serve as they are. Each list holds a
+// bounded part of the page, so that its size, and the memory of a render, do not grow with
+// the page: the latest updates of each incident, and as many incidents as fit in
+// listBudget. An incident's own page has its full history and is rendered per request
+// (incident.go).
 
 const (
 	// pastOnFrontPage is how many resolved incidents the front page lists.
@@ -44,6 +48,14 @@ const (
 	v2IncidentsLength = 50
 	// feedLength is how many updates the Atom feed carries.
 	feedLength = 50
+	// updatesInLists is how many updates of an incident, the latest, the front page and the
+	// JSON show.
+	updatesInLists = 5
+	// listBudget bounds the bytes of incidents in one list document, by cost: far more than
+	// a normal page needs (a few open incidents of a few kilobytes), far less than a page of
+	// texts at their limits would take. Past it, the oldest incidents are left out of that
+	// list; /history and their own pages still show them.
+	listBudget = 2 << 20
 )
 
 //go:embed templates
@@ -97,8 +109,10 @@ func marshalJSON(v any) []byte {
 
 // snapshot is everything the public reads serve, by path.
 type snapshot struct {
-	routes   map[string]*resource
-	notFound *resource
+	routes map[string]*resource
+	// incidents are the incidents by id, for their own pages.
+	incidents map[string]*publicIncident
+	notFound  *resource
 }
 
 type timeView struct{ ISO, Text string }
@@ -121,17 +135,24 @@ type componentView struct{ Name, Description, Status, StatusText string }
 type updateView struct {
 	ID, StatusText, Body string
 	At                   timeView
-	Components           []string
+	Components           []componentChangeView
 }
+
+// componentChangeView is a component an update sets; its strings are the records' own, so
+// that rendering a long history copies no text.
+type componentChangeView struct{ Name, Status string }
 
 type incidentView struct {
 	ID, Name, Path, Impact, ImpactText, StatusText string
 	Started                                        timeView
 	Resolved                                       *timeView
 	Duration                                       string
-	Updates                                        []updateView
-	Latest                                         *updateView
-	Components                                     []string
+	// Updates are the latest ones, newest first; EarlierUpdates counts those left out.
+	Updates        []updateView
+	EarlierUpdates int
+	Latest         *updateView
+	// Components names every component the incident affected, on its own page only.
+	Components []string
 	// HasPostmortem is set when a post-mortem is published; Postmortem holds it, on the
 	// incident's own page only (parsing every post-mortem for the lists would be wasted).
 	HasPostmortem bool
@@ -156,10 +177,12 @@ type monthView struct {
 }
 
 type indexView struct {
-	Title       string
-	Site        siteView
-	Overall     overallView
-	Active      []incidentView
+	Title   string
+	Site    siteView
+	Overall overallView
+	Active  []incidentView
+	// MoreActive counts the open incidents that did not fit in the list.
+	MoreActive  int
 	Components  []componentView
 	Past        []dayView
 	MoreHistory bool
@@ -191,6 +214,15 @@ var statusText = map[string]string{
 	string(api.UnderMaintenance):    "Under maintenance",
 }
 
+// changeText is statusText as it reads after a component's name.
+var changeText = func() map[string]string {
+	out := map[string]string{}
+	for k, v := range statusText {
+		out[k] = strings.ToLower(v)
+	}
+	return out
+}()
+
 var impactText = map[string]string{
 	string(api.ImpactNone):     "No customer impact",
 	string(api.ImpactMinor):    "Minor impact",
@@ -198,18 +230,12 @@ var impactText = map[string]string{
 	string(api.ImpactCritical): "Critical impact",
 }
 
-// render builds a new snapshot: the front page, history, JSON and feed always, and the pages
-// of the incidents in changed (or of all incidents when all is set). Callers hold p.mu.
+// render builds a new snapshot: the front page, history, JSON and feed, and a frozen copy of
+// each incident in changed (or of every incident when all is set) for its own page. Callers
+// hold p.mu.
 func (p *Page) render(changed map[string]bool, all bool) {
 	old := p.snap.Load()
-	routes := make(map[string]*resource, len(p.incidents)+8)
-	if old != nil && !all {
-		for path, res := range old.routes {
-			if strings.HasPrefix(path, "/incidents/") {
-				routes[path] = res
-			}
-		}
-	}
+	routes := make(map[string]*resource, 16)
 	// set keeps a resource whose bytes did not change, so that its ETag stays and its
 	// compressed variant, once made, is not made again.
 	set := func(path string, body []byte, newRes func([]byte) *resource) {
@@ -224,15 +250,21 @@ func (p *Page) render(changed map[string]bool, all bool) {
 	html := func(body []byte) *resource { return p.htmlResource(body, 200) }
 	jsonRes := func(body []byte) *resource { return jsonResource(body, p.info.CacheMaxAge) }
 	comps := p.sortedComponents()
-	incs := make([]*incidentState, 0, len(p.incidents))
+	incs := make([]*publicIncident, 0, len(p.incidents))
+	pages := make(map[string]*publicIncident, len(p.incidents))
 	for _, inc := range p.incidents {
-		incs = append(incs, inc)
+		if all || changed[inc.rec.ID] || inc.public == nil {
+			p.freezes++
+			inc.public = freeze(inc, fmt.Sprintf(`"%s-%d"`, p.etagBase, p.freezes))
+		}
+		incs = append(incs, inc.public)
+		pages[inc.rec.ID] = inc.public
 	}
 	// Newest first, by start.
-	slices.SortFunc(incs, func(a, b *incidentState) int {
+	slices.SortFunc(incs, func(a, b *publicIncident) int {
 		return cmp.Or(b.startedAt().Compare(a.startedAt()), cmp.Compare(a.rec.ID, b.rec.ID))
 	})
-	var open, resolved []*incidentState
+	var open, resolved []*publicIncident
 	for _, inc := range incs {
 		if inc.status() == api.Resolved {
 			resolved = append(resolved, inc)
@@ -241,20 +273,22 @@ func (p *Page) render(changed map[string]bool, all bool) {
 		}
 	}
 	roll := rollUp(comps, open)
+	shownOpen := p.fit(open)
 
 	site := p.site(p.updatedAt)
-	idx := indexView{Title: p.info.Name, Site: site, Overall: overallView{roll, roll.Indicator}, MoreHistory: len(resolved) > pastOnFrontPage}
+	idx := indexView{Title: p.info.Name, Site: site, Overall: overallView{roll, roll.Indicator},
+		MoreActive: len(open) - len(shownOpen), MoreHistory: len(resolved) > pastOnFrontPage}
 	if roll.Indicator == "none" && roll.Description != "All Systems Operational" {
 		idx.Overall.Class = "maintenance"
 	}
-	for _, inc := range open {
-		idx.Active = append(idx.Active, p.incidentView(inc))
+	for _, inc := range shownOpen {
+		idx.Active = append(idx.Active, p.incidentView(inc, updatesInLists))
 	}
 	for _, c := range comps {
 		idx.Components = append(idx.Components, componentView{Name: c.Name, Description: c.Description, Status: c.Status, StatusText: statusText[c.Status]})
 	}
 	for _, inc := range resolved[:min(len(resolved), pastOnFrontPage)] {
-		v := p.incidentView(inc)
+		v := p.incidentView(inc, 1)
 		date := inc.startedAt().In(p.info.Location).Format("January 2, 2006")
 		if n := len(idx.Past); n > 0 && idx.Past[n-1].Date == date {
 			idx.Past[n-1].Incidents = append(idx.Past[n-1].Incidents, v)
@@ -266,7 +300,7 @@ func (p *Page) render(changed map[string]bool, all bool) {
 
 	hist := historyView{Title: "Incident history · " + p.info.Name, Site: site, Truncated: len(incs) > historyLength}
 	for _, inc := range incs[:min(len(incs), historyLength)] {
-		v := p.incidentView(inc)
+		v := p.incidentView(inc, 0)
 		start := inc.startedAt().In(p.info.Location)
 		key := start.Format("2006-01")
 		if n := len(hist.Months); n > 0 && hist.Months[n-1].Key == key {
@@ -278,16 +312,8 @@ func (p *Page) render(changed map[string]bool, all bool) {
 	}
 	set("/history", executeTemplate("history", hist), html)
 
-	for _, inc := range incs {
-		if all || changed[inc.rec.ID] {
-			v := p.incidentView(inc)
-			v.Postmortem = p.postmortemView(inc)
-			page := incidentPageView{Title: inc.rec.Name + " · " + p.info.Name, Site: p.site(inc.rec.UpdatedAt), Incident: v}
-			set("/incidents/"+inc.rec.ID, executeTemplate("incident", page), html)
-		}
-	}
-
-	for path, body := range p.renderV2(comps, incs, open, roll) {
+	recent := p.fit(incs[:min(len(incs), v2IncidentsLength)])
+	for path, body := range p.renderV2(comps, recent, shownOpen, roll) {
 		set(path, body, jsonRes)
 	}
 	set("/history.atom", p.renderFeed(incs), p.feedResource)
@@ -302,7 +328,39 @@ func (p *Page) render(changed map[string]bool, all bool) {
 			Site  siteView
 		}{"Page not found · " + p.info.Name, p.site(time.Time{})}), 404)
 	}
-	p.snap.Store(&snapshot{routes: routes, notFound: notFound})
+	p.snap.Store(&snapshot{routes: routes, incidents: pages, notFound: notFound})
+}
+
+// fit returns the first incidents whose latest updatesInLists updates fit in listBudget
+// together, and at least the first one.
+func (p *Page) fit(incs []*publicIncident) []*publicIncident {
+	total := 0
+	for i, inc := range incs {
+		total += p.cost(inc)
+		if total > listBudget && i > 0 {
+			return incs[:i]
+		}
+	}
+	return incs
+}
+
+// cost is an upper bound of the bytes an incident with its latest updatesInLists updates
+// adds to a list document: each byte of its texts escaped to six (as JSON writes & or <),
+// the components it affected in full (as the JSON lists them), and room for the markup.
+func (p *Page) cost(inc *publicIncident) int {
+	n := len(inc.rec.ID) + len(inc.rec.Name)
+	for _, u := range inc.latestUpdates(updatesInLists) {
+		n += len(u.ID) + len(u.Body) + 128
+		for _, c := range u.Components {
+			n += len(c.ID) + len(c.Name) + 64
+		}
+	}
+	for _, c := range inc.affected {
+		if live := p.components[c.ID]; live != nil {
+			n += len(live.ID) + len(live.Name) + len(live.Description) + 128
+		}
+	}
+	return 6*n + 1024
 }
 
 func (p *Page) site(updated time.Time) siteView {
@@ -317,7 +375,9 @@ func (p *Page) timeView(t time.Time) timeView {
 	return timeView{ISO: t.UTC().Format(time.RFC3339), Text: t.In(p.info.Location).Format("Jan 2, 2006 15:04 MST")}
 }
 
-func (p *Page) incidentView(inc *incidentState) incidentView {
+// incidentView is an incident with its latest limit updates (all of them when limit < 0,
+// with the components it affected, for its own page).
+func (p *Page) incidentView(inc *publicIncident, limit int) incidentView {
 	v := incidentView{ID: inc.rec.ID, Name: inc.rec.Name, Path: "/incidents/" + inc.rec.ID, Impact: inc.rec.Impact,
 		ImpactText: impactText[inc.rec.Impact], StatusText: statusText[string(inc.status())], Started: p.timeView(inc.startedAt())}
 	if r := inc.resolvedAt(); r != nil {
@@ -325,17 +385,20 @@ func (p *Page) incidentView(inc *incidentState) incidentView {
 		v.Resolved = &tv
 		v.Duration = humanDuration(r.Sub(inc.startedAt()))
 	}
-	seen := map[string]bool{}
-	for _, u := range slices.Backward(inc.updates) {
+	shown := inc.latestUpdates(limit)
+	v.EarlierUpdates = len(inc.updates) - len(shown)
+	v.Updates = make([]updateView, 0, len(shown))
+	for _, u := range slices.Backward(shown) {
 		uv := updateView{ID: u.ID, StatusText: statusText[u.Status], Body: u.Body, At: p.timeView(u.CreatedAt)}
 		for _, c := range u.Components {
-			uv.Components = append(uv.Components, c.Name+" ("+strings.ToLower(statusText[c.NewStatus])+")")
-			if !seen[c.ID] {
-				seen[c.ID] = true
-				v.Components = append(v.Components, c.Name)
-			}
+			uv.Components = append(uv.Components, componentChangeView{Name: c.Name, Status: changeText[c.NewStatus]})
 		}
 		v.Updates = append(v.Updates, uv)
+	}
+	if limit < 0 {
+		for _, c := range inc.affected {
+			v.Components = append(v.Components, c.Name)
+		}
 	}
 	if len(v.Updates) > 0 {
 		v.Latest = &v.Updates[0]
@@ -346,7 +409,7 @@ func (p *Page) incidentView(inc *incidentState) incidentView {
 
 // postmortemView is the published post-mortem of inc, nil if there is none: a draft is
 // never shown.
-func (p *Page) postmortemView(inc *incidentState) *postmortemView {
+func (p *Page) postmortemView(inc *publicIncident) *postmortemView {
 	pm := inc.postmortem
 	if pm == nil || !pm.published() {
 		return nil
@@ -383,7 +446,7 @@ func humanDuration(d time.Duration) string {
 }
 
 // renderV2 returns the public JSON documents by path.
-func (p *Page) renderV2(comps []*componentRecord, incs, open []*incidentState, roll overall) map[string][]byte {
+func (p *Page) renderV2(comps []*componentRecord, recent, open []*publicIncident, roll overall) map[string][]byte {
 	page := v2Page{ID: p.info.ID, Name: p.info.Name, URL: p.info.URL, TimeZone: p.info.Location.String(), UpdatedAt: stamp(p.updatedAt)}
 	status := v2Status{Indicator: roll.Indicator, Description: roll.Description}
 	v2comps := make([]v2Component, 0, len(comps))
@@ -394,16 +457,16 @@ func (p *Page) renderV2(comps []*componentRecord, incs, open []*incidentState, r
 	for _, inc := range open {
 		v2open = append(v2open, p.v2Incident(inc))
 	}
-	recent := make([]v2Incident, 0, min(len(incs), v2IncidentsLength))
-	for _, inc := range incs[:min(len(incs), v2IncidentsLength)] {
-		recent = append(recent, p.v2Incident(inc))
+	v2recent := make([]v2Incident, 0, len(recent))
+	for _, inc := range recent {
+		v2recent = append(v2recent, p.v2Incident(inc))
 	}
 	return map[string][]byte{
 		"/api/v2/status.json": marshalJSON(v2StatusDoc{Page: page, Status: status}),
 		"/api/v2/summary.json": marshalJSON(v2SummaryDoc{Page: page, Components: v2comps, Incidents: v2open,
 			ScheduledMaintenances: []v2Incident{}, Status: status}),
 		"/api/v2/components.json":           marshalJSON(v2ComponentsDoc{Page: page, Components: v2comps}),
-		"/api/v2/incidents.json":            marshalJSON(v2IncidentsDoc{Page: page, Incidents: recent}),
+		"/api/v2/incidents.json":            marshalJSON(v2IncidentsDoc{Page: page, Incidents: v2recent}),
 		"/api/v2/incidents/unresolved.json": marshalJSON(v2IncidentsDoc{Page: page, Incidents: v2open}),
 	}
 }
@@ -417,26 +480,31 @@ func (p *Page) v2Component(c *componentRecord) v2Component {
 	return out
 }
 
-func (p *Page) v2Incident(inc *incidentState) v2Incident {
+// v2Incident is an incident in the Statuspage format, with its latest updatesInLists
+// updates.
+func (p *Page) v2Incident(inc *publicIncident) v2Incident {
 	out := v2Incident{ID: inc.rec.ID, Name: inc.rec.Name, Status: string(inc.status()), CreatedAt: stamp(inc.startedAt()),
 		UpdatedAt: stamp(inc.rec.UpdatedAt), ResolvedAt: stampPtr(inc.resolvedAt()), Impact: inc.rec.Impact, Shortlink: p.incidentURL(inc.rec.ID),
 		StartedAt: stamp(inc.startedAt()), PageID: p.info.ID, IncidentUpdates: []v2IncidentUpdate{}, Components: []v2Component{}}
-	seen := map[string]bool{}
 	for _, u := range slices.Backward(inc.updates) {
-		if u.Status == string(api.Monitoring) && out.MonitoringAt == nil {
+		if u.Status == string(api.Monitoring) {
 			out.MonitoringAt = stampPtr(&u.CreatedAt)
+			break
 		}
+	}
+	for _, u := range slices.Backward(inc.latestUpdates(updatesInLists)) {
 		at := stamp(u.CreatedAt)
 		vu := v2IncidentUpdate{ID: u.ID, Status: u.Status, Body: u.Body, IncidentID: inc.rec.ID, CreatedAt: at,
 			UpdatedAt: at, DisplayAt: at, DeliverNotifications: true}
 		for _, c := range u.Components {
 			vu.AffectedComponents = append(vu.AffectedComponents, v2AffectedComponent{Code: c.ID, Name: c.Name, OldStatus: c.OldStatus, NewStatus: c.NewStatus})
-			if live := p.components[c.ID]; live != nil && !seen[c.ID] {
-				seen[c.ID] = true
-				out.Components = append(out.Components, p.v2Component(live))
-			}
 		}
 		out.IncidentUpdates = append(out.IncidentUpdates, vu)
+	}
+	for _, c := range inc.affected {
+		if live := p.components[c.ID]; live != nil {
+			out.Components = append(out.Components, p.v2Component(live))
+		}
 	}
 	return out
 }

@@ -51,11 +51,16 @@ type variant struct {
 // gzipMinBytes is the smallest body worth compressing.
 const gzipMinBytes = 1024
 
-func newResource(body []byte, status int, contentType string, maxAge time.Duration, extra map[string]string) *resource {
-	cache := fmt.Sprintf("public, max-age=%d", int(maxAge/time.Second))
+// cacheControl is the Cache-Control of a public response: cacheable when it is a 200.
+func cacheControl(status int, maxAge time.Duration) string {
 	if status != http.StatusOK {
-		cache = "no-store"
+		return "no-store"
 	}
+	return fmt.Sprintf("public, max-age=%d", int(maxAge/time.Second))
+}
+
+func newResource(body []byte, status int, contentType string, maxAge time.Duration, extra map[string]string) *resource {
+	cache := cacheControl(status, maxAge)
 	mk := func(b []byte, encoding string) variant {
 		sum := sha256.Sum256(b)
 		etag := `"` + hex.EncodeToString(sum[:16]) + `"`

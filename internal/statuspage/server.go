@@ -27,10 +27,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"runtime/debug"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,7 +46,7 @@ import (
 // --some-flag can be given as FIRESCOPE_STATUSPAGE_SOME_FLAG; a flag on the command line wins.
 const EnvPrefix = "FIRESCOPE_STATUSPAGE_"
 
-// EnvToken holds the write API's bearer token. There is no flag for the token itself, so that
+// EnvToken holds the write API's admin token. There is no flag for a token itself, so that
 // it never shows in a process listing.
 const EnvToken = EnvPrefix + "TOKEN"
 
@@ -56,25 +59,29 @@ type Config struct {
 	Listen string
 	// DataPath is the database file.
 	DataPath string
-	// Token is the write API's bearer token. It is never logged.
-	Token string
+	// Tokens are the write API's bearer tokens. They are never logged.
+	Tokens Tokens
 	// Page describes the page.
 	Page PageInfo
 	// ShutdownTimeout bounds how long in-flight requests may take to finish on shutdown.
 	ShutdownTimeout time.Duration
 	// LogLevel is the lowest level logged.
 	LogLevel slog.Level
+	// MemoryLimit is the Go runtime's soft memory limit in bytes (debug.SetMemoryLimit), 0
+	// for none.
+	MemoryLimit int64
 }
 
 // ParseConfig reads the flags in args and, for flags not given there, the environment.
 func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) (Config, error) {
 	var cfg Config
-	var tokenFile, zone, level string
+	var tokenFile, tokensDir, zone, level, memLimit string
 	fs := flag.NewFlagSet("statuspage", flag.ContinueOnError)
 	fs.SetOutput(usageOut)
 	fs.StringVar(&cfg.Listen, "listen", ":8080", "TCP address to serve on.")
 	fs.StringVar(&cfg.DataPath, "data", "statuspage.db", "Database file; created if missing. Keep it on a persistent volume.")
-	fs.StringVar(&tokenFile, "token-file", "", "File holding the write API's bearer token (else $"+EnvToken+").")
+	fs.StringVar(&tokenFile, "token-file", "", "File holding the admin token, which writes everything (else $"+EnvToken+").")
+	fs.StringVar(&tokensDir, "tokens-dir", "", "Directory of namespace tokens: a file per namespace, named after it, holding the token that writes that namespace's incidents (a mounted Secret).")
 	fs.StringVar(&cfg.Page.Name, "page-name", "Status", "The page's title, such as \"Example Status\".")
 	fs.StringVar(&cfg.Page.ID, "page-id", "firescope", "page.id in the public JSON.")
 	fs.StringVar(&cfg.Page.URL, "public-url", "", "The page's public URL, for links in the JSON and the feed (default http://localhost:<port>).")
@@ -82,11 +89,12 @@ func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.DurationVar(&cfg.Page.CacheMaxAge, "cache-max-age", 10*time.Second, "Cache-Control max-age of the public pages and JSON.")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "How long requests in flight may take to finish on SIGTERM.")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error; debug logs every write API request, refused ones too.")
+	fs.StringVar(&memLimit, "memory-limit", "", "Soft memory limit of the Go runtime, in bytes or with Ki, Mi or Gi, such as 230Mi; 0 for none (default: half the container's memory limit, if it has one).")
 	fs.Usage = func() {
 		fmt.Fprintf(usageOut, "Usage: statuspage [flags]\n\n"+
 			"Serves the Firescope status page. Every flag can also be set in the environment as\n"+
 			"%sFLAG_NAME (--public-url as %sPUBLIC_URL); a flag wins.\n"+
-			"The write API's token comes from --token-file or $%s.\n\n", EnvPrefix, EnvPrefix, EnvToken)
+			"The write API's tokens come from --tokens-dir (one per namespace) and --token-file or $%s (admin).\n\n", EnvPrefix, EnvPrefix, EnvToken)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -111,7 +119,7 @@ func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	}
 
 	var err error
-	if cfg.Token, err = readToken(tokenFile, getenv(EnvToken)); err != nil {
+	if cfg.Tokens, err = readTokens(tokenFile, getenv(EnvToken), tokensDir); err != nil {
 		return cfg, err
 	}
 	if cfg.Page.Location, err = time.LoadLocation(zone); err != nil {
@@ -119,6 +127,13 @@ func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return cfg, fmt.Errorf("--log-level: %w", err)
+	}
+	if memLimit == "" {
+		// Half: the rest is for what the runtime's limit does not count, chiefly the
+		// database file's pages, mapped into memory, and for the kernel's own.
+		cfg.MemoryLimit = containerMemoryLimit(os.ReadFile) / 2
+	} else if cfg.MemoryLimit, err = parseBytes(memLimit); err != nil {
+		return cfg, fmt.Errorf("--memory-limit: %w", err)
 	}
 	if cfg.Page.URL == "" {
 		_, port, err := net.SplitHostPort(cfg.Listen)
@@ -136,27 +151,66 @@ func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	return cfg, nil
 }
 
-func readToken(file, env string) (string, error) {
-	token := env
+func readTokens(file, env, dir string) (Tokens, error) {
+	t := Tokens{Admin: env}
+	if dir != "" {
+		var err error
+		if t.Namespaces, err = readTokensDir(dir); err != nil {
+			return t, err
+		}
+	}
 	switch {
 	case file != "" && env != "":
-		return "", fmt.Errorf("both --token-file and $%s are set: set one", EnvToken)
+		return t, fmt.Errorf("both --token-file and $%s are set: set one", EnvToken)
 	case file != "":
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return "", fmt.Errorf("--token-file: %w", err)
+			return t, fmt.Errorf("--token-file: %w", err)
 		}
-		token = strings.TrimSpace(string(b))
-	case env == "":
-		return "", fmt.Errorf("no write token: set $%s or --token-file (the write API is never open)", EnvToken)
+		t.Admin = strings.TrimSpace(string(b))
+	case env == "" && len(t.Namespaces) == 0:
+		return t, fmt.Errorf("no write token: set --tokens-dir, or $%s or --token-file (the write API is never open)", EnvToken)
 	}
-	if len(token) < minTokenLength {
-		return "", fmt.Errorf("the write token is %d characters long; use at least %d (e.g. openssl rand -hex 32)", len(token), minTokenLength)
+	if t.Admin != "" || file != "" {
+		if err := checkToken(t.Admin); err != nil {
+			return t, fmt.Errorf("the admin token: %w", err)
+		}
 	}
-	if strings.ContainsAny(token, " \t\r\n") {
-		return "", errors.New("the write token must not contain white space")
+	return t, t.checkDistinct()
+}
+
+// parseBytes reads a size such as 241172480, 230Mi or 1Gi (Kubernetes' binary suffixes).
+func parseBytes(s string) (int64, error) {
+	unit := int64(1)
+	for suffix, u := range map[string]int64{"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30} {
+		if n, ok := strings.CutSuffix(s, suffix); ok {
+			s, unit = n, u
+			break
+		}
 	}
-	return token, nil
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/unit {
+		return 0, fmt.Errorf("%q is not a size: use bytes, or a number with Ki, Mi or Gi, such as 230Mi", s)
+	}
+	return n * unit, nil
+}
+
+// containerMemoryLimit is the memory limit of the cgroup the process runs in (v2, then v1),
+// 0 if it has none.
+func containerMemoryLimit(readFile func(string) ([]byte, error)) int64 {
+	for _, file := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
+		b, err := readFile(file)
+		if err != nil {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		// "max" (v2) and a number near 2^63 (v1) both mean no limit.
+		if err != nil || n <= 0 || n >= 1<<62 {
+			return 0
+		}
+		return n
+	}
+	return 0
 }
 
 // NewHTTPServer returns the server with the timeouts that keep slow or idle clients from
@@ -190,9 +244,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	srv := NewHTTPServer(NewHandler(page, cfg.Token, log), log)
+	srv := NewHTTPServer(NewScopedHandler(page, cfg.Tokens, log), log)
 	ln = corkListener{ln}
-	log.Info("serving the status page", "addr", ln.Addr().String(), "url", cfg.Page.URL, "data", cfg.DataPath, "page", cfg.Page.Name)
+	namespaces := make([]string, 0, len(cfg.Tokens.Namespaces))
+	for ns := range cfg.Tokens.Namespaces {
+		namespaces = append(namespaces, ns)
+	}
+	slices.Sort(namespaces)
+	log.Info("serving the status page", "addr", ln.Addr().String(), "url", cfg.Page.URL, "data", cfg.DataPath, "page", cfg.Page.Name,
+		"adminToken", cfg.Tokens.Admin != "", "namespaceTokens", strings.Join(namespaces, ","))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
@@ -218,6 +278,16 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stderr
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	// The page's memory is bounded (docs/statuspage.md); the limit makes the collector keep
+	// the garbage of renders within it too, rather than let the heap grow to GOGC's target.
+	// GOMEMLIMIT, which the runtime reads itself, wins.
+	switch {
+	case getenv("GOMEMLIMIT") != "":
+		log.Info("memory limit from GOMEMLIMIT", "bytes", debug.SetMemoryLimit(-1))
+	case cfg.MemoryLimit > 0:
+		debug.SetMemoryLimit(cfg.MemoryLimit)
+		log.Info("memory limit", "bytes", cfg.MemoryLimit)
+	}
 	if getenv("GOGC") == "" {
 		// The live heap is small (the page and its rendered bytes) while net/http allocates
 		// on every request: collecting less often leaves more CPU for a read storm (about a

@@ -17,17 +17,20 @@ limitations under the License.
 package statuspage
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"firescope.dev/firescope/internal/statuspage/api"
 )
 
 // The store keeps every record in one bbolt file. bbolt commits with fdatasync, so a write
 // that the API acknowledged is on disk and survives a crash or kill -9. The whole page also
-// lives in memory (it is small), so reads never touch the file.
+// lives in memory, bounded by api.MaxStoredBytes, so reads never touch the file.
 
 const schemaVersion = "1"
 
@@ -62,7 +65,11 @@ type componentRecord struct {
 // incidentRecord is an incident without its updates, which are stored one record each so
 // that posting an update writes only that update.
 type incidentRecord struct {
-	ID        string    `json:"id"`
+	ID string `json:"id"`
+	// Owner is the namespace whose token created the incident, the only one (with the
+	// admin) that may change it; "" for one the admin created, or a server without
+	// namespace tokens.
+	Owner     string    `json:"owner,omitempty"`
 	Name      string    `json:"name"`
 	Impact    string    `json:"impact"`
 	CreatedAt time.Time `json:"created_at"`
@@ -110,6 +117,8 @@ type batch struct {
 	incidents        []*incidentRecord
 	updates          []*updateRecord
 	postmortems      []*postmortemRecord
+	// deleteIncidents removes incidents with their updates and post-mortems.
+	deleteIncidents []string
 }
 
 type store struct {
@@ -154,34 +163,67 @@ type records struct {
 	incidents   []*incidentRecord
 	updates     []*updateRecord
 	postmortems []*postmortemRecord
+	// componentBytes is the stored size of the components; incidentBytes that of each
+	// incident's records (see recordSize).
+	componentBytes int64
+	incidentBytes  map[string]int64
 }
 
 // load reads every record.
 func (s *store) load() (recs records, err error) {
+	recs.incidentBytes = map[string]int64{}
 	err = s.db.View(func(tx *bolt.Tx) error {
-		if err := forEach(tx, bucketComponents, func(r *componentRecord) { recs.components = append(recs.components, r) }); err != nil {
+		if err := forEach(tx, bucketComponents, func(r *componentRecord, n int64) {
+			recs.components = append(recs.components, r)
+			recs.componentBytes += n
+		}); err != nil {
 			return err
 		}
-		if err := forEach(tx, bucketIncidents, func(r *incidentRecord) { recs.incidents = append(recs.incidents, r) }); err != nil {
+		if err := forEach(tx, bucketIncidents, func(r *incidentRecord, n int64) {
+			recs.incidents = append(recs.incidents, r)
+			recs.incidentBytes[r.ID] += n
+		}); err != nil {
 			return err
 		}
-		if err := forEach(tx, bucketUpdates, func(r *updateRecord) { recs.updates = append(recs.updates, r) }); err != nil {
+		if err := forEach(tx, bucketUpdates, func(r *updateRecord, n int64) {
+			recs.updates = append(recs.updates, r)
+			recs.incidentBytes[r.IncidentID] += n
+		}); err != nil {
 			return err
 		}
-		return forEach(tx, bucketPostmortems, func(r *postmortemRecord) { recs.postmortems = append(recs.postmortems, r) })
+		return forEach(tx, bucketPostmortems, func(r *postmortemRecord, n int64) {
+			recs.postmortems = append(recs.postmortems, r)
+			recs.incidentBytes[r.IncidentID] += n
+		})
 	})
 	return recs, err
 }
 
-func forEach[T any](tx *bolt.Tx, bucket []byte, f func(*T)) error {
+// forEach decodes every record of bucket and passes it on with its stored size.
+func forEach[T any](tx *bolt.Tx, bucket []byte, f func(*T, int64)) error {
 	return tx.Bucket(bucket).ForEach(func(k, v []byte) error {
 		r := new(T)
 		if err := json.Unmarshal(v, r); err != nil {
 			return fmt.Errorf("record %s/%s: %w", bucket, k, err)
 		}
-		f(r)
+		f(r, recordSize(k, v))
 		return nil
 	})
+}
+
+// recordSize is what a record counts against api.MaxStoredBytes: its key and its JSON.
+func recordSize(key, value []byte) int64 { return int64(len(key) + len(value)) }
+
+// sizeOf is the stored size of a record that has not been written yet (or that is about to
+// be replaced), as commit would write it.
+func sizeOf(key []byte, v any) int64 {
+	data, err := json.Marshal(v)
+	if err != nil {
+		// The records are plain data: this cannot fail. Counting it as large keeps a
+		// mistake from passing the limits silently.
+		return api.MaxStoredBytes
+	}
+	return recordSize(key, data)
 }
 
 func updateKey(incidentID, updateID string) []byte {
@@ -224,8 +266,31 @@ func (s *store) commit(b batch) error {
 				return err
 			}
 		}
+		for _, id := range b.deleteIncidents {
+			if err := deleteIncident(tx, id); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
+}
+
+// deleteIncident removes an incident's record, its updates and its post-mortem.
+func deleteIncident(tx *bolt.Tx, id string) error {
+	if err := tx.Bucket(bucketIncidents).Delete([]byte(id)); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketPostmortems).Delete([]byte(id)); err != nil {
+		return err
+	}
+	prefix := updateKey(id, "")
+	c := tx.Bucket(bucketUpdates).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *store) close() error { return s.db.Close() }

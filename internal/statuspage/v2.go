@@ -155,7 +155,7 @@ var componentIndicator = map[string]string{
 // rollUp computes the page status as Statuspage does: the worst of the components' statuses
 // and of the unresolved incidents' impacts. Maintenance is not an outage, so it keeps the
 // indicator at none and only changes the words.
-func rollUp(comps []*componentRecord, open []*incidentState) overall {
+func rollUp(comps []*componentRecord, open []*publicIncident) overall {
 	indicator, maintenance := "none", false
 	worse := func(i string) {
 		if indicatorRank[i] > indicatorRank[indicator] {

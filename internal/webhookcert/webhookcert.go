@@ -407,6 +407,9 @@ func parseBundle(data map[string][]byte) (*bundle, error) {
 	if b.ca, err = parseCert(data[CACertKey]); err != nil {
 		return nil, err
 	}
+	if err := checkCABundle(b.ca, b.caBundle); err != nil {
+		return nil, err
+	}
 	if b.caKey, err = parseKey(data[caKeyKey], b.ca); err != nil {
 		return nil, err
 	}
@@ -426,6 +429,28 @@ func parseCert(p []byte) (*x509.Certificate, error) {
 		return nil, errors.New("no certificate")
 	}
 	return x509.ParseCertificate(blk.Bytes)
+}
+
+// checkCABundle refuses a CA that may not sign certificates (the manager signs the next
+// serving certificate with it), and a bundle that holds anything but certificates: it is
+// published as is to the webhook configurations, which everyone may read.
+func checkCABundle(ca *x509.Certificate, p []byte) error {
+	if !ca.IsCA || !ca.BasicConstraintsValid || ca.KeyUsage&x509.KeyUsageCertSign == 0 {
+		return errors.New("the CA certificate may not sign certificates")
+	}
+	for rest := bytes.TrimSpace(p); len(rest) > 0; rest = bytes.TrimSpace(rest) {
+		var blk *pem.Block
+		if bytes.HasPrefix(rest, []byte("-----BEGIN CERTIFICATE-----")) {
+			blk, rest = pem.Decode(rest)
+		}
+		if blk == nil || blk.Type != "CERTIFICATE" || len(blk.Headers) > 0 {
+			return errors.New("the CA bundle holds something other than certificates")
+		}
+		if _, err := x509.ParseCertificate(blk.Bytes); err != nil {
+			return fmt.Errorf("the CA bundle: %w", err)
+		}
+	}
+	return nil
 }
 
 // parseKey returns the EC private key of a PEM block, if it belongs to cert.

@@ -65,7 +65,7 @@ const (
 var IncidentStatuses = []IncidentStatus{Investigating, Identified, Monitoring, Resolved}
 
 // Limits of the write API. They keep the worst-case page small enough to render on every
-// write and to load on a phone during an outage.
+// write, to hold in the server's memory limit and to load on a phone during an outage.
 const (
 	// MaxBodyBytes is the largest request body accepted; larger ones get 413.
 	MaxBodyBytes = 64 << 10
@@ -89,6 +89,14 @@ const (
 	// MaxBodyBytes so that a post-mortem of MaxPostmortemLength characters fits however its
 	// client escapes it (a JSON encoder may write one character as 12 bytes, \uXXXX\uXXXX).
 	MaxPostmortemBodyBytes = 256 << 10
+	// MaxIncidents is the most incidents a page holds; delete old ones to make room.
+	MaxIncidents = 1000
+	// MaxIncidentBytes bounds one incident's records (the incident, its updates and its
+	// post-mortem) as stored, in bytes of JSON: a write that would pass it gets 413.
+	MaxIncidentBytes = 4 << 20
+	// MaxStoredBytes bounds every record of the page together, as stored: a write that would
+	// pass it gets 413 until old incidents are deleted.
+	MaxStoredBytes = 32 << 20
 )
 
 // IDPattern is the form of every client-chosen id: URL-safe, so that it needs no escaping in
@@ -230,6 +238,8 @@ const (
 	CodeMalformedJSON    = "malformed_json"
 	CodeInvalidUTF8      = "invalid_utf8"
 	CodeBodyTooLarge     = "body_too_large"
+	CodeStorageFull      = "storage_full"
+	CodeForbidden        = "forbidden"
 	CodeInvalid          = "invalid"
 	CodeUnknownComponent = "unknown_component"
 	CodeLimitExceeded    = "limit_exceeded"

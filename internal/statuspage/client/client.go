@@ -31,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"firescope.dev/firescope/internal/delivery"
 	"firescope.dev/firescope/internal/safehttp"
@@ -120,6 +121,13 @@ func (c *Client) Incident(ctx context.Context, id string) (api.Incident, error) 
 	return inc, err
 }
 
+// DeleteIncident removes an incident with its updates and post-mortem from the page and its
+// file, for good; removing a missing one succeeds, so a retry is safe.
+func (c *Client) DeleteIncident(ctx context.Context, id string) error {
+	_, err := c.do(ctx, http.MethodDelete, "/api/v1/incidents/"+url.PathEscape(id), nil, nil)
+	return err
+}
+
 // PutUpdate posts an update. created is false when the same update was already there; a
 // different update with the same id is an *Error with status 409.
 func (c *Client) PutUpdate(ctx context.Context, incidentID, updateID string, req api.UpdateRequest) (u api.Update, created bool, err error) {
@@ -188,7 +196,8 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (crea
 		e := &Error{StatusCode: resp.StatusCode}
 		var eb api.ErrorBody
 		if json.Unmarshal(data, &eb) == nil && eb.Error.Code != "" {
-			e.ErrorDetail = eb.Error
+			e.ErrorDetail = api.ErrorDetail{Code: printable(eb.Error.Code, 64), Message: printable(eb.Error.Message, maxMessage),
+				Field: printable(eb.Error.Field, 256)}
 		} else {
 			// Not the page's own error format: whatever answered is not read back.
 			e.Code = "http_" + strconv.Itoa(resp.StatusCode)
@@ -202,4 +211,20 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (crea
 		}
 	}
 	return resp.StatusCode == http.StatusCreated, nil
+}
+
+// maxMessage bounds the message of an *Error, which callers put in conditions and logs.
+const maxMessage = 1000
+
+// printable is s as an error may carry it: valid UTF-8, control characters as spaces, at
+// most limit bytes, trimmed. An answer is not always the API's (a proxy's error page, a
+// broken server), and its text ends up in conditions that people read in a terminal.
+func printable(s string, limit int) string {
+	s = strings.ToValidUTF8(s[:min(len(s), limit)], "")
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s))
 }

@@ -83,6 +83,19 @@ func TestPublishingTwiceCreatesOnceAndReturnsTheSameIncident(t *testing.T) {
 	if err := c.DeleteComponent(ctx, "api"); err != nil {
 		t.Fatal(err)
 	}
+	for range 2 { // deleting again succeeds, so a retry is safe
+		if err := c.DeleteIncident(ctx, "inc-1"); err != nil {
+			t.Fatalf("DeleteIncident = %v", err)
+		}
+	}
+	if _, err := c.Incident(ctx, "inc-1"); !isStatus(err, http.StatusNotFound) {
+		t.Errorf("Incident after the delete = %v, want a 404", err)
+	}
+}
+
+func isStatus(err error, status int) bool {
+	e, ok := errors.AsType[*client.Error](err)
+	return ok && e.StatusCode == status
 }
 
 func TestAPIErrorsCarryTheServersCodeAndAreNotRetryable(t *testing.T) {

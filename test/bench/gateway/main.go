@@ -1,0 +1,216 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command gateway measures the chat gateway on a local control plane: a signed Slack hand-off
+// to the Incident changed (seen through a watch), next to the API server's own patch-to-watch
+// latency in the same run, and the gateway's memory at rest.
+//
+//	make build && KUBEBUILDER_ASSETS=$PWD/bin/k8s-... go run ./test/bench/gateway -n 100
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/gateway"
+	"firescope.dev/firescope/internal/localcluster"
+	"firescope.dev/firescope/internal/manager"
+	"firescope.dev/firescope/internal/testenv"
+	"firescope.dev/firescope/test/bench/internal/benchenv"
+)
+
+func main() {
+	n := flag.Int("n", 100, "hand-offs to send")
+	flag.Parse()
+	if err := run(*n); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/gateway:", err)
+		os.Exit(1)
+	}
+}
+
+func run(n int) error {
+	ctx := context.Background()
+	root := testenv.RepoRoot()
+	dir, err := os.MkdirTemp("", "firescope-bench-gateway-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	addr, err := localcluster.FreeAddr()
+	if err != nil {
+		return err
+	}
+	c, err := localcluster.Start(ctx, localcluster.Options{
+		Dir: dir, Assets: os.Getenv("KUBEBUILDER_ASSETS"), User: "ricardo",
+		CRDs: filepath.Join(root, "config", "crd", "bases"), Webhooks: filepath.Join(root, "config", "webhook"),
+		Manager: filepath.Join(root, "bin", "manager"), Gateway: filepath.Join(root, "bin", "gateway"), GatewayAddr: addr,
+	})
+	if err != nil {
+		return err
+	}
+	defer c.Stop()
+	cfg, err := c.Config()
+	if err != nil {
+		return err
+	}
+	cl, err := client.NewWithWatch(cfg, client.Options{Scheme: manager.NewScheme()})
+	if err != nil {
+		return err
+	}
+	secret, err := os.ReadFile(filepath.Join(dir, "slack-signing-secret"))
+	if err != nil {
+		return err
+	}
+	cm := &corev1.ConfigMap{}
+	if err := cl.Get(ctx, client.ObjectKey{Namespace: "default", Name: gateway.IdentitiesConfigMap}, cm); err != nil {
+		return err
+	}
+	cm.Data["U0ALICE"], cm.Data["U0BOB"] = "alice", "bob"
+	if err := cl.Update(ctx, cm); err != nil {
+		return err
+	}
+	send := func(text string) (string, error) {
+		form := url.Values{"command": {"/incident"}, "text": {text}, "user_id": {localcluster.LocalSlackUser}, "channel_id": {"C0BENCH"}}
+		req, err := gateway.SignedRequest("http://"+addr, "/slack/commands", strings.TrimSpace(string(secret)), time.Now(), form)
+		if err != nil {
+			return "", err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return "", err
+		}
+		resp.Body.Close()
+		return resp.Status, nil
+	}
+	if _, err := send("declare Gateway benchmark --confirmed"); err != nil {
+		return err
+	}
+	time.Sleep(time.Second)
+	rssRest := rss(filepath.Join(root, "bin", "gateway"))
+
+	list := &v1alpha1.IncidentList{}
+	if err := cl.List(ctx, list, client.InNamespace("default")); err != nil || len(list.Items) != 1 {
+		return fmt.Errorf("want the one declared incident: %v, %d", err, len(list.Items))
+	}
+	name := list.Items[0].Name
+	w, err := cl.Watch(ctx, &v1alpha1.IncidentList{}, client.InNamespace("default"))
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	var chat, answer []time.Duration
+	for i := range n {
+		who := []string{"alice", "bob"}[i%2]
+		start := time.Now()
+		status, err := send(fmt.Sprintf("ic <@U0%s|%s>", strings.ToUpper(who), who))
+		if err != nil || status != "200 OK" {
+			return fmt.Errorf("hand-off %d: %v %s", i, err, status)
+		}
+		answer = append(answer, time.Since(start))
+		if err := waitFor(w, func(o any) bool {
+			inc, ok := o.(*v1alpha1.Incident)
+			return ok && inc.Name == name && inc.Spec.Roles.Commander == v1alpha1.Person(who)
+		}); err != nil {
+			return err
+		}
+		chat = append(chat, time.Since(start))
+	}
+	// The API server's own figure, in the same run: a patch of a ConfigMap to its watch event.
+	base := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "bench-baseline", Namespace: "default"}, Data: map[string]string{"i": "0"}}
+	if err := cl.Create(ctx, base); err != nil {
+		return err
+	}
+	cw, err := cl.Watch(ctx, &corev1.ConfigMapList{}, client.InNamespace("default"))
+	if err != nil {
+		return err
+	}
+	defer cw.Stop()
+	var api []time.Duration
+	for i := range n {
+		v := fmt.Sprint(i + 1)
+		start := time.Now()
+		patch := client.RawPatch("application/merge-patch+json", []byte(`{"data":{"i":"`+v+`"}}`))
+		if err := cl.Patch(ctx, base, patch); err != nil {
+			return err
+		}
+		if err := waitFor(cw, func(o any) bool {
+			c, ok := o.(*corev1.ConfigMap)
+			return ok && c.Name == base.Name && c.Data["i"] == v
+		}); err != nil {
+			return err
+		}
+		api = append(api, time.Since(start))
+	}
+	q := benchenv.Quantile
+	fmt.Printf("hand-offs: %d, from a signed Slack request to the Incident changed (watch)\n", n)
+	fmt.Printf("  chat hand-off -> Incident changed  p50 %7.1f ms  p99 %7.1f ms\n", benchenv.Ms(q(chat, .5)), benchenv.Ms(q(chat, .99)))
+	fmt.Printf("  gateway answered                   p50 %7.1f ms  p99 %7.1f ms\n", benchenv.Ms(q(answer, .5)), benchenv.Ms(q(answer, .99)))
+	fmt.Printf("  API server patch -> watch          p50 %7.1f ms  p99 %7.1f ms\n", benchenv.Ms(q(api, .5)), benchenv.Ms(q(api, .99)))
+	fmt.Printf("  ratio                              p50 %7.1fx    p99 %7.1fx\n", float64(q(chat, .5))/float64(q(api, .5)), float64(q(chat, .99))/float64(q(api, .99)))
+	fmt.Printf("gateway memory at rest: %s; after the hand-offs: %s\n", rssRest, rss(filepath.Join(root, "bin", "gateway")))
+	return nil
+}
+
+func waitFor(w watch.Interface, done func(any) bool) error {
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				return fmt.Errorf("the watch ended")
+			}
+			if done(ev.Object) {
+				return nil
+			}
+		case <-timeout:
+			return fmt.Errorf("nothing seen within 30s")
+		}
+	}
+}
+
+// rss is the resident memory of the running binary bin, from /proc.
+func rss(bin string) string {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil || !strings.HasPrefix(string(b), bin+"\x00") {
+			continue
+		}
+		status, err := os.ReadFile(filepath.Join(filepath.Dir(p), "status"))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(status), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				return strings.TrimSpace(v)
+			}
+		}
+	}
+	return "unknown"
+}
