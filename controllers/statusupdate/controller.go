@@ -29,7 +29,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -49,13 +48,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"firescope.dev/firescope/api/v1alpha1"
-	"firescope.dev/firescope/internal/credentials"
 	"firescope.dev/firescope/internal/delivery"
 	"firescope.dev/firescope/internal/eventrecord"
 	"firescope.dev/firescope/internal/publish"
-	"firescope.dev/firescope/internal/publish/atlassian"
-	"firescope.dev/firescope/internal/publish/firescope"
-	"firescope.dev/firescope/internal/publish/webhook"
 	"firescope.dev/firescope/internal/wording"
 )
 
@@ -424,37 +419,6 @@ func update(su *v1alpha1.StatusUpdate, inc *v1alpha1.Incident, page *v1alpha1.St
 		u.Components = append(u.Components, publish.Component{ProviderID: page.Spec.Components[i].ID, Status: string(c.Status)})
 	}
 	return u, nil
-}
-
-// SecretProviders reads StatusPage credentials from Secrets by name, uncached.
-type SecretProviders struct {
-	Secrets client.Reader
-	HTTP    *http.Client
-}
-
-// Reading Secrets is granted per namespace by binding the ClusterRole
-// firescope-credential-reader (config/rbac/credential_reader_role.yaml), not to the manager
-// everywhere: see docs/install.md.
-
-// For implements Providers.
-func (s *SecretProviders) For(ctx context.Context, page *v1alpha1.StatusPage) (publish.Provider, error) {
-	key, err := credentials.Read(ctx, s.Secrets, page.Namespace, page.Spec.CredentialsSecretRef)
-	if err != nil {
-		return nil, fmt.Errorf("StatusPage %s: %w", page.Name, err)
-	}
-	switch page.Spec.Provider {
-	case v1alpha1.ProviderStatuspage:
-		url := page.Spec.URL
-		if url == "" {
-			url = atlassian.DefaultBaseURL
-		}
-		return atlassian.New(page.Spec.PageID, key, url, s.HTTP), nil
-	case v1alpha1.ProviderFirescope:
-		return firescope.New(page.Spec.URL, key, s.HTTP), nil
-	case v1alpha1.ProviderWebhook:
-		return webhook.New(page.Spec.URL, []byte(key), s.HTTP), nil
-	}
-	return nil, fmt.Errorf("unknown StatusPage provider %q", page.Spec.Provider)
 }
 
 // SetupWithManager registers the controller, the index of updates by Incident, and the watches
