@@ -246,7 +246,9 @@ type modelIncident struct {
 
 type modelUpdate struct{ ref, id, status, body string }
 
-func (p *modelPage) For(context.Context, *v1alpha1.StatusPage) (publish.Provider, error) { return p, nil }
+func (p *modelPage) For(context.Context, *v1alpha1.StatusPage) (publish.Provider, error) {
+	return p, nil
+}
 
 // fault is nil, or an error to return before acting (fails) or after (lost).
 func (p *modelPage) fault() (before, after bool) {
