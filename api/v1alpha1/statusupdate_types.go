@@ -169,6 +169,22 @@ func init() {
 	})
 }
 
+// Annotations of a StatusUpdate.
+const (
+	// AnnotationCreatedAt is when the update was created, in RFC 3339 with nanoseconds,
+	// stamped by the admission webhook on create and refused as a change afterwards. Updates of
+	// one Incident publish in this order: creationTimestamp has whole seconds, so a burst
+	// created within one second would otherwise publish in name order. Without it (the webhook
+	// was down), or when it is more than 5 seconds before or any second after
+	// creationTimestamp, creationTimestamp counts; names break ties.
+	AnnotationCreatedAt = "firescope.dev/created-at"
+	// AnnotationRetry asks the controller to try again what it stopped trying (a refused
+	// update, or one whose outcome it cannot tell) once a person has checked: each new value
+	// is honoured once. It is a plain metadata change, which the incident-admin and
+	// incident-editor roles allow. Postmortems honour it too.
+	AnnotationRetry = "firescope.dev/retry"
+)
+
 // Condition types and reasons of a StatusUpdate.
 const (
 	// ConditionPublished is True once the update is on the status page.

@@ -472,11 +472,24 @@ func (r *Reconciler) recordedProviderRef(ctx context.Context, inc *v1alpha1.Inci
 	return live.Status.StatusUpdates.ProviderRef, nil
 }
 
+// before orders the updates of an Incident: by when they were created, names breaking ties.
 func before(a, b *v1alpha1.StatusUpdate) bool {
-	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-		return a.CreationTimestamp.Before(&b.CreationTimestamp)
+	if ta, tb := createdAt(a), createdAt(b); !ta.Equal(tb) {
+		return ta.Before(tb)
 	}
 	return a.Name < b.Name
+}
+
+// createdAt is when the update was created: to the nanosecond when the admission webhook
+// stamped it, else creationTimestamp's whole second. The stamp is taken just before the API
+// server sets creationTimestamp, so one far from it was not the webhook's and is not believed.
+func createdAt(su *v1alpha1.StatusUpdate) time.Time {
+	created := su.CreationTimestamp.Time
+	if t, err := time.Parse(time.RFC3339Nano, su.Annotations[v1alpha1.AnnotationCreatedAt]); err == nil &&
+		!t.Before(created.Add(-5*time.Second)) && t.Before(created.Add(time.Second)) {
+		return t
+	}
+	return created
 }
 
 // settled updates no longer hold later ones back: published, refused for good, or drills.

@@ -213,3 +213,46 @@ func TestIntegrationNeedsAttentionEndsWithTheRetryAnnotation(t *testing.T) {
 		}
 	}
 }
+
+func TestIntegrationABurstPublishesInTheOrderItWasCreated(t *testing.T) {
+	e := startEnv(t)
+	ctx := context.Background()
+	ns, sp := page(t, e, false)
+	must(t, e.Client.Create(ctx, incident(ns, false)))
+	// Created one after the other, as `kubectl create -f` of a list does, and named so that
+	// name order is the reverse of creation order.
+	var want []string
+	seconds := map[int64]int{}
+	for i := 20; i > 0; i-- {
+		msg := fmt.Sprintf("Update %d of the burst: provisioning Postgres is failing; we are investigating.", 21-i)
+		su := update(ns, fmt.Sprintf("burst-%02d", i), "investigating", msg)
+		must(t, e.Client.Create(ctx, su))
+		want = append(want, msg)
+		seconds[su.CreationTimestamp.Unix()]++
+		if _, err := time.Parse(time.RFC3339Nano, su.Annotations[v1alpha1.AnnotationCreatedAt]); err != nil {
+			t.Fatalf("%s was not stamped with its creation time: %v", su.Name, su.Annotations)
+		}
+	}
+	if len(seconds) == len(want) {
+		t.Fatalf("no two updates were created within one second (%v): the burst shows nothing", seconds)
+	}
+	testenv.Eventually(t, 60*time.Second, func() error {
+		if incs := sp.Incidents(); len(incs) != 1 || len(incs[0].Updates) != len(want) {
+			return fmt.Errorf("the page holds %d incidents", len(incs))
+		}
+		return nil
+	})
+	var got []string
+	for _, u := range sp.Incidents()[0].Updates {
+		got = append(got, u.Body)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("published out of creation order:\n%s", strings.Join(got, "\n"))
+	}
+	// The stamp is fixed at creation.
+	err := e.Client.Patch(ctx, &v1alpha1.StatusUpdate{ObjectMeta: metav1.ObjectMeta{Name: "burst-01", Namespace: ns}},
+		client.RawPatch("application/merge-patch+json", []byte(`{"metadata":{"annotations":{"firescope.dev/created-at":"2020-01-01T00:00:00Z"}}}`)))
+	if err == nil || !strings.Contains(err.Error(), "cannot change") {
+		t.Fatalf("changing the creation stamp: %v", err)
+	}
+}

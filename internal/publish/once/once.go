@@ -35,12 +35,13 @@ package once
 import (
 	"time"
 
+	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/internal/delivery"
 )
 
 // RetryAnnotation asks the controller to try again what it stopped trying: a refused
 // generation, or an outcome it cannot tell. Each new value is honoured once.
-const RetryAnnotation = "firescope.dev/retry"
+const RetryAnnotation = v1alpha1.AnnotationRetry
 
 const (
 	// Settle is how long after a call whose outcome is unknown started the page is asked what
