@@ -306,7 +306,10 @@ func (r *Reconciler) observe(ctx context.Context, pm *v1alpha1.Postmortem, inc *
 	if err := r.List(ctx, list, client.InNamespace(pm.Namespace)); err != nil {
 		return err
 	}
-	list.Items = slices.DeleteFunc(list.Items, func(su v1alpha1.StatusUpdate) bool { return su.Spec.IncidentRef.Name != inc.Name })
+	list.Items = slices.DeleteFunc(list.Items, func(su v1alpha1.StatusUpdate) bool {
+		// An update that recorded another uid belongs to an earlier incident of the same name.
+		return su.Spec.IncidentRef.Name != inc.Name || (su.Status.IncidentUID != "" && su.Status.IncidentUID != inc.UID)
+	})
 	pm.Status.Incident = record(inc, list.Items)
 	pm.Status.ProposedOwner = inc.Spec.Roles.Commander
 	return nil
