@@ -250,8 +250,8 @@ func (r *Reconciler) send(ctx context.Context, su *v1alpha1.StatusUpdate, inc *v
 		}
 		switch d.Action {
 		case once.Find:
-			if res, stop := r.find(ctx, su, inc, prov, &u, s, retried); stop {
-				return res, nil
+			if res, stop, err := r.find(ctx, su, prov, &u, s, retried); stop || err != nil {
+				return res, err
 			}
 		case once.Send:
 			return r.publish(ctx, su, inc, prov, u, s, last)
@@ -264,7 +264,7 @@ func (r *Reconciler) send(ctx context.Context, su *v1alpha1.StatusUpdate, inc *v
 // find settles an unknown outcome by asking the provider what landed. It adopts the update
 // only by its own uid, recorded by the call that published it, and as the generation that
 // call sent. stop is false when the next step may follow at once.
-func (r *Reconciler) find(ctx context.Context, su *v1alpha1.StatusUpdate, inc *v1alpha1.Incident, prov publish.Provider, u *publish.Update, s *once.State, retried bool) (ctrl.Result, bool) {
+func (r *Reconciler) find(ctx context.Context, su *v1alpha1.StatusUpdate, prov publish.Provider, u *publish.Update, s *once.State, retried bool) (ctrl.Result, bool, error) {
 	now := r.Clock.Now()
 	f, ok, err := prov.Find(ctx, u.IncidentKey)
 	switch {
@@ -272,34 +272,31 @@ func (r *Reconciler) find(ctx context.Context, su *v1alpha1.StatusUpdate, inc *v
 		wait := once.Unknowable(s, now)
 		setNotPublished(su, v1alpha1.ReasonNeedsAttention, "Cannot tell whether this update was published: "+err.Error()+
 			". Check the status page and keep one incident; the controller asks again every "+once.Recheck.String()+", or at once when the annotation "+once.RetryAnnotation+" gets a new value.")
-		return ctrl.Result{RequeueAfter: wait}, true
+		return ctrl.Result{RequeueAfter: wait}, true, nil
 	case err != nil:
 		after, _ := delivery.IsRetryable(err)
 		wait := once.Retry(s, now, after)
 		setNotPublished(su, v1alpha1.ReasonRetrying, "Retrying: asking the status page whether the last attempt landed: "+err.Error())
-		return ctrl.Result{RequeueAfter: wait}, true
+		return ctrl.Result{RequeueAfter: wait}, true, nil
 	case ok && f.LastUpdateID == u.UpdateID:
 		// It landed before the outcome was lost: adopt it.
 		if n := len(f.Updates); n > 0 {
 			su.Status.ProviderUpdateRef = f.Updates[n-1].Ref
 		}
 		once.Landed(s, s.SendingGeneration)
-		if err := r.markPublished(ctx, su, f.ProviderRef); err != nil {
-			return ctrl.Result{}, true
-		}
-		return ctrl.Result{}, false
+		return ctrl.Result{}, false, r.markPublished(ctx, su, f.ProviderRef)
 	case ok:
 		u.ProviderRef = f.ProviderRef
 	case u.ProviderRef != "" && !retried:
 		wait := once.Unknowable(s, now)
 		setNotPublished(su, v1alpha1.ReasonNeedsAttention, fmt.Sprintf("The provider incident %s that earlier updates went to cannot be found, so whether this update was published cannot be known. "+
 			"Check the status page; to publish this update as a new incident there, set a new value of the annotation %s.", u.ProviderRef, once.RetryAnnotation))
-		return ctrl.Result{RequeueAfter: wait}, true
+		return ctrl.Result{RequeueAfter: wait}, true, nil
 	default:
 		u.ProviderRef = "" // a person checked: the update starts a new incident on the page
 	}
 	once.Lost(s)
-	return ctrl.Result{}, false
+	return ctrl.Result{}, false, nil
 }
 
 // publish records the intent, then sends the update.
@@ -326,9 +323,6 @@ func (r *Reconciler) publish(ctx context.Context, su *v1alpha1.StatusUpdate, inc
 	once.Landed(s, s.SendingGeneration)
 	if err := r.markPublished(ctx, su, res.ProviderRef); err != nil {
 		return ctrl.Result{}, err
-	}
-	if s.PublishedGeneration != su.Generation {
-		return ctrl.Result{RequeueAfter: time.Second}, nil // edited during the call: send the edit
 	}
 	return ctrl.Result{}, r.summarize(ctx, inc, su)
 }
