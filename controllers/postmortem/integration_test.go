@@ -442,6 +442,38 @@ func TestIntegrationAnEditAfterPublicationIsPublishedAsAnEdit(t *testing.T) {
 	}
 }
 
+func TestIntegrationARefusedDraftIsSentAgainOnARetry(t *testing.T) {
+	e := testenv.Shared(t)
+	f := namespace(t, e, nil)
+	publishedIncident(t, e, f, "ec2-api-errors")
+	waitPM(t, e, f.ns, "ec2-api-errors", func(pm *v1alpha1.Postmortem) error {
+		if c := meta.FindStatusCondition(pm.Status.Conditions, v1alpha1.ConditionPublished); c == nil || c.Reason != v1alpha1.ReasonDrafted {
+			return fmt.Errorf("Published %+v", c)
+		}
+		return nil
+	})
+	// The page refuses the next draft; it is not sent again on its own.
+	f.page.FailNext(1, http.StatusUnprocessableEntity, 0)
+	must(t, patchPM(t, e, f.ns, "ec2-api-errors", `{"spec":{"apology":"We are sorry: you could not launch servers for 90 minutes."}}`))
+	waitPM(t, e, f.ns, "ec2-api-errors", func(pm *v1alpha1.Postmortem) error {
+		if c := meta.FindStatusCondition(pm.Status.Conditions, v1alpha1.ConditionPublished); c == nil || c.Reason != v1alpha1.ReasonRejected || !strings.Contains(c.Message, "firescope.dev/retry") {
+			return fmt.Errorf("Published %+v", c)
+		}
+		return nil
+	})
+	// Once the cause is fixed, a person asks for a retry with the annotation.
+	must(t, patchPM(t, e, f.ns, "ec2-api-errors", `{"metadata":{"annotations":{"firescope.dev/retry":"1"}}}`))
+	waitPM(t, e, f.ns, "ec2-api-errors", func(pm *v1alpha1.Postmortem) error {
+		if c := meta.FindStatusCondition(pm.Status.Conditions, v1alpha1.ConditionPublished); c == nil || c.Reason != v1alpha1.ReasonDrafted {
+			return fmt.Errorf("Published %+v", c)
+		}
+		return nil
+	})
+	if p := postmortemOnPage(f); p == nil || !strings.Contains(p.BodyDraft, "for 90 minutes.") {
+		t.Fatalf("draft on the page: %+v", p)
+	}
+}
+
 func TestIntegrationAdoptsAPublicationWhoseOutcomeWasLost(t *testing.T) {
 	e := testenv.Shared(t)
 	f := namespace(t, e, nil)
