@@ -121,6 +121,7 @@ func (r *Reconciler) publication(ctx context.Context, pm *v1alpha1.Postmortem, i
 			if once.Decide(s, r.Clock.Now()).Action == once.Done {
 				return ctrl.Result{}, nil
 			}
+			public = true // edited meanwhile: the edit follows, without notifying again
 		default:
 			once.Lost(&s)
 			public = public || (found && f.Published())
