@@ -174,9 +174,10 @@ const (
 	// AnnotationCreatedAt is when the update was created, in RFC 3339 with nanoseconds,
 	// stamped by the admission webhook on create and refused as a change afterwards. Updates of
 	// one Incident publish in this order: creationTimestamp has whole seconds, so a burst
-	// created within one second would otherwise publish in name order. Without it (the webhook
-	// was down), or when it is more than 5 seconds before or any second after
-	// creationTimestamp, creationTimestamp counts; names break ties.
+	// created within one second would otherwise publish in name order. Updates go by
+	// creationTimestamp's second first; within one second, by this stamp when every update of
+	// that second has one, and by name when one lacks it (the webhook was down) or has one more
+	// than 5 seconds before or any second after its creationTimestamp.
 	AnnotationCreatedAt = "firescope.dev/created-at"
 	// AnnotationRetry asks the controller to try again what it stopped trying (a refused
 	// update, or one whose outcome it cannot tell) once a person has checked: each new value

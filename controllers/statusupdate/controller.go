@@ -219,16 +219,16 @@ func (r *Reconciler) reconcile(ctx context.Context, su *v1alpha1.StatusUpdate, i
 		}
 	}
 	retried := once.HonourRetry(&s)
-	if later := r.order.after(inc.UID, su, c.later); later != "" && s.PublishedGeneration == 0 && s.SendingSince.IsZero() {
+	if later := r.order.after(inc.UID, su, c.later, c.order.before); later != "" && s.PublishedGeneration == 0 && s.SendingSince.IsZero() {
 		setNotPublished(su, v1alpha1.ReasonRejected, fmt.Sprintf("StatusUpdate %s, created after this one, is already on the status page: publishing this one now would show customers an older update as the latest. Create a new StatusUpdate instead.", later))
 		return ctrl.Result{}, nil
 	}
-	return r.send(ctx, su, inc, page, u, &s, retried, last)
+	return r.send(ctx, su, inc, page, u, &s, c.order, retried, last)
 }
 
 // send takes the update through the publication state machine (internal/publish/once): settle
 // an unknown outcome, publish, or send an edit.
-func (r *Reconciler) send(ctx context.Context, su *v1alpha1.StatusUpdate, inc *v1alpha1.Incident, page *v1alpha1.StatusPage, u publish.Update, s *once.State, retried bool, last *stored) (ctrl.Result, error) {
+func (r *Reconciler) send(ctx context.Context, su *v1alpha1.StatusUpdate, inc *v1alpha1.Incident, page *v1alpha1.StatusPage, u publish.Update, s *once.State, order ordering, retried bool, last *stored) (ctrl.Result, error) {
 	var prov publish.Provider
 	for {
 		d := once.Decide(*s, r.Clock.Now())
@@ -254,7 +254,7 @@ func (r *Reconciler) send(ctx context.Context, su *v1alpha1.StatusUpdate, inc *v
 				return res, err
 			}
 		case once.Send:
-			return r.publish(ctx, su, inc, prov, u, s, last)
+			return r.publish(ctx, su, inc, prov, u, s, order, last)
 		case once.Edit:
 			return r.edit(ctx, su, prov, s)
 		}
@@ -300,7 +300,7 @@ func (r *Reconciler) find(ctx context.Context, su *v1alpha1.StatusUpdate, prov p
 }
 
 // publish records the intent, then sends the update.
-func (r *Reconciler) publish(ctx context.Context, su *v1alpha1.StatusUpdate, inc *v1alpha1.Incident, prov publish.Provider, u publish.Update, s *once.State, last *stored) (ctrl.Result, error) {
+func (r *Reconciler) publish(ctx context.Context, su *v1alpha1.StatusUpdate, inc *v1alpha1.Incident, prov publish.Provider, u publish.Update, s *once.State, order ordering, last *stored) (ctrl.Result, error) {
 	// Record the intent before the call: a crash after this point is found by find.
 	once.Intend(s, r.Clock.Now())
 	setState(su, *s)
@@ -308,7 +308,7 @@ func (r *Reconciler) publish(ctx context.Context, su *v1alpha1.StatusUpdate, inc
 		return ctrl.Result{}, err
 	}
 	last.su = su.DeepCopy()
-	r.order.sent(inc.UID, su)
+	r.order.sent(inc.UID, su, order.before)
 	res, err := prov.Publish(ctx, u)
 	if err != nil {
 		retryable, wait := once.Failed(s, r.Clock.Now(), s.SendingGeneration, err)
@@ -423,6 +423,8 @@ type chain struct {
 	providerRef string
 	// later names an update created after this one that is published or being sent.
 	later string
+	// order is the order of the Incident's updates.
+	order ordering
 }
 
 // chain reads the Incident's other updates from the cache.
@@ -431,7 +433,8 @@ func (r *Reconciler) chain(ctx context.Context, su *v1alpha1.StatusUpdate, inc *
 	if err := r.List(ctx, list, client.InNamespace(su.Namespace), client.MatchingFields{incidentField: su.Spec.IncidentRef.Name}); err != nil {
 		return chain{}, err
 	}
-	var c chain
+	c := chain{order: newOrdering(list.Items)}
+	before := c.order.before
 	var latest *v1alpha1.StatusUpdate
 	for i := range list.Items {
 		o := &list.Items[i]
@@ -466,24 +469,48 @@ func (r *Reconciler) recordedProviderRef(ctx context.Context, inc *v1alpha1.Inci
 	return live.Status.StatusUpdates.ProviderRef, nil
 }
 
-// before orders the updates of an Incident: by when they were created, names breaking ties.
-func before(a, b *v1alpha1.StatusUpdate) bool {
-	if ta, tb := createdAt(a), createdAt(b); !ta.Equal(tb) {
-		return ta.Before(tb)
+// ordering orders the updates of one Incident by when they were created. Within one second of
+// creationTimestamp, updates go by the webhook's stamp when every update of that second has
+// one, and by name when one lacks it (the webhook was down): a whole second in name order
+// keeps the order total, so no two updates ever wait for each other.
+type ordering struct {
+	// unstamped holds the seconds in which an update has no stamp to believe.
+	unstamped map[int64]bool
+}
+
+func newOrdering(updates []v1alpha1.StatusUpdate) ordering {
+	o := ordering{unstamped: map[int64]bool{}}
+	for i := range updates {
+		if _, ok := stamp(&updates[i]); !ok {
+			o.unstamped[updates[i].CreationTimestamp.Unix()] = true
+		}
+	}
+	return o
+}
+
+// before reports whether a was created before b.
+func (o ordering) before(a, b *v1alpha1.StatusUpdate) bool {
+	sa, sb := a.CreationTimestamp.Unix(), b.CreationTimestamp.Unix()
+	if sa != sb {
+		return sa < sb
+	}
+	if !o.unstamped[sa] {
+		ta, _ := stamp(a)
+		tb, _ := stamp(b)
+		if !ta.Equal(tb) {
+			return ta.Before(tb)
+		}
 	}
 	return a.Name < b.Name
 }
 
-// createdAt is when the update was created: to the nanosecond when the admission webhook
-// stamped it, else creationTimestamp's whole second. The stamp is taken just before the API
-// server sets creationTimestamp, so one far from it was not the webhook's and is not believed.
-func createdAt(su *v1alpha1.StatusUpdate) time.Time {
+// stamp is when the admission webhook saw the update created, to the nanosecond. It is taken
+// just before the API server sets creationTimestamp, so one far from it was not the
+// webhook's and is not believed.
+func stamp(su *v1alpha1.StatusUpdate) (time.Time, bool) {
 	created := su.CreationTimestamp.Time
-	if t, err := time.Parse(time.RFC3339Nano, su.Annotations[v1alpha1.AnnotationCreatedAt]); err == nil &&
-		!t.Before(created.Add(-5*time.Second)) && t.Before(created.Add(time.Second)) {
-		return t
-	}
-	return created
+	t, err := time.Parse(time.RFC3339Nano, su.Annotations[v1alpha1.AnnotationCreatedAt])
+	return t, err == nil && !t.Before(created.Add(-5*time.Second)) && t.Before(created.Add(time.Second))
 }
 
 // settled updates no longer hold later ones back: published, refused for good, or drills.

@@ -102,7 +102,7 @@ func (o *sendOrder) lock(inc types.UID) (unlock func()) {
 
 // after names an update of the Incident created after su that has been sent: cached is what
 // the cache says ("" for none), else the latest this process sent.
-func (o *sendOrder) after(inc types.UID, su *v1alpha1.StatusUpdate, cached string) string {
+func (o *sendOrder) after(inc types.UID, su *v1alpha1.StatusUpdate, cached string, before func(a, b *v1alpha1.StatusUpdate) bool) string {
 	if cached != "" {
 		return cached
 	}
@@ -115,7 +115,7 @@ func (o *sendOrder) after(inc types.UID, su *v1alpha1.StatusUpdate, cached strin
 }
 
 // sent records that su is being sent.
-func (o *sendOrder) sent(inc types.UID, su *v1alpha1.StatusUpdate) {
+func (o *sendOrder) sent(inc types.UID, su *v1alpha1.StatusUpdate, before func(a, b *v1alpha1.StatusUpdate) bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.latest == nil {
