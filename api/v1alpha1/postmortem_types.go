@@ -215,9 +215,17 @@ type PostmortemPublication struct {
 	// the post-mortem is public before it publishes again.
 	// +optional
 	SendingSince *metav1.Time `json:"sendingSince,omitempty"`
+	// sendingGeneration is the generation the publish call recorded in sendingSince sent.
+	// +optional
+	SendingGeneration int64 `json:"sendingGeneration,omitempty"`
 	// publishedAt is when the post-mortem became public.
 	// +optional
 	PublishedAt *metav1.Time `json:"publishedAt,omitempty"`
+	// publishedGeneration is the generation whose text is public on the status page. An edit
+	// after publication is published as an edit of the page's post-mortem, without notifying
+	// subscribers again.
+	// +optional
+	PublishedGeneration int64 `json:"publishedGeneration,omitempty"`
 	// rejectedGeneration is the generation the status page refused; it is not sent again
 	// until the post-mortem changes.
 	// +optional
@@ -229,6 +237,11 @@ type PostmortemPublication struct {
 	// nothing calls it before, whatever wakes the controller.
 	// +optional
 	NextAttemptAt *metav1.Time `json:"nextAttemptAt,omitempty"`
+	// retryHonoured is the last value of the firescope.dev/retry annotation the controller
+	// acted on: each new value is honoured once.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	RetryHonoured string `json:"retryHonoured,omitempty"`
 }
 
 // PostmortemStatus is what the controller observed.

@@ -96,9 +96,33 @@ type StatusUpdateStatus struct {
 	// provider incident up and adopts what it finds rather than posting again.
 	// +optional
 	SendingSince *metav1.Time `json:"sendingSince,omitempty"`
+	// sendingGeneration is the generation the call recorded in sendingSince sent. Adopting
+	// that call records this generation as published, never a later edit, which is then sent
+	// as an edit.
+	// +optional
+	SendingGeneration int64 `json:"sendingGeneration,omitempty"`
 	// publishedGeneration is the generation whose message is on the page.
 	// +optional
 	PublishedGeneration int64 `json:"publishedGeneration,omitempty"`
+	// rejectedGeneration is the generation the status page refused for good. It is not sent
+	// again until the update changes or a new value of the firescope.dev/retry annotation asks
+	// for it, so a restart never sends an old update after newer ones.
+	// +optional
+	RejectedGeneration int64 `json:"rejectedGeneration,omitempty"`
+	// attempts counts the failed calls to the status page since the last success; the wait
+	// before the next one grows with it.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Attempts int32 `json:"attempts,omitempty"`
+	// nextAttemptAt is when the status page may be called again after a failed call; nothing
+	// calls it before, whatever wakes the controller.
+	// +optional
+	NextAttemptAt *metav1.Time `json:"nextAttemptAt,omitempty"`
+	// retryHonoured is the last value of the firescope.dev/retry annotation the controller
+	// acted on: each new value is honoured once.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	RetryHonoured string `json:"retryHonoured,omitempty"`
 	// incidentUID is the uid of the Incident this update belongs to, recorded the first time
 	// the controller sees the Incident. An Incident created later under the same name is
 	// another incident: the update is never published to it nor counted for it.
@@ -145,6 +169,23 @@ func init() {
 	})
 }
 
+// Annotations of a StatusUpdate.
+const (
+	// AnnotationCreatedAt is when the update was created, in RFC 3339 with nanoseconds,
+	// stamped by the admission webhook on create and refused as a change afterwards. Updates of
+	// one Incident publish in this order: creationTimestamp has whole seconds, so a burst
+	// created within one second would otherwise publish in name order. Updates go by
+	// creationTimestamp's second first; within one second, by this stamp when every update of
+	// that second has one, and by name when one lacks it (the webhook was down) or has one more
+	// than 5 seconds before or any second after its creationTimestamp.
+	AnnotationCreatedAt = "firescope.dev/created-at"
+	// AnnotationRetry asks the controller to try again what it stopped trying (a refused
+	// update, or one whose outcome it cannot tell) once a person has checked: each new value
+	// is honoured once. It is a plain metadata change, which the incident-admin and
+	// incident-editor roles allow. Postmortems honour it too.
+	AnnotationRetry = "firescope.dev/retry"
+)
+
 // Condition types and reasons of a StatusUpdate.
 const (
 	// ConditionPublished is True once the update is on the status page.
@@ -170,6 +211,7 @@ const (
 	// ReasonDrill: the update belongs to a drill and its StatusPage does not allow drills.
 	ReasonDrill = "Drill"
 	// ReasonNeedsAttention: whether the update was published cannot be known; the message says
-	// what a person should check.
+	// what a person should check, and that a new value of the firescope.dev/retry annotation
+	// asks again once they have.
 	ReasonNeedsAttention = "NeedsAttention"
 )

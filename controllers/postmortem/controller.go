@@ -37,6 +37,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -46,6 +47,7 @@ import (
 	"firescope.dev/firescope/internal/eventrecord"
 	"firescope.dev/firescope/internal/notify"
 	"firescope.dev/firescope/internal/publish"
+	"firescope.dev/firescope/internal/publish/once"
 )
 
 // incidentField indexes Postmortems by the Incident they review.
@@ -81,6 +83,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=firescope.dev,resources=postmortems/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=firescope.dev,resources=incidents,verbs=get;list;watch
 // +kubebuilder:rbac:groups=firescope.dev,resources=incidents/status,verbs=patch
+// +kubebuilder:rbac:groups=firescope.dev,resources=statuspages;responsepolicies,verbs=get;list;watch
 
 // Reconcile handles the Postmortem named in req, or opens it when it does not exist and the
 // Incident of the same name has resolved.
@@ -303,7 +306,10 @@ func (r *Reconciler) observe(ctx context.Context, pm *v1alpha1.Postmortem, inc *
 	if err := r.List(ctx, list, client.InNamespace(pm.Namespace)); err != nil {
 		return err
 	}
-	list.Items = slices.DeleteFunc(list.Items, func(su v1alpha1.StatusUpdate) bool { return su.Spec.IncidentRef.Name != inc.Name })
+	list.Items = slices.DeleteFunc(list.Items, func(su v1alpha1.StatusUpdate) bool {
+		// An update that recorded another uid belongs to an earlier incident of the same name.
+		return su.Spec.IncidentRef.Name != inc.Name || (su.Status.IncidentUID != "" && su.Status.IncidentUID != inc.UID)
+	})
 	pm.Status.Incident = record(inc, list.Items)
 	pm.Status.ProposedOwner = inc.Spec.Roles.Commander
 	return nil
@@ -364,11 +370,41 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		return err
 	}
 	registerCollector(mgr.GetCache(), r.Clock, mgr.Elected())
+	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1alpha1.Postmortem{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&v1alpha1.Postmortem{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, retryAsked))).
 		Watches(&v1alpha1.Incident{}, handler.EnqueueRequestsFromMapFunc(r.ofIncident)).
+		Watches(&v1alpha1.StatusPage{}, handler.EnqueueRequestsFromMapFunc(r.unpublished), specChanged).
+		Watches(&v1alpha1.ResponsePolicy{}, handler.EnqueueRequestsFromMapFunc(r.unpublished), specChanged).
 		Named("postmortem").
 		Complete(r)
+}
+
+// retryAsked passes a new value of the retry annotation, which changes no generation.
+var retryAsked = predicate.Funcs{
+	CreateFunc:  func(event.CreateEvent) bool { return false },
+	DeleteFunc:  func(event.DeleteEvent) bool { return false },
+	GenericFunc: func(event.GenericEvent) bool { return false },
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return e.ObjectOld.GetAnnotations()[once.RetryAnnotation] != e.ObjectNew.GetAnnotations()[once.RetryAnnotation]
+	},
+}
+
+// unpublished maps a StatusPage or ResponsePolicy to the post-mortems of its namespace that
+// wait to be published or to have an edit published: the change may be what they wait for.
+func (r *Reconciler) unpublished(ctx context.Context, o client.Object) []reconcile.Request {
+	list := &v1alpha1.PostmortemList{}
+	if err := r.List(ctx, list, client.InNamespace(o.GetNamespace())); err != nil {
+		log.FromContext(ctx).Error(err, "listing post-mortems to wake")
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, pm := range list.Items {
+		if pm.Spec.PublishToStatusPage && pm.Status.Publication.PublishedGeneration != pm.Generation {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&pm)})
+		}
+	}
+	return reqs
 }
 
 // ofIncident maps an Incident to the post-mortems that review it, or, when it is resolved and

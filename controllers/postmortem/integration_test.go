@@ -405,6 +405,78 @@ func TestIntegrationPublishesThePostmortemDraftThenOnce(t *testing.T) {
 	}
 }
 
+func TestIntegrationAnEditAfterPublicationIsPublishedAsAnEdit(t *testing.T) {
+	e := testenv.Shared(t)
+	f := namespace(t, e, nil)
+	publishedIncident(t, e, f, "ec2-api-errors")
+	must(t, patchPM(t, e, f.ns, "ec2-api-errors", `{"spec":{"state":"Published","notifySubscribers":true}}`))
+	waitPM(t, e, f.ns, "ec2-api-errors", func(pm *v1alpha1.Postmortem) error {
+		if c := meta.FindStatusCondition(pm.Status.Conditions, v1alpha1.ConditionPublished); c == nil || c.Status != metav1.ConditionTrue {
+			return fmt.Errorf("Published %+v", c)
+		}
+		return nil
+	})
+	if p := postmortemOnPage(f); p == nil || p.Publishes != 1 || !p.NotifySubscribers {
+		t.Fatalf("first publication on the page: %+v", p)
+	}
+	// The apology is reworded after publication: the page shows the new text, and subscribers,
+	// told once, are not told again.
+	must(t, patchPM(t, e, f.ns, "ec2-api-errors", `{"spec":{"apology":"We are sorry: for 90 minutes, until 14:30 UTC, you could not launch servers."}}`))
+	testenv.Eventually(t, 20*time.Second, func() error {
+		if p := postmortemOnPage(f); p == nil || !strings.Contains(p.Body, "until 14:30 UTC") {
+			return fmt.Errorf("the page keeps the old text: %+v", p)
+		}
+		return nil
+	})
+	pm := waitPM(t, e, f.ns, "ec2-api-errors", func(pm *v1alpha1.Postmortem) error {
+		if pm.Status.Publication.PublishedGeneration != pm.Generation {
+			return fmt.Errorf("publication %+v", pm.Status.Publication)
+		}
+		return nil
+	})
+	if p := postmortemOnPage(f); p.Publishes != 2 || p.NotifySubscribers {
+		t.Fatalf("on the page after the edit: %+v", p)
+	}
+	if c := meta.FindStatusCondition(pm.Status.Conditions, v1alpha1.ConditionPublished); c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "latest edit too") {
+		t.Errorf("Published %+v", c)
+	}
+	if n := count(events(t, e, f.ns, "Postmortem", "ec2-api-errors"), v1alpha1.EventPostmortemPublished); n != 2 {
+		t.Errorf("%d PostmortemPublished Events, want the publication and the edit", n)
+	}
+}
+
+func TestIntegrationARefusedDraftIsSentAgainOnARetry(t *testing.T) {
+	e := testenv.Shared(t)
+	f := namespace(t, e, nil)
+	publishedIncident(t, e, f, "ec2-api-errors")
+	waitPM(t, e, f.ns, "ec2-api-errors", func(pm *v1alpha1.Postmortem) error {
+		if c := meta.FindStatusCondition(pm.Status.Conditions, v1alpha1.ConditionPublished); c == nil || c.Reason != v1alpha1.ReasonDrafted {
+			return fmt.Errorf("Published %+v", c)
+		}
+		return nil
+	})
+	// The page refuses the next draft; it is not sent again on its own.
+	f.page.FailNext(1, http.StatusUnprocessableEntity, 0)
+	must(t, patchPM(t, e, f.ns, "ec2-api-errors", `{"spec":{"apology":"We are sorry: you could not launch servers for 90 minutes."}}`))
+	waitPM(t, e, f.ns, "ec2-api-errors", func(pm *v1alpha1.Postmortem) error {
+		if c := meta.FindStatusCondition(pm.Status.Conditions, v1alpha1.ConditionPublished); c == nil || c.Reason != v1alpha1.ReasonRejected || !strings.Contains(c.Message, "firescope.dev/retry") {
+			return fmt.Errorf("Published %+v", c)
+		}
+		return nil
+	})
+	// Once the cause is fixed, a person asks for a retry with the annotation.
+	must(t, patchPM(t, e, f.ns, "ec2-api-errors", `{"metadata":{"annotations":{"firescope.dev/retry":"1"}}}`))
+	waitPM(t, e, f.ns, "ec2-api-errors", func(pm *v1alpha1.Postmortem) error {
+		if c := meta.FindStatusCondition(pm.Status.Conditions, v1alpha1.ConditionPublished); c == nil || c.Reason != v1alpha1.ReasonDrafted {
+			return fmt.Errorf("Published %+v", c)
+		}
+		return nil
+	})
+	if p := postmortemOnPage(f); p == nil || !strings.Contains(p.BodyDraft, "for 90 minutes.") {
+		t.Fatalf("draft on the page: %+v", p)
+	}
+}
+
 func TestIntegrationAdoptsAPublicationWhoseOutcomeWasLost(t *testing.T) {
 	e := testenv.Shared(t)
 	f := namespace(t, e, nil)

@@ -17,7 +17,6 @@ limitations under the License.
 package postmortem
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -26,7 +25,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	clocktesting "k8s.io/utils/clock/testing"
 
 	"firescope.dev/firescope/api/v1alpha1"
 )
@@ -272,23 +270,6 @@ func TestBodyKeepsOwnersAndTrackersInternal(t *testing.T) {
 	}
 	if strings.Contains(b, "greg") || strings.Contains(b, "tracker.example.com") {
 		t.Errorf("body leaks internal details:\n%s", b)
-	}
-}
-
-func TestNoCallBeforeTheBackoffEndsNorBeforeAnUnknownOutcomeSettles(t *testing.T) {
-	r := &Reconciler{Clock: clocktesting.NewFakePassiveClock(t0)}
-	pm := &v1alpha1.Postmortem{}
-	if !r.notBefore(pm).IsZero() {
-		t.Fatalf("a fresh post-mortem waits until %s", r.notBefore(pm))
-	}
-	res, _ := r.retry(pm, errors.New("503"))
-	if got := r.notBefore(pm); got.Sub(t0) != res.RequeueAfter || res.RequeueAfter <= 0 {
-		t.Fatalf("after a failure: not before %s, requeue after %s", got, res.RequeueAfter)
-	}
-	sending := metav1.NewTime(t0)
-	pm.Status.Publication.SendingSince = &sending
-	if got := r.notBefore(pm); !got.Equal(t0.Add(settleAfterUnknown)) {
-		t.Fatalf("after an unknown outcome: not before %s, want %s", got, t0.Add(settleAfterUnknown))
 	}
 }
 

@@ -18,9 +18,11 @@ package admission
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -32,6 +34,54 @@ import (
 
 // StatusUpdatePath is where the StatusUpdate webhook is served.
 const StatusUpdatePath = "/validate-firescope-dev-v1alpha1-statusupdate"
+
+// StatusUpdateOrderPath is where the StatusUpdate creation stamp is served.
+const StatusUpdateOrderPath = "/mutate-firescope-dev-v1alpha1-statusupdate"
+
+// +kubebuilder:webhook:path=/mutate-firescope-dev-v1alpha1-statusupdate,mutating=true,failurePolicy=ignore,sideEffects=None,groups=firescope.dev,resources=statusupdates,verbs=create,versions=v1alpha1,name=statusupdates.firescope.dev,admissionReviewVersions=v1,timeoutSeconds=5
+
+// StatusUpdateOrder stamps each new StatusUpdate with the time it is created, to the
+// nanosecond (annotation firescope.dev/created-at), replacing any value given: updates of one
+// Incident publish in that order, and creationTimestamp alone has whole seconds, so a burst
+// created within one second would publish in name order (x-10 before x-9). Replicas of the
+// manager stamp with their own clocks: updates created within the clocks' skew of each other
+// by different replicas may be ordered by either.
+type StatusUpdateOrder struct {
+	// Now tells the time; tests inject a fixed one.
+	Now func() time.Time
+}
+
+// Handle implements admission.Handler.
+func (o *StatusUpdateOrder) Handle(_ context.Context, req admission.Request) admission.Response {
+	if req.Operation != admissionv1.Create {
+		return admission.Allowed("")
+	}
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	// Only the annotations are touched: the object as sent is kept as raw JSON.
+	var obj map[string]any
+	if err := json.Unmarshal(req.Object.Raw, &obj); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	md, _ := obj["metadata"].(map[string]any)
+	if md == nil {
+		md = map[string]any{}
+		obj["metadata"] = md
+	}
+	ann, _ := md["annotations"].(map[string]any)
+	if ann == nil {
+		ann = map[string]any{}
+		md["annotations"] = ann
+	}
+	ann[v1alpha1.AnnotationCreatedAt] = now().UTC().Format(time.RFC3339Nano)
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	return admission.PatchResponseFromRaw(req.Object.Raw, raw)
+}
 
 // +kubebuilder:webhook:path=/validate-firescope-dev-v1alpha1-statusupdate,mutating=false,failurePolicy=ignore,sideEffects=None,groups=firescope.dev,resources=statusupdates,verbs=create;update,versions=v1alpha1,name=statusupdates.firescope.dev,admissionReviewVersions=v1,timeoutSeconds=5
 
@@ -56,6 +106,10 @@ func (w *StatusUpdateWording) Handle(ctx context.Context, req admission.Request)
 		old := &v1alpha1.StatusUpdate{}
 		if err := w.Decoder.DecodeRaw(req.OldObject, old); err != nil {
 			return admission.Errored(http.StatusBadRequest, err)
+		}
+		if was := old.Annotations[v1alpha1.AnnotationCreatedAt]; was != "" && su.DeletionTimestamp.IsZero() && su.Annotations[v1alpha1.AnnotationCreatedAt] != was {
+			return admission.Denied(fmt.Sprintf("the annotation %s records when the update was created, which orders it among its Incident's updates: it cannot change (it is %s)",
+				v1alpha1.AnnotationCreatedAt, was))
 		}
 		if !su.DeletionTimestamp.IsZero() || old.Spec.Message == su.Spec.Message && old.Spec.Status == su.Spec.Status {
 			return admission.Allowed("")

@@ -30,6 +30,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/credentials"
 	slackfake "firescope.dev/firescope/internal/mock/slack"
 	"firescope.dev/firescope/internal/ratelimit"
 	"firescope.dev/firescope/internal/testenv"
@@ -82,7 +83,8 @@ func team(t *testing.T, e *testenv.Env, ns, webhookURL string) {
 	ctx := context.Background()
 	for _, err := range []error{
 		e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}),
-		e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "comms", Namespace: ns, Labels: map[string]string{"firescope.dev/credential": "true"}},
+		e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "comms", Namespace: ns, Labels: map[string]string{"firescope.dev/credential": "true"},
+			Annotations: credentials.Annotations(credentials.Slack, "127.0.0.1")},
 			StringData: map[string]string{"url": webhookURL}}),
 		e.Client.Create(ctx, &v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns},
 			Spec: v1alpha1.ResponsePolicySpec{CommsChannel: &v1alpha1.CommsChannel{Slack: &v1alpha1.SlackChannel{

@@ -124,6 +124,9 @@ func SetupWebhooks(mgr ctrl.Manager, clk clock.PassiveClock) {
 	mgr.GetWebhookServer().Register(fsadmission.IncidentPath, &webhook.Admission{
 		Handler: &fsadmission.IncidentDefaulter{Decoder: decoder, Now: clk.Now},
 	})
+	mgr.GetWebhookServer().Register(fsadmission.StatusUpdateOrderPath, &webhook.Admission{
+		Handler: &fsadmission.StatusUpdateOrder{Now: clk.Now},
+	})
 	mgr.GetWebhookServer().Register(fsadmission.StatusUpdatePath, &webhook.Admission{
 		Handler: &fsadmission.StatusUpdateWording{Decoder: decoder, Reader: mgr.GetClient()},
 	})
