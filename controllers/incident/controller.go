@@ -33,7 +33,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -62,6 +61,11 @@ type Reconciler struct {
 	delivered sync.Map
 }
 
+// FieldOwner is the field manager of the incident controller's status writes. It owns every
+// field of an Incident's status but status.postmortem, which the post-mortem controller
+// applies under its own.
+const FieldOwner = "firescope-incident"
+
 // cleanupAfter is how soon a reconcile with nothing else to do comes back to remove delivered
 // items from the outbox.
 const cleanupAfter = 30 * time.Second
@@ -69,6 +73,7 @@ const cleanupAfter = 30 * time.Second
 // +kubebuilder:rbac:groups=firescope.dev,resources=incidents,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=firescope.dev,resources=incidents/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=firescope.dev,resources=responsepolicies,verbs=get;list;watch
+// +kubebuilder:rbac:groups=firescope.dev,resources=statusupdates,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create
 
 // Reconcile records what is new about one Incident and delivers what it must announce.
@@ -91,9 +96,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	updates, err := r.statusUpdatesOf(ctx, inc)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	before := inc.DeepCopy()
 	now := r.Clock.Now()
 	cadence := cadenceOf(policy)
+	inc.Status.StatusUpdates = summarizeStatusUpdates(inc, updates)
 
 	// Phase 1: settle deliveries a stopped process left mid-call.
 	unknown, settled := recoverOutbox(inc, func(id string) bool { _, ok := r.delivered.Load(id); return ok })
@@ -153,7 +163,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		// No optimistic lock here: this status was stored a moment ago by this reconcile, and
 		// a conflict with an unrelated spec change would leave delivered items marked Sending.
-		if err := r.Status().Patch(ctx, inc, client.MergeFrom(before)); err != nil {
+		if err := r.Status().Patch(ctx, inc, client.MergeFrom(before), client.FieldOwner(FieldOwner)); err != nil {
 			return ctrl.Result{}, err
 		}
 		statusPatches.Inc()
@@ -225,7 +235,7 @@ func (r *Reconciler) report(ctx context.Context, inc *v1alpha1.Incident, facts [
 // patchStatus writes the status with an optimistic lock: a reconcile that started from a stale
 // cache fails instead of recording the same facts again, and its retry sees the stored status.
 func (r *Reconciler) patchStatus(ctx context.Context, before, inc *v1alpha1.Incident) error {
-	if err := r.Status().Patch(ctx, inc, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+	if err := r.Status().Patch(ctx, inc, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}), client.FieldOwner(FieldOwner)); err != nil {
 		return err
 	}
 	statusPatches.Inc()
@@ -248,34 +258,27 @@ func (r *Reconciler) policy(ctx context.Context, inc *v1alpha1.Incident) (*v1alp
 
 // SetupWithManager registers the controller. It reconciles on spec changes (the webhook's
 // changed-by annotation arrives with the spec change it describes; the start of a deletion,
-// which the page finalizer waits on, bumps the generation too) and on changes of the
-// ResponsePolicies that apply; its own status writes do not trigger it, and timers come from
-// RequeueAfter computed from the timestamps in status.
+// which the page finalizer waits on, bumps the generation too), on changes of the
+// ResponsePolicies that apply and on changes of the Incident's StatusUpdates; its own status
+// writes do not trigger it, and timers come from RequeueAfter computed from the timestamps in
+// status.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.StatusUpdate{}, incidentUIDField, indexIncidentUID); err != nil {
+		return err
+	}
 	registerIncidentCollector(mgr.GetCache(), mgr.Elected())
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1alpha1.Incident{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, statusUpdatesChanged))).
+		For(&v1alpha1.Incident{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.ResponsePolicy{}, handler.EnqueueRequestsFromMapFunc(r.incidentsOfPolicy)).
+		Watches(&v1alpha1.StatusUpdate{}, handler.EnqueueRequestsFromMapFunc(incidentOfStatusUpdate), builder.WithPredicates(statusUpdateCounted)).
 		Named("incident").
 		// Incidents are independent: a burst of them, or one slow channel, must not queue the
 		// rest. Reconciles mostly wait on the API server and on channels, not on CPU.
 		WithOptions(controller.Options{MaxConcurrentReconciles: 8}).
 		Complete(r)
-}
-
-// statusUpdatesChanged passes the status writes of the StatusUpdate controller, which tell
-// whether customers have been informed.
-var statusUpdatesChanged = predicate.Funcs{
-	CreateFunc: func(event.CreateEvent) bool { return false },
-	DeleteFunc: func(event.DeleteEvent) bool { return false },
-	UpdateFunc: func(e event.UpdateEvent) bool {
-		o, n := e.ObjectOld.(*v1alpha1.Incident), e.ObjectNew.(*v1alpha1.Incident)
-		return !equality.Semantic.DeepEqual(o.Status.StatusUpdates, n.Status.StatusUpdates)
-	},
-	GenericFunc: func(event.GenericEvent) bool { return false },
 }
 
 // incidentsOfPolicy maps a ResponsePolicy to the Incidents it applies to.
