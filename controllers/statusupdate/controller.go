@@ -26,7 +26,6 @@ package statusupdate
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -128,7 +127,7 @@ func (r *Reconciler) reconcile(ctx context.Context, su *v1alpha1.StatusUpdate, l
 		return ctrl.Result{}, err
 	}
 	if published(su) && su.Status.PublishedGeneration == su.Generation {
-		return ctrl.Result{}, r.summarize(ctx, inc)
+		return ctrl.Result{}, nil
 	}
 	page, waiting, err := r.page(ctx, inc)
 	if err != nil || waiting != "" {
@@ -139,7 +138,7 @@ func (r *Reconciler) reconcile(ctx context.Context, su *v1alpha1.StatusUpdate, l
 	}
 	if inc.Spec.Drill && !page.Spec.AllowDrills {
 		setPublished(su, metav1.ConditionFalse, v1alpha1.ReasonDrill, fmt.Sprintf("Incident %s is a drill and StatusPage %s does not allow drills: nothing reaches customers", inc.Name, page.Name))
-		return ctrl.Result{}, r.summarize(ctx, inc, su)
+		return ctrl.Result{}, nil
 	}
 	if earlier, err := r.earlierUnpublished(ctx, su); err != nil || earlier != "" {
 		if earlier != "" {
@@ -260,13 +259,10 @@ func (r *Reconciler) markPublished(ctx context.Context, su *v1alpha1.StatusUpdat
 	su.Status.PublishedGeneration = su.Generation
 	setPublished(su, metav1.ConditionTrue, v1alpha1.ReasonPublished, "Published to the status page")
 	// The Incident's own StatusUpdatePublished Event comes from the incident controller, with
-	// the timeline entry, when it sees the count in status.statusUpdates grow.
+	// the timeline entry, when it counts this update in status.statusUpdates.
 	msg := fmt.Sprintf("Status update %s published (%s)", su.Name, su.Spec.Status)
-	if err := r.Recorder.Record(ctx, su, eventrecord.Fact{Key: "StatusUpdatePublished/" + string(su.UID),
-		Type: corev1.EventTypeNormal, Reason: v1alpha1.EventStatusUpdatePublished, Note: msg}); err != nil {
-		return err
-	}
-	return r.summarize(ctx, inc, su)
+	return r.Recorder.Record(ctx, su, eventrecord.Fact{Key: "StatusUpdatePublished/" + string(su.UID),
+		Type: corev1.EventTypeNormal, Reason: v1alpha1.EventStatusUpdatePublished, Note: msg})
 }
 
 func (r *Reconciler) failed(ctx context.Context, su *v1alpha1.StatusUpdate, inc *v1alpha1.Incident, cause error) error {
@@ -278,49 +274,6 @@ func (r *Reconciler) failed(ctx context.Context, su *v1alpha1.StatusUpdate, inc 
 		}
 	}
 	return nil
-}
-
-// summarize writes what customers have been told into the Incident's status: the count and
-// time of published updates and the provider incident. extra is a just-published update the
-// cache may not show yet.
-func (r *Reconciler) summarize(ctx context.Context, inc *v1alpha1.Incident, extra ...*v1alpha1.StatusUpdate) error {
-	// Counted from the API server: the cache may not show an update published a moment ago.
-	list := &v1alpha1.StatusUpdateList{}
-	if err := r.APIReader.List(ctx, list, client.InNamespace(inc.Namespace)); err != nil {
-		return err
-	}
-	list.Items = slices.DeleteFunc(list.Items, func(su v1alpha1.StatusUpdate) bool { return su.Spec.IncidentRef.Name != inc.Name })
-	sum := v1alpha1.StatusUpdatesSummary{}
-	seen := map[string]bool{}
-	for _, su := range append(extra, ptrs(list.Items)...) {
-		if seen[su.Name] {
-			continue
-		}
-		seen[su.Name] = true
-		at := su.Status.PublishedAt
-		if !published(su) {
-			// A drill's update, held from customers, still counts as told, when it was written:
-			// the drill trains Comms to write it in time, and must not nag them as if they had not.
-			c := meta.FindStatusCondition(su.Status.Conditions, v1alpha1.ConditionPublished)
-			if !inc.Spec.Drill || c == nil || c.Reason != v1alpha1.ReasonDrill {
-				continue
-			}
-			at = &su.CreationTimestamp
-		}
-		sum.Published++
-		if at != nil && (sum.LastPublishedAt == nil || sum.LastPublishedAt.Before(at)) {
-			sum.LastPublishedAt, sum.ProviderRef, sum.LastStatus = at, su.Status.ProviderRef, su.Spec.Status
-		}
-		if at != nil && (sum.FirstPublishedAt == nil || at.Before(sum.FirstPublishedAt)) {
-			sum.FirstPublishedAt = at
-		}
-	}
-	if cur := inc.Status.StatusUpdates; cur != nil && equality.Semantic.DeepEqual(*cur, sum) {
-		return nil
-	}
-	// Only this field of the Incident's status is sent; the incident controller owns the rest.
-	patch := client.RawPatch("application/merge-patch+json", mustJSON(map[string]any{"status": map[string]any{"statusUpdates": sum}}))
-	return r.Status().Patch(ctx, inc, patch)
 }
 
 // earlierUnpublished names a StatusUpdate of the same Incident created before su and not yet
@@ -496,20 +449,4 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		})).
 		Named("statusupdate").
 		Complete(r)
-}
-
-func ptrs(items []v1alpha1.StatusUpdate) []*v1alpha1.StatusUpdate {
-	out := make([]*v1alpha1.StatusUpdate, len(items))
-	for i := range items {
-		out[i] = &items[i]
-	}
-	return out
-}
-
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return b
 }
