@@ -22,7 +22,6 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"firescope.dev/firescope/api/v1alpha1"
@@ -286,37 +285,6 @@ func CompactTimeline(tl []v1alpha1.TimelineEntry, max int) []v1alpha1.TimelineEn
 	return tl
 }
 
-// setRolesAssignedCondition: True when the IC is set and, for a Confirmed or Major incident,
-// Communications is too, and every Operations group has a supervisor.
-func setRolesAssignedCondition(inc *v1alpha1.Incident) {
-	var missing []string
-	roles := inc.Spec.Roles
-	if roles.Commander == "" {
-		missing = append(missing, "Incident Commander (spec.roles.commander)")
-	}
-	if (inc.Spec.State == v1alpha1.StateConfirmed || inc.Spec.State == v1alpha1.StateMajor) && roles.Communications == "" {
-		missing = append(missing, "Communications (spec.roles.communications)")
-	}
-	for _, g := range roles.Operations {
-		if g.Supervisor == "" {
-			missing = append(missing, "supervisor of Operations group "+g.Name)
-		}
-	}
-	c := metav1.Condition{
-		Type:               v1alpha1.ConditionRolesAssigned,
-		Status:             metav1.ConditionTrue,
-		Reason:             v1alpha1.ReasonAssigned,
-		Message:            "Every role this incident needs has a person",
-		ObservedGeneration: inc.Generation,
-	}
-	if len(missing) > 0 {
-		c.Status = metav1.ConditionFalse
-		c.Reason = v1alpha1.ReasonUnassigned
-		c.Message = "Nobody holds: " + strings.Join(missing, ", ")
-	}
-	meta.SetStatusCondition(&inc.Status.Conditions, c)
-}
-
 // sitrepDue returns when the next sitrep is due, and false when none is (Resolved). The clock
 // runs from the latest of the last sitrep, the declaration and the last reopen; the cadence is
 // that of the current state, so an escalation to Major shortens it at once.
@@ -332,35 +300,6 @@ func sitrepDue(inc *v1alpha1.Incident, cadence map[v1alpha1.IncidentState]time.D
 		}
 	}
 	return base.Add(every), true
-}
-
-// setSitrepCurrentCondition sets SitrepCurrent and status.nextSitrepDueAt from the timestamps
-// in status, and returns how long until the condition would next change (zero when never).
-func setSitrepCurrentCondition(inc *v1alpha1.Incident, now time.Time, cadence map[v1alpha1.IncidentState]time.Duration) time.Duration {
-	c := metav1.Condition{
-		Type:               v1alpha1.ConditionSitrepCurrent,
-		ObservedGeneration: inc.Generation,
-	}
-	due, ok := sitrepDue(inc, cadence)
-	var wait time.Duration
-	switch {
-	case !ok:
-		inc.Status.NextSitrepDueAt = nil
-		c.Status, c.Reason, c.Message = metav1.ConditionTrue, v1alpha1.ReasonNotRequired, "No sitrep is due: the incident is "+string(inc.Spec.State)
-	case now.Before(due):
-		c.Status, c.Reason = metav1.ConditionTrue, v1alpha1.ReasonCurrent
-		c.Message = fmt.Sprintf("Next sitrep due at %s (every %s while %s)", due.UTC().Format(time.RFC3339), cadence[inc.Spec.State], inc.Spec.State)
-		wait = due.Sub(now)
-	default:
-		c.Status, c.Reason = metav1.ConditionFalse, v1alpha1.ReasonOverdue
-		c.Message = fmt.Sprintf("Sitrep overdue since %s (every %s while %s); IC: %s", due.UTC().Format(time.RFC3339), cadence[inc.Spec.State], inc.Spec.State, holder(inc.Spec.Roles.Commander))
-	}
-	if ok {
-		d := metav1.NewTime(due.Truncate(time.Second))
-		inc.Status.NextSitrepDueAt = &d
-	}
-	meta.SetStatusCondition(&inc.Status.Conditions, c)
-	return wait
 }
 
 func truncate(s string, n int) string {

@@ -37,6 +37,12 @@ import (
 // incidentUIDField indexes StatusUpdates by status.incidentUID, the Incident they belong to.
 const incidentUIDField = "status.incidentUID"
 
+// IndexStatusUpdates registers the index of StatusUpdates by the Incident they belong to,
+// which the controller lists them by.
+func IndexStatusUpdates(ctx context.Context, indexer client.FieldIndexer) error {
+	return indexer.IndexField(ctx, &v1alpha1.StatusUpdate{}, incidentUIDField, indexIncidentUID)
+}
+
 func indexIncidentUID(o client.Object) []string {
 	if uid := o.(*v1alpha1.StatusUpdate).Status.IncidentUID; uid != "" {
 		return []string{string(uid)}
