@@ -122,7 +122,7 @@ func main() {
 // then, so the webhook Service sends it nothing it cannot answer.
 func serveWebhooks(mgr ctrl.Manager, webhooks bool, certs webhookcert.Options) (healthz.Checker, error) {
 	selfManaged := webhooks && certs.Enabled()
-	if err := manager.Setup(mgr, manager.Options{Webhooks: webhooks && !selfManaged}); err != nil {
+	if err := manager.Setup(mgr, manager.Options{Webhooks: webhooks && !selfManaged, CertDir: certs.CertDir}); err != nil {
 		return nil, err
 	}
 	switch {
@@ -138,7 +138,7 @@ func serveWebhooks(mgr ctrl.Manager, webhooks bool, certs webhookcert.Options) (
 		return healthz.Ping, nil
 	}
 	serve := func() error {
-		manager.SetupWebhooks(mgr, clock.RealClock{})
+		manager.SetupWebhooks(mgr, clock.RealClock{}, manager.AttributionKeys(certs.CertDir))
 		return mgr.Add(cm)
 	}
 	if err := writeCertificate(cm); err != nil {

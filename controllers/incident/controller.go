@@ -39,6 +39,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/attribution"
 	"firescope.dev/firescope/internal/eventrecord"
 )
 
@@ -54,6 +55,9 @@ type Reconciler struct {
 	Notifiers Notifiers
 	// Clock tells the time; tests inject a fake one.
 	Clock clock.PassiveClock
+	// Attribution checks the webhook's signature of who changed what; without it, every
+	// change is recorded as made by an unknown user.
+	Attribution attribution.Keys
 
 	// delivered holds the IDs of outbox items this process delivered whose removal is not
 	// stored yet. Another process (a new leader, a restart) does not have them, and so treats
@@ -117,7 +121,7 @@ func (r *Reconciler) inputs(ctx context.Context, inc *v1alpha1.Incident) (inputs
 	if err != nil {
 		return inputs{}, err
 	}
-	return inputs{policy: policy, updates: updates}, nil
+	return inputs{policy: policy, updates: updates, by: attribution.Verified(r.Attribution, inc)}, nil
 }
 
 func (r *Reconciler) wasDelivered(id string) bool {

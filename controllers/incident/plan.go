@@ -28,6 +28,8 @@ type inputs struct {
 	policy *v1alpha1.ResponsePolicy
 	// updates are the StatusUpdates bound to the Incident.
 	updates []v1alpha1.StatusUpdate
+	// by is who changed each tracked field, as the webhook signed it; nil when unverified.
+	by map[string]string
 }
 
 // planned is what one reconcile records and delivers.
@@ -61,7 +63,7 @@ func plan(inc *v1alpha1.Incident, in inputs, now time.Time, delivered func(id st
 	p := planned{cadence: cadenceOf(in.policy)}
 	p.unknown, p.settled = recoverOutbox(inc, delivered)
 	inc.Status.StatusUpdates = summarizeStatusUpdates(inc, in.updates)
-	p.facts = recordChanges(inc, now)
+	p.facts = recordChanges(inc, in.by, now)
 	reminders, wait, skew := checklist(inc, in.policy, p.cadence, now)
 	p.facts, p.skew = append(p.facts, reminders...), skew
 	appendTimeline(inc, reminders)

@@ -17,7 +17,7 @@ limitations under the License.
 package incident
 
 import (
-	"encoding/json"
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -25,6 +25,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/attribution"
 )
 
 // fact is one new thing the controller observed: it becomes a timeline entry and an Event.
@@ -46,27 +47,17 @@ const maxEventSummary = 200
 // otherwise: Investigating 30m, Confirmed 60m, Major 30m.
 var DefaultSitrepCadence = cadenceOf(nil)
 
-// changedBy reads the admission webhook's record of who last changed each tracked field.
-// A missing or malformed annotation means "unknown", never an error: the webhook may have
-// been down (failurePolicy Ignore) or someone may have edited the annotation by hand.
-func changedBy(inc *v1alpha1.Incident) map[string]string {
-	by := map[string]string{}
-	if raw := inc.Annotations[v1alpha1.AnnotationChangedBy]; raw != "" {
-		_ = json.Unmarshal([]byte(raw), &by)
-	}
-	return by
-}
-
 // recordChanges compares the spec with status.recorded and turns every difference into a
 // fact: a declaration, a state change or reopen, a hand-off of each role, a new sitrep. It
 // updates status.recorded, the state timestamps and status.timeline to match, so that the
 // same fact is never recorded twice. It returns the new facts in the order they happened.
-func recordChanges(inc *v1alpha1.Incident, now time.Time) []fact {
+// by is the webhook's verified record of who changed each tracked field (see
+// internal/attribution); a field it does not name was changed by somebody unknown.
+func recordChanges(inc *v1alpha1.Incident, by map[string]string, now time.Time) []fact {
 	rec := inc.Status.Recorded
 	if rec == nil {
 		rec = &v1alpha1.Recorded{}
 	}
-	by := changedBy(inc)
 	at := metav1.NewTime(now)
 	var facts []fact
 
@@ -80,7 +71,7 @@ func recordChanges(inc *v1alpha1.Incident, now time.Time) []fact {
 		rec.State = inc.Spec.State
 	}
 	facts = append(facts, handoffFacts(&rec.Roles, inc.Spec.Roles, rolesAt, by)...)
-	facts = append(facts, sitrepFacts(inc, rec, at, by["sitreps"])...)
+	facts = append(facts, sitrepFacts(inc, rec, at, by)...)
 	if su := inc.Status.StatusUpdates; su != nil && su.Published > rec.StatusUpdates {
 		when := at
 		if su.LastPublishedAt != nil {
@@ -224,26 +215,30 @@ func holder(p v1alpha1.Person) string {
 }
 
 // sitrepFacts records the sitreps appended since the last record, and the latest sitrep time.
-func sitrepFacts(inc *v1alpha1.Incident, rec *v1alpha1.Recorded, at metav1.Time, by string) []fact {
+// A sitrep's at is believed only up to now: one from the future (written while the webhook,
+// which refuses it, was down) would silence the reminders. Its author is the one it claims;
+// the entry's by is who really posted it, and the message names both when they differ.
+func sitrepFacts(inc *v1alpha1.Incident, rec *v1alpha1.Recorded, at metav1.Time, by map[string]string) []fact {
 	var facts []fact
 	for i := int(rec.Sitreps); i < len(inc.Spec.Sitreps); i++ {
 		s := inc.Spec.Sitreps[i]
 		when := at
-		if s.At != nil {
+		if s.At != nil && !s.At.After(at.Time) {
 			when = *s.At
 		}
-		author := string(s.Author)
-		if author == "" {
-			author = by
-		}
-		if author == "" {
-			author = "unknown"
+		poster := cmp.Or(by[attribution.SitrepKey(i+1)], by["sitreps"])
+		author := cmp.Or(string(s.Author), poster, "unknown")
+		switch {
+		case poster == "" && s.Author != "":
+			author += " (not verified)"
+		case poster != "" && poster != author:
+			author += " (posted by " + poster + ")"
 		}
 		msg := fmt.Sprintf("Sitrep %d from %s: %s", i+1, author, truncate(oneLine(s.Summary), maxEventSummary))
 		facts = append(facts, fact{
 			key:         fmt.Sprintf("sitrep/%d", i+1),
 			sitrep:      int32(i + 1),
-			entry:       entry(when, v1alpha1.TimelineSitrep, msg, by),
+			entry:       entry(when, v1alpha1.TimelineSitrep, msg, poster),
 			eventReason: v1alpha1.EventSitrepPosted,
 			eventType:   "Normal",
 		})

@@ -94,6 +94,7 @@ func Start(webhooks bool) (*Env, error) {
 func (e *Env) StartManager(opts manager.Options) (stop func(), err error) {
 	wh := e.WebhookInstallOptions
 	opts.Webhooks = len(wh.MutatingWebhooks) > 0
+	opts.CertDir = wh.LocalServingCertDir
 	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
 		Scheme:  manager.NewScheme(),
 		Metrics: metricsserver.Options{BindAddress: "0"},
