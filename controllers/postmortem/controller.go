@@ -136,7 +136,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	// Recorded by the last write below, not by publication's intent write, so that only a
 	// write followed by the announcement records a reminder as sent.
 	markSent(pm, due)
-	pm.Status.ObservedGeneration = pm.Generation
+	if pubErr == nil {
+		// Only a reconcile that went through has observed this generation.
+		pm.Status.ObservedGeneration = pm.Generation
+	}
 	if !equality.Semantic.DeepEqual(last.Status, pm.Status) {
 		if err := r.Status().Patch(ctx, pm, client.MergeFromWithOptions(last, client.MergeFromWithOptimisticLock{})); err != nil {
 			return ctrl.Result{}, err
