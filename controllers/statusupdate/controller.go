@@ -151,6 +151,11 @@ func (r *Reconciler) reconcile(ctx context.Context, su *v1alpha1.StatusUpdate, l
 		setPublished(su, metav1.ConditionFalse, v1alpha1.ReasonRejected, err.Error())
 		return ctrl.Result{}, r.failed(ctx, su, inc, err)
 	}
+	if u.ProviderRef == "" {
+		if u.ProviderRef, err = r.providerRef(ctx, su, inc); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	prov, err := r.Providers.For(ctx, page)
 	if err != nil {
 		setPublished(su, metav1.ConditionFalse, v1alpha1.ReasonRetrying, err.Error())
@@ -288,6 +293,22 @@ func (r *Reconciler) earlierUnpublished(ctx context.Context, su *v1alpha1.Status
 			continue
 		}
 		return o.Name, nil
+	}
+	return "", nil
+}
+
+// providerRef is the provider incident that earlier published updates of the Incident went to,
+// read from those updates: the Incident's summary, which the incident controller writes once
+// it sees them, may not show the latest publication yet.
+func (r *Reconciler) providerRef(ctx context.Context, su *v1alpha1.StatusUpdate, inc *v1alpha1.Incident) (string, error) {
+	list := &v1alpha1.StatusUpdateList{}
+	if err := r.List(ctx, list, client.InNamespace(su.Namespace), client.MatchingFields{incidentField: su.Spec.IncidentRef.Name}); err != nil {
+		return "", err
+	}
+	for _, o := range list.Items {
+		if o.Status.ProviderRef != "" && o.Status.IncidentUID == inc.UID && before(&o, su) {
+			return o.Status.ProviderRef, nil
+		}
 	}
 	return "", nil
 }
