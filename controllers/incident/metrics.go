@@ -245,9 +245,8 @@ func sitrepObservations(inc *v1alpha1.Incident, from, to int32, last *metav1.Tim
 	var out []observation
 	for i := int(from); i < int(to) && i < len(inc.Spec.Sitreps); i++ {
 		at := inc.Spec.Sitreps[i].At
-		if at == nil || st.LastSitrepAt != nil && at.After(st.LastSitrepAt.Time) {
-			// Without the webhook a sitrep may have no time of its own, or one in the future;
-			// the controller stamped it when it recorded it.
+		if at == nil {
+			// Without the webhook a sitrep has no time of its own; the controller stamped it.
 			at = st.LastSitrepAt
 		}
 		if at == nil {
