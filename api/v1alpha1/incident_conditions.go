@@ -95,8 +95,15 @@ const (
 const (
 	// AnnotationChangedBy holds a JSON object that maps each tracked field ("state",
 	// "commander", "communications", "ops/<group>", "sitreps") to the user who last changed
-	// it. The controller reads it to fill the timeline's "by".
+	// it, and "sitrep/<n>" to the user who posted sitrep n. The controller reads it to fill
+	// the timeline's "by", only when AnnotationChangedBySignature vouches for it.
 	AnnotationChangedBy = "firescope.dev/changed-by"
+
+	// AnnotationChangedBySignature is the webhook's signature of AnnotationChangedBy, bound to
+	// the Incident and its generation. The webhook overwrites any value a request carries; an
+	// annotation without a matching signature (written while the webhook was down, or by
+	// hand) is not believed, and the change shows as made by an unknown user.
+	AnnotationChangedBySignature = "firescope.dev/changed-by-signature"
 
 	// FinalizerResolvePage is on an Incident that paged: deleting it first resolves the page,
 	// so that nobody is paged on for an incident that no longer exists.

@@ -172,12 +172,15 @@ type Impact struct {
 
 // Sitrep is one situation report: what is broken, how widespread, and what is being done.
 type Sitrep struct {
-	// at is when the sitrep was posted. The admission webhook sets it when empty.
+	// at is when the sitrep was posted. The admission webhook sets it when empty and refuses
+	// one more than a minute in the future; the controller never takes it as later than when
+	// it recorded the sitrep.
 	// +optional
 	At *metav1.Time `json:"at,omitempty"`
 
 	// author posted the sitrep, normally the IC. The admission webhook sets it to the
-	// requesting user when empty.
+	// requesting user when empty. It is what the sitrep claims: the timeline entry's by is
+	// who really posted it, from the webhook's signed record.
 	// +optional
 	Author Person `json:"author,omitempty"`
 

@@ -131,6 +131,7 @@ func serveWebhooks(mgr ctrl.Manager, opts manager.Options, certs webhookcert.Opt
 	webhooks := opts.Webhooks
 	selfManaged := webhooks && certs.Enabled()
 	opts.Webhooks = webhooks && !selfManaged
+	opts.CertDir = certs.CertDir
 	if err := manager.Setup(mgr, opts); err != nil {
 		return nil, err
 	}
@@ -147,7 +148,7 @@ func serveWebhooks(mgr ctrl.Manager, opts manager.Options, certs webhookcert.Opt
 		return healthz.Ping, nil
 	}
 	serve := func() error {
-		manager.SetupWebhooks(mgr, clock.RealClock{})
+		manager.SetupWebhooks(mgr, clock.RealClock{}, manager.AttributionKeys(certs.CertDir))
 		return mgr.Add(cm)
 	}
 	if err := writeCertificate(cm); err != nil {

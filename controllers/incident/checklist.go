@@ -21,7 +21,6 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"firescope.dev/firescope/api/v1alpha1"
@@ -303,53 +302,6 @@ func checkImpactUnknown(inc *v1alpha1.Incident, now time.Time) []fact {
 	return []fact{reminder(key, v1alpha1.EventImpactUnknown, "Warning", msg, now, "")}
 }
 
-// setCustomersInformedCondition: True once a status update is published (or while customers
-// need not hear yet), False when they must hear soon (Pending) or should have (NotInformed).
-func setCustomersInformedCondition(inc *v1alpha1.Incident, p *v1alpha1.ResponsePolicy, now time.Time) {
-	c := metav1.Condition{Type: v1alpha1.ConditionCustomersInformed, ObservedGeneration: inc.Generation}
-	start := customersWindowStart(inc)
-	switch {
-	case published(inc) > 0:
-		c.Status, c.Reason = metav1.ConditionTrue, v1alpha1.ReasonInformed
-		c.Message = fmt.Sprintf("%d status update(s) published", published(inc))
-	case !severe(inc.Spec.State) || start == nil:
-		c.Status, c.Reason = metav1.ConditionTrue, v1alpha1.ReasonNotRequired
-		c.Message = "Customers need to hear once the incident is Confirmed or Major"
-	case now.Before(start.Add(p.CustomersWithin())):
-		c.Status, c.Reason = metav1.ConditionFalse, v1alpha1.ReasonPending
-		c.Message = "Publish a status update by " + start.Add(p.CustomersWithin()).UTC().Format(time.RFC3339)
-	default:
-		c.Status, c.Reason = metav1.ConditionFalse, v1alpha1.ReasonNotInformed
-		c.Message = fmt.Sprintf("No status update published within %s of the incident becoming Confirmed or Major", p.CustomersWithin())
-	}
-	meta.SetStatusCondition(&inc.Status.Conditions, c)
-}
-
-// setImpactKnownCondition says whether anybody has described the impact yet.
-func setImpactKnownCondition(inc *v1alpha1.Incident) {
-	c := metav1.Condition{Type: v1alpha1.ConditionImpactKnown, ObservedGeneration: inc.Generation,
-		Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonDescribed}
-	if src := impactSource(inc); src != "" {
-		c.Message = src + " describes the impact"
-	} else {
-		c.Status, c.Reason, c.Message = metav1.ConditionFalse, v1alpha1.ReasonUnknown, "Nobody has described the impact yet: set spec.impact or post a sitrep with its impact"
-	}
-	meta.SetStatusCondition(&inc.Status.Conditions, c)
-}
-
-// setPolicyAppliedCondition says which ResponsePolicy applies, or that the defaults do.
-func setPolicyAppliedCondition(inc *v1alpha1.Incident, name string, found bool) {
-	c := metav1.Condition{Type: v1alpha1.ConditionPolicyApplied, ObservedGeneration: inc.Generation,
-		Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonFound, Message: fmt.Sprintf("ResponsePolicy %q applies", name)}
-	if !found {
-		c.Status, c.Reason = metav1.ConditionFalse, v1alpha1.ReasonNotFound
-		c.Message = fmt.Sprintf("ResponsePolicy %q not found: running on the defaults (sitreps every %s Investigating, %s Confirmed, %s Major; customers informed within %s; hand-off suggested after %s; no comms channel, no paging)",
-			name, v1alpha1.DefaultSitrepInvestigating, v1alpha1.DefaultSitrepConfirmed, v1alpha1.DefaultSitrepMajor,
-			v1alpha1.DefaultCustomersInformedWithin, v1alpha1.DefaultMaxRoleHold)
-	}
-	meta.SetStatusCondition(&inc.Status.Conditions, c)
-}
-
 // minPositive is the smaller of two waits, where zero means "no wait".
 func minPositive(a, b time.Duration) time.Duration {
 	switch {
@@ -359,4 +311,21 @@ func minPositive(a, b time.Duration) time.Duration {
 		return a
 	}
 	return min(a, b)
+}
+
+// checklist runs the IC's event loop for open incidents and returns the reminders due now, how
+// long until the next one could be, and how late a sitrep reminder goes out (negative: none).
+func checklist(inc *v1alpha1.Incident, p *v1alpha1.ResponsePolicy, cadence map[v1alpha1.IncidentState]time.Duration, now time.Time) ([]fact, time.Duration, time.Duration) {
+	facts, wait, skew := checkSitrepOverdue(inc, cadence, now)
+	customers, w := checkCustomersInformed(inc, p, now)
+	facts, wait = append(facts, customers...), minPositive(wait, w)
+	due, w := checkCustomersUpdateDue(inc, p, now)
+	facts, wait = append(facts, due...), minPositive(wait, w)
+	resolved, w := checkResolvedAnnounced(inc, p, now)
+	facts, wait = append(facts, resolved...), minPositive(wait, w)
+	facts = append(facts, checkRolesUnassigned(inc, now)...)
+	handoffs, w := checkHandoffSuggested(inc, p, now)
+	facts, wait = append(facts, handoffs...), minPositive(wait, w)
+	facts = append(facts, checkImpactUnknown(inc, now)...)
+	return facts, wait, skew
 }

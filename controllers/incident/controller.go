@@ -33,13 +33,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/attribution"
 	"firescope.dev/firescope/internal/eventrecord"
 )
 
@@ -55,12 +55,20 @@ type Reconciler struct {
 	Notifiers Notifiers
 	// Clock tells the time; tests inject a fake one.
 	Clock clock.PassiveClock
+	// Attribution checks the webhook's signature of who changed what; without it, every
+	// change is recorded as made by an unknown user.
+	Attribution attribution.Keys
 
 	// delivered holds the IDs of outbox items this process delivered whose removal is not
 	// stored yet. Another process (a new leader, a restart) does not have them, and so treats
 	// such items as of unknown outcome: never as to be sent again.
 	delivered sync.Map
 }
+
+// FieldOwner is the field manager of the incident controller's status writes. It owns every
+// field of an Incident's status but status.postmortem, which the post-mortem controller
+// applies under its own.
+const FieldOwner = "firescope-incident"
 
 // cleanupAfter is how soon a reconcile with nothing else to do comes back to remove delivered
 // items from the outbox.
@@ -69,16 +77,20 @@ const cleanupAfter = 30 * time.Second
 // +kubebuilder:rbac:groups=firescope.dev,resources=incidents,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=firescope.dev,resources=incidents/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=firescope.dev,resources=responsepolicies,verbs=get;list;watch
+// +kubebuilder:rbac:groups=firescope.dev,resources=statusupdates,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create
 
-// Reconcile records what is new about one Incident and delivers what it must announce.
+// Reconcile records what is new about one Incident and delivers what it must announce, in
+// three steps: plan (a pure function of the Incident, what it depends on and the time),
+// record (the Events of the new facts, then one status write) and deliver (the outbox items
+// the plan claimed).
 //
-// It writes status at most once, and not at all when nothing changed: the write records the
-// facts and marks their deliveries as started. Only when a delivery fails is the outcome
-// written again after the calls; a delivered item leaves status with the next write. Each fact's Event is named
-// after the fact, as the change from what status recorded, and written before the status that
-// records it: a crash or a conflict in between repeats the same names, which the API server
-// refuses as existing, so every fact is reported once.
+// It writes status at most once before delivering, and not at all when nothing changed: the
+// write records the facts and marks their deliveries as started. Only when a delivery fails is
+// the outcome written again after the calls; a delivered item leaves status with the next
+// write. Each fact's Event is named after the fact, as the change from what status recorded,
+// and written before the status that records it: a crash or a conflict in between repeats the
+// same names, which the API server refuses as existing, so every fact is reported once.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	inc := &v1alpha1.Incident{}
 	if err := r.Get(ctx, req.NamespacedName, inc); err != nil {
@@ -87,65 +99,79 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if !inc.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, inc)
 	}
-	policy, err := r.policy(ctx, inc)
+	in, err := r.inputs(ctx, inc)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	before := inc.DeepCopy()
-	now := r.Clock.Now()
-	cadence := cadenceOf(policy)
+	p := plan(inc, in, r.Clock.Now(), r.wasDelivered)
+	if err := r.record(ctx, before, inc, p); err != nil {
+		return ctrl.Result{}, err
+	}
+	return r.deliverClaimed(ctx, inc, in.policy, p)
+}
 
-	// Phase 1: settle deliveries a stopped process left mid-call.
-	unknown, settled := recoverOutbox(inc, func(id string) bool { _, ok := r.delivered.Load(id); return ok })
-	for _, it := range unknown {
+// inputs reads what the plan depends on besides the Incident, from the cache.
+func (r *Reconciler) inputs(ctx context.Context, inc *v1alpha1.Incident) (inputs, error) {
+	policy, err := r.policy(ctx, inc)
+	if err != nil {
+		return inputs{}, err
+	}
+	updates, err := r.statusUpdatesOf(ctx, inc)
+	if err != nil {
+		return inputs{}, err
+	}
+	return inputs{policy: policy, updates: updates, by: attribution.Verified(r.Attribution, inc)}, nil
+}
+
+func (r *Reconciler) wasDelivered(id string) bool {
+	_, ok := r.delivered.Load(id)
+	return ok
+}
+
+// record reports the plan's facts as Events and stores the status that records them, in one
+// write with an optimistic lock; it writes nothing when the plan changed nothing. Only once
+// that write succeeded do its facts count in the metrics, and does observedGeneration say the
+// generation was reconciled. An incident about to page first gets the finalizer that resolves
+// the page if it is deleted: a conflict there retries the reconcile with nothing stored.
+func (r *Reconciler) record(ctx context.Context, before, inc *v1alpha1.Incident, p planned) error {
+	if err := r.holdPage(ctx, before, inc); err != nil {
+		return err
+	}
+	if equality.Semantic.DeepEqual(before.Status, inc.Status) {
+		return nil
+	}
+	if err := r.report(ctx, inc, p.facts); err != nil {
+		return err
+	}
+	if err := r.patchStatus(ctx, before, inc); err != nil {
+		return err
+	}
+	for _, it := range p.unknown {
 		notificationsTotal.WithLabelValues(channelOf(it.Kind), "unknown").Inc()
 		log.FromContext(ctx).Info("dropped an announcement whose delivery outcome is unknown, so as never to post it twice", "message", it.Message)
 	}
-	// Phase 2: turn what changed in the spec into timeline facts.
-	facts := recordChanges(inc, now)
-	// Phase 3: the IC's checklist, as reminders due now.
-	reminders, wait := r.checklist(inc, policy, cadence, now)
-	facts = append(facts, reminders...)
-	appendTimeline(inc, reminders)
-	// Phase 4: derive the conditions.
-	setRolesAssignedCondition(inc)
-	setSitrepCurrentCondition(inc, now, cadence)
-	setCustomersInformedCondition(inc, policy, now)
-	setImpactKnownCondition(inc)
-	setPolicyAppliedCondition(inc, inc.PolicyName(), policy != nil)
-	inc.Status.ObservedGeneration = inc.Generation
-	// Phase 5: record announcements and pages, and claim those due for delivery now.
-	enqueue(inc, facts, policy)
-	claimed, outboxWait := claimDue(inc, now)
-	wait = minPositive(wait, outboxWait)
-
-	// An incident about to page gets the finalizer that resolves the page if it is deleted,
-	// before anything is stored: a conflict here retries the reconcile with nothing lost.
-	if err := r.holdPage(ctx, before, inc); err != nil {
-		return ctrl.Result{}, err
+	if p.skew >= 0 {
+		reminderSkew.Observe(p.skew.Seconds())
 	}
-	if equality.Semantic.DeepEqual(before.Status, inc.Status) {
-		return ctrl.Result{RequeueAfter: wait}, nil
-	}
-	// Phase 6: report the facts, then store the status that records them.
-	if err := r.report(ctx, inc, facts); err != nil {
-		return ctrl.Result{}, err
-	}
-	if err := r.patchStatus(ctx, before, inc); err != nil {
-		return ctrl.Result{}, err
-	}
-	// Stored: the facts this write recorded count in the response metrics, once.
-	observeRecorded(before, inc, cadence)
-	for _, id := range settled {
+	observeRecorded(before, inc, p.cadence)
+	for _, id := range p.settled {
 		r.delivered.Delete(id)
 	}
-	if len(claimed) == 0 {
+	return nil
+}
+
+// deliverClaimed sends the items the plan claimed, and stores their outcome now only if
+// something failed. It returns when the reconcile should come back: the next timer, the next
+// item due, or the removal of delivered items from the outbox.
+func (r *Reconciler) deliverClaimed(ctx context.Context, inc *v1alpha1.Incident, policy *v1alpha1.ResponsePolicy, p planned) (ctrl.Result, error) {
+	wait := p.wait
+	if len(p.claimed) == 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	// Phase 7: deliver; store the outcome now only if something failed.
-	before = inc.DeepCopy()
-	failures, store, removed := r.deliver(ctx, inc, policy, claimed)
-	r.releasePage(ctx, before, claimed)
+	before := inc.DeepCopy()
+	failures, store, removed := r.deliver(ctx, inc, policy, p.claimed)
+	r.releasePage(ctx, before, p.claimed)
 	if store {
 		appendTimeline(inc, failures)
 		if err := r.report(ctx, inc, failures); err != nil {
@@ -153,7 +179,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		// No optimistic lock here: this status was stored a moment ago by this reconcile, and
 		// a conflict with an unrelated spec change would leave delivered items marked Sending.
-		if err := r.Status().Patch(ctx, inc, client.MergeFrom(before)); err != nil {
+		if err := r.Status().Patch(ctx, inc, client.MergeFrom(before), client.FieldOwner(FieldOwner)); err != nil {
 			return ctrl.Result{}, err
 		}
 		statusPatches.Inc()
@@ -161,32 +187,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			r.delivered.Delete(id)
 		}
 	}
-	_, outboxWait = claimDue(inc.DeepCopy(), r.Clock.Now())
+	_, outboxWait := claimDue(inc.DeepCopy(), r.Clock.Now())
 	wait = minPositive(wait, outboxWait)
 	if !store {
 		wait = minPositive(wait, cleanupAfter)
 	}
 	return ctrl.Result{RequeueAfter: wait}, nil
-}
-
-// checklist runs the IC's event loop for open incidents and returns the reminders due now and
-// how long until the next one could be.
-func (r *Reconciler) checklist(inc *v1alpha1.Incident, p *v1alpha1.ResponsePolicy, cadence map[v1alpha1.IncidentState]time.Duration, now time.Time) ([]fact, time.Duration) {
-	facts, wait, skew := checkSitrepOverdue(inc, cadence, now)
-	if skew >= 0 {
-		reminderSkew.Observe(skew.Seconds())
-	}
-	customers, w := checkCustomersInformed(inc, p, now)
-	facts, wait = append(facts, customers...), minPositive(wait, w)
-	due, w := checkCustomersUpdateDue(inc, p, now)
-	facts, wait = append(facts, due...), minPositive(wait, w)
-	resolved, w := checkResolvedAnnounced(inc, p, now)
-	facts, wait = append(facts, resolved...), minPositive(wait, w)
-	facts = append(facts, checkRolesUnassigned(inc, now)...)
-	handoffs, w := checkHandoffSuggested(inc, p, now)
-	facts, wait = append(facts, handoffs...), minPositive(wait, w)
-	facts = append(facts, checkImpactUnknown(inc, now)...)
-	return facts, wait
 }
 
 // appendTimeline adds facts found outside recordChanges to the bounded timeline. Repeated
@@ -225,7 +231,7 @@ func (r *Reconciler) report(ctx context.Context, inc *v1alpha1.Incident, facts [
 // patchStatus writes the status with an optimistic lock: a reconcile that started from a stale
 // cache fails instead of recording the same facts again, and its retry sees the stored status.
 func (r *Reconciler) patchStatus(ctx context.Context, before, inc *v1alpha1.Incident) error {
-	if err := r.Status().Patch(ctx, inc, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+	if err := r.Status().Patch(ctx, inc, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}), client.FieldOwner(FieldOwner)); err != nil {
 		return err
 	}
 	statusPatches.Inc()
@@ -248,34 +254,27 @@ func (r *Reconciler) policy(ctx context.Context, inc *v1alpha1.Incident) (*v1alp
 
 // SetupWithManager registers the controller. It reconciles on spec changes (the webhook's
 // changed-by annotation arrives with the spec change it describes; the start of a deletion,
-// which the page finalizer waits on, bumps the generation too) and on changes of the
-// ResponsePolicies that apply; its own status writes do not trigger it, and timers come from
-// RequeueAfter computed from the timestamps in status.
+// which the page finalizer waits on, bumps the generation too), on changes of the
+// ResponsePolicies that apply and on changes of the Incident's StatusUpdates; its own status
+// writes do not trigger it, and timers come from RequeueAfter computed from the timestamps in
+// status.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
+	if err := IndexStatusUpdates(context.Background(), mgr.GetFieldIndexer()); err != nil {
+		return err
+	}
 	registerIncidentCollector(mgr.GetCache(), mgr.Elected())
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1alpha1.Incident{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, statusUpdatesChanged))).
+		For(&v1alpha1.Incident{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.ResponsePolicy{}, handler.EnqueueRequestsFromMapFunc(r.incidentsOfPolicy)).
+		Watches(&v1alpha1.StatusUpdate{}, handler.EnqueueRequestsFromMapFunc(incidentOfStatusUpdate), builder.WithPredicates(statusUpdateCounted)).
 		Named("incident").
 		// Incidents are independent: a burst of them, or one slow channel, must not queue the
 		// rest. Reconciles mostly wait on the API server and on channels, not on CPU.
 		WithOptions(controller.Options{MaxConcurrentReconciles: 8}).
 		Complete(r)
-}
-
-// statusUpdatesChanged passes the status writes of the StatusUpdate controller, which tell
-// whether customers have been informed.
-var statusUpdatesChanged = predicate.Funcs{
-	CreateFunc: func(event.CreateEvent) bool { return false },
-	DeleteFunc: func(event.DeleteEvent) bool { return false },
-	UpdateFunc: func(e event.UpdateEvent) bool {
-		o, n := e.ObjectOld.(*v1alpha1.Incident), e.ObjectNew.(*v1alpha1.Incident)
-		return !equality.Semantic.DeepEqual(o.Status.StatusUpdates, n.Status.StatusUpdates)
-	},
-	GenericFunc: func(event.GenericEvent) bool { return false },
 }
 
 // incidentsOfPolicy maps a ResponsePolicy to the Incidents it applies to.

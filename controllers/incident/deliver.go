@@ -93,12 +93,12 @@ func backoff(attempt int) time.Duration { return delivery.Backoff(attempt, time.
 // send delivers one outbox item.
 func (r *Reconciler) send(ctx context.Context, inc *v1alpha1.Incident, p *v1alpha1.ResponsePolicy, it v1alpha1.OutboxItem, now time.Time) error {
 	if p == nil {
-		return fmt.Errorf("the ResponsePolicy that named the %s is gone", channelOf(it.Kind))
+		return delivery.Terminal("PolicyChanged", fmt.Errorf("the ResponsePolicy that named the %s is gone", channelOf(it.Kind)))
 	}
 	switch it.Kind {
 	case v1alpha1.OutboxAnnounce:
 		if p.Spec.CommsChannel == nil {
-			return fmt.Errorf("the ResponsePolicy no longer names a comms channel")
+			return delivery.Terminal("PolicyChanged", fmt.Errorf("the ResponsePolicy no longer names a comms channel"))
 		}
 		ch, err := r.Notifiers.Channel(ctx, inc.Namespace, p.Spec.CommsChannel)
 		if err != nil {
@@ -111,7 +111,7 @@ func (r *Reconciler) send(ctx context.Context, inc *v1alpha1.Incident, p *v1alph
 		})
 	default:
 		if p.Spec.Paging == nil {
-			return fmt.Errorf("the ResponsePolicy no longer names paging")
+			return delivery.Terminal("PolicyChanged", fmt.Errorf("the ResponsePolicy no longer names paging"))
 		}
 		pager, err := r.Notifiers.Pager(ctx, inc.Namespace, p.Spec.Paging)
 		if err != nil {
@@ -126,8 +126,9 @@ func (r *Reconciler) send(ctx context.Context, inc *v1alpha1.Incident, p *v1alph
 
 // deliver sends the claimed items and settles each. A delivered item stays Sending in status
 // and is remembered in memory; the next reconcile removes it (see recoverOutbox), so the happy
-// path costs no status write of its own. A retryable failure waits for its backoff or
-// Retry-After; a permanent one leaves the outbox with a NotificationFailed Event. deliver
+// path costs no status write of its own. Failures are judged by delivery.Assess: a waiting or
+// transient one (any error nobody classified included) waits for Retry-After or its backoff,
+// up to maxAttempts; a terminal one leaves the outbox with a NotificationFailed Event. deliver
 // returns those Events' facts, and whether the outcome must be stored now (any failure).
 func (r *Reconciler) deliver(ctx context.Context, inc *v1alpha1.Incident, p *v1alpha1.ResponsePolicy, claimed []int) (facts []fact, store bool, removed []string) {
 	failed := map[int]bool{}
@@ -143,8 +144,8 @@ func (r *Reconciler) deliver(ctx context.Context, inc *v1alpha1.Incident, p *v1a
 		}
 		err := r.send(ctx, inc, p, *it, r.Clock.Now())
 		now := r.Clock.Now()
-		after, retry := delivery.IsRetryable(err)
-		retry = retry && it.Attempts < maxAttempts
+		f := delivery.Assess(err)
+		after, retry := f.After, !f.Terminal && it.Attempts < maxAttempts
 		switch {
 		case err == nil:
 			notificationsTotal.WithLabelValues(ch, "delivered").Inc()

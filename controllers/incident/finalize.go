@@ -106,7 +106,8 @@ func (r *Reconciler) finalize(ctx context.Context, inc *v1alpha1.Incident) (ctrl
 		return ctrl.Result{}, nil
 	}
 	err := r.resolvePage(ctx, inc)
-	after, retry := delivery.IsRetryable(err)
+	f := delivery.Assess(err)
+	after, retry := f.After, !f.Terminal
 	if left := inc.DeletionTimestamp.Add(resolveGrace).Sub(r.Clock.Now()); err != nil && retry && left > 0 {
 		log.FromContext(ctx).Info("Resolving the page of a deleted incident; retrying", "error", err.Error())
 		// Within the grace, whatever Retry-After PagerDuty asks for.
@@ -133,7 +134,7 @@ func (r *Reconciler) resolvePage(ctx context.Context, inc *v1alpha1.Incident) er
 		return &delivery.RetryableError{Err: err}
 	}
 	if p == nil || p.Spec.Paging == nil {
-		return fmt.Errorf("the ResponsePolicy %q no longer names paging", inc.PolicyName())
+		return delivery.Terminal("PolicyChanged", fmt.Errorf("the ResponsePolicy %q no longer names paging", inc.PolicyName()))
 	}
 	pager, err := r.Notifiers.Pager(ctx, inc.Namespace, p.Spec.Paging)
 	if err != nil {

@@ -82,6 +82,7 @@ func TestAConflictOnThePageFinalizerLosesNoAnnouncement(t *testing.T) {
 		CommsChannel: &v1alpha1.CommsChannel{Slack: &v1alpha1.SlackChannel{}}, Paging: &v1alpha1.Paging{}}}
 	conflicts := 1
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(inc, pol).WithStatusSubresource(inc).
+		WithIndex(&v1alpha1.StatusUpdate{}, incidentUIDField, indexIncidentUID).
 		WithInterceptorFuncs(interceptor.Funcs{Patch: func(ctx context.Context, cl client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
 			if conflicts > 0 {
 				conflicts--

@@ -79,7 +79,7 @@ type lived struct {
 }
 
 // liveThrough runs one incident through a whole response: declared Investigating, a sitrep
-// early and one 50 minutes late (their times are given, so lateness does not depend on how
+// early and one 2 seconds late (their times are given, so lateness does not depend on how
 // fast the test runs), Confirmed, a status update, Major, Resolved, a manager restart, then
 // reopened and resolved again.
 func liveThrough(t *testing.T, e *testenv.Env, ns, name string, drill bool) lived {
@@ -116,10 +116,24 @@ func liveThrough(t *testing.T, e *testenv.Env, ns, name string, drill bool) live
 	recorded := func(s v1alpha1.IncidentState) func(*v1alpha1.Incident) bool {
 		return func(i *v1alpha1.Incident) bool { return i.Status.Recorded.State == s }
 	}
-	// Due an hour after the declaration: 10 minutes in is early, and the next one is due at
-	// 1h10m, so 2h is 50 minutes late.
-	change(sitrepAt(10*time.Minute), sitreps(1))
-	change(sitrepAt(2*time.Hour), sitreps(2))
+	// A sitrep's time cannot be in the future, so lateness is measured on the fast policy's
+	// one-second cadence with times given in the past: the first, dated before the
+	// declaration, is early; the second, dated 3s after it, is due 1s after the declaration
+	// (the first one predates it) and so 2s late.
+	change(sitrepAt(-time.Hour), sitreps(1))
+	policy := func(name string) func(*v1alpha1.Incident) {
+		return func(i *v1alpha1.Incident) { i.Spec.PolicyRef = &v1alpha1.PolicyReference{Name: name} }
+	}
+	applies := func(name string) func(*v1alpha1.Incident) bool {
+		return func(i *v1alpha1.Incident) bool {
+			c := meta.FindStatusCondition(i.Status.Conditions, v1alpha1.ConditionPolicyApplied)
+			return c != nil && i.Status.ObservedGeneration == i.Generation && strings.Contains(c.Message, fmt.Sprintf("%q", name))
+		}
+	}
+	change(policy("fast"), applies("fast"))
+	time.Sleep(time.Until(l.opened.Add(3 * time.Second)))
+	change(sitrepAt(3*time.Second), sitreps(2))
+	change(policy("default"), applies("default"))
 	l.confirmed = change(state(v1alpha1.StateConfirmed), recorded(v1alpha1.StateConfirmed)).Status.ConfirmedAt.Time
 
 	su := &v1alpha1.StatusUpdate{ObjectMeta: metav1.ObjectMeta{Name: name + "-1", Namespace: ns},
@@ -277,7 +291,7 @@ func TestIntegrationResponseMetricsCountEachFactOnceAcrossARestart(t *testing.T)
 		counterIs(t, "firescope_incident_reopens_total", labels("namespace", ns, "drill", c.drill), 1)
 		counterIs(t, "firescope_sitreps_total", labels("namespace", ns, "drill", c.drill, "state", "Investigating", "punctuality", "on_time"), 1)
 		counterIs(t, "firescope_sitreps_total", labels("namespace", ns, "drill", c.drill, "state", "Investigating", "punctuality", "late"), 1)
-		histogramIs(t, "firescope_sitrep_lateness_seconds", labels("namespace", ns, "drill", c.drill, "state", "Investigating"), 2, 3000)
+		histogramIs(t, "firescope_sitrep_lateness_seconds", labels("namespace", ns, "drill", c.drill, "state", "Investigating"), 2, 2)
 	}
 	histogramIs(t, "firescope_incident_time_to_first_update_seconds", labels("namespace", ns, "drill", "false", "state", "Confirmed"), 1, secs(real.opened, real.firstUpdate))
 	// The drill's update was held from customers but written: Comms' time counts, as a drill.

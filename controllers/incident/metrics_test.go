@@ -90,7 +90,7 @@ func TestObservationsFollowOneIncidentsLife(t *testing.T) {
 	for _, s := range steps {
 		before := inc.DeepCopy()
 		s.change(inc)
-		recordChanges(inc, at(s.at))
+		recordTrusted(inc, at(s.at))
 		if got := observations(before, inc, cadence); !slices.Equal(got, s.want) {
 			t.Fatalf("%s: observed %+v, want %+v", s.name, got, s.want)
 		}
@@ -119,12 +119,12 @@ func TestObservationsOfDeclarationsAndDirectMoves(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			inc := declared(tc.declared)
 			before := inc.DeepCopy()
-			recordChanges(inc, at(time.Second))
+			recordTrusted(inc, at(time.Second))
 			got := observations(before, inc, cadence)
 			for i, s := range tc.moves {
 				before := inc.DeepCopy()
 				inc.Spec.State = s
-				recordChanges(inc, at(time.Duration(i+1)*10*time.Minute))
+				recordTrusted(inc, at(time.Duration(i+1)*10*time.Minute))
 				got = append(got, observations(before, inc, cadence)...)
 			}
 			if !slices.Equal(got, tc.want) {
@@ -137,10 +137,10 @@ func TestObservationsOfDeclarationsAndDirectMoves(t *testing.T) {
 func TestObservationsNeverGoNegativeWhenClocksDisagree(t *testing.T) {
 	// The declaration time is the API server's; the manager's clock may be a little behind.
 	inc := declared(v1alpha1.StateInvestigating)
-	recordChanges(inc, at(time.Second))
+	recordTrusted(inc, at(time.Second))
 	before := inc.DeepCopy()
 	inc.Spec.State = v1alpha1.StateConfirmed
-	recordChanges(inc, at(-2*time.Second))
+	recordTrusted(inc, at(-2*time.Second))
 	got := observations(before, inc, DefaultSitrepCadence)
 	if want := []observation{{obsTimeToConfirm, v1alpha1.StateConfirmed, 0}}; !slices.Equal(got, want) {
 		t.Fatalf("observed %+v, want %+v", got, want)
@@ -152,11 +152,11 @@ func TestObserveRecordedLabelsDrillsAndPunctuality(t *testing.T) {
 	for _, drill := range []bool{false, true} {
 		inc := declared(v1alpha1.StateInvestigating)
 		inc.Namespace, inc.Spec.Drill = ns, drill
-		recordChanges(inc, at(time.Second))
+		recordTrusted(inc, at(time.Second))
 		before := inc.DeepCopy()
 		inc.Spec.State = v1alpha1.StateConfirmed
 		inc.Spec.Sitreps = []v1alpha1.Sitrep{sitrepAt(10*time.Minute, "on time"), sitrepAt(2*time.Hour, "late")}
-		recordChanges(inc, at(2*time.Hour))
+		recordTrusted(inc, at(2*time.Hour))
 		observeRecorded(before, inc, DefaultSitrepCadence)
 	}
 	for _, drill := range []string{"false", "true"} {

@@ -318,10 +318,7 @@ func TestIntegrationCustomersRemindedOncePerMissedStatusUpdateCadence(t *testing
 		}
 		return nil
 	})
-	spatch := client.MergeFrom(got.DeepCopy())
-	heard := metav1.Now()
-	got.Status.StatusUpdates = &v1alpha1.StatusUpdatesSummary{Published: 1, LastPublishedAt: &heard, LastStatus: "identified"}
-	must(t, e.Client.Status().Patch(ctx, got, spatch))
+	publishedUpdate(t, e, got, "quiet-1", "identified")
 
 	quiet := func() []string {
 		var out []string
@@ -348,11 +345,7 @@ func TestIntegrationCustomersRemindedOncePerMissedStatusUpdateCadence(t *testing
 		}
 	}
 	// A new update restarts the count from it: the next reminder counts from the new update.
-	must(t, e.Client.Get(ctx, client.ObjectKeyFromObject(inc), got))
-	spatch = client.MergeFrom(got.DeepCopy())
-	heard = metav1.Now()
-	got.Status.StatusUpdates.Published, got.Status.StatusUpdates.LastPublishedAt = 2, &heard
-	must(t, e.Client.Status().Patch(ctx, got, spatch))
+	heard := publishedUpdate(t, e, got, "quiet-2", "identified")
 	testenv.Eventually(t, 15*time.Second, func() error {
 		cur := &v1alpha1.Incident{}
 		must(t, e.Client.Get(ctx, client.ObjectKeyFromObject(inc), cur))
@@ -365,6 +358,78 @@ func TestIntegrationCustomersRemindedOncePerMissedStatusUpdateCadence(t *testing
 	if n := len(quiet()); n <= len(notes) {
 		t.Fatalf("%d reminders after the second update's cadence passed, want more than %d", n, len(notes))
 	}
+}
+
+// publishedUpdate creates a StatusUpdate of inc and stores it as the StatusUpdate controller
+// stores a published one, bound to inc's uid, and returns when it was published.
+func publishedUpdate(t *testing.T, e *testenv.Env, inc *v1alpha1.Incident, name string, status v1alpha1.UpdateStatus) metav1.Time {
+	t.Helper()
+	ctx := context.Background()
+	su := &v1alpha1.StatusUpdate{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: inc.Namespace},
+		Spec: v1alpha1.StatusUpdateSpec{IncidentRef: v1alpha1.LocalReference{Name: inc.Name}, Status: status,
+			Message: "Creating databases fails. We are restoring it. Running databases are not affected."}}
+	must(t, e.Client.Create(ctx, su))
+	now := metav1.NewTime(time.Now().Truncate(time.Second))
+	testenv.Eventually(t, 5*time.Second, func() error {
+		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(su), su); err != nil {
+			return err
+		}
+		su.Status.IncidentUID, su.Status.PublishedAt, su.Status.PublishedGeneration = inc.UID, &now, su.Generation
+		meta.SetStatusCondition(&su.Status.Conditions, metav1.Condition{Type: v1alpha1.ConditionPublished, Status: metav1.ConditionTrue,
+			Reason: v1alpha1.ReasonPublished, Message: "Published to the status page"})
+		return e.Client.Status().Update(ctx, su)
+	})
+	return now
+}
+
+func TestIntegrationCustomersHeardCountsOnlyThisIncidentsUpdates(t *testing.T) {
+	e := startEnv(t)
+	ctx := context.Background()
+	ns, _, _ := channels(t, e, time.Hour)
+	first := confirmedIncident(ns, "db-down")
+	must(t, e.As("ricardo").Create(ctx, first))
+	waitSummary := func(name string, want int32) *v1alpha1.Incident {
+		t.Helper()
+		got := &v1alpha1.Incident{}
+		testenv.Eventually(t, 5*time.Second, func() error {
+			must(t, e.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, got))
+			var n int32
+			if s := got.Status.StatusUpdates; s != nil {
+				n = s.Published
+			}
+			if n != want || got.Status.Recorded == nil || got.Status.Recorded.StatusUpdates != want {
+				return fmt.Errorf("status.statusUpdates %+v, recorded %+v; want %d published", got.Status.StatusUpdates, got.Status.Recorded, want)
+			}
+			return nil
+		})
+		return got
+	}
+	heard := publishedUpdate(t, e, first, "db-down-1", "identified")
+	got := waitSummary("db-down", 1)
+	if s := got.Status.StatusUpdates; !s.LastPublishedAt.Equal(&heard) || s.LastStatus != "identified" {
+		t.Fatalf("summary %+v, want the update published at %s", s, heard.UTC())
+	}
+	if !meta.IsStatusConditionTrue(got.Status.Conditions, v1alpha1.ConditionCustomersInformed) {
+		t.Fatalf("CustomersInformed is not True: %+v", got.Status.Conditions)
+	}
+
+	// The incident is deleted and declared again under the same name: the old update stays,
+	// bound to the old uid, and customers have heard nothing of the new incident.
+	must(t, e.Client.Delete(ctx, got))
+	testenv.Eventually(t, 5*time.Second, func() error {
+		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(got), &v1alpha1.Incident{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("not deleted yet: %v", err)
+		}
+		return nil
+	})
+	second := confirmedIncident(ns, "db-down")
+	must(t, e.As("ricardo").Create(ctx, second))
+	got = waitSummary("db-down", 0)
+	if c := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionCustomersInformed); c == nil || c.Status != metav1.ConditionFalse {
+		t.Fatalf("the new incident counts the old one's update: CustomersInformed %+v", c)
+	}
+	publishedUpdate(t, e, second, "db-down-2", "investigating")
+	waitSummary("db-down", 1)
 }
 
 func TestIntegrationDeletingAPagedIncidentResolvesItsPage(t *testing.T) {

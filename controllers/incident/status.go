@@ -17,15 +17,15 @@ limitations under the License.
 package incident
 
 import (
-	"encoding/json"
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/attribution"
 )
 
 // fact is one new thing the controller observed: it becomes a timeline entry and an Event.
@@ -47,27 +47,17 @@ const maxEventSummary = 200
 // otherwise: Investigating 30m, Confirmed 60m, Major 30m.
 var DefaultSitrepCadence = cadenceOf(nil)
 
-// changedBy reads the admission webhook's record of who last changed each tracked field.
-// A missing or malformed annotation means "unknown", never an error: the webhook may have
-// been down (failurePolicy Ignore) or someone may have edited the annotation by hand.
-func changedBy(inc *v1alpha1.Incident) map[string]string {
-	by := map[string]string{}
-	if raw := inc.Annotations[v1alpha1.AnnotationChangedBy]; raw != "" {
-		_ = json.Unmarshal([]byte(raw), &by)
-	}
-	return by
-}
-
 // recordChanges compares the spec with status.recorded and turns every difference into a
 // fact: a declaration, a state change or reopen, a hand-off of each role, a new sitrep. It
 // updates status.recorded, the state timestamps and status.timeline to match, so that the
 // same fact is never recorded twice. It returns the new facts in the order they happened.
-func recordChanges(inc *v1alpha1.Incident, now time.Time) []fact {
+// by is the webhook's verified record of who changed each tracked field (see
+// internal/attribution); a field it does not name was changed by somebody unknown.
+func recordChanges(inc *v1alpha1.Incident, by map[string]string, now time.Time) []fact {
 	rec := inc.Status.Recorded
 	if rec == nil {
 		rec = &v1alpha1.Recorded{}
 	}
-	by := changedBy(inc)
 	at := metav1.NewTime(now)
 	var facts []fact
 
@@ -81,7 +71,7 @@ func recordChanges(inc *v1alpha1.Incident, now time.Time) []fact {
 		rec.State = inc.Spec.State
 	}
 	facts = append(facts, handoffFacts(&rec.Roles, inc.Spec.Roles, rolesAt, by)...)
-	facts = append(facts, sitrepFacts(inc, rec, at, by["sitreps"])...)
+	facts = append(facts, sitrepFacts(inc, rec, at, by)...)
 	if su := inc.Status.StatusUpdates; su != nil && su.Published > rec.StatusUpdates {
 		when := at
 		if su.LastPublishedAt != nil {
@@ -225,26 +215,30 @@ func holder(p v1alpha1.Person) string {
 }
 
 // sitrepFacts records the sitreps appended since the last record, and the latest sitrep time.
-func sitrepFacts(inc *v1alpha1.Incident, rec *v1alpha1.Recorded, at metav1.Time, by string) []fact {
+// A sitrep's at is believed only up to now: one from the future (written while the webhook,
+// which refuses it, was down) would silence the reminders. Its author is the one it claims;
+// the entry's by is who really posted it, and the message names both when they differ.
+func sitrepFacts(inc *v1alpha1.Incident, rec *v1alpha1.Recorded, at metav1.Time, by map[string]string) []fact {
 	var facts []fact
 	for i := int(rec.Sitreps); i < len(inc.Spec.Sitreps); i++ {
 		s := inc.Spec.Sitreps[i]
 		when := at
-		if s.At != nil {
+		if s.At != nil && !s.At.After(at.Time) {
 			when = *s.At
 		}
-		author := string(s.Author)
-		if author == "" {
-			author = by
-		}
-		if author == "" {
-			author = "unknown"
+		poster := cmp.Or(by[attribution.SitrepKey(i+1)], by["sitreps"])
+		author := cmp.Or(string(s.Author), poster, "unknown")
+		switch {
+		case poster == "" && s.Author != "":
+			author += " (not verified)"
+		case poster != "" && poster != author:
+			author += " (posted by " + poster + ")"
 		}
 		msg := fmt.Sprintf("Sitrep %d from %s: %s", i+1, author, truncate(oneLine(s.Summary), maxEventSummary))
 		facts = append(facts, fact{
 			key:         fmt.Sprintf("sitrep/%d", i+1),
 			sitrep:      int32(i + 1),
-			entry:       entry(when, v1alpha1.TimelineSitrep, msg, by),
+			entry:       entry(when, v1alpha1.TimelineSitrep, msg, poster),
 			eventReason: v1alpha1.EventSitrepPosted,
 			eventType:   "Normal",
 		})
@@ -286,37 +280,6 @@ func CompactTimeline(tl []v1alpha1.TimelineEntry, max int) []v1alpha1.TimelineEn
 	return tl
 }
 
-// setRolesAssignedCondition: True when the IC is set and, for a Confirmed or Major incident,
-// Communications is too, and every Operations group has a supervisor.
-func setRolesAssignedCondition(inc *v1alpha1.Incident) {
-	var missing []string
-	roles := inc.Spec.Roles
-	if roles.Commander == "" {
-		missing = append(missing, "Incident Commander (spec.roles.commander)")
-	}
-	if (inc.Spec.State == v1alpha1.StateConfirmed || inc.Spec.State == v1alpha1.StateMajor) && roles.Communications == "" {
-		missing = append(missing, "Communications (spec.roles.communications)")
-	}
-	for _, g := range roles.Operations {
-		if g.Supervisor == "" {
-			missing = append(missing, "supervisor of Operations group "+g.Name)
-		}
-	}
-	c := metav1.Condition{
-		Type:               v1alpha1.ConditionRolesAssigned,
-		Status:             metav1.ConditionTrue,
-		Reason:             v1alpha1.ReasonAssigned,
-		Message:            "Every role this incident needs has a person",
-		ObservedGeneration: inc.Generation,
-	}
-	if len(missing) > 0 {
-		c.Status = metav1.ConditionFalse
-		c.Reason = v1alpha1.ReasonUnassigned
-		c.Message = "Nobody holds: " + strings.Join(missing, ", ")
-	}
-	meta.SetStatusCondition(&inc.Status.Conditions, c)
-}
-
 // sitrepDue returns when the next sitrep is due, and false when none is (Resolved). The clock
 // runs from the latest of the last sitrep, the declaration and the last reopen; the cadence is
 // that of the current state, so an escalation to Major shortens it at once.
@@ -332,35 +295,6 @@ func sitrepDue(inc *v1alpha1.Incident, cadence map[v1alpha1.IncidentState]time.D
 		}
 	}
 	return base.Add(every), true
-}
-
-// setSitrepCurrentCondition sets SitrepCurrent and status.nextSitrepDueAt from the timestamps
-// in status, and returns how long until the condition would next change (zero when never).
-func setSitrepCurrentCondition(inc *v1alpha1.Incident, now time.Time, cadence map[v1alpha1.IncidentState]time.Duration) time.Duration {
-	c := metav1.Condition{
-		Type:               v1alpha1.ConditionSitrepCurrent,
-		ObservedGeneration: inc.Generation,
-	}
-	due, ok := sitrepDue(inc, cadence)
-	var wait time.Duration
-	switch {
-	case !ok:
-		inc.Status.NextSitrepDueAt = nil
-		c.Status, c.Reason, c.Message = metav1.ConditionTrue, v1alpha1.ReasonNotRequired, "No sitrep is due: the incident is "+string(inc.Spec.State)
-	case now.Before(due):
-		c.Status, c.Reason = metav1.ConditionTrue, v1alpha1.ReasonCurrent
-		c.Message = fmt.Sprintf("Next sitrep due at %s (every %s while %s)", due.UTC().Format(time.RFC3339), cadence[inc.Spec.State], inc.Spec.State)
-		wait = due.Sub(now)
-	default:
-		c.Status, c.Reason = metav1.ConditionFalse, v1alpha1.ReasonOverdue
-		c.Message = fmt.Sprintf("Sitrep overdue since %s (every %s while %s); IC: %s", due.UTC().Format(time.RFC3339), cadence[inc.Spec.State], inc.Spec.State, holder(inc.Spec.Roles.Commander))
-	}
-	if ok {
-		d := metav1.NewTime(due.Truncate(time.Second))
-		inc.Status.NextSitrepDueAt = &d
-	}
-	meta.SetStatusCondition(&inc.Status.Conditions, c)
-	return wait
 }
 
 func truncate(s string, n int) string {

@@ -31,6 +31,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/attribution"
 )
 
 // t0 is when the incidents in these tests are declared.
@@ -74,6 +75,13 @@ func setChangedBy(inc *v1alpha1.Incident, by map[string]string) {
 		inc.Annotations = map[string]string{}
 	}
 	inc.Annotations[v1alpha1.AnnotationChangedBy] = string(raw)
+}
+
+// recordTrusted records the changes with the changed-by annotation believed as written, as
+// the controller believes one the webhook signed.
+func recordTrusted(inc *v1alpha1.Incident, now time.Time) []fact {
+	by, _ := attribution.Parse(inc.Annotations[v1alpha1.AnnotationChangedBy])
+	return recordChanges(inc, by, now)
 }
 
 // seen is what a fact says, in a comparable form.
@@ -137,7 +145,7 @@ func TestRecordChangesDeclaresTheIncidentAtItsCreationTime(t *testing.T) {
 			// The controller was down for five minutes: the declaration still dates from creation.
 			now := at(5 * time.Minute)
 
-			facts := recordChanges(inc, now)
+			facts := recordTrusted(inc, now)
 
 			want := []seen{
 				{v1alpha1.EventStateChanged, v1alpha1.TimelineDeclared, "Incident declared (" + string(tc.state) + ")", "alice"},
@@ -178,7 +186,7 @@ func TestRecordChangesDeclaresAtObservationTimeWhenCreationTimeIsUnknown(t *test
 	inc.CreationTimestamp = metav1.Time{}
 	now := at(5 * time.Minute)
 
-	facts := recordChanges(inc, now)
+	facts := recordTrusted(inc, now)
 
 	if len(facts) == 0 || facts[0].entry.Type != v1alpha1.TimelineDeclared {
 		t.Fatalf("first fact is not the declaration: %+v", facts)
@@ -218,16 +226,16 @@ func TestRecordChangesWordsEveryStateChange(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(string(tc.from)+"->"+string(tc.to), func(t *testing.T) {
 			inc := declared(v1alpha1.StateInvestigating)
-			recordChanges(inc, t0)
+			recordTrusted(inc, t0)
 			if tc.from != v1alpha1.StateInvestigating {
 				inc.Spec.State = tc.from
-				recordChanges(inc, at(30*time.Minute))
+				recordTrusted(inc, at(30*time.Minute))
 			}
 			inc.Spec.State = tc.to
 			setChangedBy(inc, map[string]string{"state": "bob", "commander": "alice"})
 			now := at(time.Hour)
 
-			facts := recordChanges(inc, now)
+			facts := recordTrusted(inc, now)
 
 			want := []seen{{v1alpha1.EventStateChanged, tc.typ, tc.message, "bob"}}
 			if got := summarize(t, facts); !slices.Equal(got, want) {
@@ -245,7 +253,7 @@ func TestRecordChangesWordsEveryStateChange(t *testing.T) {
 
 func TestRecordChangesSetsConfirmedAndMajorOnceAndClearsResolvedOnReopen(t *testing.T) {
 	inc := declared(v1alpha1.StateInvestigating)
-	recordChanges(inc, t0)
+	recordTrusted(inc, t0)
 	for _, step := range []struct {
 		to                                           v1alpha1.IncidentState
 		at                                           time.Duration
@@ -262,7 +270,7 @@ func TestRecordChangesSetsConfirmedAndMajorOnceAndClearsResolvedOnReopen(t *test
 		{v1alpha1.StateMajor, 80 * time.Minute, "Incident reopened", 10 * time.Minute, 20 * time.Minute, never, 80 * time.Minute, 80 * time.Minute},
 	} {
 		inc.Spec.State = step.to
-		facts := recordChanges(inc, at(step.at))
+		facts := recordTrusted(inc, at(step.at))
 		if len(facts) != 1 || facts[0].entry.Message != step.message {
 			t.Fatalf("at +%s to %s: facts %+v, want one: %q", step.at, step.to, summarize(t, facts), step.message)
 		}
@@ -376,7 +384,7 @@ func TestRecordChangesRecordsEachHandoff(t *testing.T) {
 				setChangedBy(inc, tc.by)
 			}
 
-			facts := recordChanges(inc, at(time.Hour))
+			facts := recordTrusted(inc, at(time.Hour))
 
 			if got := summarize(t, facts); !slices.Equal(got, tc.want) {
 				t.Errorf("facts\n got %+v\nwant %+v", got, tc.want)
@@ -408,7 +416,9 @@ func TestRecordChangesRecordsNewSitreps(t *testing.T) {
 		want       []string
 		wantAt     []time.Duration
 		wantBy     string
-		wantLast   time.Duration
+		// wantBys, when set, is each fact's by instead.
+		wantBys  []string
+		wantLast time.Duration
 	}{{
 		name: "only the sitreps after the recorded ones, numbered from the first",
 		sitreps: []v1alpha1.Sitrep{
@@ -420,7 +430,7 @@ func TestRecordChangesRecordsNewSitreps(t *testing.T) {
 		lastBefore: 5 * time.Minute,
 		by:         map[string]string{"sitreps": "keiko"},
 		want: []string{
-			"Sitrep 2 from ricardo: Postgres provisioning restored",
+			"Sitrep 2 from ricardo (posted by keiko): Postgres provisioning restored",
 			"Sitrep 3 from keiko: Dynos restarting",
 		},
 		wantAt:   []time.Duration{20 * time.Minute, 25 * time.Minute},
@@ -430,7 +440,7 @@ func TestRecordChangesRecordsNewSitreps(t *testing.T) {
 		name:       "a sitrep without a time counts from when it was observed",
 		sitreps:    []v1alpha1.Sitrep{sitrep(never, "ricardo", "EC2 API errors")},
 		lastBefore: never,
-		want:       []string{"Sitrep 1 from ricardo: EC2 API errors"},
+		want:       []string{"Sitrep 1 from ricardo (not verified): EC2 API errors"},
 		wantAt:     []time.Duration{time.Hour},
 		wantLast:   time.Hour,
 	}, {
@@ -444,14 +454,16 @@ func TestRecordChangesRecordsNewSitreps(t *testing.T) {
 		name:       "summary on one line",
 		sitreps:    []v1alpha1.Sitrep{sitrep(10*time.Minute, "ricardo", "Postgres\n  provisioning\trestored\n")},
 		lastBefore: never,
-		want:       []string{"Sitrep 1 from ricardo: Postgres provisioning restored"},
+		want:       []string{"Sitrep 1 from ricardo (not verified): Postgres provisioning restored"},
 		wantAt:     []time.Duration{10 * time.Minute},
 		wantLast:   10 * time.Minute,
 	}, {
 		name:       "long summary shortened to 200 bytes",
 		sitreps:    []v1alpha1.Sitrep{sitrep(10*time.Minute, "ricardo", long)},
 		lastBefore: never,
+		by:         map[string]string{"sitrep/1": "ricardo"},
 		want:       []string{"Sitrep 1 from ricardo: " + long[:200-len("…")] + "…"},
+		wantBy:     "ricardo",
 		wantAt:     []time.Duration{10 * time.Minute},
 		wantLast:   10 * time.Minute,
 	}, {
@@ -459,9 +471,27 @@ func TestRecordChangesRecordsNewSitreps(t *testing.T) {
 		sitreps:    []v1alpha1.Sitrep{sitrep(40*time.Minute, "ricardo", "one"), sitrep(30*time.Minute, "ricardo", "two")},
 		recorded:   1,
 		lastBefore: 40 * time.Minute,
-		want:       []string{"Sitrep 2 from ricardo: two"},
+		want:       []string{"Sitrep 2 from ricardo (not verified): two"},
 		wantAt:     []time.Duration{30 * time.Minute},
 		wantLast:   40 * time.Minute,
+	}, {
+		name:       "a sitrep from the future counts from when it was observed, so it cannot silence reminders",
+		sitreps:    []v1alpha1.Sitrep{sitrep(30*24*time.Hour, "ricardo", "all fine, honest")},
+		lastBefore: never,
+		by:         map[string]string{"sitrep/1": "ricardo", "sitreps": "ricardo"},
+		want:       []string{"Sitrep 1 from ricardo: all fine, honest"},
+		wantBy:     "ricardo",
+		wantAt:     []time.Duration{time.Hour},
+		wantLast:   time.Hour,
+	}, {
+		name:       "a claimed author is shown next to who really posted it",
+		sitreps:    []v1alpha1.Sitrep{sitrep(10*time.Minute, "ricardo", "one"), sitrep(20*time.Minute, "ricardo", "two")},
+		lastBefore: never,
+		by:         map[string]string{"sitrep/1": "ricardo", "sitrep/2": "mallory", "sitreps": "mallory"},
+		want:       []string{"Sitrep 1 from ricardo: one", "Sitrep 2 from ricardo (posted by mallory): two"},
+		wantBys:    []string{"ricardo", "mallory"},
+		wantAt:     []time.Duration{10 * time.Minute, 20 * time.Minute},
+		wantLast:   20 * time.Minute,
 	}, {
 		name:       "no new sitrep",
 		sitreps:    []v1alpha1.Sitrep{sitrep(40*time.Minute, "ricardo", "one")},
@@ -471,7 +501,7 @@ func TestRecordChangesRecordsNewSitreps(t *testing.T) {
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			inc := declared(v1alpha1.StateInvestigating)
-			recordChanges(inc, t0)
+			recordTrusted(inc, t0)
 			inc.Spec.Sitreps = tc.sitreps
 			inc.Status.Recorded.Sitreps = tc.recorded
 			inc.Status.LastSitrepAt = mt(tc.lastBefore)
@@ -479,7 +509,7 @@ func TestRecordChangesRecordsNewSitreps(t *testing.T) {
 				setChangedBy(inc, tc.by)
 			}
 
-			facts := recordChanges(inc, at(time.Hour))
+			facts := recordTrusted(inc, at(time.Hour))
 
 			var got []string
 			for i, f := range facts {
@@ -487,8 +517,12 @@ func TestRecordChangesRecordsNewSitreps(t *testing.T) {
 				if f.eventReason != v1alpha1.EventSitrepPosted || f.entry.Type != v1alpha1.TimelineSitrep {
 					t.Errorf("fact %q: reason %q type %q, want SitrepPosted and Sitrep", f.entry.Message, f.eventReason, f.entry.Type)
 				}
-				if f.entry.By != tc.wantBy {
-					t.Errorf("fact %q by %q, want %q", f.entry.Message, f.entry.By, tc.wantBy)
+				wantBy := tc.wantBy
+				if tc.wantBys != nil {
+					wantBy = tc.wantBys[i]
+				}
+				if f.entry.By != wantBy {
+					t.Errorf("fact %q by %q, want %q", f.entry.Message, f.entry.By, wantBy)
 				}
 				if i < len(tc.wantAt) && !f.entry.At.Time.Equal(at(tc.wantAt[i])) {
 					t.Errorf("fact %q at %s, want %s", f.entry.Message, f.entry.At.UTC(), at(tc.wantAt[i]))
@@ -522,13 +556,13 @@ func TestRecordChangesTakesByFromTheChangedByAnnotation(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			inc := declared(v1alpha1.StateInvestigating)
-			recordChanges(inc, t0)
+			recordTrusted(inc, t0)
 			inc.Spec.State = v1alpha1.StateConfirmed
 			if tc.annotation != nil {
 				inc.Annotations = map[string]string{v1alpha1.AnnotationChangedBy: *tc.annotation}
 			}
 
-			facts := recordChanges(inc, at(time.Hour))
+			facts := recordTrusted(inc, at(time.Hour))
 
 			want := []seen{{v1alpha1.EventStateChanged, v1alpha1.TimelineStateChanged, "Incident Confirmed", tc.want}}
 			if got := summarize(t, facts); !slices.Equal(got, want) {
@@ -574,16 +608,16 @@ func TestRecordChangesRecordsNothingTheSecondTime(t *testing.T) {
 			inc := declared(v1alpha1.StateInvestigating)
 			setChangedBy(inc, map[string]string{"state": "alice", "commander": "alice"})
 			if tc.seen {
-				recordChanges(inc, t0)
+				recordTrusted(inc, t0)
 			}
 			tc.change(inc)
-			if facts := recordChanges(inc, at(time.Hour)); len(facts) == 0 {
+			if facts := recordTrusted(inc, at(time.Hour)); len(facts) == 0 {
 				t.Fatal("the change was not recorded at all")
 			}
 
 			t.Run("same object again", func(t *testing.T) {
 				again := inc.DeepCopy()
-				if facts := recordChanges(again, at(2*time.Hour)); len(facts) != 0 {
+				if facts := recordTrusted(again, at(2*time.Hour)); len(facts) != 0 {
 					t.Errorf("recorded again: %+v", summarize(t, facts))
 				}
 				if !equality.Semantic.DeepEqual(again.Status, inc.Status) {
@@ -600,7 +634,7 @@ func TestRecordChangesRecordsNothingTheSecondTime(t *testing.T) {
 					t.Fatal(err)
 				}
 				before := stored.DeepCopy()
-				if facts := recordChanges(stored, at(2*time.Hour)); len(facts) != 0 {
+				if facts := recordTrusted(stored, at(2*time.Hour)); len(facts) != 0 {
 					t.Errorf("recorded again: %+v", summarize(t, facts))
 				}
 				if !equality.Semantic.DeepEqual(stored.Status, before.Status) {
@@ -613,7 +647,7 @@ func TestRecordChangesRecordsNothingTheSecondTime(t *testing.T) {
 
 func TestRecordChangesKeepsTheTimelineBounded(t *testing.T) {
 	inc := declared(v1alpha1.StateInvestigating)
-	recordChanges(inc, t0)
+	recordTrusted(inc, t0)
 	inc.Status.Timeline = nil
 	for i := range v1alpha1.MaxTimelineEntries {
 		inc.Status.Timeline = append(inc.Status.Timeline, v1alpha1.TimelineEntry{
@@ -622,7 +656,7 @@ func TestRecordChangesKeepsTheTimelineBounded(t *testing.T) {
 	}
 	inc.Spec.State = v1alpha1.StateConfirmed
 
-	recordChanges(inc, at(time.Hour))
+	recordTrusted(inc, at(time.Hour))
 
 	tl := inc.Status.Timeline
 	if len(tl) != v1alpha1.MaxTimelineEntries {
@@ -1105,12 +1139,12 @@ func TestRecordChangesStartsTheRoleClockAtTheHandoff(t *testing.T) {
 	inc := &v1alpha1.Incident{}
 	inc.Spec.State = v1alpha1.StateMajor
 	inc.Spec.Roles = v1alpha1.Roles{Commander: "ricardo", Operations: []v1alpha1.OperationsGroup{{Name: "postgres", Supervisor: "noah"}}}
-	recordChanges(inc, at(0))
+	recordTrusted(inc, at(0))
 	inc.Spec.Roles.Communications = "keiko"
 	inc.Spec.Roles.Operations[0].Members = []v1alpha1.Person{"greg"}
-	recordChanges(inc, at(time.Hour))
+	recordTrusted(inc, at(time.Hour))
 	inc.Spec.Roles.Commander = "greg"
-	recordChanges(inc, at(2*time.Hour))
+	recordTrusted(inc, at(2*time.Hour))
 	r := inc.Status.Recorded.Roles
 	if !r.CommanderSince.Time.Equal(at(2*time.Hour)) || !r.CommunicationsSince.Time.Equal(at(time.Hour)) || !r.Operations[0].Since.Time.Equal(at(0)) {
 		t.Fatalf("role clocks: IC %s, Comms %s, Ops/postgres %s", r.CommanderSince, r.CommunicationsSince, r.Operations[0].Since)

@@ -33,6 +33,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -138,7 +139,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	// Recorded by the last write below, not by publication's intent write, so that only a
 	// write followed by the announcement records a reminder as sent.
 	markSent(pm, due)
-	pm.Status.ObservedGeneration = pm.Generation
+	if pubErr == nil {
+		// Only a reconcile that went through has observed this generation.
+		pm.Status.ObservedGeneration = pm.Generation
+	}
 	if !equality.Semantic.DeepEqual(last.Status, pm.Status) {
 		if err := r.Status().Patch(ctx, pm, client.MergeFromWithOptions(last, client.MergeFromWithOptimisticLock{})); err != nil {
 			return ctrl.Result{}, err
@@ -249,12 +253,19 @@ func laterName(inc *v1alpha1.Incident) string {
 	return base + "-" + uid[:min(8, len(uid))]
 }
 
-// link records the post-mortem in the Incident's status, so that none is opened again. Only
-// this field is sent; the incident controller owns the rest of the status. There is no owner
-// reference: a post-mortem outlives its incident (GitOps tools prune resolved incidents).
+// FieldOwner is the field manager of the post-mortem controller's writes to an Incident's
+// status: status.postmortem is the one field of it that the post-mortem controller owns.
+const FieldOwner = "firescope-postmortem"
+
+// link records the post-mortem in the Incident's status, so that none is opened again. It is
+// a server-side apply of that field alone under the controller's own field owner: the
+// incident controller owns the rest of the status, and neither write can undo the other's.
+// There is no owner reference: a post-mortem outlives its incident (GitOps tools prune
+// resolved incidents).
 func (r *Reconciler) link(ctx context.Context, inc *v1alpha1.Incident, name string) error {
-	patch := client.RawPatch("application/merge-patch+json", fmt.Appendf(nil, `{"status":{"postmortem":{"name":%q}}}`, name))
-	return r.Status().Patch(ctx, inc, patch)
+	patch := fmt.Appendf(nil, `{"apiVersion":%q,"kind":"Incident","metadata":{"name":%q,"namespace":%q},"status":{"postmortem":{"name":%q}}}`,
+		v1alpha1.GroupVersion.String(), inc.Name, inc.Namespace, name)
+	return r.Status().Patch(ctx, inc, client.RawPatch(types.ApplyPatchType, patch), client.FieldOwner(FieldOwner), client.ForceOwnership)
 }
 
 // resolvedAndRecorded reports whether the incident is resolved and its controller has recorded

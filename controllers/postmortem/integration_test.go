@@ -33,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/controllers/postmortem"
 	"firescope.dev/firescope/internal/credentials"
 	"firescope.dev/firescope/internal/mock/slack"
 	"firescope.dev/firescope/internal/mock/statuspage"
@@ -637,5 +638,50 @@ func TestIntegrationAPostmortemWrittenByHandIsLinkedAndNoneIsOpened(t *testing.T
 	must(t, e.Client.List(ctx, list, client.InNamespace(f.ns)))
 	if len(list.Items) != 0 {
 		t.Errorf("%d post-mortems after the one written by hand was deleted, want none", len(list.Items))
+	}
+}
+
+func TestIntegrationTheLinkIsAppliedUnderItsOwnFieldOwnerAndSurvivesTheIncidentsWrites(t *testing.T) {
+	e := testenv.Shared(t)
+	ctx := context.Background()
+	f := namespace(t, e, nil)
+	declare(t, e, f.ns, "y", false)
+	setState(t, e, f.ns, "y", v1alpha1.StateResolved)
+	inc := &v1alpha1.Incident{}
+	testenv.Eventually(t, 20*time.Second, func() error {
+		must(t, e.Client.Get(ctx, client.ObjectKey{Namespace: f.ns, Name: "y"}, inc))
+		if inc.Status.Postmortem == nil {
+			return fmt.Errorf("no status.postmortem yet")
+		}
+		return nil
+	})
+	owners := func(inc *v1alpha1.Incident) []string {
+		var out []string
+		for _, m := range inc.ManagedFields {
+			if m.Subresource == "status" && m.FieldsV1 != nil && bytes.Contains(m.FieldsV1.Raw, []byte(`"f:postmortem"`)) {
+				out = append(out, fmt.Sprintf("%s/%s", m.Manager, m.Operation))
+			}
+		}
+		return out
+	}
+	want := postmortem.FieldOwner + "/" + string(metav1.ManagedFieldsOperationApply)
+	if got := owners(inc); len(got) != 1 || got[0] != want {
+		t.Fatalf("status.postmortem is managed by %q, want only %q", got, want)
+	}
+	// The incident controller writes the status again (a reopen, then a resolution): the link
+	// stays, and stays the post-mortem controller's.
+	setState(t, e, f.ns, "y", v1alpha1.StateInvestigating)
+	testenv.Eventually(t, 10*time.Second, func() error {
+		must(t, e.Client.Get(ctx, client.ObjectKey{Namespace: f.ns, Name: "y"}, inc))
+		if inc.Status.Recorded == nil || inc.Status.Recorded.State != v1alpha1.StateInvestigating {
+			return fmt.Errorf("the reopen is not recorded yet")
+		}
+		return nil
+	})
+	if inc.Status.Postmortem == nil || inc.Status.Postmortem.Name != "y" {
+		t.Fatalf("status.postmortem after the incident controller's write: %+v", inc.Status.Postmortem)
+	}
+	if got := owners(inc); len(got) != 1 || got[0] != want {
+		t.Fatalf("after the incident controller's write status.postmortem is managed by %q, want only %q", got, want)
 	}
 }

@@ -34,7 +34,6 @@ package statusupdate
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -183,7 +182,7 @@ func (r *Reconciler) reconcile(ctx context.Context, su *v1alpha1.StatusUpdate, i
 	s := state(su)
 	defer func() { setState(su, s) }()
 	if once.Decide(s, r.Clock.Now()).Action == once.Done {
-		return ctrl.Result{}, r.summarize(ctx, inc)
+		return ctrl.Result{}, nil
 	}
 	page, waiting, err := r.page(ctx, inc)
 	if err != nil || waiting != "" {
@@ -194,7 +193,7 @@ func (r *Reconciler) reconcile(ctx context.Context, su *v1alpha1.StatusUpdate, i
 	}
 	if inc.Spec.Drill && !page.Spec.AllowDrills {
 		setNotPublished(su, v1alpha1.ReasonDrill, fmt.Sprintf("Incident %s is a drill and StatusPage %s does not allow drills: nothing reaches customers", inc.Name, page.Name))
-		return ctrl.Result{}, r.summarize(ctx, inc, su)
+		return ctrl.Result{}, nil
 	}
 	// The rest reads the other updates and may call the page: one update of an Incident at a
 	// time, so that what one worker sends the next one sees.
@@ -234,7 +233,7 @@ func (r *Reconciler) send(ctx context.Context, su *v1alpha1.StatusUpdate, inc *v
 		d := once.Decide(*s, r.Clock.Now())
 		switch d.Action {
 		case once.Done:
-			return ctrl.Result{}, r.summarize(ctx, inc, su)
+			return ctrl.Result{}, nil
 		case once.Held:
 			return ctrl.Result{}, nil // the condition says why, until the update changes or a retry
 		case once.Wait:
@@ -324,7 +323,7 @@ func (r *Reconciler) publish(ctx context.Context, su *v1alpha1.StatusUpdate, inc
 	if err := r.markPublished(ctx, su, res.ProviderRef); err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{}, r.summarize(ctx, inc, su)
+	return ctrl.Result{}, nil
 }
 
 // edit sends a changed message of a published update as an edit of that update, not as a new
@@ -351,7 +350,7 @@ func (r *Reconciler) markPublished(ctx context.Context, su *v1alpha1.StatusUpdat
 	r.order.published(su.Status.IncidentUID, providerRef)
 	setPublished(su, metav1.ConditionTrue, v1alpha1.ReasonPublished, "Published to the status page")
 	// The Incident's own StatusUpdatePublished Event comes from the incident controller, with
-	// the timeline entry, when it sees the count in status.statusUpdates grow.
+	// the timeline entry, when it counts this update in status.statusUpdates.
 	msg := fmt.Sprintf("Status update %s published (%s)", su.Name, su.Spec.Status)
 	return r.Recorder.Record(ctx, su, eventrecord.Fact{Key: "StatusUpdatePublished/" + string(su.UID),
 		Type: corev1.EventTypeNormal, Reason: v1alpha1.EventStatusUpdatePublished, Note: msg})
@@ -366,51 +365,6 @@ func (r *Reconciler) failed(ctx context.Context, su *v1alpha1.StatusUpdate, inc 
 		}
 	}
 	return nil
-}
-
-// summarize writes what customers have been told into the Incident's status: the count and
-// time of published updates and the provider incident. extra is a just-published update the
-// cache may not show yet.
-func (r *Reconciler) summarize(ctx context.Context, inc *v1alpha1.Incident, extra ...*v1alpha1.StatusUpdate) error {
-	// Counted from the API server: the cache may not show an update published a moment ago.
-	list := &v1alpha1.StatusUpdateList{}
-	if err := r.APIReader.List(ctx, list, client.InNamespace(inc.Namespace)); err != nil {
-		return err
-	}
-	list.Items = slices.DeleteFunc(list.Items, func(su v1alpha1.StatusUpdate) bool {
-		return su.Spec.IncidentRef.Name != inc.Name || !belongs(&su, inc)
-	})
-	sum := v1alpha1.StatusUpdatesSummary{}
-	seen := map[string]bool{}
-	for _, su := range append(extra, ptrs(list.Items)...) {
-		if seen[su.Name] {
-			continue
-		}
-		seen[su.Name] = true
-		at := su.Status.PublishedAt
-		if !published(su) {
-			// A drill's update, held from customers, still counts as told, when it was written:
-			// the drill trains Comms to write it in time, and must not nag them as if they had not.
-			c := meta.FindStatusCondition(su.Status.Conditions, v1alpha1.ConditionPublished)
-			if !inc.Spec.Drill || c == nil || c.Reason != v1alpha1.ReasonDrill {
-				continue
-			}
-			at = &su.CreationTimestamp
-		}
-		sum.Published++
-		if at != nil && (sum.LastPublishedAt == nil || sum.LastPublishedAt.Before(at)) {
-			sum.LastPublishedAt, sum.ProviderRef, sum.LastStatus = at, su.Status.ProviderRef, su.Spec.Status
-		}
-		if at != nil && (sum.FirstPublishedAt == nil || at.Before(sum.FirstPublishedAt)) {
-			sum.FirstPublishedAt = at
-		}
-	}
-	if cur := inc.Status.StatusUpdates; cur != nil && equality.Semantic.DeepEqual(*cur, sum) {
-		return nil
-	}
-	// Only this field of the Incident's status is sent; the incident controller owns the rest.
-	patch := client.RawPatch("application/merge-patch+json", mustJSON(map[string]any{"status": map[string]any{"statusUpdates": sum}}))
-	return r.Status().Patch(ctx, inc, patch)
 }
 
 // chain is what the other updates of the same Incident say about this one's turn.
@@ -677,20 +631,4 @@ var retryAsked = predicate.Funcs{
 		return e.ObjectOld.GetAnnotations()[once.RetryAnnotation] != e.ObjectNew.GetAnnotations()[once.RetryAnnotation]
 	},
 	GenericFunc: func(event.GenericEvent) bool { return false },
-}
-
-func ptrs(items []v1alpha1.StatusUpdate) []*v1alpha1.StatusUpdate {
-	out := make([]*v1alpha1.StatusUpdate, len(items))
-	for i := range items {
-		out[i] = &items[i]
-	}
-	return out
-}
-
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return b
 }

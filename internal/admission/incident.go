@@ -28,10 +28,12 @@ import (
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/attribution"
 )
 
 // IncidentPath is where the Incident webhook is served.
@@ -40,11 +42,15 @@ const IncidentPath = "/mutate-firescope-dev-v1alpha1-incident"
 // +kubebuilder:webhook:path=/mutate-firescope-dev-v1alpha1-incident,mutating=true,failurePolicy=ignore,sideEffects=None,groups=firescope.dev,resources=incidents,verbs=create;update,versions=v1alpha1,name=incidents.firescope.dev,admissionReviewVersions=v1,timeoutSeconds=5
 
 // IncidentDefaulter makes the first responder the Incident Commander, fills in who posted a
-// sitrep and when, and records who changed each tracked field.
+// sitrep and when, and records who changed each tracked field, signed so that a record
+// written while it was down cannot pass for its own.
 type IncidentDefaulter struct {
 	Decoder admission.Decoder
 	// Now tells the time; tests inject a fixed one.
 	Now func() time.Time
+	// Keys gives the key that signs the changed-by record; without one the record is left
+	// unsigned, and the controller attributes nothing.
+	Keys attribution.Keys
 }
 
 // Handle implements admission.Handler.
@@ -61,14 +67,38 @@ func (d *IncidentDefaulter) Handle(_ context.Context, req admission.Request) adm
 		}
 	}
 	user := req.UserInfo.Username
-	if err := Default(inc, old, user, d.now()); err != nil {
+	now := d.now()
+	if err := Default(inc, old, user, now); err != nil {
 		return admission.Denied(err.Error())
 	}
+	d.sign(inc, old, now)
 	raw, err := json.Marshal(inc)
 	if err != nil {
 		return admission.Errored(http.StatusInternalServerError, err)
 	}
 	return admission.PatchResponseFromRaw(req.Object.Raw, raw)
+}
+
+// sign replaces any signature the request carries with the webhook's own, for the generation
+// the API server will give the object: 1 on create, one more than before when the spec
+// changes (the CRD's rule), else the same.
+func (d *IncidentDefaulter) sign(inc, old *v1alpha1.Incident, now time.Time) {
+	delete(inc.Annotations, v1alpha1.AnnotationChangedBySignature)
+	if d.Keys == nil {
+		return
+	}
+	key, err := d.Keys()
+	if err != nil {
+		return
+	}
+	gen, uid := int64(1), ""
+	if old != nil {
+		gen, uid = old.Generation, string(old.UID)
+		if !equality.Semantic.DeepEqual(inc.Spec, old.Spec) {
+			gen++
+		}
+	}
+	inc.Annotations[v1alpha1.AnnotationChangedBySignature] = attribution.Sign(key, inc, uid, gen, now)
 }
 
 func (d *IncidentDefaulter) now() time.Time {
@@ -82,6 +112,10 @@ func (d *IncidentDefaulter) now() time.Time {
 func IsServiceAccount(user string) bool {
 	return strings.HasPrefix(user, "system:serviceaccount:")
 }
+
+// maxClockSkew is how far in the future a sitrep's at may be and still be taken as now: the
+// clocks of a laptop and of the API server rarely agree to the second.
+const maxClockSkew = time.Minute
 
 // Default applies the Incident admission rules to inc, which user is creating (old is nil) or
 // updating from old, at time now. It returns an error, worded for the person applying the
@@ -101,7 +135,11 @@ func Default(inc, old *v1alpha1.Incident, user string, now time.Time) error {
 	}
 	for i := oldSitreps; i < len(inc.Spec.Sitreps); i++ {
 		s := &inc.Spec.Sitreps[i]
-		if s.At == nil {
+		if s.At != nil && s.At.After(now.Add(maxClockSkew)) {
+			return fmt.Errorf("sitrep %d: at %s is in the future: a sitrep is posted now; leave at out and it is set to the time it is posted",
+				i+1, s.At.UTC().Format(time.RFC3339))
+		}
+		if s.At == nil || s.At.After(now) {
 			t := metav1.NewTime(now.Truncate(time.Second))
 			s.At = &t
 		}
@@ -111,6 +149,13 @@ func Default(inc, old *v1alpha1.Incident, user string, now time.Time) error {
 	}
 	recordChangedBy(inc, old, user)
 	return nil
+}
+
+// recordPosters records who posted each new sitrep, next to the author it claims.
+func recordPosters(by map[string]string, from, to int, user string) {
+	for n := from + 1; n <= to; n++ {
+		by[attribution.SitrepKey(n)] = user
+	}
 }
 
 // keepSitrepDefaults gives the earlier sitreps of an update back the time and author that
@@ -134,12 +179,15 @@ func keepSitrepDefaults(sitreps, old []v1alpha1.Sitrep) {
 func recordChangedBy(inc, old *v1alpha1.Incident, user string) {
 	by := map[string]string{}
 	var prev fields
+	oldSitreps := 0
 	if old != nil {
 		if raw := old.Annotations[v1alpha1.AnnotationChangedBy]; raw != "" {
 			_ = json.Unmarshal([]byte(raw), &by)
 		}
 		prev = trackedFields(old)
+		oldSitreps = len(old.Spec.Sitreps)
 	}
+	recordPosters(by, oldSitreps, len(inc.Spec.Sitreps), user)
 	cur := trackedFields(inc)
 	for k, v := range cur {
 		if p, ok := prev[k]; old == nil || !ok || p != v {

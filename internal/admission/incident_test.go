@@ -26,6 +26,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/attribution"
 )
 
 // now has a fraction of a second, which sitrep times leave out.
@@ -255,7 +256,7 @@ func TestDefaultRecordsEveryTrackedFieldOnCreate(t *testing.T) {
 
 	want := map[string]string{
 		"state": "alice", "commander": "alice", "communications": "alice", "sitreps": "alice",
-		"ops/postgres": "alice", "ops/dynos": "alice",
+		"ops/postgres": "alice", "ops/dynos": "alice", "sitrep/1": "alice",
 	}
 	if got := changedBy(t, inc); !maps.Equal(got, want) {
 		t.Errorf("changed-by = %v, want %v", got, want)
@@ -268,6 +269,7 @@ func TestDefaultRecordsEveryTrackedFieldOnCreate(t *testing.T) {
 func TestDefaultRecordsWhoChangedEachFieldOnUpdate(t *testing.T) {
 	byAlice := map[string]string{
 		"state": "alice", "commander": "alice", "communications": "alice", "sitreps": "alice", "ops/postgres": "alice",
+		"sitrep/1": "alice",
 	}
 	with := func(changes map[string]string) map[string]string {
 		m := maps.Clone(byAlice)
@@ -301,7 +303,7 @@ func TestDefaultRecordsWhoChangedEachFieldOnUpdate(t *testing.T) {
 		change: func(_, inc *v1alpha1.Incident) {
 			inc.Spec.Sitreps = append(inc.Spec.Sitreps, v1alpha1.Sitrep{Summary: "Postgres provisioning restored"})
 		},
-		want: with(map[string]string{"sitreps": "bob"}),
+		want: with(map[string]string{"sitreps": "bob", "sitrep/2": "bob"}),
 	}, {
 		name: "an Operations group formed",
 		change: func(_, inc *v1alpha1.Incident) {
@@ -423,5 +425,62 @@ func TestDefaultKeepsWhoRemovedAnOpsGroupUntilTheControllerRecordedIt(t *testing
 	}
 	if got, ok := changedBy(t, inc)["ops/postgres"]; ok {
 		t.Errorf(`after the controller recorded the removal: changed-by["ops/postgres"] = %q, want no key`, got)
+	}
+}
+
+func TestDefaultRefusesASitrepFromTheFutureAndTakesSmallSkewAsNow(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		at      time.Time
+		refused bool
+		want    time.Time
+	}{
+		{name: "an hour ahead: refused, so that it cannot silence reminders", at: now.Add(time.Hour), refused: true},
+		{name: "seconds ahead, as clocks disagree: taken as now", at: now.Add(20 * time.Second), want: nowSecond},
+		{name: "in the past: kept", at: earlier.Time, want: earlier.Time},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			old := created(t)
+			inc := old.DeepCopy()
+			at := metav1.NewTime(tc.at)
+			inc.Spec.Sitreps = append(inc.Spec.Sitreps, v1alpha1.Sitrep{At: &at, Summary: "two"})
+			err := Default(inc, old, "bob", now)
+			if tc.refused {
+				if err == nil || !strings.Contains(err.Error(), "sitrep 2: at") || !strings.Contains(err.Error(), "leave at out") {
+					t.Fatalf("want a refusal naming the sitrep and the fix, got %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := inc.Spec.Sitreps[1].At; !got.Time.Equal(tc.want) {
+				t.Fatalf("at = %s, want %s", got.UTC(), tc.want.UTC())
+			}
+		})
+	}
+}
+
+func TestTheWebhookOverwritesASignatureTheRequestCarries(t *testing.T) {
+	key := func() ([]byte, error) { return []byte("k"), nil }
+	old := created(t)
+	old.UID, old.Generation = "uid-1", 4
+	inc := old.DeepCopy()
+	inc.Spec.Roles.Commander = "greg"
+	inc.Annotations[v1alpha1.AnnotationChangedBySignature] = "v1.5.0.forged"
+	if err := Default(inc, old, "bob", now); err != nil {
+		t.Fatal(err)
+	}
+	(&IncidentDefaulter{Keys: key}).sign(inc, old, now)
+	// The API server gives the changed spec generation 5.
+	inc.Generation = 5
+	if by := attribution.Verified(key, inc); by["commander"] != "bob" {
+		t.Fatalf("the webhook's record is not believed: %v (signature %q)", by, inc.Annotations[v1alpha1.AnnotationChangedBySignature])
+	}
+	// Without a key the request's signature is removed, not kept.
+	inc.Annotations[v1alpha1.AnnotationChangedBySignature] = "v1.5.0.forged"
+	(&IncidentDefaulter{}).sign(inc, old, now)
+	if sig, ok := inc.Annotations[v1alpha1.AnnotationChangedBySignature]; ok {
+		t.Fatalf("a request's signature survived: %q", sig)
 	}
 }

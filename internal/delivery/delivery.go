@@ -74,14 +74,72 @@ func (e *RetryableError) Unwrap() error { return e.Err }
 // is known, nothing happened, so the caller can send it again without asking what landed.
 var ErrNotSent = errors.New("not sent")
 
-// IsRetryable reports whether err is worth retrying and after how long the server asked
-// (0 = caller's backoff). nil is not retryable: there is nothing to retry.
+// IsRetryable reports whether a client classified err as worth retrying, and after how long
+// the server asked (0 = caller's backoff). nil is not retryable: there is nothing to retry.
+// A caller deciding what to do with a failure uses Assess, under which an error nobody
+// classified is retried.
 func IsRetryable(err error) (after time.Duration, ok bool) {
 	var r *RetryableError
 	if errors.As(err, &r) {
 		return r.After, true
 	}
 	return 0, false
+}
+
+// The vocabulary of failures, after Flux's internal/error. Every failed call is one of:
+//   - terminal: trying again cannot help, a person must act; Terminal(reason, err) marks one,
+//     and so are an answer that will never succeed (a *StatusError not marked retryable) and
+//     a certificate or URL the client cannot use. The reason goes into conditions and Events.
+//   - waiting: try again once the time the server asked for has passed (a *RetryableError
+//     with After, from Retry-After).
+//   - transient: everything else, including every error nobody classified: try again with
+//     backoff. So a failure that nobody foresaw is retried, never dropped.
+
+// TerminalError is a failure that trying again cannot mend.
+type TerminalError struct {
+	// Reason names the failure in one CamelCase word, for a condition or an Event.
+	Reason string
+	// Err is the failure, free of secrets.
+	Err error
+}
+
+func (e *TerminalError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying failure.
+func (e *TerminalError) Unwrap() error { return e.Err }
+
+// Terminal marks err as a failure that trying again cannot mend, for the given reason.
+func Terminal(reason string, err error) error { return &TerminalError{Reason: reason, Err: err} }
+
+// Failure is what a caller does about a failed call.
+type Failure struct {
+	// Terminal is true when trying again cannot help; Reason then says why.
+	Terminal bool
+	Reason   string
+	// After is how long the server asked to wait before the next try; zero means back off.
+	After time.Duration
+}
+
+// Assess classifies a non-nil err in the vocabulary above. The outermost classification in
+// err's chain decides, so a caller can mark a client's retryable answer as terminal and the
+// other way round.
+func Assess(err error) Failure {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		switch e := e.(type) {
+		case *TerminalError:
+			return Failure{Terminal: true, Reason: e.Reason}
+		case *RetryableError:
+			return Failure{After: e.After}
+		case *StatusError:
+			return Failure{Terminal: true, Reason: "Refused"}
+		case *transportError:
+			if permanentTransport(e.err) {
+				return Failure{Terminal: true, Reason: "Unusable"}
+			}
+			return Failure{}
+		}
+	}
+	return Failure{}
 }
 
 // StatusError is an answer other than 2xx. Classify returns it as is when the status will never

@@ -23,6 +23,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -405,4 +406,42 @@ func FuzzClassify(f *testing.F) {
 			t.Fatalf("%d: error has %d characters", status, len([]rune(err.Error())))
 		}
 	})
+}
+
+func TestAssessRetriesWhatNobodyClassified(t *testing.T) {
+	notFound := &delivery.StatusError{StatusCode: http.StatusNotFound, Text: "no_service"}
+	unavailable := &delivery.RetryableError{Err: &delivery.StatusError{StatusCode: http.StatusServiceUnavailable}}
+	throttled := &delivery.RetryableError{Err: &delivery.StatusError{StatusCode: http.StatusTooManyRequests}, After: 9 * time.Second}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want delivery.Failure
+	}{
+		{name: "an error nobody classified is transient", err: errors.New("something odd"), want: delivery.Failure{}},
+		{name: "a wrapped one too", err: fmt.Errorf("slack: %w", errors.New("something odd")), want: delivery.Failure{}},
+		{name: "a 5xx is transient", err: unavailable, want: delivery.Failure{}},
+		{name: "a 429 with Retry-After waits that long", err: fmt.Errorf("slack: %w", throttled), want: delivery.Failure{After: 9 * time.Second}},
+		{name: "a 4xx that will never succeed is terminal", err: fmt.Errorf("pagerduty: %w", notFound), want: delivery.Failure{Terminal: true, Reason: "Refused"}},
+		{name: "marked terminal with its reason", err: delivery.Terminal("PolicyChanged", errors.New("no comms channel")), want: delivery.Failure{Terminal: true, Reason: "PolicyChanged"}},
+		{name: "the outermost mark decides: a retryable answer marked terminal", err: delivery.Terminal("GaveUp", unavailable), want: delivery.Failure{Terminal: true, Reason: "GaveUp"}},
+		{name: "the outermost mark decides: a refusal marked retryable", err: &delivery.RetryableError{Err: notFound}, want: delivery.Failure{}},
+		{name: "a redacted error keeps its class", err: delivery.Redact(fmt.Errorf("x: %w", notFound), "secret"), want: delivery.Failure{Terminal: true, Reason: "Refused"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := delivery.Assess(tc.err); got != tc.want {
+				t.Fatalf("Assess(%v) = %+v, want %+v", tc.err, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAssessTellsAnUnusableEndpointFromAnUnreachableOne(t *testing.T) {
+	refused := delivery.Classify(nil, &url.Error{Op: "Post", URL: "http://127.0.0.1:1", Err: errors.New("connect: connection refused")})
+	if got := delivery.Assess(refused); got.Terminal {
+		t.Fatalf("a refused connection is terminal: %+v", got)
+	}
+	bad := delivery.Classify(nil, &url.Error{Op: "Post", URL: "ftp://x", Err: errors.New(`unsupported protocol scheme "ftp"`)})
+	if got := delivery.Assess(bad); !got.Terminal || got.Reason != "Unusable" {
+		t.Fatalf("an unsupported scheme: %+v", got)
+	}
 }

@@ -19,7 +19,10 @@ limitations under the License.
 package manager
 
 import (
+	"cmp"
 	"context"
+	"os"
+	"path/filepath"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -35,6 +38,7 @@ import (
 	"firescope.dev/firescope/controllers/postmortem"
 	"firescope.dev/firescope/controllers/statusupdate"
 	fsadmission "firescope.dev/firescope/internal/admission"
+	"firescope.dev/firescope/internal/attribution"
 	"firescope.dev/firescope/internal/delivery"
 	"firescope.dev/firescope/internal/eventrecord"
 	"firescope.dev/firescope/internal/ratelimit"
@@ -70,6 +74,9 @@ type Options struct {
 	// OutboundPerNamespace bounds the vendor calls one namespace has in flight at once;
 	// 0 means ratelimit.DefaultPerNamespace.
 	OutboundPerNamespace int
+	// CertDir is the webhook server's certificate directory, whose tls.key the changed-by
+	// signatures are keyed from; empty means controller-runtime's default.
+	CertDir string
 }
 
 // Setup registers every controller and, when asked, every webhook with mgr.
@@ -87,8 +94,9 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		Client:   mgr.GetClient(),
 		Recorder: &eventrecord.Recorder{Client: mgr.GetClient(), Controller: ReportingController},
 		// Secrets are read by name, uncached: the manager never lists or watches them.
-		Notifiers: &incident.SecretNotifiers{Secrets: mgr.GetAPIReader(), HTTP: httpClient, Limits: limits},
-		Clock:     clk,
+		Notifiers:   &incident.SecretNotifiers{Secrets: mgr.GetAPIReader(), HTTP: httpClient, Limits: limits},
+		Clock:       clk,
+		Attribution: AttributionKeys(opts.CertDir),
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
@@ -112,17 +120,17 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	if opts.Webhooks {
-		SetupWebhooks(mgr, clk)
+		SetupWebhooks(mgr, clk, AttributionKeys(opts.CertDir))
 	}
 	return nil
 }
 
 // SetupWebhooks registers the admission webhooks, which adds the webhook server to the
 // manager: its certificate files must exist by the time the manager starts it.
-func SetupWebhooks(mgr ctrl.Manager, clk clock.PassiveClock) {
+func SetupWebhooks(mgr ctrl.Manager, clk clock.PassiveClock, keys attribution.Keys) {
 	decoder := admission.NewDecoder(mgr.GetScheme())
 	mgr.GetWebhookServer().Register(fsadmission.IncidentPath, &webhook.Admission{
-		Handler: &fsadmission.IncidentDefaulter{Decoder: decoder, Now: clk.Now},
+		Handler: &fsadmission.IncidentDefaulter{Decoder: decoder, Now: clk.Now, Keys: keys},
 	})
 	mgr.GetWebhookServer().Register(fsadmission.StatusUpdateOrderPath, &webhook.Admission{
 		Handler: &fsadmission.StatusUpdateOrder{Now: clk.Now},
@@ -130,4 +138,13 @@ func SetupWebhooks(mgr ctrl.Manager, clk clock.PassiveClock) {
 	mgr.GetWebhookServer().Register(fsadmission.StatusUpdatePath, &webhook.Admission{
 		Handler: &fsadmission.StatusUpdateWording{Decoder: decoder, Reader: mgr.GetClient()},
 	})
+}
+
+// AttributionKeys is the key that signs and checks who changed an Incident: derived from the
+// webhook server's serving key in certDir (empty: controller-runtime's default directory),
+// which every replica of an installation shares and no user can read (see
+// internal/attribution).
+func AttributionKeys(certDir string) attribution.Keys {
+	dir := cmp.Or(certDir, filepath.Join(os.TempDir(), "k8s-webhook-server", "serving-certs"))
+	return attribution.FromFile(filepath.Join(dir, "tls.key"))
 }

@@ -391,3 +391,23 @@ func TestStatusShowsThePostmortemsStateOwnerAndDueDate(t *testing.T) {
 		t.Errorf("status shows a post-mortem the incident does not have:\n%s", b.String())
 	}
 }
+
+func TestStatusShowsWhoReallyPostedTheLastSitrep(t *testing.T) {
+	for _, tc := range []struct {
+		name, by, want string
+	}{
+		{name: "posted by its author", by: "ricardo", want: "by ricardo;"},
+		{name: "posted by somebody else in its author's name", by: "mallory", want: "by ricardo (posted by mallory);"},
+		{name: "posted while nobody could vouch for it", by: "", want: "by ricardo (not verified);"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inc := incidentWithSitrep()
+			inc.Status.Timeline = []v1alpha1.TimelineEntry{{Type: v1alpha1.TimelineSitrep, Message: "Sitrep 1 from ricardo: EC2 API errors.", By: tc.by}}
+			var b bytes.Buffer
+			PrintStatus(&b, inc, nil, nil, now)
+			if !strings.Contains(b.String(), tc.want) {
+				t.Fatalf("status does not show %q:\n%s", tc.want, b.String())
+			}
+		})
+	}
+}

@@ -215,6 +215,26 @@ func postmortemLine(pm *v1alpha1.Postmortem, now time.Time) string {
 	return line
 }
 
+// posted says who really posted sitrep n, as the timeline records it from the webhook's
+// signed record, when that is not the author it claims: " (posted by mallory)", or
+// " (not verified)" when nobody can vouch for it. It says nothing until the sitrep is recorded.
+func posted(inc *v1alpha1.Incident, n int, author v1alpha1.Person) string {
+	prefix := fmt.Sprintf("Sitrep %d from ", n)
+	for _, e := range inc.Status.Timeline {
+		if e.Type != v1alpha1.TimelineSitrep || !strings.HasPrefix(e.Message, prefix) {
+			continue
+		}
+		switch {
+		case e.By == "" && author != "":
+			return " (not verified)"
+		case e.By != "" && e.By != string(author):
+			return " (posted by " + e.By + ")"
+		}
+		return ""
+	}
+	return ""
+}
+
 // sitrepLine says how many sitreps there are, the last one, and when the next is due.
 func sitrepLine(inc *v1alpha1.Incident, now time.Time) string {
 	var b strings.Builder
@@ -228,6 +248,7 @@ func sitrepLine(inc *v1alpha1.Incident, now time.Time) string {
 			fmt.Fprintf(&b, " %s", when(last.At.Time, now))
 		}
 		fmt.Fprintf(&b, " by %s", orNobody(last.Author))
+		b.WriteString(posted(inc, n, last.Author))
 	}
 	switch due := inc.Status.NextSitrepDueAt; {
 	case inc.Spec.State == v1alpha1.StateResolved:

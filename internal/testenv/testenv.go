@@ -99,6 +99,7 @@ func (e *Env) StartManager(opts manager.Options) (stop func(), err error) {
 		// Test servers listen on 127.0.0.1.
 		opts.AllowPrivateDestinations = safehttp.Loopback()
 	}
+	opts.CertDir = wh.LocalServingCertDir
 	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
 		Scheme:  manager.NewScheme(),
 		Metrics: metricsserver.Options{BindAddress: "0"},
