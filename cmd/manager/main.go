@@ -41,15 +41,16 @@ import (
 
 func main() {
 	var (
-		metricsAddr, probeAddr, webhookCertPath, leaderNamespace string
-		webhookPort                                              int
-		leaderElect, secureMetrics, webhooks                     bool
-		leaseDuration, renewDeadline, retryPeriod                time.Duration
-		certs                                                    webhookcert.Options
+		metricsAddr, probeAddr, pprofAddr, webhookCertPath, leaderNamespace string
+		webhookPort                                                         int
+		leaderElect, secureMetrics, webhooks                                bool
+		leaseDuration, renewDeadline, retryPeriod                           time.Duration
+		certs                                                               webhookcert.Options
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address of the metrics endpoint; 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with Kubernetes authentication and authorization.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "Address of the Go profiler's /debug/pprof endpoints; empty disables them. Never expose it beyond the pod.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader, so that several replicas can run for availability.")
 	flag.StringVar(&leaderNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; defaults to the pod's own namespace in a cluster, and must be given outside one.")
 	flag.DurationVar(&leaseDuration, "leader-election-lease-duration", 15*time.Second, "How long a standby waits after the last renewal before it takes the lead.")
@@ -78,6 +79,7 @@ func main() {
 		Metrics:                       metrics,
 		WebhookServer:                 webhook.NewServer(webhook.Options{Port: webhookPort, CertDir: webhookCertPath, TLSOpts: http1}),
 		HealthProbeBindAddress:        probeAddr,
+		PprofBindAddress:              pprofAddr,
 		LeaderElection:                leaderElect,
 		LeaderElectionID:              "firescope-manager.firescope.dev",
 		LeaderElectionNamespace:       leaderNamespace,

@@ -79,6 +79,11 @@ func run(n int, window time.Duration) error {
 	}
 
 	fmt.Printf("Firescope reminder benchmark: %d Confirmed incidents declared evenly over %s, sitreps every %s, announced to a fake Slack\n\n", n, cadence, cadence)
+	apiRate, err := e.WriteThroughput(ctx, ns, 16, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("API server's own write throughput (16 writers creating ConfigMaps for 5s): %.0f writes/s\n\n", apiRate)
 	// Declarations are spread evenly over one cadence, as independent incidents would be, so
 	// the steady load is n reminders per cadence rather than one synchronized burst.
 	var wg sync.WaitGroup
@@ -112,6 +117,7 @@ func run(n int, window time.Duration) error {
 	start := time.Now()
 	time.Sleep(window)
 	m1, events1 := e.Scrape(), e.CountEvents(ctx, ns)
+	took := time.Since(start)
 
 	skews, err := reminderSkews(ctx, cl, ns, start)
 	if err != nil {
@@ -130,8 +136,14 @@ func run(n int, window time.Duration) error {
 	events := float64(events1 - events0)
 	fmt.Printf("API writes per reminder: %.2f status patches + %.2f Events = %.2f (reconciles per reminder %.2f)\n",
 		patches/reminders, events/reminders, (patches+events)/reminders, (m1.Reconciles-m0.Reconciles)/reminders)
-	fmt.Printf("Reconciles that failed and were retried (conflicts): %.0f\n", m1.Errors-m0.Errors)
+	delta := m1.Sub(m0)
+	fmt.Printf("Manager API requests per reminder: %.2f POST, %.2f PATCH, %.2f GET; mean %.0fms in the work queue, %.0fms reconciling\n",
+		delta.Requests["POST"]/reminders, delta.Requests["PATCH"]/reminders, delta.Requests["GET"]/reminders, 1000*delta.QueueSeconds/max(delta.Queued, 1), 1000*delta.ReconcileSeconds/max(delta.Reconciles, 1))
+	fmt.Printf("Reconciles that failed and were retried (conflicts): %.0f\n", delta.Errors)
 	fmt.Printf("Slack messages received: %d\n", len(sl.Texts()))
+	fmt.Printf("Reminders per second: %.1f sent, %.1f due; manager writes %.0f/s against the API server's %.0f/s\n",
+		reminders/took.Seconds(), float64(n)/cadence.Seconds(), delta.Writes()/took.Seconds(), apiRate)
+	fmt.Printf("Manager memory: RSS %.0f MiB, Go heap in use %.0f MiB\n", m1.RSS/(1<<20), m1.Heap/(1<<20))
 	return nil
 }
 
