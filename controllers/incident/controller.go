@@ -22,6 +22,7 @@ package incident
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -76,9 +77,9 @@ const cleanupAfter = 30 * time.Second
 // It writes status at most once, and not at all when nothing changed: the write records the
 // facts and marks their deliveries as started. Only when a delivery fails is the outcome
 // written again after the calls; a delivered item leaves status with the next write. Each fact's Event is named
-// after the fact, as the change from what status recorded, and written before the status that
-// records it: a crash or a conflict in between repeats the same names, which the API server
-// refuses as existing, so every fact is reported once.
+// after the fact, as the change from what status recorded, and written while the status that
+// records it is: a conflict repeats the same names, which the API server refuses as existing,
+// so every fact is reported once, and the timeline does not wait for the Events.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	inc := &v1alpha1.Incident{}
 	if err := r.Get(ctx, req.NamespacedName, inc); err != nil {
@@ -127,11 +128,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if equality.Semantic.DeepEqual(before.Status, inc.Status) {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	// Phase 6: report the facts, then store the status that records them.
-	if err := r.report(ctx, inc, facts); err != nil {
-		return ctrl.Result{}, err
-	}
-	if err := r.patchStatus(ctx, before, inc); err != nil {
+	// Phase 6: report the facts while storing the status that records them.
+	reported := make(chan error, 1)
+	go func(subject *v1alpha1.Incident) { reported <- r.report(ctx, subject, facts) }(inc.DeepCopy())
+	if err := errors.Join(r.patchStatus(ctx, before, inc), <-reported); err != nil {
 		return ctrl.Result{}, err
 	}
 	// Stored: the facts this write recorded count in the response metrics, once.
