@@ -35,6 +35,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	"firescope.dev/firescope/controllers/incident"
 	"firescope.dev/firescope/internal/manager"
 	"firescope.dev/firescope/internal/webhookcert"
 )
@@ -42,7 +43,7 @@ import (
 func main() {
 	var (
 		metricsAddr, probeAddr, pprofAddr, webhookCertPath, leaderNamespace string
-		webhookPort                                                         int
+		webhookPort, incidentWorkers                                        int
 		leaderElect, secureMetrics, webhooks                                bool
 		leaseDuration, renewDeadline, retryPeriod                           time.Duration
 		certs                                                               webhookcert.Options
@@ -56,6 +57,7 @@ func main() {
 	flag.DurationVar(&leaseDuration, "leader-election-lease-duration", 15*time.Second, "How long a standby waits after the last renewal before it takes the lead.")
 	flag.DurationVar(&renewDeadline, "leader-election-renew-deadline", 10*time.Second, "How long the leader keeps trying to renew before it gives up the lead (and exits).")
 	flag.DurationVar(&retryPeriod, "leader-election-retry-period", 2*time.Second, "How often candidates try to acquire or renew the lead.")
+	flag.IntVar(&incidentWorkers, "incident-workers", incident.DefaultWorkers, "Incidents reconciled at once. Reconciles wait on the API server and the channels, so more workers keep reminders on time with more open incidents.")
 	flag.BoolVar(&webhooks, "webhooks", true, "Serve the admission webhooks.")
 	flag.IntVar(&webhookPort, "webhook-port", 9443, "Port of the admission webhook server.")
 	flag.StringVar(&webhookCertPath, "webhook-cert-path", "", "Directory with the webhook's tls.crt and tls.key (reloaded when they change).")
@@ -100,7 +102,7 @@ func main() {
 		os.Exit(1)
 	}
 	certs.CertDir = webhookCertPath
-	ready, err := serveWebhooks(mgr, webhooks, certs)
+	ready, err := serveWebhooks(mgr, manager.Options{IncidentWorkers: incidentWorkers}, webhooks, certs)
 	if err != nil {
 		log.Error(err, "Cannot set up the controllers")
 		os.Exit(1)
@@ -122,9 +124,10 @@ func main() {
 // controllers matter more than they do during an outage: the controllers run at once, the
 // webhooks follow once the certificate can be written, and the replica is not ready until
 // then, so the webhook Service sends it nothing it cannot answer.
-func serveWebhooks(mgr ctrl.Manager, webhooks bool, certs webhookcert.Options) (healthz.Checker, error) {
+func serveWebhooks(mgr ctrl.Manager, opts manager.Options, webhooks bool, certs webhookcert.Options) (healthz.Checker, error) {
 	selfManaged := webhooks && certs.Enabled()
-	if err := manager.Setup(mgr, manager.Options{Webhooks: webhooks && !selfManaged}); err != nil {
+	opts.Webhooks = webhooks && !selfManaged
+	if err := manager.Setup(mgr, opts); err != nil {
 		return nil, err
 	}
 	switch {

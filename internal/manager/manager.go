@@ -56,6 +56,9 @@ type Options struct {
 	Webhooks bool
 	// Clock tells the controllers the time; nil means the real clock.
 	Clock clock.PassiveClock
+	// IncidentWorkers is how many Incidents are reconciled at once; zero means
+	// incident.DefaultWorkers.
+	IncidentWorkers int
 }
 
 // Setup registers every controller and, when asked, every webhook with mgr.
@@ -70,6 +73,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		// Secrets are read by name, uncached: the manager never lists or watches them.
 		Notifiers: &incident.SecretNotifiers{Secrets: mgr.GetAPIReader(), HTTP: delivery.NewHTTPClient(10 * time.Second)},
 		Clock:     clk,
+		Workers:   opts.IncidentWorkers,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
