@@ -32,11 +32,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/localcluster"
 	"firescope.dev/firescope/internal/mock/slack"
 	"firescope.dev/firescope/test/bench/internal/benchenv"
 )
@@ -44,8 +44,9 @@ import (
 func main() {
 	n := flag.Int("n", 1000, "open incidents")
 	window := flag.Duration("for", 45*time.Second, "how long to let reminders run after the last incident is declared")
+	profile := flag.String("profile", "", "write the manager's CPU profile of 10s of the window to this file, and its goroutines to this file + .goroutines")
 	flag.Parse()
-	if err := run(*n, *window); err != nil {
+	if err := run(*n, *window, *profile); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -53,9 +54,17 @@ func main() {
 
 const cadence = 10 * time.Second
 
-func run(n int, window time.Duration) error {
+func run(n int, window time.Duration, profile string) error {
 	ctx := context.Background()
-	e, err := benchenv.Start(ctx)
+	var args []string
+	pprofAddr, err := localcluster.FreeAddr()
+	if err != nil {
+		return err
+	}
+	if profile != "" {
+		args = append(args, "--pprof-bind-address="+pprofAddr)
+	}
+	e, err := benchenv.Start(ctx, args...)
 	if err != nil {
 		return err
 	}
@@ -115,11 +124,17 @@ func run(n int, window time.Duration) error {
 	time.Sleep(cadence / 2)
 	m0, events0 := e.Scrape(), e.CountEvents(ctx, ns)
 	start := time.Now()
+	if profile != "" {
+		go func() {
+			_ = benchenv.Save("http://"+pprofAddr+"/debug/pprof/goroutine?debug=1", profile+".goroutines")
+			_ = benchenv.Save("http://"+pprofAddr+"/debug/pprof/profile?seconds=10", profile)
+		}()
+	}
 	time.Sleep(window)
 	m1, events1 := e.Scrape(), e.CountEvents(ctx, ns)
 	took := time.Since(start)
 
-	skews, err := reminderSkews(ctx, cl, ns, start)
+	skews, err := benchenv.ReminderSkews(ctx, cl, ns, start, cadence)
 	if err != nil {
 		return err
 	}
@@ -145,36 +160,4 @@ func run(n int, window time.Duration) error {
 		reminders/took.Seconds(), float64(n)/cadence.Seconds(), delta.Writes()/took.Seconds(), apiRate)
 	fmt.Printf("Manager memory: RSS %.0f MiB, Go heap in use %.0f MiB\n", m1.RSS/(1<<20), m1.Heap/(1<<20))
 	return nil
-}
-
-// reminderSkews returns, for every SitrepOverdue Event since start, its time minus the due
-// time of the interval it reminds of. Incidents are created at whole seconds (creation
-// timestamps have second precision), so due times are exact.
-func reminderSkews(ctx context.Context, cl client.Client, ns string, start time.Time) ([]time.Duration, error) {
-	incs := &v1alpha1.IncidentList{}
-	if err := cl.List(ctx, incs, client.InNamespace(ns)); err != nil {
-		return nil, err
-	}
-	opened := map[string]time.Time{}
-	for _, inc := range incs.Items {
-		opened[inc.Name] = inc.CreationTimestamp.Time
-	}
-	evs := &eventsv1.EventList{}
-	if err := cl.List(ctx, evs, client.InNamespace(ns)); err != nil {
-		return nil, err
-	}
-	var skews []time.Duration
-	for _, e := range evs.Items {
-		if e.Reason != v1alpha1.EventSitrepOverdue || e.EventTime.Time.Before(start) {
-			continue
-		}
-		base, ok := opened[e.Regarding.Name]
-		if !ok {
-			continue
-		}
-		late := e.EventTime.Time.Sub(base)
-		interval := late / cadence // the reminder for interval k is due at base + k*cadence
-		skews = append(skews, late-interval*cadence)
-	}
-	return skews, nil
 }

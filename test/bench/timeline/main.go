@@ -29,8 +29,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -381,32 +379,12 @@ func watchAll(ctx context.Context, cl client.WithWatch, s *seen) (func(), error)
 func captureProfile(addr, path string) func() error {
 	base := "http://" + addr + "/debug/pprof/"
 	got := make(chan error, 1)
-	go func() { got <- save(base+"profile?seconds=10", path) }()
+	go func() { got <- benchenv.Save(base+"profile?seconds=10", path) }()
 	go func() {
 		time.Sleep(time.Second)
-		_ = save(base+"goroutine?debug=1", path+".goroutines")
+		_ = benchenv.Save(base+"goroutine?debug=1", path+".goroutines")
 	}()
 	return func() error { return <-got }
-}
-
-func save(url, path string) error {
-	resp, err := http.Get(url)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", url, resp.Status)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 func row(name string, d []time.Duration) {

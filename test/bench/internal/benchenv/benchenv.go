@@ -23,6 +23,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -38,6 +39,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/internal/localcluster"
 	"firescope.dev/firescope/internal/manager"
 	"firescope.dev/firescope/internal/testenv"
@@ -198,6 +200,59 @@ func (e *Env) WriteThroughput(ctx context.Context, ns string, w int, d time.Dura
 }
 
 var throughputLabel = map[string]string{"firescope.dev/bench": "throughput"}
+
+// ReminderSkews returns, for every SitrepOverdue Event in ns since start, its time minus the
+// due time of the interval it reminds of, for incidents on one cadence. Incidents are created
+// at whole seconds (creation timestamps have second precision), so due times are exact.
+func ReminderSkews(ctx context.Context, cl client.Client, ns string, start time.Time, cadence time.Duration) ([]time.Duration, error) {
+	incs := &v1alpha1.IncidentList{}
+	if err := cl.List(ctx, incs, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	opened := map[string]time.Time{}
+	for _, inc := range incs.Items {
+		opened[inc.Name] = inc.CreationTimestamp.Time
+	}
+	evs := &eventsv1.EventList{}
+	if err := cl.List(ctx, evs, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	var skews []time.Duration
+	for _, e := range evs.Items {
+		if e.Reason != v1alpha1.EventSitrepOverdue || e.EventTime.Time.Before(start) {
+			continue
+		}
+		base, ok := opened[e.Regarding.Name]
+		if !ok {
+			continue
+		}
+		late := e.EventTime.Time.Sub(base)
+		interval := late / cadence // the reminder for interval k is due at base + k*cadence
+		skews = append(skews, late-interval*cadence)
+	}
+	return skews, nil
+}
+
+// Save writes what a GET of url returns (a profile of the manager, say) to path.
+func Save(url, path string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
 
 // Quantile returns the p-quantile (0..1) of d.
 func Quantile(d []time.Duration, p float64) time.Duration {
