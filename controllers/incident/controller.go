@@ -68,7 +68,8 @@ type Reconciler struct {
 
 // DefaultWorkers is how many Incidents are reconciled at once by default. A reconcile spends
 // its time waiting on the API server and the channels, so workers, not CPU, bound how many
-// reminders go out on time: on a 2-core machine 8 kept up with about 60 reminders a second.
+// reminders go out on time: on a 2-core machine 8 workers sent about 60 reminders a second
+// where 100 were due.
 const DefaultWorkers = 64
 
 // cleanupAfter is how soon a reconcile with nothing else to do comes back to remove delivered
@@ -85,9 +86,9 @@ const cleanupAfter = 30 * time.Second
 // It writes status at most once, and not at all when nothing changed: the write records the
 // facts and marks their deliveries as started. Only when a delivery fails is the outcome
 // written again after the calls; a delivered item leaves status with the next write. Each fact's Event is named
-// after the fact, as the change from what status recorded, and written while the status that
-// records it is: a conflict repeats the same names, which the API server refuses as existing,
-// so every fact is reported once, and the timeline does not wait for the Events.
+// after the fact, as the change from what status recorded, and written alongside the status
+// write that records it, so the timeline does not wait for the Events: a conflict repeats the
+// same names, which the API server refuses as existing, so every fact is reported once.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	inc := &v1alpha1.Incident{}
 	if err := r.Get(ctx, req.NamespacedName, inc); err != nil {
