@@ -53,7 +53,7 @@ func NewScheme() *runtime.Scheme {
 }
 
 // CacheOptions is how the manager caches the objects its controllers watch: without what no
-// controller reads, which at 10,000 Incidents is much of the cache's memory.
+// controller reads.
 func CacheOptions() cache.Options {
 	return cache.Options{DefaultTransform: stripUnread}
 }
@@ -69,7 +69,6 @@ func stripUnread(in any) (any, error) {
 	if err != nil {
 		return in, nil
 	}
-	// Set only when present, so objects without them (tombstones, for one) are not touched.
 	if obj.GetManagedFields() != nil {
 		obj.SetManagedFields(nil)
 	}
