@@ -19,7 +19,7 @@ limitations under the License.
 // status and a hand-off its timeline, next to the API server's own ConfigMap create-to-watch
 // latency measured in the same run under the same load: first with one writer, then with
 // several writers declaring and handing off a burst of incidents at once. It then restarts the
-// manager (a no-op resync) and prints the status writes per reconcile.
+// manager (a no-op resync) and prints its writes.
 //
 //	go run ./test/bench/timeline -n 200 -writers 8 -burst 300    (or: make bench)
 package main
@@ -108,8 +108,8 @@ func (s *seen) wait(names []string, suffix string) error {
 
 const ns = "bench"
 
-// phase is one load pattern: writers declare their incidents, then hand each off, creating a
-// ConfigMap before each write so that the API server's own latency is sampled alongside.
+// phase is one load pattern: writers declare their incidents, then hand each off, while a
+// ConfigMap probe samples the API server's own latency.
 type phase struct {
 	name    string
 	writers int
