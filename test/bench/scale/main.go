@@ -50,7 +50,7 @@ func main() {
 	namespaces := flag.Int("namespaces", 50, "namespaces the open incidents are spread over")
 	drills := flag.Int("drills", 500, "drills on 10-second cadences, in a namespace of their own")
 	window := flag.Duration("for", 60*time.Second, "how long to let the drills' reminders run")
-	updates := flag.Int("updates", 10, "StatusUpdates created at once for one incident during the window")
+	updates := flag.Int("updates", 10, "StatusUpdates created back to back for one incident during the window")
 	flag.Parse()
 	if err := run(*n, *namespaces, *drills, *window, *updates); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -258,7 +258,7 @@ func checkUpdates(ctx context.Context, cl client.Client, sp *statuspage.Server, 
 	for i := range names {
 		want = append(want, fmt.Sprintf("Update %d", i))
 	}
-	fmt.Printf("StatusUpdates: %d created at once during the window, %d on the page", len(names), len(got))
+	fmt.Printf("StatusUpdates: %d created back to back during the window, %d on the page", len(names), len(got))
 	if !slices.Equal(got, want) {
 		fmt.Println()
 		return fmt.Errorf("the page shows %q, not %q", got, want)
