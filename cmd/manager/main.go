@@ -36,6 +36,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	"firescope.dev/firescope/controllers/incident"
 	"firescope.dev/firescope/internal/manager"
 	"firescope.dev/firescope/internal/ratelimit"
 	"firescope.dev/firescope/internal/safehttp"
@@ -44,21 +45,23 @@ import (
 
 func main() {
 	var (
-		metricsAddr, probeAddr, webhookCertPath, leaderNamespace string
-		webhookPort, outboundPerNamespace                        int
-		leaderElect, secureMetrics, webhooks                     bool
-		leaseDuration, renewDeadline, retryPeriod                time.Duration
-		certs                                                    webhookcert.Options
-		allowPrivate                                             safehttp.Allowlist
+		metricsAddr, probeAddr, pprofAddr, webhookCertPath, leaderNamespace string
+		webhookPort, outboundPerNamespace, incidentWorkers                  int
+		leaderElect, secureMetrics, webhooks                                bool
+		leaseDuration, renewDeadline, retryPeriod                           time.Duration
+		certs                                                               webhookcert.Options
+		allowPrivate                                                        safehttp.Allowlist
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "Address of the metrics endpoint; 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with Kubernetes authentication and authorization.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "Address of the Go profiler's /debug/pprof endpoints; empty disables them. Never expose it beyond the pod.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader, so that several replicas can run for availability.")
 	flag.StringVar(&leaderNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease; defaults to the pod's own namespace in a cluster, and must be given outside one.")
 	flag.DurationVar(&leaseDuration, "leader-election-lease-duration", 15*time.Second, "How long a standby waits after the last renewal before it takes the lead.")
 	flag.DurationVar(&renewDeadline, "leader-election-renew-deadline", 10*time.Second, "How long the leader keeps trying to renew before it gives up the lead (and exits).")
 	flag.DurationVar(&retryPeriod, "leader-election-retry-period", 2*time.Second, "How often candidates try to acquire or renew the lead.")
+	flag.IntVar(&incidentWorkers, "incident-workers", incident.DefaultWorkers, "Incidents reconciled at once. Reconciles wait on the API server and the channels, so more workers keep reminders on time with more open incidents.")
 	flag.BoolVar(&webhooks, "webhooks", true, "Serve the admission webhooks.")
 	flag.IntVar(&webhookPort, "webhook-port", 9443, "Port of the admission webhook server.")
 	flag.IntVar(&outboundPerNamespace, "outbound-calls-per-namespace", ratelimit.DefaultPerNamespace, "Vendor calls (status pages, Slack, PagerDuty, webhooks) one namespace may have in flight at once, so that one team's slow vendor cannot hold every worker.")
@@ -81,9 +84,11 @@ func main() {
 	cfg := ctrl.GetConfigOrDie()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        manager.NewScheme(),
+		Cache:                         manager.CacheOptions(),
 		Metrics:                       metrics,
 		WebhookServer:                 webhook.NewServer(webhook.Options{Port: webhookPort, CertDir: webhookCertPath, TLSOpts: http1}),
 		HealthProbeBindAddress:        probeAddr,
+		PprofBindAddress:              pprofAddr,
 		LeaderElection:                leaderElect,
 		LeaderElectionID:              "firescope-manager.firescope.dev",
 		LeaderElectionNamespace:       leaderNamespace,
@@ -105,7 +110,7 @@ func main() {
 		os.Exit(1)
 	}
 	certs.CertDir = webhookCertPath
-	ready, err := serveWebhooks(mgr, manager.Options{Webhooks: webhooks, AllowPrivateDestinations: &allowPrivate, OutboundPerNamespace: outboundPerNamespace}, certs)
+	ready, err := serveWebhooks(mgr, manager.Options{Webhooks: webhooks, AllowPrivateDestinations: &allowPrivate, OutboundPerNamespace: outboundPerNamespace, IncidentWorkers: incidentWorkers}, certs)
 	if err != nil {
 		log.Error(err, "Cannot set up the controllers")
 		os.Exit(1)

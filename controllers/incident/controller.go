@@ -21,6 +21,7 @@ limitations under the License.
 package incident
 
 import (
+	"cmp"
 	"context"
 	"strings"
 	"sync"
@@ -58,6 +59,8 @@ type Reconciler struct {
 	// Attribution checks the webhook's signature of who changed what; without it, every
 	// change is recorded as made by an unknown user.
 	Attribution attribution.Keys
+	// Workers is how many Incidents are reconciled at once; DefaultWorkers when zero.
+	Workers int
 
 	// delivered holds the IDs of outbox items this process delivered whose removal is not
 	// stored yet. Another process (a new leader, a restart) does not have them, and so treats
@@ -69,6 +72,12 @@ type Reconciler struct {
 // field of an Incident's status but status.postmortem, which the post-mortem controller
 // applies under its own.
 const FieldOwner = "firescope-incident"
+
+// DefaultWorkers is how many Incidents are reconciled at once by default. A reconcile spends
+// its time waiting on the API server and the channels, so workers, not CPU, bound how many
+// reminders go out on time: on a 2-core machine 8 workers sent about 60 reminders a second
+// where 100 were due.
+const DefaultWorkers = 64
 
 // cleanupAfter is how soon a reconcile with nothing else to do comes back to remove delivered
 // items from the outbox.
@@ -273,7 +282,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("incident").
 		// Incidents are independent: a burst of them, or one slow channel, must not queue the
 		// rest. Reconciles mostly wait on the API server and on channels, not on CPU.
-		WithOptions(controller.Options{MaxConcurrentReconciles: 8}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: cmp.Or(r.Workers, DefaultWorkers)}).
 		Complete(r)
 }
 

@@ -32,6 +32,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"firescope.dev/firescope/api/v1alpha1"
@@ -83,7 +84,10 @@ var DefaultHosts = map[Provider][]string{
 // Secret, the provider and the host, never the value.
 func Read(ctx context.Context, r client.Reader, namespace string, ref v1alpha1.SecretKeyReference, provider Provider, destination string) (string, error) {
 	sec := &corev1.Secret{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, sec); err != nil {
+	// Served from the API server's watch cache, not a quorum read of etcd: a read per delivery
+	// otherwise queues behind every write in flight.
+	fromCache := &client.GetOptions{Raw: &metav1.GetOptions{ResourceVersion: "0"}}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, sec, fromCache); err != nil {
 		if apierrors.IsForbidden(err) {
 			return "", fmt.Errorf("reading Secret %s/%s: Firescope may not read credentials in namespace %s: bind the ClusterRole "+
 				"firescope-credential-reader there to the manager's service account (kubectl create rolebinding firescope-credentials -n %s "+

@@ -25,11 +25,13 @@ import (
 	"path/filepath"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -62,6 +64,33 @@ func NewScheme() *runtime.Scheme {
 	return s
 }
 
+// CacheOptions is how the manager caches the objects its controllers watch: without what no
+// controller reads.
+func CacheOptions() cache.Options {
+	return cache.Options{DefaultTransform: stripUnread}
+}
+
+// lastApplied is kubectl's copy of the manifest last applied, as large as the spec again.
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+
+// stripUnread drops managedFields and kubectl's last-applied manifest from an object before it
+// is cached. Patches are computed between two copies from the cache, so neither appears in
+// them; the API server keeps both.
+func stripUnread(in any) (any, error) {
+	obj, err := meta.Accessor(in)
+	if err != nil {
+		return in, nil
+	}
+	if obj.GetManagedFields() != nil {
+		obj.SetManagedFields(nil)
+	}
+	if a := obj.GetAnnotations(); a[lastApplied] != "" {
+		delete(a, lastApplied)
+		obj.SetAnnotations(a)
+	}
+	return in, nil
+}
+
 // Options says which parts to run.
 type Options struct {
 	// Webhooks serves the admission webhooks.
@@ -77,6 +106,9 @@ type Options struct {
 	// CertDir is the webhook server's certificate directory, whose tls.key the changed-by
 	// signatures are keyed from; empty means controller-runtime's default.
 	CertDir string
+	// IncidentWorkers is how many Incidents are reconciled at once; zero means
+	// incident.DefaultWorkers.
+	IncidentWorkers int
 }
 
 // Setup registers every controller and, when asked, every webhook with mgr.
@@ -97,6 +129,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		Notifiers:   &incident.SecretNotifiers{Secrets: mgr.GetAPIReader(), HTTP: httpClient, Limits: limits},
 		Clock:       clk,
 		Attribution: AttributionKeys(opts.CertDir),
+		Workers:     opts.IncidentWorkers,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}

@@ -102,6 +102,7 @@ func (e *Env) StartManager(opts manager.Options) (stop func(), err error) {
 	opts.CertDir = wh.LocalServingCertDir
 	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
 		Scheme:  manager.NewScheme(),
+		Cache:   manager.CacheOptions(),
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		WebhookServer: webhook.NewServer(webhook.Options{
 			Host: wh.LocalServingHost, Port: wh.LocalServingPort, CertDir: wh.LocalServingCertDir,

@@ -32,12 +32,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/internal/credentials"
+	"firescope.dev/firescope/internal/localcluster"
 	"firescope.dev/firescope/internal/mock/slack"
 	"firescope.dev/firescope/test/bench/internal/benchenv"
 )
@@ -45,8 +45,9 @@ import (
 func main() {
 	n := flag.Int("n", 1000, "open incidents")
 	window := flag.Duration("for", 45*time.Second, "how long to let reminders run after the last incident is declared")
+	profile := flag.String("profile", "", "write the manager's CPU profile of 10s of the window to this file, and its goroutines to this file + .goroutines")
 	flag.Parse()
-	if err := run(*n, *window); err != nil {
+	if err := run(*n, *window, *profile); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -54,9 +55,17 @@ func main() {
 
 const cadence = 10 * time.Second
 
-func run(n int, window time.Duration) error {
+func run(n int, window time.Duration, profile string) error {
 	ctx := context.Background()
-	e, err := benchenv.Start(ctx)
+	var args []string
+	pprofAddr, err := localcluster.FreeAddr()
+	if err != nil {
+		return err
+	}
+	if profile != "" {
+		args = append(args, "--pprof-bind-address="+pprofAddr)
+	}
+	e, err := benchenv.Start(ctx, args...)
 	if err != nil {
 		return err
 	}
@@ -81,6 +90,11 @@ func run(n int, window time.Duration) error {
 	}
 
 	fmt.Printf("Firescope reminder benchmark: %d Confirmed incidents declared evenly over %s, sitreps every %s, announced to a fake Slack\n\n", n, cadence, cadence)
+	apiRate, err := e.WriteThroughput(ctx, ns, 16, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("API server's own write throughput (16 writers creating ConfigMaps for 5s): %.0f writes/s\n\n", apiRate)
 	// Declarations are spread evenly over one cadence, as independent incidents would be, so
 	// the steady load is n reminders per cadence rather than one synchronized burst.
 	var wg sync.WaitGroup
@@ -112,10 +126,17 @@ func run(n int, window time.Duration) error {
 	time.Sleep(cadence / 2)
 	m0, events0 := e.Scrape(), e.CountEvents(ctx, ns)
 	start := time.Now()
+	if profile != "" {
+		go func() {
+			_ = benchenv.Save("http://"+pprofAddr+"/debug/pprof/goroutine?debug=1", profile+".goroutines")
+			_ = benchenv.Save("http://"+pprofAddr+"/debug/pprof/profile?seconds=10", profile)
+		}()
+	}
 	time.Sleep(window)
 	m1, events1 := e.Scrape(), e.CountEvents(ctx, ns)
+	took := time.Since(start)
 
-	skews, err := reminderSkews(ctx, cl, ns, start)
+	skews, err := benchenv.ReminderSkews(ctx, cl, ns, start, cadence)
 	if err != nil {
 		return err
 	}
@@ -132,39 +153,13 @@ func run(n int, window time.Duration) error {
 	events := float64(events1 - events0)
 	fmt.Printf("API writes per reminder: %.2f status patches + %.2f Events = %.2f (reconciles per reminder %.2f)\n",
 		patches/reminders, events/reminders, (patches+events)/reminders, (m1.Reconciles-m0.Reconciles)/reminders)
-	fmt.Printf("Reconciles that failed and were retried (conflicts): %.0f\n", m1.Errors-m0.Errors)
+	delta := m1.Sub(m0)
+	fmt.Printf("Manager API requests per reminder: %.2f POST, %.2f PATCH, %.2f GET; mean %.0fms in the work queue, %.0fms reconciling\n",
+		delta.Requests["POST"]/reminders, delta.Requests["PATCH"]/reminders, delta.Requests["GET"]/reminders, 1000*delta.QueueSeconds/max(delta.Queued, 1), 1000*delta.ReconcileSeconds/max(delta.Reconciles, 1))
+	fmt.Printf("Reconciles that failed and were retried (conflicts): %.0f\n", delta.Errors)
 	fmt.Printf("Slack messages received: %d\n", len(sl.Texts()))
+	fmt.Printf("Reminders per second: %.1f sent, %.1f due; manager writes %.0f/s against the API server's %.0f/s\n",
+		reminders/took.Seconds(), float64(n)/cadence.Seconds(), delta.Writes()/took.Seconds(), apiRate)
+	fmt.Printf("Manager memory: RSS %.0f MiB, Go heap in use %.0f MiB\n", m1.RSS/(1<<20), m1.Heap/(1<<20))
 	return nil
-}
-
-// reminderSkews returns, for every SitrepOverdue Event since start, its time minus the due
-// time of the interval it reminds of. Incidents are created at whole seconds (creation
-// timestamps have second precision), so due times are exact.
-func reminderSkews(ctx context.Context, cl client.Client, ns string, start time.Time) ([]time.Duration, error) {
-	incs := &v1alpha1.IncidentList{}
-	if err := cl.List(ctx, incs, client.InNamespace(ns)); err != nil {
-		return nil, err
-	}
-	opened := map[string]time.Time{}
-	for _, inc := range incs.Items {
-		opened[inc.Name] = inc.CreationTimestamp.Time
-	}
-	evs := &eventsv1.EventList{}
-	if err := cl.List(ctx, evs, client.InNamespace(ns)); err != nil {
-		return nil, err
-	}
-	var skews []time.Duration
-	for _, e := range evs.Items {
-		if e.Reason != v1alpha1.EventSitrepOverdue || e.EventTime.Time.Before(start) {
-			continue
-		}
-		base, ok := opened[e.Regarding.Name]
-		if !ok {
-			continue
-		}
-		late := e.EventTime.Time.Sub(base)
-		interval := late / cadence // the reminder for interval k is due at base + k*cadence
-		skews = append(skews, late-interval*cadence)
-	}
-	return skews, nil
 }

@@ -21,17 +21,25 @@ package benchenv
 import (
 	"bufio"
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/internal/localcluster"
 	"firescope.dev/firescope/internal/manager"
 	"firescope.dev/firescope/internal/testenv"
@@ -44,8 +52,9 @@ type Env struct {
 	dir    string
 }
 
-// Start starts the control plane (KUBEBUILDER_ASSETS) and bin/manager, as user "ricardo".
-func Start(ctx context.Context) (*Env, error) {
+// Start starts the control plane (KUBEBUILDER_ASSETS) and bin/manager, as user "ricardo",
+// with extra flags for the manager.
+func Start(ctx context.Context, managerArgs ...string) (*Env, error) {
 	root := testenv.RepoRoot()
 	dir, err := os.MkdirTemp("", "firescope-bench-")
 	if err != nil {
@@ -54,7 +63,7 @@ func Start(ctx context.Context) (*Env, error) {
 	c, err := localcluster.Start(ctx, localcluster.Options{
 		Dir: dir, Assets: os.Getenv("KUBEBUILDER_ASSETS"),
 		CRDs: filepath.Join(root, "config", "crd", "bases"), Webhooks: filepath.Join(root, "config", "webhook"),
-		Manager: filepath.Join(root, "bin", "manager"), User: "ricardo",
+		Manager: filepath.Join(root, "bin", "manager"), User: "ricardo", ManagerArgs: managerArgs,
 	})
 	if err != nil {
 		os.RemoveAll(dir)
@@ -82,12 +91,37 @@ func (e *Env) Stop() {
 	os.RemoveAll(e.dir)
 }
 
-// Metrics are the incident controller's counters.
-type Metrics struct{ Reconciles, Errors, Patches float64 }
+// Metrics are the incident controller's counters, and the manager's API requests.
+type Metrics struct {
+	Reconciles, Errors, Patches float64
+	// QueueSeconds and Queued sum the time Incidents waited in the work queue;
+	// ReconcileSeconds sums the time their reconciles took.
+	QueueSeconds, Queued, ReconcileSeconds float64
+	// Requests counts the manager's API requests by method (GET, POST, PATCH, ...).
+	Requests map[string]float64
+	// RSS is the manager's resident memory and Heap its Go heap in use, in bytes.
+	RSS, Heap float64
+}
+
+// Writes is the number of API writes the manager made.
+func (m Metrics) Writes() float64 {
+	return m.Requests["POST"] + m.Requests["PATCH"] + m.Requests["PUT"] + m.Requests["DELETE"]
+}
+
+// Sub is m minus an earlier scrape.
+func (m Metrics) Sub(a Metrics) Metrics {
+	d := Metrics{Reconciles: m.Reconciles - a.Reconciles, Errors: m.Errors - a.Errors, Patches: m.Patches - a.Patches,
+		QueueSeconds: m.QueueSeconds - a.QueueSeconds, Queued: m.Queued - a.Queued,
+		ReconcileSeconds: m.ReconcileSeconds - a.ReconcileSeconds, Requests: map[string]float64{}}
+	for k, v := range m.Requests {
+		d.Requests[k] = v - a.Requests[k]
+	}
+	return d
+}
 
 // Scrape reads the manager's metrics endpoint.
 func (e *Env) Scrape() Metrics {
-	var m Metrics
+	m := Metrics{Requests: map[string]float64{}}
 	resp, err := http.Get("http://" + e.MetricsAddr + "/metrics")
 	if err != nil {
 		return m
@@ -101,6 +135,7 @@ func (e *Env) Scrape() Metrics {
 			continue
 		}
 		v, _ := strconv.ParseFloat(f[1], 64)
+		incident := strings.Contains(line, `controller="incident"`)
 		switch {
 		case strings.HasPrefix(line, "controller_runtime_reconcile_total{") && strings.Contains(line, `controller="incident"`):
 			m.Reconciles += v
@@ -109,6 +144,21 @@ func (e *Env) Scrape() Metrics {
 			}
 		case strings.HasPrefix(line, "firescope_incident_status_patches_total"):
 			m.Patches += v
+		case strings.HasPrefix(line, "workqueue_queue_duration_seconds_sum{") && incident:
+			m.QueueSeconds += v
+		case strings.HasPrefix(line, "workqueue_queue_duration_seconds_count{") && incident:
+			m.Queued += v
+		case strings.HasPrefix(line, "controller_runtime_reconcile_time_seconds_sum{") && incident:
+			m.ReconcileSeconds += v
+		case f[0] == "process_resident_memory_bytes":
+			m.RSS = v
+		case f[0] == "go_memstats_heap_inuse_bytes":
+			m.Heap = v
+		case strings.HasPrefix(line, "rest_client_requests_total{"):
+			if i := strings.Index(line, `method="`); i >= 0 {
+				method := line[i+len(`method="`):]
+				m.Requests[method[:strings.IndexByte(method, '"')]] += v
+			}
 		}
 	}
 	return m
@@ -121,6 +171,87 @@ func (e *Env) CountEvents(ctx context.Context, ns string) int {
 		return -1
 	}
 	return len(l.Items)
+}
+
+// WriteThroughput is the API server's own write rate: w writers creating ConfigMaps in ns
+// for d, which are deleted afterwards.
+func (e *Env) WriteThroughput(ctx context.Context, ns string, w int, d time.Duration) (float64, error) {
+	var created atomic.Int64
+	var wg sync.WaitGroup
+	errs := make([]error, w)
+	stop := time.Now().Add(d)
+	for i := range w {
+		wg.Go(func() {
+			for j := 0; time.Now().Before(stop); j++ {
+				cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("throughput-%d-%d", i, j), Namespace: ns, Labels: throughputLabel}}
+				if errs[i] = e.Client.Create(ctx, cm); errs[i] != nil {
+					return
+				}
+				created.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return 0, err
+	}
+	rate := float64(created.Load()) / d.Seconds()
+	return rate, e.Client.DeleteAllOf(ctx, &corev1.ConfigMap{}, client.InNamespace(ns), client.MatchingLabels(throughputLabel))
+}
+
+var throughputLabel = map[string]string{"firescope.dev/bench": "throughput"}
+
+// ReminderSkews returns, for every SitrepOverdue Event in ns since start, its time minus the
+// due time of the interval it reminds of, for incidents on one cadence. Incidents are created
+// at whole seconds (creation timestamps have second precision), so due times are exact.
+func ReminderSkews(ctx context.Context, cl client.Client, ns string, start time.Time, cadence time.Duration) ([]time.Duration, error) {
+	incs := &v1alpha1.IncidentList{}
+	if err := cl.List(ctx, incs, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	opened := map[string]time.Time{}
+	for _, inc := range incs.Items {
+		opened[inc.Name] = inc.CreationTimestamp.Time
+	}
+	evs := &eventsv1.EventList{}
+	if err := cl.List(ctx, evs, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	var skews []time.Duration
+	for _, e := range evs.Items {
+		if e.Reason != v1alpha1.EventSitrepOverdue || e.EventTime.Time.Before(start) {
+			continue
+		}
+		base, ok := opened[e.Regarding.Name]
+		if !ok {
+			continue
+		}
+		late := e.EventTime.Time.Sub(base)
+		interval := late / cadence // the reminder for interval k is due at base + k*cadence
+		skews = append(skews, late-interval*cadence)
+	}
+	return skews, nil
+}
+
+// Save writes what a GET of url returns (a profile of the manager, say) to path.
+func Save(url, path string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // Quantile returns the p-quantile (0..1) of d.

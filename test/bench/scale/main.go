@@ -1,0 +1,307 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command scale measures the manager with many open incidents on a local control plane: n
+// incidents across many namespaces on the default cadences, plus drills on 10-second cadences
+// announced to a fake Slack. It prints the drills' reminder skew, the manager's memory, a
+// burst of StatusUpdates published in order to a fake Statuspage, and the writes of a no-op
+// resync (a manager restart) of every incident.
+//
+//	go run ./test/bench/scale -n 10000 -namespaces 50 -drills 500
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/mock/slack"
+	"firescope.dev/firescope/internal/mock/statuspage"
+	"firescope.dev/firescope/test/bench/internal/benchenv"
+)
+
+func main() {
+	n := flag.Int("n", 10000, "open incidents on the default cadences")
+	namespaces := flag.Int("namespaces", 50, "namespaces the open incidents are spread over")
+	drills := flag.Int("drills", 500, "drills on 10-second cadences, in a namespace of their own")
+	window := flag.Duration("for", 60*time.Second, "how long to let the drills' reminders run")
+	updates := flag.Int("updates", 10, "StatusUpdates created back to back for one incident during the window")
+	flag.Parse()
+	if err := run(*n, *namespaces, *drills, *window, *updates); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+const (
+	cadence  = 10 * time.Second
+	drillsNS = "drills"
+	pageNS   = "updates"
+	writers  = 16
+)
+
+var states = []v1alpha1.IncidentState{v1alpha1.StateInvestigating, v1alpha1.StateConfirmed, v1alpha1.StateMajor}
+
+func incident(ns, name string, state v1alpha1.IncidentState, drill bool) *v1alpha1.Incident {
+	return &v1alpha1.Incident{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: v1alpha1.IncidentSpec{Title: "EC2 API errors", State: state, Drill: drill,
+			Roles:  v1alpha1.Roles{Commander: "ricardo", Communications: "keiko"},
+			Impact: &v1alpha1.Impact{Description: "Postgres cannot be provisioned"}}}
+}
+
+func run(n, namespaces, drills int, window time.Duration, updates int) error {
+	ctx := context.Background()
+	e, err := benchenv.Start(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.Stop()
+	cl := e.Client
+	sl := slack.New()
+	defer sl.Close()
+	sp := statuspage.New()
+	defer sp.Close()
+	if err := setup(ctx, cl, namespaces, sl, sp); err != nil {
+		return err
+	}
+	fmt.Printf("Firescope scale benchmark: %d open incidents over %d namespaces on the default cadences, %d drills on %s cadences announced to a fake Slack\n\n",
+		n, namespaces, drills, cadence)
+	apiRate, err := e.WriteThroughput(ctx, drillsNS, writers, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("API server's own write throughput (%d writers creating ConfigMaps for 5s): %.0f writes/s\n", writers, apiRate)
+
+	// The open incidents, as fast as the writers go; each is settled once its declaration is stored.
+	m0 := e.Scrape()
+	start := time.Now()
+	if err := parallel(n, func(i int) error {
+		return cl.Create(ctx, incident(fmt.Sprintf("scale-%02d", i%namespaces), fmt.Sprintf("inc-%05d", i), states[i%len(states)], false))
+	}); err != nil {
+		return err
+	}
+	created := time.Since(start)
+	if err := waitPatches(e, m0.Patches+float64(n), 10*time.Minute); err != nil {
+		return err
+	}
+	settled := time.Since(start)
+	declared := e.Scrape().Sub(m0)
+	fmt.Printf("Declared %d incidents in %.1fs (%.0f/s) and all were recorded after %.1fs: %.2f API writes per declaration (%.0f/s)\n",
+		n, created.Seconds(), float64(n)/created.Seconds(), settled.Seconds(), declared.Writes()/float64(n), declared.Writes()/settled.Seconds())
+	idle := e.Scrape()
+	fmt.Printf("Manager memory with %d incidents cached: RSS %.0f MiB, Go heap in use %.0f MiB\n\n", n, idle.RSS/(1<<20), idle.Heap/(1<<20))
+
+	// Drills spread evenly over one cadence, so the steady load is drills reminders per cadence.
+	tick := time.NewTicker(cadence / time.Duration(max(drills, 1)))
+	for i := range drills {
+		<-tick.C
+		if err := cl.Create(ctx, incident(drillsNS, fmt.Sprintf("drill-%04d", i), v1alpha1.StateConfirmed, true)); err != nil {
+			tick.Stop()
+			return err
+		}
+	}
+	tick.Stop()
+	time.Sleep(cadence / 2)
+	m1 := e.Scrape()
+	windowStart := time.Now()
+	names, err := createUpdates(ctx, cl, updates)
+	if err != nil {
+		return err
+	}
+	time.Sleep(window)
+	m2 := e.Scrape()
+	took := time.Since(windowStart)
+
+	skews, err := benchenv.ReminderSkews(ctx, cl, drillsNS, windowStart, cadence)
+	if err != nil {
+		return err
+	}
+	if len(skews) == 0 {
+		return fmt.Errorf("no SitrepOverdue Events in %s", window)
+	}
+	q := func(p float64) float64 { return benchenv.Ms(benchenv.Quantile(skews, p)) }
+	d := m2.Sub(m1)
+	fmt.Printf("Drills: %d SitrepOverdue reminders in %s (expected about %d); skew p50 %.0fms p99 %.0fms max %.0fms\n",
+		len(skews), window, int(float64(drills)*window.Seconds()/cadence.Seconds()), q(0.5), q(0.99), q(1))
+	fmt.Printf("Reminders per second %.1f; manager API writes per reminder %.2f (%.0f writes/s against the API server's %.0f/s)\n",
+		float64(len(skews))/took.Seconds(), d.Writes()/float64(len(skews)), d.Writes()/took.Seconds(), apiRate)
+	fmt.Printf("Manager: mean %.0fms in the work queue, %.0fms reconciling; %.0f reconciles failed and were retried\n",
+		1000*d.QueueSeconds/max(d.Queued, 1), 1000*d.ReconcileSeconds/max(d.Reconciles, 1), d.Errors)
+	fmt.Printf("Manager memory with %d incidents cached and reminding: RSS %.0f MiB, Go heap in use %.0f MiB\n", n+drills+1, m2.RSS/(1<<20), m2.Heap/(1<<20))
+	if err := checkUpdates(ctx, cl, sp, names); err != nil {
+		return err
+	}
+
+	// A restart reconciles every incident again with nothing new: it must write nothing. The
+	// drills, which remind on their own, go first.
+	if err := cl.DeleteAllOf(ctx, &v1alpha1.Incident{}, client.InNamespace(drillsNS)); err != nil {
+		return err
+	}
+	time.Sleep(2 * time.Second)
+	e.StopManager()
+	restart := time.Now()
+	if err := e.StartManager(ctx); err != nil {
+		return err
+	}
+	if err := waitReconciles(e, float64(n+1), 5*time.Minute); err != nil {
+		return err
+	}
+	resynced := time.Since(restart)
+	time.Sleep(2 * time.Second) // let any stray write land before counting
+	r := e.Scrape()             // a new process counts from zero
+	fmt.Printf("No-op resync of %d incidents (manager restart to every incident reconciled): %.1fs, %.0f reconciles, %.0f API writes, %.0f status patches; RSS %.0f MiB, Go heap in use %.0f MiB\n",
+		n+1, resynced.Seconds(), r.Reconciles, r.Writes(), r.Patches, r.RSS/(1<<20), r.Heap/(1<<20))
+	return nil
+}
+
+func setup(ctx context.Context, cl client.Client, namespaces int, sl *slack.Server, sp *statuspage.Server) error {
+	d := &metav1.Duration{Duration: cadence}
+	credential := map[string]string{"firescope.dev/credential": "true"}
+	objs := []client.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: drillsNS}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: credential, Name: "comms", Namespace: drillsNS}, StringData: map[string]string{"url": sl.WebhookURL()}},
+		&v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: drillsNS}, Spec: v1alpha1.ResponsePolicySpec{
+			SitrepCadence: v1alpha1.SitrepCadence{Investigating: d, Confirmed: d, Major: d},
+			CommsChannel:  &v1alpha1.CommsChannel{Slack: &v1alpha1.SlackChannel{WebhookURLSecretRef: v1alpha1.SecretKeyReference{Name: "comms", Key: "url"}}},
+		}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: pageNS}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: credential, Name: "statuspage", Namespace: pageNS}, StringData: map[string]string{"key": statuspage.APIKey}},
+		&v1alpha1.StatusPage{ObjectMeta: metav1.ObjectMeta{Name: "public", Namespace: pageNS}, Spec: v1alpha1.StatusPageSpec{
+			Provider: v1alpha1.ProviderStatuspage, URL: sp.URL, PageID: statuspage.PageID,
+			CredentialsSecretRef: v1alpha1.SecretKeyReference{Name: "statuspage", Key: "key"}}},
+		&v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: pageNS},
+			Spec: v1alpha1.ResponsePolicySpec{StatusPageRef: &v1alpha1.LocalReference{Name: "public"}}},
+		incident(pageNS, "ec2-api-errors", v1alpha1.StateMajor, false),
+	}
+	for i := range namespaces {
+		objs = append(objs, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("scale-%02d", i)}})
+	}
+	for _, obj := range objs {
+		if err := cl.Create(ctx, obj); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// createUpdates creates StatusUpdates for the page's incident one right after another and
+// returns their names in creation order.
+func createUpdates(ctx context.Context, cl client.Client, n int) ([]string, error) {
+	var names []string
+	for i := range n {
+		su := &v1alpha1.StatusUpdate{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("u%02d", i), Namespace: pageNS},
+			Spec: v1alpha1.StatusUpdateSpec{IncidentRef: v1alpha1.LocalReference{Name: "ec2-api-errors"}, Status: "identified",
+				Message: fmt.Sprintf("Update %d: creating Postgres databases is failing; we are rolling out a fix. Use an existing database meanwhile.", i)}}
+		if err := cl.Create(ctx, su); err != nil {
+			return nil, err
+		}
+		names = append(names, su.Name)
+	}
+	return names, nil
+}
+
+// checkUpdates waits until every StatusUpdate is Published and checks that the page shows
+// each once, in the order they were created.
+func checkUpdates(ctx context.Context, cl client.Client, sp *statuspage.Server, names []string) error {
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		l := &v1alpha1.StatusUpdateList{}
+		if err := cl.List(ctx, l, client.InNamespace(pageNS)); err != nil {
+			return err
+		}
+		published := 0
+		for _, su := range l.Items {
+			if meta.IsStatusConditionTrue(su.Status.Conditions, v1alpha1.ConditionPublished) {
+				published++
+			}
+		}
+		if published == len(names) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d StatusUpdates published within three minutes", published, len(names))
+		}
+		time.Sleep(time.Second)
+	}
+	var got []string
+	for _, inc := range sp.Incidents() {
+		for _, u := range inc.Updates {
+			got = append(got, strings.SplitN(u.Body, ":", 2)[0])
+		}
+	}
+	var want []string
+	for i := range names {
+		want = append(want, fmt.Sprintf("Update %d", i))
+	}
+	fmt.Printf("StatusUpdates: %d created back to back during the window, %d on the page", len(names), len(got))
+	if !slices.Equal(got, want) {
+		fmt.Println()
+		return fmt.Errorf("the page shows %q, not %q", got, want)
+	}
+	fmt.Println(", each once, in creation order")
+	return nil
+}
+
+// parallel runs op(0..n-1) with the benchmark's writers.
+func parallel(n int, op func(int) error) error {
+	errs := make([]error, writers)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := w; i < n; i += writers {
+				if errs[w] = op(i); errs[w] != nil {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func waitPatches(e *benchenv.Env, patches float64, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if e.Scrape().Patches >= patches {
+			return nil
+		}
+		time.Sleep(time.Second)
+	}
+	return fmt.Errorf("the manager did not record every declaration within %s", timeout)
+}
+
+func waitReconciles(e *benchenv.Env, n float64, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if e.Scrape().Reconciles >= n {
+			return nil
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return fmt.Errorf("the restarted manager did not reconcile %.0f incidents within %s", n, timeout)
+}
