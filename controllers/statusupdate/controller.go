@@ -442,17 +442,18 @@ func (s *SecretProviders) For(ctx context.Context, page *v1alpha1.StatusPage) (p
 	if err != nil {
 		return nil, fmt.Errorf("StatusPage %s: %w", page.Name, err)
 	}
+	hc := countRequests(s.HTTP, page)
 	switch page.Spec.Provider {
 	case v1alpha1.ProviderStatuspage:
 		url := page.Spec.URL
 		if url == "" {
 			url = atlassian.DefaultBaseURL
 		}
-		return atlassian.New(page.Spec.PageID, key, url, s.HTTP), nil
+		return atlassian.New(page.Spec.PageID, key, url, hc), nil
 	case v1alpha1.ProviderFirescope:
-		return firescope.New(page.Spec.URL, key, s.HTTP), nil
+		return firescope.New(page.Spec.URL, key, hc), nil
 	case v1alpha1.ProviderWebhook:
-		return webhook.New(page.Spec.URL, []byte(key), s.HTTP), nil
+		return webhook.New(page.Spec.URL, []byte(key), hc), nil
 	}
 	return nil, fmt.Errorf("unknown StatusPage provider %q", page.Spec.Provider)
 }
@@ -483,6 +484,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		}
 		return reqs
 	}
+	registerCollector(mgr.GetCache(), r.Clock, mgr.Elected())
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.StatusUpdate{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.Incident{}, handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {
