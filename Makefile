@@ -112,7 +112,7 @@ control-plane: ## Build kube-apiserver, kube-controller-manager and etcd from so
 	hack/build-control-plane.sh "$(CONTROL_PLANE)"
 
 .PHONY: test-deps
-test-deps: ## Install Debian's chromium, wrk and nginx for the browser test and benchmarks (once).
+test-deps: ## Install Debian's chromium, wrk, nginx and promtool (prometheus) for the browser test, benchmarks and alert tests (once).
 	hack/install-test-deps.sh
 
 $(CONTROLLER_GEN):
