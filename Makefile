@@ -10,12 +10,16 @@ KUBERNETES_VERSION ?= v1.37.2
 ETCD_VERSION ?= v3.7.3
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 CRD_REF_DOCS_VERSION ?= v0.3.0
+HELM_VERSION ?= v4.3.2
 
 LOCALBIN := $(CURDIR)/bin
 CONTROL_PLANE := $(LOCALBIN)/k8s-$(KUBERNETES_VERSION)-etcd-$(ETCD_VERSION)
 CONTROLLER_GEN := $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 CRD_REF_DOCS := $(LOCALBIN)/crd-ref-docs-$(CRD_REF_DOCS_VERSION)
+HELM := $(LOCALBIN)/helm-$(HELM_VERSION)
 export KUBEBUILDER_ASSETS := $(CONTROL_PLANE)
+# test/install renders the chart with this Helm.
+export HELM
 
 # Go test flags; e.g. `make test GOTESTFLAGS=-v`.
 GOTESTFLAGS ?=
@@ -43,6 +47,10 @@ generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
 api-docs: $(CRD_REF_DOCS) ## Generate the API reference, docs/api-reference.md, from the Go types.
 	"$(CRD_REF_DOCS)" --source-path=./api --config=hack/api-docs/config.yaml --renderer=markdown --output-path=docs/api-reference.md --log-level=ERROR
 
+.PHONY: chart
+chart: ## Write the Helm chart's files (charts/firescope/files) from the kustomize install in config/.
+	hack/chart.sh
+
 .PHONY: fmt
 fmt: ## Run gofmt.
 	gofmt -l -w $$(git ls-files '*.go')
@@ -51,7 +59,7 @@ fmt: ## Run gofmt.
 vet: ## Run go vet.
 	go vet ./...
 
-GENERATED := api/v1alpha1/zz_generated.deepcopy.go config/crd/bases config/rbac/role.yaml config/webhook/manifests.yaml docs/api-reference.md
+GENERATED := api/v1alpha1/zz_generated.deepcopy.go config/crd/bases config/rbac/role.yaml config/webhook/manifests.yaml docs/api-reference.md charts/firescope/files
 
 .PHONY: verify
 verify: $(CONTROLLER_GEN) $(CRD_REF_DOCS) ## Fail when generated files are stale or gofmt would change code.
@@ -59,12 +67,12 @@ verify: $(CONTROLLER_GEN) $(CRD_REF_DOCS) ## Fail when generated files are stale
 	@large=$$(git ls-files -z | xargs -0 -r stat -c '%s %n' 2>/dev/null | awk '$$1 > 1048576 && $$2 !~ /(^|\/)testdata\//{print $$2}'); \
 	test -z "$$large" || { echo "tracked files over 1 MiB outside testdata/ (build outputs belong in bin/, which git ignores): $$large"; exit 1; }
 	@before=$$(find $(GENERATED) -type f | sort | xargs sha256sum); \
-	$(MAKE) -s manifests generate api-docs >/dev/null; \
+	$(MAKE) -s manifests generate api-docs chart >/dev/null; \
 	after=$$(find $(GENERATED) -type f | sort | xargs sha256sum); \
-	test "$$before" = "$$after" || { echo "generated files were stale: 'make manifests generate api-docs' updated them; commit the result"; exit 1; }
+	test "$$before" = "$$after" || { echo "generated files were stale: 'make manifests generate api-docs chart' updated them; commit the result"; exit 1; }
 
 .PHONY: test
-test: verify vet control-plane build test-deps ## Run unit, integration (real API server) and end-to-end tests.
+test: verify vet control-plane build test-deps $(HELM) ## Run unit, integration (real API server) and end-to-end tests.
 	go test $(GOTESTFLAGS) -count=1 ./...
 
 .PHONY: bench
@@ -119,7 +127,7 @@ control-plane: ## Build kube-apiserver, kube-controller-manager and etcd from so
 	hack/build-control-plane.sh "$(CONTROL_PLANE)"
 
 .PHONY: test-deps
-test-deps: ## Install Debian's chromium, wrk and nginx for the browser test and benchmarks (once).
+test-deps: ## Install Debian's chromium, wrk, nginx and promtool (prometheus) for the browser test, benchmarks and alert tests (once).
 	hack/install-test-deps.sh
 
 $(CONTROLLER_GEN):
@@ -129,3 +137,10 @@ $(CONTROLLER_GEN):
 $(CRD_REF_DOCS):
 	GOBIN="$(LOCALBIN)/.tmp" go install github.com/elastic/crd-ref-docs@$(CRD_REF_DOCS_VERSION)
 	mv "$(LOCALBIN)/.tmp/crd-ref-docs" "$@"
+
+.PHONY: helm
+helm: $(HELM) ## Build Helm from the Go module proxy into bin/ (once).
+
+$(HELM):
+	GOBIN="$(LOCALBIN)/.tmp" go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+	mv "$(LOCALBIN)/.tmp/helm" "$@"

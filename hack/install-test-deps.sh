@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs from Debian what the status page's browser test and benchmark drive: chromium
 # (headless, for the end-to-end page test) with a font to render text, and wrk and nginx (for
-# test/bench/statuspage). Idempotent and quiet: it installs only the missing packages.
+# test/bench/statuspage); and promtool, from the prometheus package, which tests the alerting
+# rules in config/prometheus. Idempotent and quiet: it installs only the missing packages.
 set -euo pipefail
 
-packages=(chromium fonts-dejavu-core wrk nginx-light)
+packages=(chromium fonts-dejavu-core wrk nginx-light prometheus)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 missing=()
@@ -19,8 +20,8 @@ fi
 sudo=()
 [[ $(id -u) -eq 0 ]] || sudo=(sudo)
 
-# nginx's package starts a system-wide server on port 80 after installing; the benchmark runs
-# its own on loopback, so forbid service starts for the duration of the install (the Debian
+# nginx's and prometheus's packages start system-wide servers after installing; the tests run
+# their own or none, so forbid service starts for the duration of the install (the Debian
 # way: policy-rc.d exit 101), unless the machine already has a policy of its own.
 policy=/usr/sbin/policy-rc.d
 own_policy=false

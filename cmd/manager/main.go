@@ -32,6 +32,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -108,6 +109,9 @@ func main() {
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		log.Error(err, "Cannot add the health check")
 		os.Exit(1)
+	}
+	if webhooks && webhookCertPath != "" {
+		ctrlmetrics.Registry.MustRegister(webhookcert.ExpiryCollector{Dir: webhookCertPath})
 	}
 	certs.CertDir = webhookCertPath
 	ready, err := serveWebhooks(mgr, manager.Options{Webhooks: webhooks, AllowPrivateDestinations: &allowPrivate, OutboundPerNamespace: outboundPerNamespace, IncidentWorkers: incidentWorkers}, certs)

@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/controllers/statusupdate"
 )
 
 var (
@@ -43,6 +44,9 @@ var (
 		[]string{"namespace", "state", "drill"}, nil)
 	overdueDesc = prometheus.NewDesc("firescope_postmortems_overdue", "Post-mortems past their due date and not Published, by namespace and drill.",
 		[]string{"namespace", "drill"}, nil)
+	unpublishedDesc = prometheus.NewDesc("firescope_postmortems_unpublished_seconds",
+		"The longest time a post-mortem whose Published condition has this reason (Retrying, NeedsAttention) has been unpublished, by namespace.",
+		[]string{"namespace", "reason"}, nil)
 )
 
 // collector counts post-mortems from the cache at scrape time, so the gauges are right after a
@@ -69,6 +73,7 @@ func registerCollector(r client.Reader, clk clock.PassiveClock, elected <-chan s
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- postmortemsDesc
 	ch <- overdueDesc
+	ch <- unpublishedDesc
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
@@ -94,6 +99,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counts := map[key]int{}
 	type nsDrill struct{ ns, drill string }
 	late := map[nsDrill]int{}
+	type nsReason struct{ ns, reason string }
+	unpublished := map[nsReason]float64{}
 	now := clk.Now()
 	for _, pm := range list.Items {
 		drill := "false"
@@ -105,11 +112,18 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		if overdue(&pm, now) {
 			late[nsDrill{pm.Namespace, drill}]++
 		}
+		if reason, age, ok := statusupdate.Stalled(pm.Status.Conditions, now); ok {
+			k := nsReason{pm.Namespace, reason}
+			unpublished[k] = max(unpublished[k], age)
+		}
 	}
 	for k, n := range counts {
 		ch <- prometheus.MustNewConstMetric(postmortemsDesc, prometheus.GaugeValue, float64(n), k.ns, k.state, k.drill)
 	}
 	for k, n := range late {
 		ch <- prometheus.MustNewConstMetric(overdueDesc, prometheus.GaugeValue, float64(n), k.ns, k.drill)
+	}
+	for k, age := range unpublished {
+		ch <- prometheus.MustNewConstMetric(unpublishedDesc, prometheus.GaugeValue, age, k.ns, k.reason)
 	}
 }

@@ -55,13 +55,14 @@ func (s *SecretProviders) For(ctx context.Context, page *v1alpha1.StatusPage) (p
 	if err != nil {
 		return nil, fmt.Errorf("StatusPage %s: %w", page.Name, err)
 	}
+	hc := countRequests(s.HTTP, page)
 	switch page.Spec.Provider {
 	case v1alpha1.ProviderStatuspage:
-		return atlassian.New(page.Spec.PageID, key, url, s.HTTP, s.Limits.Gate(page.Namespace, ratelimit.Statuspage, key)), nil
+		return atlassian.New(page.Spec.PageID, key, url, hc, s.Limits.Gate(page.Namespace, ratelimit.Statuspage, key)), nil
 	case v1alpha1.ProviderFirescope:
-		return firescope.New(url, key, s.HTTP, s.Limits.Gate(page.Namespace, ratelimit.FirescopePage, key)), nil
+		return firescope.New(url, key, hc, s.Limits.Gate(page.Namespace, ratelimit.FirescopePage, key)), nil
 	case v1alpha1.ProviderWebhook:
-		return webhook.New(url, []byte(key), s.HTTP, s.Limits.Gate(page.Namespace, ratelimit.Webhook, url, key)), nil
+		return webhook.New(url, []byte(key), hc, s.Limits.Gate(page.Namespace, ratelimit.Webhook, url, key)), nil
 	}
 	return nil, fmt.Errorf("unknown StatusPage provider %q", page.Spec.Provider)
 }

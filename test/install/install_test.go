@@ -371,7 +371,8 @@ func TestTheStatusPageInstallPassesServerSideValidation(t *testing.T) {
 }
 
 // The optional components, in an overlay the way docs/install.md shows. The ServiceMonitor's
-// CRD belongs to the Prometheus Operator, so it is checked by reference, not by the server.
+// and PrometheusRule's CRDs belong to the Prometheus Operator, so they are checked by
+// reference, not by the server.
 func TestTheOptionalComponentsPassServerSideValidation(t *testing.T) {
 	dir := t.TempDir()
 	// kustomize takes only relative paths to other kustomizations.
@@ -422,6 +423,9 @@ func TestTheOptionalComponentsPassServerSideValidation(t *testing.T) {
 	}
 	if monitor.GetNamespace() != svc.GetNamespace() {
 		t.Fatalf("the ServiceMonitor is in %s, the Service in %s", monitor.GetNamespace(), svc.GetNamespace())
+	}
+	if rule := find(t, objs, "PrometheusRule", "firescope-alerts"); rule.GetNamespace() != svc.GetNamespace() {
+		t.Fatalf("the PrometheusRule is in %s, the manager in %s", rule.GetNamespace(), svc.GetNamespace())
 	}
 }
 
@@ -532,6 +536,7 @@ func TestTheManagerRunsWithOnlyTheInstalledRBAC(t *testing.T) {
 	if b, _ := os.ReadFile(logPath); bytes.Contains(b, []byte("forbidden")) {
 		t.Fatalf("the manager was refused something:\n%s", b)
 	}
+	checkMetrics(t, m.metrics)
 
 	// A replica that cannot write its certificate at start (the Secret was deleted, and it may
 	// not create one) runs without webhooks and is not ready; once the install is re-applied
@@ -559,8 +564,8 @@ func TestTheManagerRunsWithOnlyTheInstalledRBAC(t *testing.T) {
 
 // replica is a manager binary run as the installation's service account.
 type replica struct {
-	probe, log string
-	running    func()
+	probe, metrics, log string
+	running             func()
 }
 
 // startManager runs the manager binary with the Deployment's flags, as the service account
@@ -568,10 +573,11 @@ type replica struct {
 func startManager(t *testing.T, bin, kubeconfig string) replica {
 	t.Helper()
 	const ns = "firescope-system"
-	r := replica{probe: freeAddr(t), log: filepath.Join(t.TempDir(), "manager.log")}
+	r := replica{probe: freeAddr(t), metrics: freeAddr(t), log: filepath.Join(t.TempDir(), "manager.log")}
 	args := []string{
 		"--leader-elect", "--leader-election-namespace=" + ns,
-		"--health-probe-bind-address=" + r.probe, "--metrics-bind-address=0",
+		// Metrics in plain HTTP on loopback, for checkMetrics to scrape without a token.
+		"--health-probe-bind-address=" + r.probe, "--metrics-bind-address=" + r.metrics, "--metrics-secure=false",
 		"--webhook-port=" + freePort(t), "--webhook-cert-path=" + t.TempDir(),
 		"--webhook-cert-secret=firescope-webhook-certs", "--webhook-cert-namespace=" + ns,
 		"--webhook-service=firescope-webhook-service",
