@@ -137,8 +137,9 @@ type DrillSpec struct {
 	// +kubebuilder:validation:MaxItems=20
 	Participants []Person `json:"participants,omitempty"`
 
-	// schedule is a cron expression (five fields, or a descriptor such as @weekly) in UTC. A
-	// Drill without one runs only when asked, with the firescope.dev/start-drill annotation.
+	// schedule is a cron expression in UTC: five fields, six with leading seconds (for drills
+	// every few seconds, in tests), or a descriptor such as @weekly. A Drill without one runs
+	// only when asked, with the firescope.dev/start-drill annotation.
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=100

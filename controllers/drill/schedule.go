@@ -24,14 +24,15 @@ import (
 )
 
 // parser reads the five standard fields and descriptors such as @weekly, as the CronJob
-// controller does.
-var parser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+// controller does, and an optional leading seconds field, for drills that run every few
+// seconds in tests and demonstrations.
+var parser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 // parseSchedule parses spec.schedule, in UTC, with an error a person can act on.
 func parseSchedule(s string) (cron.Schedule, error) {
 	sched, err := parser.Parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("spec.schedule %q is not a cron expression (%v): use five fields such as \"0 14 * * 2\" (Tuesdays 14:00 UTC) or a descriptor such as @weekly", s, err)
+		return nil, fmt.Errorf("spec.schedule %q is not a cron expression (%v): use five fields such as \"0 14 * * 2\" (Tuesdays 14:00 UTC), six with leading seconds such as \"*/30 * * * * *\", or a descriptor such as @weekly", s, err)
 	}
 	return sched, nil
 }

@@ -80,7 +80,7 @@ func TestDecideBoundsTheWalkAfterAVeryLongDowntime(t *testing.T) {
 }
 
 func TestParseScheduleSaysHowToWriteOne(t *testing.T) {
-	for _, ok := range []string{"*/5 * * * *", "0 14 * * 2", "@weekly"} {
+	for _, ok := range []string{"*/5 * * * *", "0 14 * * 2", "@weekly", "*/10 * * * * *"} {
 		if _, err := parseSchedule(ok); err != nil {
 			t.Errorf("%q: %v", ok, err)
 		}

@@ -31,6 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/controllers/drill"
 	"firescope.dev/firescope/controllers/incident"
 	"firescope.dev/firescope/controllers/postmortem"
 	"firescope.dev/firescope/controllers/statusupdate"
@@ -90,6 +91,9 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		Providers: &statusupdate.SecretProviders{Secrets: mgr.GetAPIReader(), HTTP: delivery.NewHTTPClient(10 * time.Second)},
 		Clock:     clk,
 	}).SetupWithManager(context.Background(), mgr); err != nil {
+		return err
+	}
+	if err := (&drill.Reconciler{Client: mgr.GetClient(), Recorder: &eventrecord.Recorder{Client: mgr.GetClient(), Controller: ReportingController}, Channels: &incident.SecretNotifiers{Secrets: mgr.GetAPIReader(), HTTP: delivery.NewHTTPClient(10 * time.Second)}, Clock: clk}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if opts.Webhooks {
