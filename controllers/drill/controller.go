@@ -50,6 +50,9 @@ type Channels interface {
 // Reconciler reconciles Drills.
 type Reconciler struct {
 	client.Client
+	// APIReader reads scenario ConfigMaps by name, uncached, so that the manager never holds
+	// every ConfigMap of the cluster in memory.
+	APIReader client.Reader
 	Recorder EventRecorder
 	Channels Channels
 	// Clock tells the time; tests inject a fake one.
@@ -60,7 +63,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=firescope.dev,resources=drills/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=firescope.dev,resources=incidents,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=firescope.dev,resources=responsepolicies,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create
 
 // Reconcile runs one Drill: it ends the run under way when its Incident resolved or is gone,

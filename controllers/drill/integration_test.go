@@ -334,3 +334,44 @@ func TestARestartMidDrillNeitherRepeatsNorSkipsAnInject(t *testing.T) {
 		t.Fatalf("the graded run kept %d injects; want 3", got)
 	}
 }
+
+func TestAScenarioConfigMapIsCheckedWithActionableMessages(t *testing.T) {
+	e := testenv.Shared(t)
+	ctx := context.Background()
+	f := namespace(t, e, "drill-configmap")
+	must(t, e.Client.Create(ctx, &v1alpha1.Drill{ObjectMeta: metav1.ObjectMeta{Name: "shared", Namespace: f.ns}, Spec: v1alpha1.DrillSpec{
+		Scenario:  v1alpha1.DrillScenario{ConfigMapRef: &v1alpha1.LocalReference{Name: "heartbleed"}},
+		Commander: "ricardo", Schedule: "0 14 * * 2", TimeLimit: metav1.Duration{Duration: 15 * time.Minute},
+	}}))
+	ready := func(reason, message string) {
+		t.Helper()
+		waitDrill(t, e, f.ns, "shared", func(d *v1alpha1.Drill) error {
+			for _, c := range d.Status.Conditions {
+				if c.Type == v1alpha1.ConditionDrillReady && c.Reason == reason && strings.Contains(c.Message, message) {
+					return nil
+				}
+			}
+			return fmt.Errorf("conditions %+v; want Ready %s with %q", d.Status.Conditions, reason, message)
+		})
+	}
+	ready(v1alpha1.ReasonScenarioInvalid, `scenario ConfigMap "heartbleed" not found: create it with the scenario under the key scenario.yaml`)
+
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "heartbleed", Namespace: f.ns},
+		Data: map[string]string{v1alpha1.ScenarioConfigMapKey: "title: Heartbleed\ninjects:\n- at: 20m\n  type: Note\n  message: the fix is out\n"}}
+	must(t, e.Client.Create(ctx, cm))
+	// The ConfigMap is read at each reconcile, not watched: a spec change brings the next one.
+	bump := func(s string) {
+		must(t, e.Client.Patch(ctx, &v1alpha1.Drill{ObjectMeta: metav1.ObjectMeta{Name: "shared", Namespace: f.ns}},
+			client.RawPatch("application/merge-patch+json", fmt.Appendf(nil, `{"spec":{"participants":[%q]}}`, s))))
+	}
+	bump("keiko")
+	ready(v1alpha1.ReasonScenarioInvalid, "inject 0 (at 20m0s) plays after timeLimit 15m0s: raise timeLimit or move the inject earlier")
+
+	cm.Data[v1alpha1.ScenarioConfigMapKey] = "title: Heartbleed\nstate: Major\ninjects:\n- at: 5m\n  type: Pressure\n  message: a customer asks whether keys leaked\n"
+	must(t, e.Client.Update(ctx, cm))
+	bump("chris")
+	ready(v1alpha1.ReasonDrillValid, "the scenario resolves and the schedule parses")
+	if d := getDrill(t, e, f.ns, "shared"); d.Status.NextRunAt == nil || d.Status.NextRunAt.Weekday() != time.Tuesday {
+		t.Fatalf("next run %v; want the next Tuesday", d.Status.NextRunAt)
+	}
+}

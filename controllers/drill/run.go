@@ -74,7 +74,7 @@ func (r *Reconciler) scenario(ctx context.Context, d *v1alpha1.Drill) (*v1alpha1
 	sc := d.Spec.Scenario.Inline
 	if ref := d.Spec.Scenario.ConfigMapRef; ref != nil {
 		cm := &corev1.ConfigMap{}
-		if err := r.Get(ctx, client.ObjectKey{Namespace: d.Namespace, Name: ref.Name}, cm); err != nil {
+		if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: d.Namespace, Name: ref.Name}, cm); err != nil {
 			if apierrors.IsNotFound(err) {
 				return nil, fmt.Errorf("scenario ConfigMap %q not found: create it with the scenario under the key %s", ref.Name, v1alpha1.ScenarioConfigMapKey)
 			}
