@@ -45,6 +45,12 @@ type runRecord struct {
 	end      time.Time
 }
 
+// Grade grades a run of a Drill from its Incident as it stood at end, against the policy (nil:
+// the defaults) and the scenario.
+func Grade(inc *v1alpha1.Incident, policy *v1alpha1.ResponsePolicy, scenario *v1alpha1.DrillScenarioSpec, start, end time.Time) []v1alpha1.Criterion {
+	return grade(runRecord{inc: inc, policy: policy, scenario: scenario, start: start, end: end})
+}
+
 // grade grades each criterion from the record. Every criterion is a pure function of it.
 func grade(r runRecord) []v1alpha1.Criterion {
 	return []v1alpha1.Criterion{
