@@ -53,8 +53,8 @@ type Reconciler struct {
 	// APIReader reads scenario ConfigMaps by name, uncached, so that the manager never holds
 	// every ConfigMap of the cluster in memory.
 	APIReader client.Reader
-	Recorder EventRecorder
-	Channels Channels
+	Recorder  EventRecorder
+	Channels  Channels
 	// Clock tells the time; tests inject a fake one.
 	Clock clock.PassiveClock
 }
