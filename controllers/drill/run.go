@@ -234,6 +234,11 @@ func ptrValue(p *int64) int64 {
 	return *p
 }
 
+// responders is the field manager of the drill Incident's spec: the one `kubectl incident
+// declare` uses. The Incident is declared as a responder would declare it, so that the team
+// runs it with the plugin, whose applies never take a field over from another manager.
+var responders = client.FieldOwner("kubectl-incident")
+
 // start declares the run's drill Incident, named after the scheduled time or the request so
 // that a retry after a failed status write finds and adopts it rather than declare another.
 func (r *Reconciler) start(ctx context.Context, s *runState, name string) error {
@@ -250,7 +255,7 @@ func (r *Reconciler) start(ctx context.Context, s *runState, name string) error 
 	if err := controllerutil.SetControllerReference(d, inc, r.Scheme()); err != nil {
 		return err
 	}
-	err := r.Create(ctx, inc)
+	err := r.Create(ctx, inc, responders)
 	if apierrors.IsAlreadyExists(err) {
 		if err = r.Get(ctx, client.ObjectKeyFromObject(inc), inc); err != nil {
 			return err
@@ -286,7 +291,7 @@ func (r *Reconciler) play(ctx context.Context, s *runState) error {
 				// Idempotent: a retry sets the same impact again.
 				patch := client.MergeFrom(s.incident.DeepCopy())
 				s.incident.Spec.Impact = in.Impact.DeepCopy()
-				if err := r.Patch(ctx, s.incident, patch); err != nil {
+				if err := r.Patch(ctx, s.incident, patch, responders); err != nil {
 					return err
 				}
 			}
@@ -307,7 +312,7 @@ func (r *Reconciler) play(ctx context.Context, s *runState) error {
 	if s.incident.Spec.State.IsOpen() {
 		patch := client.MergeFrom(s.incident.DeepCopy())
 		s.incident.Spec.State = v1alpha1.StateResolved
-		if err := r.Patch(ctx, s.incident, patch); err != nil {
+		if err := r.Patch(ctx, s.incident, patch, responders); err != nil {
 			return err
 		}
 	}
