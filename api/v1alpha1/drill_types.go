@@ -248,7 +248,7 @@ const (
 // Criterion is one graded part of the procedure.
 type Criterion struct {
 	// name of the criterion: Confirmed, CommsStaffed, CustomersInformed, SitrepsOnCadence,
-	// ChangesAnnounced, HandoffPractised, ResolvedInTime.
+	// UpdateWording, ChangesAnnounced, HandoffPractised, ResolvedInTime.
 	// +required
 	// +kubebuilder:validation:MaxLength=64
 	Name string `json:"name"`

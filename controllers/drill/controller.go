@@ -62,7 +62,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=firescope.dev,resources=drills,verbs=get;list;watch
 // +kubebuilder:rbac:groups=firescope.dev,resources=drills/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=firescope.dev,resources=incidents,verbs=get;list;watch;create;patch
-// +kubebuilder:rbac:groups=firescope.dev,resources=responsepolicies,verbs=get;list;watch
+// +kubebuilder:rbac:groups=firescope.dev,resources=responsepolicies;statusupdates,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create
 

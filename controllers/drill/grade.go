@@ -21,6 +21,9 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"firescope.dev/firescope/api/v1alpha1"
 )
 
@@ -33,6 +36,7 @@ const (
 	CriterionChangesAnnounced  = "ChangesAnnounced"
 	CriterionHandoffPractised  = "HandoffPractised"
 	CriterionResolvedInTime    = "ResolvedInTime"
+	CriterionUpdateWording     = "UpdateWording"
 )
 
 // runRecord is what a run is graded from: the drill Incident as it stood when the run ended,
@@ -41,21 +45,23 @@ type runRecord struct {
 	inc      *v1alpha1.Incident
 	policy   *v1alpha1.ResponsePolicy
 	scenario *v1alpha1.DrillScenarioSpec
-	start    time.Time
-	end      time.Time
+	// updates are the StatusUpdates written for the Incident.
+	updates []v1alpha1.StatusUpdate
+	start   time.Time
+	end     time.Time
 }
 
 // Grade grades a run of a Drill from its Incident as it stood at end, against the policy (nil:
 // the defaults) and the scenario.
-func Grade(inc *v1alpha1.Incident, policy *v1alpha1.ResponsePolicy, scenario *v1alpha1.DrillScenarioSpec, start, end time.Time) []v1alpha1.Criterion {
-	return grade(runRecord{inc: inc, policy: policy, scenario: scenario, start: start, end: end})
+func Grade(inc *v1alpha1.Incident, policy *v1alpha1.ResponsePolicy, scenario *v1alpha1.DrillScenarioSpec, updates []v1alpha1.StatusUpdate, start, end time.Time) []v1alpha1.Criterion {
+	return grade(runRecord{inc: inc, policy: policy, scenario: scenario, updates: updates, start: start, end: end})
 }
 
 // grade grades each criterion from the record. Every criterion is a pure function of it.
 func grade(r runRecord) []v1alpha1.Criterion {
 	return []v1alpha1.Criterion{
 		gradeConfirmed(r), gradeCommsStaffed(r), gradeCustomersInformed(r), gradeSitreps(r),
-		gradeChangesAnnounced(r), gradeHandoff(r), gradeResolved(r),
+		gradeWording(r), gradeChangesAnnounced(r), gradeHandoff(r), gradeResolved(r),
 	}
 }
 
@@ -261,6 +267,25 @@ func stateOf(e v1alpha1.TimelineEntry) (v1alpha1.IncidentState, bool) {
 		return v1alpha1.StateMajor, true
 	}
 	return "", false
+}
+
+// gradeWording: every status update of the run follows the wording guidelines, as the
+// StatusUpdate controller's WordingOK condition says (say what is broken, what is being done
+// and what customers can do; no ETA, presumed root cause or blame).
+func gradeWording(r runRecord) v1alpha1.Criterion {
+	if len(r.updates) == 0 {
+		return notApplicable(CriterionUpdateWording, "no status update was written")
+	}
+	var departs []string
+	for _, u := range r.updates {
+		if c := meta.FindStatusCondition(u.Status.Conditions, v1alpha1.ConditionWordingOK); c != nil && c.Status == metav1.ConditionFalse {
+			departs = append(departs, fmt.Sprintf("%s: %s", u.Name, c.Message))
+		}
+	}
+	if len(departs) > 0 {
+		return fail(CriterionUpdateWording, "%d of %d status updates depart from the wording guidelines: %s", len(departs), len(r.updates), strings.Join(departs, "; "))
+	}
+	return pass(CriterionUpdateWording, "%d status updates follow the wording guidelines", len(r.updates))
 }
 
 // gradeChangesAnnounced: every state change and hand-off reached the comms channel. The

@@ -171,3 +171,37 @@ func TestScoreCountsOnlyApplicableCriteria(t *testing.T) {
 		t.Fatalf("got %s", g)
 	}
 }
+
+func update(name string, ok bool, msg string) v1alpha1.StatusUpdate {
+	st := metav1.ConditionTrue
+	if !ok {
+		st = metav1.ConditionFalse
+	}
+	return v1alpha1.StatusUpdate{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: v1alpha1.StatusUpdateStatus{
+		Conditions: []metav1.Condition{{Type: v1alpha1.ConditionWordingOK, Status: st, Message: msg}}}}
+}
+
+func TestGradeWording(t *testing.T) {
+	cases := []struct {
+		name     string
+		updates  []v1alpha1.StatusUpdate
+		result   v1alpha1.CriterionResult
+		evidence string
+	}{
+		{"no update written", nil, v1alpha1.CriterionNotApplicable, "no status update was written"},
+		{"every update follows the guidelines", []v1alpha1.StatusUpdate{update("u1", true, ""), update("u2", true, "")},
+			v1alpha1.CriterionPass, "2 status updates follow the wording guidelines"},
+		{"one gives an ETA", []v1alpha1.StatusUpdate{update("u1", true, ""), update("u2", false, `gives an ETA ("fixed by 5pm")`)},
+			v1alpha1.CriterionFail, `1 of 2 status updates depart from the wording guidelines: u2: gives an ETA ("fixed by 5pm")`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := record(15*m, v1alpha1.DrillScenarioSpec{}, declared)
+			rec.updates = tc.updates
+			got := gradeWording(rec)
+			if got.Result != tc.result || !strings.Contains(got.Evidence, tc.evidence) {
+				t.Fatalf("got %s %q; want %s with %q", got.Result, got.Evidence, tc.result, tc.evidence)
+			}
+		})
+	}
+}

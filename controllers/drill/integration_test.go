@@ -213,7 +213,7 @@ func TestADrillStartsOnScheduleInjectsLandAndAScriptedResponseEarnsItsGrade(t *t
 	waitIncident(t, e, f.ns, run, func(inc *v1alpha1.Incident) error { return hasEntry(inc, "Comms -> keiko") })
 	must(t, e.As("keiko").Create(ctx, &v1alpha1.StatusUpdate{ObjectMeta: metav1.ObjectMeta{Name: run + "-1", Namespace: f.ns},
 		Spec: v1alpha1.StatusUpdateSpec{IncidentRef: v1alpha1.LocalReference{Name: run}, Status: "investigating",
-			Message:    "Launching servers fails in us-east-1; we are investigating. Existing apps keep running.",
+			Message:    "Launching servers fails in us-east-1; we are investigating. Existing apps keep running, and no action is needed.",
 			Components: []v1alpha1.UpdateComponent{{Name: "EC2", Status: "major_outage"}}}}))
 	waitIncident(t, e, f.ns, run, func(inc *v1alpha1.Incident) error {
 		return hasEntry(inc, "Status update 1 written (drill: held from customers)")
@@ -233,7 +233,7 @@ func TestADrillStartsOnScheduleInjectsLandAndAScriptedResponseEarnsItsGrade(t *t
 		return nil
 	})
 	res := d.Status.Runs[0]
-	if res.EndReason != v1alpha1.DrillEndResolved || res.Grade != "7/7" || d.Status.LastGrade != "7/7" || d.Status.Active != nil {
+	if res.EndReason != v1alpha1.DrillEndResolved || res.Grade != "8/8" || d.Status.LastGrade != "8/8" || d.Status.Active != nil {
 		t.Fatalf("run %s ended %s with grade %s (last %s): %+v", res.Incident, res.EndReason, res.Grade, d.Status.LastGrade, res.Criteria)
 	}
 	evidence := map[string]string{
@@ -241,6 +241,7 @@ func TestADrillStartsOnScheduleInjectsLandAndAScriptedResponseEarnsItsGrade(t *t
 		"CommsStaffed":      `"Comms -> keiko"`,
 		"CustomersInformed": `"Status update 1 written (drill: held from customers)"`,
 		"SitrepsOnCadence":  "1 on time",
+		"UpdateWording":     "1 status updates follow the wording guidelines",
 		"ChangesAnnounced":  "announced to the comms channel",
 		"HandoffPractised":  `"IC -> greg-burek"`,
 		"ResolvedInTime":    `"Incident Resolved"`,

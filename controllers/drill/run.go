@@ -21,6 +21,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,6 +49,8 @@ type runState struct {
 
 	// incident is the active run's Incident, once read or created.
 	incident *v1alpha1.Incident
+	// updates are the StatusUpdates of the active run's Incident, read when it ends.
+	updates []v1alpha1.StatusUpdate
 	// started is true when this reconcile started the active run.
 	started bool
 	// played are the injects this reconcile recorded, to announce once stored.
@@ -167,9 +170,21 @@ func (r *Reconciler) observeActive(ctx context.Context, s *runState) error {
 		if inc.Status.ResolvedAt != nil {
 			end = inc.Status.ResolvedAt.Time
 		}
+		if s.updates, err = r.statusUpdates(ctx, inc); err != nil {
+			return err
+		}
 		s.finish(inc, v1alpha1.DrillEndResolved, end)
 	}
 	return nil
+}
+
+// statusUpdates lists the StatusUpdates written for inc.
+func (r *Reconciler) statusUpdates(ctx context.Context, inc *v1alpha1.Incident) ([]v1alpha1.StatusUpdate, error) {
+	list := &v1alpha1.StatusUpdateList{}
+	if err := r.List(ctx, list, client.InNamespace(inc.Namespace)); err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(list.Items, func(u v1alpha1.StatusUpdate) bool { return u.Spec.IncidentRef.Name != inc.Name }), nil
 }
 
 // startDue handles a start request and the schedule, starting at most one run, and returns how
@@ -308,6 +323,11 @@ func (r *Reconciler) play(ctx context.Context, s *runState) error {
 	}
 	// The grade is of the record at the limit; the resolve that follows is Firescope's, not
 	// the team's.
+	updates, err := r.statusUpdates(ctx, s.incident)
+	if err != nil {
+		return err
+	}
+	s.updates = updates
 	s.finish(s.incident.DeepCopy(), v1alpha1.DrillEndTimeLimit, act.EndsAt.Time)
 	if s.incident.Spec.State.IsOpen() {
 		patch := client.MergeFrom(s.incident.DeepCopy())
@@ -327,7 +347,7 @@ func (s *runState) finish(inc *v1alpha1.Incident, reason v1alpha1.DrillEndReason
 	res := v1alpha1.DrillRunResult{Incident: act.Incident, StartedAt: act.StartedAt, EndedAt: metav1.NewTime(end),
 		EndReason: reason, Grade: "none", Injects: act.Injects}
 	if inc != nil && s.scenario != nil {
-		res.Criteria = grade(runRecord{inc: inc, policy: s.policy, scenario: s.scenario, start: act.StartedAt.Time, end: end})
+		res.Criteria = grade(runRecord{inc: inc, policy: s.policy, scenario: s.scenario, updates: s.updates, start: act.StartedAt.Time, end: end})
 		res.Grade, _ = score(res.Criteria)
 	}
 	limit := int(d.Spec.HistoryLimit)

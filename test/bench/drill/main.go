@@ -159,7 +159,7 @@ func gradingTime() {
 	const n = 2000
 	t0 := time.Now()
 	for range n {
-		drill.Grade(inc, nil, sc, start, end)
+		drill.Grade(inc, nil, sc, nil, start, end)
 	}
 	per := time.Since(t0) / n
 	fmt.Printf("Grading time per run (%d-entry timeline, %d runs): %.1fµs\n", len(inc.Status.Timeline), n, float64(per)/float64(time.Microsecond))
