@@ -21,6 +21,7 @@ package drill
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -87,6 +88,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	sc, scErr := r.scenario(ctx, d)
+	if scErr != nil && !errors.As(scErr, new(invalidScenario)) {
+		return ctrl.Result{}, scErr
+	}
 	sched, schedErr := schedule(d)
 	setReadyCondition(d, scErr, schedErr)
 	d.Status.ObservedGeneration = d.Generation
@@ -119,6 +123,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	// inject or start a run a second time.
 	if err := r.Status().Patch(ctx, d, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 		return ctrl.Result{}, err
+	}
+	// Stored: what this write recorded counts in the metrics, once.
+	for _, p := range run.played {
+		injectSkew.Observe(p.PlayedAt.Sub(p.PlannedAt.Time).Seconds())
 	}
 	for _, res := range run.ended {
 		observeEnded(d, res)

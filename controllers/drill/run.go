@@ -71,33 +71,46 @@ func (s *runState) event(obj client.Object, key, typ, reason, note string) {
 	s.events = append(s.events, event{obj: obj, fact: eventrecord.Fact{Key: key, Type: typ, Reason: reason, Note: note}})
 }
 
+// invalidScenario is a scenario that cannot run until someone fixes it, as opposed to an
+// API error, which is retried.
+type invalidScenario struct{ error }
+
 // scenario resolves the Drill's scenario, inline or from its ConfigMap, and checks what the
 // API server cannot: a ConfigMap's content, and that every inject plays within the time limit.
+// A scenario that cannot run is an invalidScenario error; a failed read is returned as it is.
 func (r *Reconciler) scenario(ctx context.Context, d *v1alpha1.Drill) (*v1alpha1.DrillScenarioSpec, error) {
+	sc, err := r.readScenario(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	for i, in := range sc.Injects {
+		if in.At.Duration >= d.Spec.TimeLimit.Duration {
+			return nil, invalidScenario{fmt.Errorf("inject %d (at %s) plays after timeLimit %s: raise timeLimit or move the inject earlier", i, in.At.Duration, d.Spec.TimeLimit.Duration)}
+		}
+	}
+	return sc, nil
+}
+
+func (r *Reconciler) readScenario(ctx context.Context, d *v1alpha1.Drill) (*v1alpha1.DrillScenarioSpec, error) {
 	sc := d.Spec.Scenario.Inline
 	if ref := d.Spec.Scenario.ConfigMapRef; ref != nil {
 		cm := &corev1.ConfigMap{}
 		if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: d.Namespace, Name: ref.Name}, cm); err != nil {
 			if apierrors.IsNotFound(err) {
-				return nil, fmt.Errorf("scenario ConfigMap %q not found: create it with the scenario under the key %s", ref.Name, v1alpha1.ScenarioConfigMapKey)
+				return nil, invalidScenario{fmt.Errorf("scenario ConfigMap %q not found: create it with the scenario under the key %s", ref.Name, v1alpha1.ScenarioConfigMapKey)}
 			}
 			return nil, err
 		}
 		raw, ok := cm.Data[v1alpha1.ScenarioConfigMapKey]
 		if !ok {
-			return nil, fmt.Errorf("scenario ConfigMap %q has no key %s: put the scenario (title, state, injects) there", ref.Name, v1alpha1.ScenarioConfigMapKey)
+			return nil, invalidScenario{fmt.Errorf("scenario ConfigMap %q has no key %s: put the scenario (title, state, injects) there", ref.Name, v1alpha1.ScenarioConfigMapKey)}
 		}
 		sc = &v1alpha1.DrillScenarioSpec{}
 		if err := yaml.UnmarshalStrict([]byte(raw), sc); err != nil {
-			return nil, fmt.Errorf("scenario ConfigMap %q, key %s: %v", ref.Name, v1alpha1.ScenarioConfigMapKey, err)
+			return nil, invalidScenario{fmt.Errorf("scenario ConfigMap %q, key %s: %v", ref.Name, v1alpha1.ScenarioConfigMapKey, err)}
 		}
 		if err := checkScenario(sc); err != nil {
-			return nil, fmt.Errorf("scenario ConfigMap %q: %v", ref.Name, err)
-		}
-	}
-	for i, in := range sc.Injects {
-		if in.At.Duration >= d.Spec.TimeLimit.Duration {
-			return nil, fmt.Errorf("inject %d (at %s) plays after timeLimit %s: raise timeLimit or move the inject earlier", i, in.At.Duration, d.Spec.TimeLimit.Duration)
+			return nil, invalidScenario{fmt.Errorf("scenario ConfigMap %q: %v", ref.Name, err)}
 		}
 	}
 	return sc, nil
@@ -310,7 +323,6 @@ func (r *Reconciler) play(ctx context.Context, s *runState) error {
 					return err
 				}
 			}
-			injectSkew.Observe(p.PlayedAt.Sub(p.PlannedAt.Time).Seconds())
 			s.event(s.incident, fmt.Sprintf("inject/%d", p.Index), corev1.EventTypeNormal, v1alpha1.EventInjectPlayed,
 				fmt.Sprintf("[DRILL] inject %d at +%s (%s): %s", p.Index+1, p.PlannedAt.Sub(act.StartedAt.Time), p.Type, p.Message))
 		}
