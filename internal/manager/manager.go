@@ -36,6 +36,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/controllers/drill"
 	"firescope.dev/firescope/controllers/incident"
 	"firescope.dev/firescope/controllers/postmortem"
 	"firescope.dev/firescope/controllers/statusupdate"
@@ -150,6 +151,9 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		Providers: &statusupdate.SecretProviders{Secrets: mgr.GetAPIReader(), HTTP: httpClient, Limits: limits},
 		Clock:     clk,
 	}).SetupWithManager(context.Background(), mgr); err != nil {
+		return err
+	}
+	if err := (&drill.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: &eventrecord.Recorder{Client: mgr.GetClient(), Controller: ReportingController}, Channels: &incident.SecretNotifiers{Secrets: mgr.GetAPIReader(), HTTP: delivery.NewHTTPClient(10 * time.Second)}, Clock: clk}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if opts.Webhooks {

@@ -114,7 +114,7 @@ see docs/gitops.md for who owns which field.`,
 	for _, c := range []*cobra.Command{
 		newDeclareCommand(o), newStateCommand(o, confirm), newStateCommand(o, escalate),
 		newStateCommand(o, downgrade), newStateCommand(o, resolve), newReopenCommand(o),
-		newHandoffCommand(o), newSitrepCommand(o), newUpdateCommand(o),
+		newHandoffCommand(o), newSitrepCommand(o), newUpdateCommand(o), newDrillCommand(o),
 	} {
 		c.GroupID = "write"
 		root.AddCommand(c)
