@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/credentials"
 	"firescope.dev/firescope/internal/mock/slack"
 	"firescope.dev/firescope/internal/mock/statuspage"
 	"firescope.dev/firescope/internal/testenv"
@@ -62,9 +63,13 @@ func namespace(t *testing.T, e *testenv.Env, ns string) fakes {
 	t.Cleanup(f.page.Close)
 	f.page.AddComponent("cmp0ec2", "EC2")
 	must(t, e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: f.ns}}))
-	for name, data := range map[string]string{"comms": f.slack.WebhookURL(), "statuspage": statuspage.APIKey} {
-		must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"firescope.dev/credential": "true"}, Name: name, Namespace: f.ns},
-			StringData: map[string]string{"key": data}}))
+	for name, cred := range map[string]struct {
+		provider credentials.Provider
+		data     string
+	}{"comms": {credentials.Slack, f.slack.WebhookURL()}, "statuspage": {credentials.Statuspage, statuspage.APIKey}} {
+		must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{credentials.Label: "true"},
+			Annotations: credentials.Annotations(cred.provider, "127.0.0.1"), Name: name, Namespace: f.ns},
+			StringData: map[string]string{"key": cred.data}}))
 	}
 	must(t, e.Client.Create(ctx, &v1alpha1.StatusPage{ObjectMeta: metav1.ObjectMeta{Name: "public", Namespace: f.ns},
 		Spec: v1alpha1.StatusPageSpec{Provider: v1alpha1.ProviderStatuspage, URL: f.page.URL, PageID: statuspage.PageID,

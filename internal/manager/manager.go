@@ -153,7 +153,7 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 	}).SetupWithManager(context.Background(), mgr); err != nil {
 		return err
 	}
-	if err := (&drill.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: &eventrecord.Recorder{Client: mgr.GetClient(), Controller: ReportingController}, Channels: &incident.SecretNotifiers{Secrets: mgr.GetAPIReader(), HTTP: delivery.NewHTTPClient(10 * time.Second)}, Clock: clk}).SetupWithManager(mgr); err != nil {
+	if err := (&drill.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: &eventrecord.Recorder{Client: mgr.GetClient(), Controller: ReportingController}, Channels: &incident.SecretNotifiers{Secrets: mgr.GetAPIReader(), HTTP: httpClient, Limits: limits}, Clock: clk}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if opts.Webhooks {

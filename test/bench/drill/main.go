@@ -37,6 +37,7 @@ import (
 
 	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/controllers/drill"
+	"firescope.dev/firescope/internal/credentials"
 	"firescope.dev/firescope/internal/mock/slack"
 	"firescope.dev/firescope/test/bench/internal/benchenv"
 )
@@ -65,7 +66,8 @@ func run(drills int, every time.Duration) error {
 	ns := "bench"
 	for _, obj := range []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"firescope.dev/credential": "true"}, Name: "comms", Namespace: ns}, StringData: map[string]string{"url": sl.WebhookURL()}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{credentials.Label: "true"},
+			Annotations: credentials.Annotations(credentials.Slack, "127.0.0.1"), Name: "comms", Namespace: ns}, StringData: map[string]string{"url": sl.WebhookURL()}},
 		&v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns}, Spec: v1alpha1.ResponsePolicySpec{
 			CommsChannel: &v1alpha1.CommsChannel{Slack: &v1alpha1.SlackChannel{WebhookURLSecretRef: v1alpha1.SecretKeyReference{Name: "comms", Key: "url"}}},
 		}},
