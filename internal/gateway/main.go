@@ -70,6 +70,9 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	cfg.Timeout = 15 * time.Second
+	// Every command reads the identities ConfigMap with this one client: client-go's default
+	// of 5 requests a second would make people queue behind each other.
+	cfg.QPS, cfg.Burst = 50, 100
 	own, err := client.New(cfg, client.Options{})
 	if err != nil {
 		return err

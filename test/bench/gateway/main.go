@@ -79,6 +79,7 @@ func run(n int) error {
 	if err != nil {
 		return err
 	}
+	cfg.QPS, cfg.Burst = 1000, 1000
 	cl, err := client.NewWithWatch(cfg, client.Options{Scheme: manager.NewScheme()})
 	if err != nil {
 		return err
