@@ -89,6 +89,7 @@ bench: control-plane build test-deps ## Run every benchmark (about 25 minutes); 
 	go run ./test/bench/declare -n 50
 	go run ./test/bench/failover -kills 10
 	go run ./test/bench/wording
+	go run ./test/bench/gateway -n 200
 
 ##@ Build
 
