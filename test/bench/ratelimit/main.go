@@ -38,6 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/credentials"
 	"firescope.dev/firescope/internal/mock/statuspage"
 	"firescope.dev/firescope/test/bench/internal/benchenv"
 )
@@ -70,7 +71,8 @@ func run(n int, gap time.Duration, fail float64, seed uint64, timeout time.Durat
 	ns, cl := "bench", e.Client
 	for _, obj := range []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "statuspage", Namespace: ns, Labels: map[string]string{"firescope.dev/credential": "true"}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "statuspage", Namespace: ns, Labels: map[string]string{"firescope.dev/credential": "true"},
+			Annotations: credentials.Annotations(credentials.Statuspage, "127.0.0.1")},
 			StringData: map[string]string{"key": statuspage.APIKey}},
 		&v1alpha1.StatusPage{ObjectMeta: metav1.ObjectMeta{Name: "public", Namespace: ns}, Spec: v1alpha1.StatusPageSpec{
 			Provider: v1alpha1.ProviderStatuspage, URL: sp.URL, PageID: statuspage.PageID,

@@ -40,6 +40,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/credentials"
 	"firescope.dev/firescope/internal/mock/slack"
 	"firescope.dev/firescope/internal/mock/statuspage"
 	"firescope.dev/firescope/test/bench/internal/benchenv"
@@ -184,13 +185,13 @@ func setup(ctx context.Context, cl client.Client, namespaces int, sl *slack.Serv
 	credential := map[string]string{"firescope.dev/credential": "true"}
 	objs := []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: drillsNS}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: credential, Name: "comms", Namespace: drillsNS}, StringData: map[string]string{"url": sl.WebhookURL()}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: credential, Annotations: credentials.Annotations(credentials.Slack, "127.0.0.1"), Name: "comms", Namespace: drillsNS}, StringData: map[string]string{"url": sl.WebhookURL()}},
 		&v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: drillsNS}, Spec: v1alpha1.ResponsePolicySpec{
 			SitrepCadence: v1alpha1.SitrepCadence{Investigating: d, Confirmed: d, Major: d},
 			CommsChannel:  &v1alpha1.CommsChannel{Slack: &v1alpha1.SlackChannel{WebhookURLSecretRef: v1alpha1.SecretKeyReference{Name: "comms", Key: "url"}}},
 		}},
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: pageNS}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: credential, Name: "statuspage", Namespace: pageNS}, StringData: map[string]string{"key": statuspage.APIKey}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: credential, Annotations: credentials.Annotations(credentials.Statuspage, "127.0.0.1"), Name: "statuspage", Namespace: pageNS}, StringData: map[string]string{"key": statuspage.APIKey}},
 		&v1alpha1.StatusPage{ObjectMeta: metav1.ObjectMeta{Name: "public", Namespace: pageNS}, Spec: v1alpha1.StatusPageSpec{
 			Provider: v1alpha1.ProviderStatuspage, URL: sp.URL, PageID: statuspage.PageID,
 			CredentialsSecretRef: v1alpha1.SecretKeyReference{Name: "statuspage", Key: "key"}}},
