@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -257,6 +258,9 @@ func writeError(w http.ResponseWriter, err error) {
 	e, ok := err.(*apiError)
 	if !ok {
 		e = &apiError{status: http.StatusInternalServerError, code: api.CodeInternal, message: err.Error()}
+	}
+	if e.retryAfter > 0 {
+		w.Header()["Retry-After"] = []string{strconv.Itoa(int(e.retryAfter.Seconds()))}
 	}
 	writeJSON(w, e.status, api.ErrorBody{Error: api.ErrorDetail{Code: e.code, Message: e.message, Field: e.field}})
 }

@@ -55,7 +55,7 @@ type PageInfo struct {
 type Page struct {
 	info  PageInfo
 	now   func() time.Time
-	store *store
+	store store
 	snap  atomic.Pointer[snapshot]
 	// renderSlots bounds the incident pages rendered at once, and so the memory they take.
 	renderSlots chan struct{}
@@ -235,8 +235,10 @@ func (p *Page) PutComponent(id string, req api.ComponentRequest) (api.Component,
 	if err := validateComponentRequest(&req); err != nil {
 		return api.Component{}, false, err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	if err := p.lockWrite(); err != nil {
+		return api.Component{}, false, err
+	}
+	defer p.unlockWrite()
 	now := p.clock()
 	old := p.components[id]
 	var rec componentRecord
@@ -280,8 +282,10 @@ func (p *Page) DeleteComponent(id string) error {
 	if err := validateID("id", id); err != nil {
 		return err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	if err := p.lockWrite(); err != nil {
+		return err
+	}
+	defer p.unlockWrite()
 	if p.components[id] == nil {
 		return nil
 	}
@@ -360,8 +364,10 @@ func (p *Page) putIncident(sc scope, id string, req api.IncidentRequest) (api.In
 	if err := validateIncidentRequest(&req, now); err != nil {
 		return api.Incident{}, false, err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	if err := p.lockWrite(); err != nil {
+		return api.Incident{}, false, err
+	}
+	defer p.unlockWrite()
 	inc := p.incidents[id]
 	created := inc == nil
 	if created {
@@ -417,8 +423,10 @@ func (p *Page) putUpdate(sc scope, incidentID, updateID string, req api.UpdateRe
 	if err := validateUpdateRequest("", &req, now); err != nil {
 		return api.Update{}, false, err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	if err := p.lockWrite(); err != nil {
+		return api.Update{}, false, err
+	}
+	defer p.unlockWrite()
 	inc := p.incidents[incidentID]
 	if inc == nil {
 		return api.Update{}, false, &apiError{status: http.StatusNotFound, code: api.CodeNotFound,
@@ -450,8 +458,10 @@ func (p *Page) editUpdate(sc scope, incidentID, updateID string, req api.UpdateE
 	if err := validateText("body", req.Body, true, api.MaxUpdateBodyLength, true); err != nil {
 		return api.Update{}, err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	if err := p.lockWrite(); err != nil {
+		return api.Update{}, err
+	}
+	defer p.unlockWrite()
 	inc := p.incidents[incidentID]
 	if inc != nil {
 		if err := sc.mayWrite(inc); err != nil {
@@ -559,8 +569,10 @@ func (p *Page) deleteIncident(sc scope, id string) error {
 	if err := validateID("id", id); err != nil {
 		return err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	if err := p.lockWrite(); err != nil {
+		return err
+	}
+	defer p.unlockWrite()
 	inc := p.incidents[id]
 	if inc == nil {
 		return nil
@@ -593,7 +605,7 @@ func (p *Page) commit(b batch) *apiError {
 		}
 	}
 	if err := p.store.commit(b); err != nil {
-		return &apiError{status: http.StatusInternalServerError, code: api.CodeInternal, message: "cannot store the write: " + err.Error()}
+		return storeError(err)
 	}
 	p.storedBytes += total
 	for id, n := range byIncident {

@@ -45,8 +45,10 @@ func (p *Page) putPostmortem(sc scope, incidentID string, req api.PostmortemRequ
 	if err := validatePostmortemRequest(&req); err != nil {
 		return api.Postmortem{}, false, err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	if err := p.lockWrite(); err != nil {
+		return api.Postmortem{}, false, err
+	}
+	defer p.unlockWrite()
 	inc := p.incidents[incidentID]
 	if inc == nil {
 		return api.Postmortem{}, false, &apiError{status: http.StatusNotFound, code: api.CodeNotFound,

@@ -39,6 +39,8 @@ type apiError struct {
 	code    string
 	message string
 	field   string
+	// retryAfter, if set, is the Retry-After of the answer.
+	retryAfter time.Duration
 }
 
 func (e *apiError) Error() string { return e.message }

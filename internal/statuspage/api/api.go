@@ -247,6 +247,9 @@ const (
 	CodeNotFound         = "not_found"
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodeInternal         = "internal"
+	// CodeUnavailable: the database is unavailable (restarting, failing over); nothing was
+	// changed, and the answer's Retry-After says when to try again.
+	CodeUnavailable = "unavailable"
 )
 
 // ErrorBody is the body of every error response: {"error": {...}}.
