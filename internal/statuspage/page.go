@@ -158,14 +158,19 @@ func compareUpdates(a, b *updateRecord) int {
 
 // OpenPage opens the page stored at path, creating the file if needed.
 func OpenPage(path string, info PageInfo, now func() time.Time) (*Page, error) {
-	if info.Location == nil {
-		info.Location = time.UTC
-	}
-	info.URL = strings.TrimRight(info.URL, "/")
 	s, err := openStore(path)
 	if err != nil {
 		return nil, err
 	}
+	return openPage(s, path, info, now)
+}
+
+// openPage loads the page from s, which it closes if it fails; where names s in errors.
+func openPage(s store, where string, info PageInfo, now func() time.Time) (*Page, error) {
+	if info.Location == nil {
+		info.Location = time.UTC
+	}
+	info.URL = strings.TrimRight(info.URL, "/")
 	nonce := make([]byte, 6)
 	_, _ = rand.Read(nonce)
 	p := &Page{info: info, now: now, store: s, components: map[string]*componentRecord{}, incidents: map[string]*incidentState{},
@@ -174,7 +179,7 @@ func OpenPage(path string, info PageInfo, now func() time.Time) (*Page, error) {
 	recs, err := s.load()
 	if err != nil {
 		_ = s.close()
-		return nil, fmt.Errorf("load %s: %w", path, err)
+		return nil, fmt.Errorf("load %s: %w", where, err)
 	}
 	p.storedBytes, p.incidentBytes = recs.componentBytes, recs.incidentBytes
 	for _, n := range recs.incidentBytes {
@@ -192,7 +197,7 @@ func OpenPage(path string, info PageInfo, now func() time.Time) (*Page, error) {
 		inc := p.incidents[u.IncidentID]
 		if inc == nil {
 			_ = s.close()
-			return nil, fmt.Errorf("load %s: update %q belongs to a missing incident %q", path, u.ID, u.IncidentID)
+			return nil, fmt.Errorf("load %s: update %q belongs to a missing incident %q", where, u.ID, u.IncidentID)
 		}
 		u.IncidentID = inc.rec.ID // one copy of the id, not one per update
 		inc.insert(u)
@@ -202,7 +207,7 @@ func OpenPage(path string, info PageInfo, now func() time.Time) (*Page, error) {
 		inc := p.incidents[pm.IncidentID]
 		if inc == nil {
 			_ = s.close()
-			return nil, fmt.Errorf("load %s: a post-mortem belongs to a missing incident %q", path, pm.IncidentID)
+			return nil, fmt.Errorf("load %s: a post-mortem belongs to a missing incident %q", where, pm.IncidentID)
 		}
 		inc.postmortem = pm
 	}

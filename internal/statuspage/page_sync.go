@@ -90,16 +90,22 @@ func (p *Page) applyChanges(ch changes) {
 			changed[r.ID] = true
 		}
 		for _, u := range b.updates {
-			// The store returns an update only with its incident, which is in memory by now.
+			// Every update is written with its incident; one without (a database edited by
+			// hand) cannot be shown.
 			inc := p.incidents[u.IncidentID]
+			if inc == nil {
+				continue
+			}
 			u.IncidentID = inc.rec.ID
 			inc.insert(u)
 			p.seq = max(p.seq, u.Seq)
 			changed[u.IncidentID] = true
 		}
 		for _, pm := range b.postmortems {
-			p.incidents[pm.IncidentID].postmortem = pm
-			changed[pm.IncidentID] = true
+			if inc := p.incidents[pm.IncidentID]; inc != nil {
+				inc.postmortem = pm
+				changed[pm.IncidentID] = true
+			}
 		}
 	}
 	if !ch.deletes.empty() {

@@ -50,6 +50,10 @@ const EnvPrefix = "FIRESCOPE_STATUSPAGE_"
 // it never shows in a process listing.
 const EnvToken = EnvPrefix + "TOKEN"
 
+// EnvPostgresURL holds the PostgreSQL connection string, which may hold a password (no flag
+// either, for the same reason); --postgres-url-file reads it from a file instead.
+const EnvPostgresURL = EnvPrefix + "POSTGRES_URL"
+
 // minTokenLength keeps out tokens short enough to guess.
 const minTokenLength = 16
 
@@ -57,8 +61,11 @@ const minTokenLength = 16
 type Config struct {
 	// Listen is the TCP address to serve on.
 	Listen string
-	// DataPath is the database file.
+	// DataPath is the database file, unless Postgres.URL is set.
 	DataPath string
+	// Postgres is the PostgreSQL database of a page run as several replicas; its URL is
+	// empty for the file.
+	Postgres PostgresConfig
 	// Tokens are the write API's bearer tokens. They are never logged.
 	Tokens Tokens
 	// Page describes the page.
@@ -74,12 +81,28 @@ type Config struct {
 
 // ParseConfig reads the flags in args and, for flags not given there, the environment.
 func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) (Config, error) {
+	return parseConfig(args, getenv, usageOut, nil)
+}
+
+// parseConfig reads the server's configuration or, if exportTo is set, that of the export
+// command, which adds --to and needs no token.
+func parseConfig(args []string, getenv func(string) string, usageOut io.Writer, exportTo *string) (Config, error) {
 	var cfg Config
-	var tokenFile, tokensDir, zone, level, memLimit string
+	var tokenFile, tokensDir, zone, level, memLimit, postgresURLFile string
 	fs := flag.NewFlagSet("statuspage", flag.ContinueOnError)
 	fs.SetOutput(usageOut)
 	fs.StringVar(&cfg.Listen, "listen", ":8080", "TCP address to serve on.")
 	fs.StringVar(&cfg.DataPath, "data", "statuspage.db", "Database file; created if missing. Keep it on a persistent volume.")
+	fs.StringVar(&postgresURLFile, "postgres-url-file", "", "File holding the PostgreSQL connection string (else $"+EnvPostgresURL+"): set one to keep the page in PostgreSQL rather than --data, for several replicas.")
+	fs.Func("postgres-max-conns", "PostgreSQL connection pool size per replica (default 4).", func(v string) error {
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || n < 1 {
+			return fmt.Errorf("%q is not a pool size of at least 1", v)
+		}
+		cfg.Postgres.MaxConns = int32(n)
+		return nil
+	})
+	fs.DurationVar(&cfg.Postgres.Timeout, "postgres-timeout", 5*time.Second, "Bound on connecting to PostgreSQL and on each write's transaction; a write past it is answered 503.")
 	fs.StringVar(&tokenFile, "token-file", "", "File holding the admin token, which writes everything (else $"+EnvToken+").")
 	fs.StringVar(&tokensDir, "tokens-dir", "", "Directory of namespace tokens: a file per namespace, named after it, holding the token that writes that namespace's incidents (a mounted Secret).")
 	fs.StringVar(&cfg.Page.Name, "page-name", "Status", "The page's title, such as \"Example Status\".")
@@ -90,8 +113,18 @@ func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "How long requests in flight may take to finish on SIGTERM.")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error; debug logs every write API request, refused ones too.")
 	fs.StringVar(&memLimit, "memory-limit", "", "Soft memory limit of the Go runtime, in bytes or with Ki, Mi or Gi, such as 230Mi; 0 for none (default: half the container's memory limit, if it has one).")
+	if exportTo != nil {
+		fs.StringVar(exportTo, "to", "", "Directory to write the static copy of the page to; created if missing.")
+	}
 	fs.Usage = func() {
-		fmt.Fprintf(usageOut, "Usage: statuspage [flags]\n\n"+
+		if exportTo != nil {
+			fmt.Fprintf(usageOut, "Usage: statuspage export --to DIR [flags]\n\n"+
+				"Writes a static copy of the page (HTML, history, incidents, the JSON under api/v2 and the\n"+
+				"feed) from its database to DIR, to host on object storage or a CDN.\n\n")
+			fs.PrintDefaults()
+			return
+		}
+		fmt.Fprintf(usageOut, "Usage: statuspage [flags]\n       statuspage export --to DIR [flags]\n\n"+
 			"Serves the Firescope status page. Every flag can also be set in the environment as\n"+
 			"%sFLAG_NAME (--public-url as %sPUBLIC_URL); a flag wins.\n"+
 			"The write API's tokens come from --tokens-dir (one per namespace) and --token-file or $%s (admin).\n\n", EnvPrefix, EnvPrefix, EnvToken)
@@ -119,7 +152,17 @@ func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	}
 
 	var err error
-	if cfg.Tokens, err = readTokens(tokenFile, getenv(EnvToken), tokensDir); err != nil {
+	if cfg.Postgres.URL, err = readPostgresURL(postgresURLFile, getenv(EnvPostgresURL)); err != nil {
+		return cfg, err
+	}
+	if cfg.Postgres.Timeout <= 0 {
+		return cfg, fmt.Errorf("--postgres-timeout must be positive")
+	}
+	if exportTo != nil {
+		if *exportTo == "" {
+			return cfg, fmt.Errorf("export needs --to DIR, the directory to write the page to")
+		}
+	} else if cfg.Tokens, err = readTokens(tokenFile, getenv(EnvToken), tokensDir); err != nil {
 		return cfg, err
 	}
 	if cfg.Page.Location, err = time.LoadLocation(zone); err != nil {
@@ -149,6 +192,23 @@ func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 		return cfg, fmt.Errorf("--cache-max-age must not be negative")
 	}
 	return cfg, nil
+}
+
+func readPostgresURL(file, env string) (string, error) {
+	switch {
+	case file != "" && env != "":
+		return "", fmt.Errorf("both --postgres-url-file and $%s are set: set one", EnvPostgresURL)
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("--postgres-url-file: %w", err)
+		}
+		if strings.TrimSpace(string(b)) == "" {
+			return "", fmt.Errorf("--postgres-url-file %s is empty", file)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return env, nil
 }
 
 func readTokens(file, env, dir string) (Tokens, error) {
@@ -231,7 +291,7 @@ func NewHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 // Run serves cfg until ctx is done, then shuts down gracefully: it stops accepting, lets
 // requests in flight finish within cfg.ShutdownTimeout, and closes the database.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	page, err := OpenPage(cfg.DataPath, cfg.Page, time.Now)
+	page, err := openConfigured(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -251,7 +311,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		namespaces = append(namespaces, ns)
 	}
 	slices.Sort(namespaces)
-	log.Info("serving the status page", "addr", ln.Addr().String(), "url", cfg.Page.URL, "data", cfg.DataPath, "page", cfg.Page.Name,
+	log.Info("serving the status page", "addr", ln.Addr().String(), "url", cfg.Page.URL, "data", dataName(cfg), "page", cfg.Page.Name,
 		"adminToken", cfg.Tokens.Admin != "", "namespaceTokens", strings.Join(namespaces, ","))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -270,9 +330,30 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return nil
 }
 
+// openConfigured opens the page in PostgreSQL if the configuration names a database, else
+// in the file.
+func openConfigured(ctx context.Context, cfg Config, log *slog.Logger) (*Page, error) {
+	if cfg.Postgres.URL != "" {
+		return OpenPostgresPage(ctx, cfg.Postgres, cfg.Page, time.Now, log)
+	}
+	return OpenPage(cfg.DataPath, cfg.Page, time.Now)
+}
+
+// dataName says where the records are, for the log: the file, or "postgres" (the connection
+// string may hold a password).
+func dataName(cfg Config) string {
+	if cfg.Postgres.URL != "" {
+		return "postgres"
+	}
+	return cfg.DataPath
+}
+
 // Main is the statuspage command: configuration from args and the environment, logs to
 // stderr, serving until ctx is done. It returns flag.ErrHelp after printing the usage.
 func Main(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "export" {
+		return mainExport(ctx, args[1:], getenv, stderr)
+	}
 	cfg, err := ParseConfig(args, getenv, stderr)
 	if err != nil {
 		return err

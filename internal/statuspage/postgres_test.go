@@ -1,0 +1,273 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package statuspage
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"firescope.dev/firescope/internal/pgtest"
+)
+
+// These tests run the page on a real PostgreSQL server (internal/pgtest), as replicas
+// behind a load balancer run it: several pages on one database, each with its own handler.
+
+// eventually bounds how long a replica may take to show another's write; it only bounds a
+// hang, nothing here measures speed.
+const eventually = 30 * time.Second
+
+func startPostgres(t *testing.T) *pgtest.Server {
+	t.Helper()
+	pg, err := pgtest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := pg.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return pg
+}
+
+func testPostgresConfig(url string) PostgresConfig {
+	return PostgresConfig{URL: url, MaxConns: 4, Timeout: 5 * time.Second}
+}
+
+// newReplica opens a page on the database at url and serves it.
+func newReplica(t *testing.T, url string) *testServer {
+	t.Helper()
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	p, err := OpenPostgresPage(context.Background(), testPostgresConfig(url), PageInfo{Name: "Example Status", URL: "https://status.example.com"}, time.Now, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	srv := httptest.NewServer(NewHandler(p, testToken, log))
+	t.Cleanup(srv.Close)
+	tr := &http.Transport{DisableCompression: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &testServer{Server: srv, page: p, logs: logs, transport: tr}
+}
+
+// waitFor polls s's path until its body contains want (or, with absent, no longer does).
+func waitFor(t *testing.T, s *testServer, path, want string, absent bool) {
+	t.Helper()
+	deadline := time.Now().Add(eventually)
+	for {
+		r := s.get(t, path)
+		if r.status == http.StatusOK && bytes.Contains(r.body, []byte(want)) != absent {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s, GET %s = %d %s; want it to %s %q", eventually, path, r.status, r.body, map[bool]string{false: "contain", true: "lack"}[absent], want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func countRows(t *testing.T, url, kind string) int {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close(context.Background()) }()
+	var n int
+	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM statuspage_records WHERE kind = $1`, kind).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// storedBytes is what a page counts against its limits.
+func storedBytes(p *Page) (int64, map[string]int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	byIncident := map[string]int64{}
+	for id, n := range p.incidentBytes {
+		byIncident[id] = n
+	}
+	return p.storedBytes, byIncident
+}
+
+func TestReplicasOnPostgresServeEachOthersWritesAndStoreAnIDOnce(t *testing.T) {
+	pg := startPostgres(t)
+	a, b := newReplica(t, pg.URL()), newReplica(t, pg.URL())
+
+	a.mustPut(t, "/api/v1/components/api", `{"name":"API"}`)
+	a.mustPut(t, "/api/v1/incidents/inc-1", `{"name":"Elevated errors","impact":"major",
+		"update":{"id":"u1","status":"investigating","body":"We are looking into errors on the API.","components":[{"id":"api","status":"major_outage"}]}}`)
+	waitFor(t, b, "/api/v2/summary.json", "We are looking into errors on the API.", false)
+	waitFor(t, b, "/api/v2/components.json", `"major_outage"`, false)
+	waitFor(t, b, "/incidents/inc-1", "We are looking into errors on the API.", false)
+
+	// The same incident and update from the other replica is a replay there, not a second
+	// record; a different body under the same id is a conflict there too.
+	r := b.put(t, "/api/v1/incidents/inc-1", `{"name":"Elevated errors","impact":"major",
+		"update":{"id":"u1","status":"investigating","body":"We are looking into errors on the API.","components":[{"id":"api","status":"major_outage"}]}}`)
+	if r.status != http.StatusOK {
+		t.Fatalf("replay on the other replica = %d %s, want 200", r.status, r.body)
+	}
+	wantError(t, b.put(t, "/api/v1/incidents/inc-1/updates/u1", `{"status":"identified","body":"Another text."}`), http.StatusConflict, "conflict")
+
+	// The same new update sent to both replicas at once lands once.
+	const body = `{"status":"identified","body":"A bad deploy; we are rolling it back."}`
+	var wg sync.WaitGroup
+	statuses := make([]int, 2)
+	for i, s := range []*testServer{a, b} {
+		wg.Go(func() { statuses[i] = s.put(t, "/api/v1/incidents/inc-1/updates/u2", body).status })
+	}
+	wg.Wait()
+	if !(statuses[0] == http.StatusCreated && statuses[1] == http.StatusOK || statuses[0] == http.StatusOK && statuses[1] == http.StatusCreated) {
+		t.Errorf("the same update on both replicas answered %v, want one 201 and one 200", statuses)
+	}
+	if n := countRows(t, pg.URL(), "updates"); n != 2 {
+		t.Errorf("the database holds %d updates, want 2", n)
+	}
+	waitFor(t, a, "/incidents/inc-1", "A bad deploy", false)
+	waitFor(t, b, "/incidents/inc-1", "A bad deploy", false)
+
+	// A deletion reaches the other replica, and so does an incident created again under
+	// the same id.
+	if r := b.do(t, http.MethodDelete, "/api/v1/incidents/inc-1", testToken, nil); r.status != http.StatusNoContent && r.status != http.StatusOK {
+		t.Fatalf("DELETE = %d %s", r.status, r.body)
+	}
+	waitFor(t, a, "/api/v2/incidents.json", "inc-1", true)
+	a.mustPut(t, "/api/v1/incidents/inc-1", `{"name":"Slow logins","impact":"minor","update":{"id":"v1","status":"investigating","body":"Logins are slow."}}`)
+	waitFor(t, b, "/api/v2/incidents.json", "Slow logins", false)
+	if n := countRows(t, pg.URL(), "updates"); n != 1 {
+		t.Errorf("after the deletion and a new incident, the database holds %d updates, want 1", n)
+	}
+
+	// Both replicas, and one started now, count the same bytes against the limits.
+	c := newReplica(t, pg.URL())
+	wantTotal, wantByIncident := storedBytes(c.page)
+	for name, s := range map[string]*testServer{"a": a, "b": b} {
+		deadline := time.Now().Add(eventually)
+		for {
+			total, byIncident := storedBytes(s.page)
+			if total == wantTotal && fmt.Sprint(byIncident) == fmt.Sprint(wantByIncident) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("replica %s counts %d bytes (%v), a new replica %d (%v)", name, total, byIncident, wantTotal, wantByIncident)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+func TestAPostgresRestartKeepsReadsAndAnswersWrites503(t *testing.T) {
+	pg := startPostgres(t)
+	a, b := newReplica(t, pg.URL()), newReplica(t, pg.URL())
+	a.mustPut(t, "/api/v1/incidents/inc-1", `{"name":"Elevated errors","impact":"major","update":{"id":"u1","status":"investigating","body":"We are looking into it."}}`)
+	waitFor(t, b, "/incidents/inc-1", "We are looking into it.", false)
+	before := map[string][]byte{}
+	for _, path := range []string{"/", "/api/v2/summary.json", "/incidents/inc-1"} {
+		before[path] = b.get(t, path).body
+	}
+
+	if err := pg.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range before {
+		if r := b.get(t, path); r.status != http.StatusOK || !bytes.Equal(r.body, want) {
+			t.Errorf("with PostgreSQL down, GET %s = %d, and a different body: want the last good copy", path, r.status)
+		}
+	}
+	for _, s := range []*testServer{a, b} {
+		r := s.put(t, "/api/v1/incidents/inc-1/updates/u2", `{"status":"identified","body":"Found it."}`)
+		e := wantError(t, r, http.StatusServiceUnavailable, "unavailable")
+		if got := r.header.Get("Retry-After"); got != "5" {
+			t.Errorf("Retry-After = %q, want 5", got)
+		}
+		if !strings.Contains(e.Message, "nothing was changed") {
+			t.Errorf("message %q does not say that nothing was changed", e.Message)
+		}
+		if strings.Contains(string(r.body), "postgres://") {
+			t.Errorf("the answer shows the connection string: %s", r.body)
+		}
+	}
+	if r := a.get(t, "/incidents/inc-1"); bytes.Contains(r.body, []byte("Found it.")) {
+		t.Error("a write refused with 503 shows on the page")
+	}
+
+	if err := pg.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The client retries after Retry-After; the pool connects again on the next write.
+	deadline := time.Now().Add(eventually)
+	for {
+		r := a.put(t, "/api/v1/incidents/inc-1/updates/u2", `{"status":"identified","body":"Found it."}`)
+		if r.status == http.StatusCreated {
+			break
+		}
+		if r.status != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("after the restart, the write = %d %s", r.status, r.body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The other replica hears of it once its listener has reconnected.
+	waitFor(t, b, "/incidents/inc-1", "Found it.", false)
+}
+
+func TestPostgresConfigurationErrorsAreClear(t *testing.T) {
+	pg := startPostgres(t)
+	log := slog.New(slog.DiscardHandler)
+	info := PageInfo{Name: "Example Status", URL: "https://status.example.com"}
+
+	_, err := OpenPostgresPage(context.Background(), testPostgresConfig("postgres://u:hunter2hunter2@127.0.0.1:notaport/db"), info, time.Now, log)
+	if err == nil || !strings.Contains(err.Error(), "connection string") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("a malformed connection string: error %v, want one naming the connection string without its password", err)
+	}
+
+	conn, err := pgx.Connect(context.Background(), pg.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close(context.Background()) }()
+	p, err := OpenPostgresPage(context.Background(), testPostgresConfig(pg.URL()), info, time.Now, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(context.Background(), `UPDATE statuspage_meta SET schema_version = '99'`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = OpenPostgresPage(context.Background(), testPostgresConfig(pg.URL()), info, time.Now, log)
+	if err == nil || !strings.Contains(err.Error(), `schema version "99"`) {
+		t.Errorf("tables of another schema version: error %v, want one naming the version", err)
+	}
+}
