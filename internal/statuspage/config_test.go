@@ -71,6 +71,34 @@ func TestTheTokenComesFromAFile(t *testing.T) {
 	}
 }
 
+func TestThePostgresConnectionStringComesFromAFileOrTheEnvironment(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "postgres-url")
+	if err := os.WriteFile(file, []byte("postgres://page:pw@db:5432/status\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ParseConfig([]string{"--postgres-url-file", file, "--postgres-max-conns", "8"}, env(map[string]string{EnvToken: "env-token-0123456789"}), io.Discard)
+	if err != nil || cfg.Postgres != (PostgresConfig{URL: "postgres://page:pw@db:5432/status", MaxConns: 8, Timeout: 5 * time.Second}) {
+		t.Errorf("from a file: %+v, %v", cfg.Postgres.MaxConns, err)
+	}
+	cfg, err = ParseConfig(nil, env(map[string]string{EnvToken: "env-token-0123456789", EnvPostgresURL: "host=db dbname=status"}), io.Discard)
+	if err != nil || cfg.Postgres.URL != "host=db dbname=status" || dataName(cfg) != "postgres" {
+		t.Errorf("from the environment: err %v, URL matches %v", err, cfg.Postgres.URL == "host=db dbname=status")
+	}
+	if cfg, err := ParseConfig(nil, env(map[string]string{EnvToken: "env-token-0123456789"}), io.Discard); err != nil || cfg.Postgres.URL != "" || dataName(cfg) != "statuspage.db" {
+		t.Errorf("without one, the page is in the file: %q, %v", dataName(cfg), err)
+	}
+}
+
+func TestExportNeedsADirectoryButNoToken(t *testing.T) {
+	var dir string
+	if _, err := parseConfig(nil, env(nil), io.Discard, &dir); err == nil || !strings.Contains(err.Error(), "--to") {
+		t.Errorf("export without --to: %v, want an error naming --to", err)
+	}
+	if _, err := parseConfig([]string{"--to", "site"}, env(nil), io.Discard, &dir); err != nil || dir != "site" {
+		t.Errorf("export --to site without a token: %q, %v", dir, err)
+	}
+}
+
 func TestTheMemoryLimitComesFromTheFlagOrTheContainer(t *testing.T) {
 	good := env(map[string]string{EnvToken: "env-token-0123456789"})
 	for arg, want := range map[string]int64{"241172480": 241172480, "230Mi": 230 << 20, "1Gi": 1 << 30, "512Ki": 512 << 10, "0": 0} {
@@ -128,6 +156,10 @@ func TestBadConfigurationIsRefusedWithTheReason(t *testing.T) {
 		{"bad log level", []string{"--log-level", "loud"}, good, "--log-level"},
 		{"bad memory limit", []string{"--memory-limit", "230MB"}, good, "--memory-limit"},
 		{"negative memory limit", []string{"--memory-limit", "-1"}, good, "--memory-limit"},
+		{"two connection string sources", []string{"--postgres-url-file", file}, map[string]string{EnvToken: "env-token-0123456789", EnvPostgresURL: "postgres://db"}, "set one"},
+		{"missing connection string file", []string{"--postgres-url-file", file + ".missing"}, good, "--postgres-url-file"},
+		{"empty pool", []string{"--postgres-max-conns", "0"}, good, "pool size of at least 1"},
+		{"no database timeout", []string{"--postgres-timeout", "0s"}, good, "--postgres-timeout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseConfig(tc.args, env(tc.env), io.Discard)
