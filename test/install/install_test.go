@@ -366,8 +366,10 @@ func TestTheCertManagerInstallPassesServerSideValidation(t *testing.T) {
 }
 
 func TestTheStatusPageInstallPassesServerSideValidation(t *testing.T) {
-	n := dryRun(t, objects(t, kustomize(t, "config/statuspage")))
-	t.Logf("config/statuspage: the API server validated all %d objects", n)
+	for _, dir := range []string{"config/statuspage", "config/statuspage-postgres"} {
+		n := dryRun(t, objects(t, kustomize(t, dir)))
+		t.Logf("%s: the API server validated all %d objects", dir, n)
+	}
 }
 
 // The optional components, in an overlay the way docs/install.md shows. The ServiceMonitor's
