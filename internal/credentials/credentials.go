@@ -19,7 +19,8 @@ limitations under the License.
 // value is sent; writing Secrets is a higher privilege. So a Secret says itself what it may be
 // used for: the label firescope.dev/credential=true opts it in, the annotation
 // firescope.dev/provider binds it to one provider, and the annotation firescope.dev/hosts
-// lists the hosts its value may be sent to (the vendor's own host when unsaid). Any other use
+// lists the hosts its value may be sent to (the vendor's own hosts when unsaid; "*.example.com"
+// allows every host under example.com). Any other use
 // is refused before a request is made, with an error that says what to change.
 package credentials
 
@@ -62,25 +63,37 @@ const (
 	Webhook Provider = "webhook"
 	// Slack is a Slack incoming webhook URL: the credential is its own destination.
 	Slack Provider = "slack"
+	// Teams is a Microsoft Teams Workflows webhook URL, signature included: the credential is
+	// its own destination.
+	Teams Provider = "teams"
+	// Mattermost is a Mattermost incoming webhook URL: the credential is its own destination.
+	// Mattermost is self-hosted, so its Secrets must name their hosts.
+	Mattermost Provider = "mattermost"
 	// PagerDuty is a PagerDuty Events API v2 routing key.
 	PagerDuty Provider = "pagerduty"
 )
 
-var providers = []Provider{Statuspage, Firescope, Webhook, Slack, PagerDuty}
+var providers = []Provider{Statuspage, Firescope, Webhook, Slack, Teams, Mattermost, PagerDuty}
+
+// urlIsCredential are the providers whose credential is a webhook URL: it is checked as the
+// destination itself.
+var urlIsCredential = []Provider{Slack, Teams, Mattermost}
 
 // DefaultHosts are the hosts a provider's credentials may be sent to when the Secret does not
 // list any: the vendor's. The Firescope status page and webhooks have no default: their
-// Secrets must name their hosts.
+// Secrets must name their hosts, and so must Mattermost's, which is self-hosted.
 var DefaultHosts = map[Provider][]string{
 	Statuspage: {safehttp.StatuspageHost},
 	Slack:      {safehttp.SlackHost},
+	Teams:      safehttp.TeamsWorkflowHosts,
 	PagerDuty:  {safehttp.PagerDutyHost},
 }
 
 // Read returns the value of one key of a Secret, without surrounding whitespace (a value saved
 // from a file often ends in a newline), if the Secret is labelled, bound to provider and lets
-// its value be sent to destination, the URL it will be sent to. For Slack, whose webhook URL
-// is the credential, destination is ignored and the value itself is checked. Errors name the
+// its value be sent to destination, the URL it will be sent to. For Slack, Teams and
+// Mattermost, whose webhook URL is the credential, destination is ignored and the value
+// itself is checked. Errors name the
 // Secret, the provider and the host, never the value.
 func Read(ctx context.Context, r client.Reader, namespace string, ref v1alpha1.SecretKeyReference, provider Provider, destination string) (string, error) {
 	sec := &corev1.Secret{}
@@ -107,11 +120,14 @@ func Read(ctx context.Context, r client.Reader, namespace string, ref v1alpha1.S
 	if v == "" {
 		return "", fmt.Errorf("Secret %s has no key %q", name, ref.Key)
 	}
-	what := "the URL"
-	if provider == Slack {
+	what, parse := "the URL", safehttp.ParseEndpoint
+	if slices.Contains(urlIsCredential, provider) {
 		destination, what = v, fmt.Sprintf("the webhook URL in key %q", ref.Key)
 	}
-	u, err := safehttp.ParseEndpoint(destination)
+	if provider == Teams { // its signature is in the query
+		parse = safehttp.ParseWebhookURL
+	}
+	u, err := parse(destination)
 	if err != nil {
 		return "", fmt.Errorf("Secret %s is for %s, but %s cannot be used: %w", name, provider, what, err)
 	}
@@ -157,7 +173,7 @@ func checkHost(sec *corev1.Secret, name string, provider Provider, scheme, hostp
 		if err != nil {
 			hh, hp = strings.Trim(h, "[]"), ""
 		}
-		if strings.TrimSuffix(hh, ".") == host && (hp == "" || hp == port) {
+		if safehttp.MatchHost(strings.TrimSuffix(hh, "."), host) && (hp == "" || hp == port) {
 			return nil
 		}
 	}

@@ -72,7 +72,12 @@ func TestReadSendsACredentialOnlyWhereItsSecretSays(t *testing.T) {
 		}
 		return s
 	}
-	const slackURL = "https://hooks.slack.com/services/T0/B0/hunter2"
+	const (
+		slackURL              = "https://hooks.slack.com/services/T0/B0/hunter2"
+		teamsURL              = "https://prod-12.westeurope.logic.azure.com:443/workflows/0123/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=hunter2"
+		teamsPowerPlatformURL = "https://default0123.45.environment.api.powerplatform.com:443/powerautomate/automations/direct/workflows/0123/triggers/manual/paths/invoke?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=hunter2"
+		mattermostURL         = "https://chat.example.com/hooks/hunter2"
+	)
 	c := fake.NewClientBuilder().WithObjects(
 		bound("atlassian", "hunter2", ProviderAnnotation, "statuspage"),
 		bound("unbound", "hunter2"),
@@ -83,6 +88,12 @@ func TestReadSendsACredentialOnlyWhereItsSecretSays(t *testing.T) {
 		bound("page", "hunter2", ProviderAnnotation, "firescope", HostsAnnotation, " Status.Example.com , 127.0.0.1:8080"),
 		bound("page-unsaid", "hunter2", ProviderAnnotation, "firescope"),
 		bound("odd", "hunter2", ProviderAnnotation, "email"),
+		bound("teams", teamsURL, ProviderAnnotation, "teams"),
+		bound("teams-pp", teamsPowerPlatformURL, ProviderAnnotation, "teams"),
+		bound("teams-lookalike", "https://logic.azure.com.example.com/workflows/1?sig=hunter2", ProviderAnnotation, "teams"),
+		bound("mattermost", mattermostURL, ProviderAnnotation, "mattermost", HostsAnnotation, "chat.example.com"),
+		bound("mattermost-unsaid", mattermostURL, ProviderAnnotation, "mattermost"),
+		bound("wildcard", "hunter2", ProviderAnnotation, "firescope", HostsAnnotation, "*.example.com"),
 	).Build()
 	cases := []struct {
 		name, secret string
@@ -99,7 +110,7 @@ func TestReadSendsACredentialOnlyWhereItsSecretSays(t *testing.T) {
 			"", "Secret team/slack is for slack, not pagerduty"},
 		{"an unbound Secret is refused", "unbound", Slack, "",
 			"", "Secret team/unbound does not say which provider it is for: whoever may write it annotates it firescope.dev/provider=slack (kubectl annotate secret unbound firescope.dev/provider=slack)"},
-		{"an unknown provider is refused", "odd", Webhook, "https://hooks.example.com", "", `has firescope.dev/provider="email", which is not one of statuspage, firescope, webhook, slack, pagerduty`},
+		{"an unknown provider is refused", "odd", Webhook, "https://hooks.example.com", "", `has firescope.dev/provider="email", which is not one of statuspage, firescope, webhook, slack, teams, mattermost, pagerduty`},
 		{"a Slack webhook URL is its own destination", "slack", Slack, "https://ignored.example.com", slackURL, ""},
 		{"a Slack webhook URL elsewhere is refused", "slack-elsewhere", Slack, "", "", "may be sent only to hooks.slack.com, not to 127.0.0.1"},
 		{"a Slack webhook URL with a query is refused", "slack-query", Slack, "", "", `the webhook URL in key "key" cannot be used: the URL must not have a query`},
@@ -111,6 +122,16 @@ func TestReadSendsACredentialOnlyWhereItsSecretSays(t *testing.T) {
 		{"a status page token needs its hosts", "page-unsaid", Firescope, "https://status.example.com",
 			"", "Secret team/page-unsaid names no host it may be sent to, and firescope has no default: annotate it firescope.dev/hosts=status.example.com"},
 		{"a URL with a query is refused", "page", Firescope, "https://status.example.com/?", "", "must not have a query"},
+		{"a Teams Workflows URL goes to Logic Apps, signature and all", "teams", Teams, "", teamsURL, ""},
+		{"a Teams Workflows URL goes to a Power Platform environment", "teams-pp", Teams, "", teamsPowerPlatformURL, ""},
+		{"a Teams URL on a look-alike host is refused", "teams-lookalike", Teams, "",
+			"", "may be sent only to *.logic.azure.com, *.environment.api.powerplatform.com, not to logic.azure.com.example.com"},
+		{"a Teams Workflows URL is not a Slack webhook", "teams", Slack, "", "", "Secret team/teams is for teams, not slack"},
+		{"a Mattermost webhook URL goes to its named server", "mattermost", Mattermost, "", mattermostURL, ""},
+		{"a Mattermost webhook URL needs its hosts", "mattermost-unsaid", Mattermost, "",
+			"", "Secret team/mattermost-unsaid names no host it may be sent to, and mattermost has no default: annotate it firescope.dev/hosts=chat.example.com"},
+		{"a wildcard host allows the hosts under it", "wildcard", Firescope, "https://status.example.com", "hunter2", ""},
+		{"a wildcard host does not allow the domain itself", "wildcard", Firescope, "https://example.com", "", "not to example.com"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -15,7 +15,8 @@ limitations under the License.
 */
 
 // Package notify posts announcements to an incident's dedicated comms channel: a Slack
-// incoming webhook or a generic webhook signed with HMAC-SHA256.
+// incoming webhook, a Microsoft Teams Workflows webhook (an Adaptive Card), a Mattermost
+// incoming webhook, or a generic webhook signed with HMAC-SHA256.
 package notify
 
 import (

@@ -68,6 +68,12 @@ var (
 	// Slack allows "no more than one message per second" per incoming webhook, with bursts
 	// over that for short periods, answering 429 with Retry-After beyond.
 	Slack = Limit{Name: "Slack", Every: time.Second, Burst: 3}
+	// Teams throttled its channel webhooks beyond four requests a second; a Workflows trigger
+	// answers 429 with Retry-After when its flow is throttled.
+	Teams = Limit{Name: "Teams", Every: 300 * time.Millisecond, Burst: 3}
+	// Mattermost's rate limit, when its administrator turns it on, defaults to ten requests a
+	// second per client, answering 429 with Retry-After beyond.
+	Mattermost = Limit{Name: "Mattermost", Every: 110 * time.Millisecond, Burst: 10}
 	// PagerDuty's Events API v2 accepts 120 events a minute per integration (routing) key and
 	// answers 429 beyond; it adjusts the limit under load, so the burst stays small.
 	PagerDuty = Limit{Name: "PagerDuty", Every: 500 * time.Millisecond, Burst: 4}

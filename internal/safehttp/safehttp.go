@@ -48,13 +48,53 @@ const (
 	PagerDutyHost  = "events.pagerduty.com"
 )
 
+// TeamsWorkflowHosts are the host patterns of Microsoft Teams Workflows webhook URLs: the
+// trigger of a Power Automate flow, served by Azure Logic Apps (prod-NN.<region>.logic.azure.com)
+// or by a Power Platform environment (<environment>.NN.environment.api.powerplatform.com).
+// "*." matches one or more labels.
+var TeamsWorkflowHosts = []string{"*.logic.azure.com", "*.environment.api.powerplatform.com"}
+
 // IsVendorHost reports whether host (a host name without port) is a known vendor's.
 func IsVendorHost(host string) bool {
-	switch normalHost(host) {
+	switch h := normalHost(host); h {
 	case StatuspageHost, SlackHost, PagerDutyHost:
 		return true
+	default:
+		return slices.ContainsFunc(TeamsWorkflowHosts, func(p string) bool { return MatchHost(p, h) })
 	}
-	return false
+}
+
+// MatchHost reports whether host (lower case, without port) is pattern: the same name, or,
+// for a pattern "*.example.com", a name under example.com.
+func MatchHost(pattern, host string) bool {
+	if suffix, ok := strings.CutPrefix(pattern, "*"); ok && strings.HasPrefix(suffix, ".") {
+		return len(host) > len(suffix) && strings.HasSuffix(host, suffix)
+	}
+	return pattern == host
+}
+
+// ParseWebhookURL parses a webhook URL that is itself the credential, as Slack's, Teams' and
+// Mattermost's are: as ParseEndpoint, except that it may have a query (a Teams Workflows URL
+// carries its signature there). Errors never quote raw.
+func ParseWebhookURL(raw string) (*url.URL, error) {
+	u, err := ParseEndpoint(raw)
+	if err == nil || !strings.Contains(raw, "?") {
+		return u, err
+	}
+	noQuery, _, _ := strings.Cut(raw, "?")
+	if u, err = ParseEndpoint(noQuery); err != nil {
+		return nil, err
+	}
+	if strings.Contains(raw, "#") {
+		return nil, errors.New("the URL must not have a fragment (a '#')")
+	}
+	if u, err = url.Parse(raw); err != nil {
+		return nil, errors.New("the URL does not parse")
+	}
+	if _, err := url.ParseQuery(u.RawQuery); err != nil {
+		return nil, errors.New("the URL's query does not parse")
+	}
+	return u, nil
 }
 
 // ParseEndpoint parses a configured endpoint: an absolute http or https URL with a host and

@@ -213,3 +213,48 @@ func TestAllowlistParsing(t *testing.T) {
 		}
 	}
 }
+
+func TestParseWebhookURLTakesAQueryButNothingElse(t *testing.T) {
+	const teams = "https://prod-12.westeurope.logic.azure.com:443/workflows/0123/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=s3cretSig"
+	for raw, want := range map[string]string{
+		teams:                                   "",
+		"https://chat.example.com/hooks/abc123": "",
+		"https://chat.example.com/hooks/abc?sig=x#frag":     "fragment",
+		"https://user:hunter2@chat.example.com/hooks/a?b=c": "user or password",
+		"ftp://chat.example.com/hooks/a?b=c":                "http or https",
+		"https://chat.example.com/hooks/a?b=%zzsecret":      "does not parse",
+	} {
+		u, err := safehttp.ParseWebhookURL(raw)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s: %v", raw, err)
+		case want == "" && u.String() != raw:
+			t.Errorf("%s: parsed as %s", raw, u)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: got %v, want an error about %q", raw, err, want)
+		case err != nil && (strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "secret")):
+			t.Errorf("%s: the error quotes the URL: %v", raw, err)
+		}
+	}
+}
+
+func TestMatchHost(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, host string
+		want          bool
+	}{
+		{"*.logic.azure.com", "prod-12.westeurope.logic.azure.com", true},
+		{"*.logic.azure.com", "logic.azure.com", false},
+		{"*.logic.azure.com", "evillogic.azure.com", false},
+		{"*.environment.api.powerplatform.com", "default0123.45.environment.api.powerplatform.com", true},
+		{"chat.example.com", "chat.example.com", true},
+		{"chat.example.com", "www.chat.example.com", false},
+	} {
+		if got := safehttp.MatchHost(tc.pattern, tc.host); got != tc.want {
+			t.Errorf("MatchHost(%q, %q) = %v, want %v", tc.pattern, tc.host, got, tc.want)
+		}
+	}
+	if !safehttp.IsVendorHost("prod-12.westeurope.logic.azure.com") || safehttp.IsVendorHost("chat.example.com") {
+		t.Error("IsVendorHost: Teams Workflows hosts are Microsoft's, a Mattermost server is nobody's we know")
+	}
+}

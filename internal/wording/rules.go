@@ -23,7 +23,7 @@ import (
 
 // What is broken: a symptom a customer would recognise.
 var (
-	symptomRe = regexp.MustCompile(`\b(?:errors?|erroring|erroneous(?:ly)?|mistaken(?:ly)?|fail(?:s|ed|ing|ures?)?|unavailable|unavailability|unable|inability|cannot|could not|not (?:able|working|loading|responding|available|accessible|receiving|processing|sending|delivered|reachable|updating|running|starting|showing|displaying|appearing)|not being \w+|no longer (?:able|working|loading|available)|prevent\w* (?:[\w'-]+ ){0,4}?from|(?:is|are|been|was|were) (?:temporarily )?(?:disabled|paused|suspended|halted|offline)|down|offline|outages?|degraded|degradation|(?:impacted|reduced|poor) performance|performance (?:issues?|problems?|degradation)|slow(?:ness|er|ly|downs?)?|latenc(?:y|ies)|(?:response|load|queue|wait) times?|delay(?:s|ed)?|timeouts?|tim(?:e|es|ing) out|timed out|intermittent(?:ly)?|disrupt(?:ed|ions?)|interrupt(?:ed|ions?)|unreachable|inaccessible|broken|broke|missing|lost|stuck|backlog(?:ged)?|backed up|backup (?:in|of)|unresponsive|crash(?:es|ed|ing)?|incorrect(?:ly)?|inaccurate|wrong|5\d\d|5xx|packet loss|dropp(?:ed|ing)|rejected|troubles?|downtime|partial(?:ly)? (?:outage|degradation|unavailab\w*|available)|inconsistent|stale|duplicate[ds]?|hang(?:s|ing)?|unexpected)\b`)
+	symptomRe = regexp.MustCompile(`\b(?:errors?|erroring|erroneous(?:ly)?|mistaken(?:ly)?|fail(?:s|ed|ing|ures?)?|unavailable|unavailability|unable|inability|cannot|could not|not (?:able|working|loading|responding|available|accessible|receiving|processing|sending|delivered|reachable|updating|running|starting|showing|displaying|appearing|receive|received|load|loaded|work|respond|send|sent|connect|display|sync|synced|save|saved|upload|uploaded)|sign(?:ed|ing) out|log(?:ged|ging) out|not being \w+|no longer (?:able|working|loading|available)|prevent\w* (?:[\w'-]+ ){0,4}?from|(?:is|are|been|was|were) (?:temporarily )?(?:disabled|paused|suspended|halted|offline)|down|offline|degraded|(?:impacted|reduced|poor) performance|performance (?:issues?|problems?|degradation)|slow(?:ness|er|ly|downs?)?|latenc(?:y|ies)|(?:response|load|queue|wait) times?|delay(?:s|ed)?|timeouts?|tim(?:e|es|ing) out|timed out|intermittent(?:ly)?|unreachable|inaccessible|broken|broke|missing|lost|stuck|backlog(?:ged)?|backed up|backup (?:in|of)|unresponsive|crash(?:es|ed|ing)?|incorrect(?:ly)?|inaccurate|wrong|5\d\d|5xx|packet loss|dropp(?:ed|ing)|rejected|partial(?:ly)? (?:unavailab\w*|available)|inconsistent|stale|duplicate[ds]?|hang(?:s|ing)?|unexpected)\b`)
 	// elevatedRe is "elevated" or "increased" with what customers see; "increased load" is
 	// the system's trouble, not theirs.
 	elevatedRe = regexp.MustCompile(`\b(?:elevated|increased|higher|high) (?:[\w-]+ ){0,2}?(?:errors?|error rates?|latenc\w+|response times?|load times?|timeouts?|failures?|failure rates?|delays?|queue times?|wait times?|bounce rates?|5\d\d|5xx|rejections?)\b`)
@@ -33,11 +33,23 @@ var (
 	// namedIssueRe captures the word before "issue" ("connection issues", "DNS problems") and
 	// the subject of "is having issues" ("your mailbox is still having issues").
 	namedIssueRe = regexp.MustCompile(`\b([\w'-]+) (?:issues?|problems?)\b|\b([\w'-]+) (?:is|are|was|were) (?:still )?(?:having|experiencing|seeing) (?:issues|problems|troubles?|errors|difficult\w*)\b`)
+	// issueThatRe is "an issue that may impact New Relic UI".
+	issueThatRe = regexp.MustCompile(`\b(?:issues?|problems?) (?:that|which) (?:may |might |could |is |are |will )?(?:impact|affect)\w* ([\w'-]+)(?: ([\w'-]+))?`)
+	// affectingRe is what trouble is "affecting app deploys".
+	affectingRe = regexp.MustCompile(`\b(?:affecting|impacting|affects|impacts) ([\w'-]+)(?: ([\w'-]+))?`)
 	// abilityRe is "affecting customers' ability to log in".
 	abilityRe = regexp.MustCompile(`\b(?:affect|impact)\w* (?:[\w'-]+ ){0,4}?ability to\b`)
 	// restoredRe says what works again; it counts only when the clause names what works
 	// ("Deploys are working again"), not "everything is back to normal".
-	restoredRe = regexp.MustCompile(`\b(?:restored|recovered|back to normal|back online|back up|at normal levels|operating normally|working normally|functioning normally|operating as expected|working as expected|fully operational|running normally|resumed|caught up|processed normally|succeeding|working again|return\w* to normal|(?:starting|beginning) to (?:run|load|work|process|flow|recover)|(?:loading|running|working|flowing|processing) (?:now|again)|stabl(?:e|y)|stabili[sz]ed|(?:should|can) now|(?:should|are|is) (?:now )?able to|able to [\w-]+(?: [\w-]+){0,3}? again)\b`)
+	restoredRe = regexp.MustCompile(`\b(?:restored|recovered|back to normal|back online|back up|at normal levels|operating normally|working normally|functioning normally|operating as expected|working as expected|fully operational|running normally|resumed|caught up|processed normally|succeeding|working again|available again|recovering|improv(?:e|ed|es|ing|ement)|(?:fully |now )?functional(?: again)?|current again|on time|now (?:working|loading|running|available|processing)|(?:delivered|processed|sent|built|completed|loading|building|delivering|sending|syncing|processing)(?: (?:quickly|successfully|normally|again))+|return\w* to normal|(?:starting|beginning) to (?:run|load|work|process|flow|recover)|(?:loading|running|working|flowing|processing) (?:now|again)|stabl(?:e|y)|stabili[sz]ed|(?:should|can) now|(?:should|are|is) (?:now )?able to|able to [\w-]+(?: [\w-]+){0,3}? again)\b`)
+	// troubleRe are words for trouble that say something is wrong but not what: they count
+	// only next to what is in trouble ("a Slack outage", "disruption to file uploads").
+	troubleRe = regexp.MustCompile(`\b(?:outages?|downtime|degradation|disrupt(?:ed|ions?)|interrupt(?:ed|ions?)|troubles?)\b`)
+	// notTroubleRe are phrases with a symptom word that say nothing is wrong ("things have
+	// settled down", "narrowing down the scope", "slowly coming back").
+	notTroubleRe = regexp.MustCompile(`\b(?:settled|calmed|narrow(?:ed|ing)?|track(?:ed|ing)?|wind(?:ing)?|scal(?:ed|ing)) down\b|\bslowly (?:coming|returning|recovering|improving)\b`)
+	// troubleObjectRe is what the trouble is to or with ("disruption to file uploads").
+	troubleObjectRe = regexp.MustCompile(`^ (?:to|of|with|affecting|impacting|in|for|on)((?: [\w'-]+){1,3})|^ ([a-z]+ing)\b`)
 	// monitorForRe is watching for errors, which does not say there are any.
 	monitorForRe = regexp.MustCompile(`\bmonitor\w* (?:for|the) (?:any )?(?:further |additional |new )?(?:errors?|issues?|problems?)\b`)
 )
@@ -55,7 +67,11 @@ var vagueWords = wordSet(`some a an all the our your you us we they i this that 
 	new previous recent current initial earlier following general larger database backend
 	server servers see seeing confirm confirmed indicate recovering returned returning mostly
 	largely currently also still able for in on at with by from as expected operating running
-	working performing functioning ensure make sure experiencing having reporting one`)
+	working performing functioning ensure make sure experiencing having reporting one
+	affected impacted normally properly correctly again aware investigating continue
+	continuing monitor monitoring will may might could can of an partial declared resolved
+	slowly gradually coming full root cause signs sign waiting become came come similar
+	prevent`)
 
 func wordSet(s string) map[string]bool {
 	m := map[string]bool{"": true}
@@ -84,8 +100,28 @@ func namesSomething(t string, start, end int) bool {
 	return false
 }
 
+// troubleNames reports whether a trouble word is next to what is in trouble: the word just
+// before it ("a Slack outage") or the object after it ("disruption to file uploads").
+func troubleNames(t string, start, end int) bool {
+	before := strings.Fields(clauseBefore(t, start))
+	if len(before) > 0 && !vagueWords[strings.Trim(before[len(before)-1], `.,:;!?()'"`)] {
+		return true
+	}
+	m := troubleObjectRe.FindStringSubmatch(t[end:])
+	if m == nil {
+		return false
+	}
+	for _, w := range strings.Fields(m[1] + " " + m[2]) {
+		if !vagueWords[w] {
+			return true
+		}
+	}
+	return false
+}
+
 func saysWhatIsBroken(t string) bool {
 	t = monitorForRe.ReplaceAllStringFunc(t, blank)
+	t = notTroubleRe.ReplaceAllStringFunc(t, blank)
 	if symptomRe.MatchString(t) || elevatedRe.MatchString(t) || abilityRe.MatchString(t) {
 		return true
 	}
@@ -96,6 +132,16 @@ func saysWhatIsBroken(t string) bool {
 	}
 	for _, m := range issueWithRe.FindAllStringSubmatch(t, maxMatches) {
 		if !vagueObjects[m[1]] || !vagueObjects[m[2]] {
+			return true
+		}
+	}
+	for _, m := range append(issueThatRe.FindAllStringSubmatch(t, maxMatches), affectingRe.FindAllStringSubmatch(t, maxMatches)...) {
+		if !vagueObjects[m[1]] || !vagueObjects[m[2]] {
+			return true
+		}
+	}
+	for _, m := range troubleRe.FindAllStringIndex(t, maxMatches) {
+		if troubleNames(t, m[0], m[1]) {
 			return true
 		}
 	}
@@ -122,20 +168,23 @@ var vagueObjects = map[string]bool{
 
 // What is being done: an action of the response. Verbs that also describe impact ("deploy",
 // "restore") count only with "we" or the team as the subject.
-var doingRe = regexp.MustCompile(`\b(?:investigat\w*|look(?:ing|ed)? into|mitigat\w*|remediat\w*|revert(?:ed|ing)|roll(?:ed|ing)?(?: \w+)? (?:back|out)|rollback|hot ?fix(?:es)?|(?:a|the) (?:fix|patch|work ?around|mitigation|change|rollback|failover)|fix(?:es)? (?:is|are|has|have|was|were|will)|work(?:ing|ed)?(?: hard| actively| closely)? (?:on|to|with|through|towards?)|work is (?:underway|ongoing|in progress)|in progress|underway|fail(?:ed|ing)? ?over|failover|monitor(?:ing|ed)?|rerout\w*|scal(?:ed|ing) (?:up|out)|restarting|repairs?|focus(?:ed|ing)? (?:is )?on|(?:continu\w+|ongoing) (?:our )?efforts|(?:we are|team is|engineers are) on (?:it|the case)|(?:(?:have|has) been(?: \w+ and)?|(?:is|are)(?: now)?) (?:fixed|corrected|restored|resolved|mitigated|deployed|applied|implemented|rolled back|reverted|isolated|replaced|restarted)|(?:is|are) being (?:deployed|applied|rolled out|implemented|tested|worked on|investigated)|(?:we|team|teams|engineers) (?:are|have|has|is|will|\w+ly)(?: \w+){0,2}? (?:restor|restart|replac|migrat|rebuild|drain|reprocess|deploy|process|clear|add|increas|disabl|enabl|isolat|block|contact|engag|escalat|tak|appl|implement|fix|patch|provision|remov|reduc|throttl|purg|flush|recover|paus|shift|mov|bring|brought|rebalanc|rotat|contain|stabiliz|repair|debug|diagnos|analyz|review|test|verif|coordinat|correct|address|rectif|scal)\w*|(?:we|team|teams|engineers) (?:have|has) updated (?:the|our) (?:config\w*|settings|routing|dns|certificates?))\b`)
+var doingRe = regexp.MustCompile(`\b(?:investigat\w*|look(?:ing|ed)? into|mitigat\w*|remediat\w*|revert(?:ed|ing)|roll(?:ed|ing)?(?: \w+)? (?:back|out)|rollback|hot ?fix(?:es)?|(?:a|the) (?:fix|patch|work ?around|mitigation|change|rollback|failover)|fix(?:es)? (?:is|are|has|have|was|were|will)|work(?:ing|ed)?(?: hard| actively| closely)? (?:on|to|with|through|towards?)|work is (?:underway|ongoing|in progress)|in progress|underway|fail(?:ed|ing)? ?over|failover|monitor(?:ing|ed)?|rerout\w*|scal(?:ed|ing) (?:up|out)|restarting|rebuilding|re-?indexing|keep(?:ing)? an eye on|repairs?|focus(?:ed|ing)? (?:is )?on|(?:continu\w+|ongoing) (?:our )?efforts|(?:we are|team is|engineers are) on (?:it|the case)|(?:(?:have|has) been(?: \w+ and)?|(?:is|are)(?: now)?) (?:fixed|corrected|restored|resolved|mitigated|deployed|applied|implemented|rolled back|reverted|isolated|replaced|restarted)|(?:is|are) being (?:deployed|applied|rolled out|implemented|tested|worked on|investigated)|(?:we|team|teams|engineers) (?:are|have|has|is|will|\w+ly)(?: \w+){0,2}? (?:restor|restart|replac|migrat|rebuild|drain|reprocess|deploy|process|clear|add|increas|disabl|enabl|isolat|block|contact|engag|escalat|tak|appl|implement|fix|patch|provision|remov|reduc|throttl|purg|flush|recover|paus|shift|mov|bring|brought|rebalanc|rotat|contain|stabiliz|repair|debug|diagnos|analyz|review|test|verif|coordinat|correct|address|rectif|scal)\w*|(?:we|team|teams|engineers) (?:have|has) updated (?:the|our) (?:config\w*|settings|routing|dns|certificates?))\b`)
 
 // doneRe is an investigation that has ended ("our investigation has determined"), which
 // says what was found, not what is being done.
 var (
 	doneRe = regexp.MustCompile(`\b(?:our |the )?investigation (?:has |have )?(?:determined|found|revealed|concluded|shown|identified|uncovered)\b`)
 	// thirdPartyRe as the subject means someone else is doing the work.
-	thirdPartyRe = regexp.MustCompile(`\b(?:providers?|vendors?|partners?|suppliers?|carriers?)\b`)
+	thirdPartyRe = regexp.MustCompile(`\b(?:providers?|vendors?|partners?|suppliers?|carriers?|` + vendorPat + `)\b`)
+	// impactVerbRe after "we are" is what the team sees, not what it does ("we are
+	// experiencing increased latency").
+	impactVerbRe = regexp.MustCompile(`\b(?:experienc\w*|seeing|observ\w*|noticing|detect\w*)\b`)
 )
 
 func saysWhatIsBeingDone(t string) bool {
 	t = doneRe.ReplaceAllStringFunc(t, blank)
 	for _, m := range doingRe.FindAllStringIndex(t, maxMatches) {
-		if !thirdPartyRe.MatchString(clauseBefore(t, m[0])) {
+		if !thirdPartyRe.MatchString(clauseBefore(t, m[0])) && !impactVerbRe.MatchString(t[m[0]:m[1]]) {
 			return true
 		}
 	}
@@ -144,7 +193,7 @@ func saysWhatIsBeingDone(t string) bool {
 
 // What customers can do: advice, a workaround, or an explicit "nothing to do".
 var (
-	adviceRe = regexp.MustCompile(`\b(?:(?:you|customers|users|developers|admins|administrators|anyone|those)(?: who [\w'-]+(?: [\w'-]+){0,5}?)? (?:can|should|could|may want to|might want to|may need to|will need to|need to|are (?:advised|encouraged|able) to|may (?:retry|try|use|continue to (?:use|work|access|deploy|push|send|run)|re-?run|redeploy|safely|still|proceed|wish))|please [\w'-]+|no (?:known )?work ?arounds?|as a work ?around|work ?arounds? (?:is |are )?(?:available|to|:)|the following work ?arounds?|no (?:customer |further |user |additional )?action (?:is |will be )?(?:required|needed|necessary)|(?:do|does) not need to|no need to|nothing (?:you|customers) need to do|if you (?:are|were|have|had|see|saw|continue|still|notice|experience|need|use|rely|run|received|want|encounter|believe)|retry(?:ing)?|re-?run(?:ning)?|(?:can|may|might|should) (?:still )?(?:be used|help)|after a (?:refresh|reload|restart)|in the meantime,? (?:you|customers|users|[a-z]+ing)|disregard|instead|alternatively|as an alternative|redeploy\w*|contact (?:our )?support|reach out|support ticket|subscribe)\b`)
+	adviceRe = regexp.MustCompile(`\b(?:(?:you|customers|users|developers|admins|administrators|anyone|those)(?: who [\w'-]+(?: [\w'-]+){0,5}?)? (?:can|should|could|may want to|might want to|may need to|will need to|need to|are (?:advised|encouraged|able) to|may (?:retry|try|use|continue to (?:use|work|access|deploy|push|send|run)|re-?run|redeploy|safely|still|proceed|wish))|please [\w'-]+|no (?:known )?work ?arounds?|as a work ?around|work ?arounds? (?:is |are )?(?:available|to|:)|the following work ?arounds?|no (?:customer |further |user |additional )?action (?:is |will be )?(?:required|needed|necessary)|(?:do|does) not need to|no need to|nothing (?:you|customers) need to do|if you (?:are|were|have|had|see|saw|continue|still|notice|experience|need|use|rely|run|received|want|encounter|believe)|retry(?:ing)?|re-?run(?:ning)?|(?:can|may|might|should) (?:still )?(?:be used|help)|after a (?:refresh|reload|restart)|in the meantime,? (?:you|customers|users|[a-z]+ing)|disregard|instead|alternatively|as an alternative|redeploy\w*|contact (?:our )?support|reach out|support ticket|subscribe|we (?:recommend|suggest|advise|encourage))\b`)
 	// predictionRe follows "customers should" when it says what they will see, not what
 	// they should do ("customers should be able to", "should no longer see").
 	predictionRe = regexp.MustCompile(`^ (?:now |not |no longer |start |begin |be (?:able|seeing|experiencing|back|unaffected)|see|experience|notice|have)`)
@@ -165,7 +214,7 @@ func saysWhatCustomersCanDo(t string) bool {
 			if notAdvice[strings.TrimPrefix(q, "please ")] {
 				continue
 			}
-		case strings.HasSuffix(q, " should") && predictionRe.MatchString(t[m[1]:]):
+		case (strings.HasSuffix(q, " should") || strings.HasSuffix(q, " may still")) && predictionRe.MatchString(t[m[1]:]):
 			continue
 		}
 		return true
@@ -187,7 +236,7 @@ var (
 		// Deadlines: "by 5pm", "by end of day".
 		regexp.MustCompile(`\b(?:by|before|no later than) (?:about |around |approximately |roughly )?(?:` + clockPat + `|` + dayPat + `)`),
 		// Relative times: "in 30 minutes", "within the next 2 hours", "within the hour".
-		regexp.MustCompile(`\b(?:in|within|over) (?:the next |the coming |about |approximately |around |roughly |~ ?|less than |under |no more than |the next about )?` + numPat + ` ?` + unitPat + `\b`),
+		regexp.MustCompile(`\b(?:(?:in|within) (?:the next |the coming |about |approximately |around |roughly |~ ?|less than |under |no more than |the next about )?|over (?:the next |the coming ))` + numPat + ` ?` + unitPat + `\b`),
 		regexp.MustCompile(`\b(?:within (?:the|an) (?:hour|day)|(?:in|within) the (?:next|coming) (?:hour|day|few (?:minutes|hours|days)|couple of (?:hours|days)))\b`),
 		// Vague promises tied to a fix: "will shortly be resolved", "back up soon".
 		regexp.MustCompile(`\b(?:shortly|soon|momentarily|imminently) (?:be )?(?:back|fixed|resolved|restored|online|operational|recovered|available|working)\b`),
@@ -270,6 +319,9 @@ var (
 	causeObjectRe       = regexp.MustCompile(`^(?: [\w'-]+){0,3}`)
 	hedgeRe             = regexp.MustCompile(`\b(?:may|might|could|possibly|potentially|perhaps|appears?|appear to|seems?|suspect\w*|believe\w*|likely|unlikely|whether|if|not yet|unknown|unclear|yet to|determin\w*|identify|identifying|understand\w*|confirm\w*|to find|finding|looking for|searching for|hypothes\w*|theory|rul(?:e|ing) out|no evidence|not (?:believed|known|related))\b`)
 	causeUnknownAfterRe = regexp.MustCompile(`^ (?:analysis|is (?:not|still|yet|under|being|unknown)|has not|remains|will be|investigation)\b`)
+	// changeCauseRe is a change of ours named as what breaks things ("a recent update is
+	// preventing the app from loading", "the rollout of new compute sizes is causing ...").
+	changeCauseRe = regexp.MustCompile(`\b(?:an?|the|our) (?:recent |latest |new )?(?:[\w-]+ )?(?:update|deploy\w*|release|rollout|roll-out|upgrade|migration|configuration change|change)\b[^.;]{0,60}?\b(?:is|are|was|has been) (?:causing|preventing|breaking)\b|\bknock-on effect (?:of|from)\b|\b[\w-]+ (?:has |have |had )?caused (?:an?|the|some)\b`)
 )
 
 var incidentWords = map[string]bool{
@@ -283,8 +335,14 @@ var incidentWords = map[string]bool{
 var providerCauseRe = regexp.MustCompile(`\b(?:providers?|vendors?|partners?|suppliers?)\b[^.;]{0,120}?\b(?:is|are|was|were) causing\b`)
 
 func findPresumedCause(t string) (string, bool) {
-	if m := providerCauseRe.FindStringIndex(t); m != nil && !hedgeRe.MatchString(clauseBefore(t, m[0])+t[m[0]:m[1]]) {
-		return t[m[0]:m[1]], true
+	for _, re := range []*regexp.Regexp{providerCauseRe, changeCauseRe} {
+		for _, m := range re.FindAllStringIndex(t, maxMatches) {
+			q := t[m[0]:m[1]]
+			// "this issue caused a ..." is impact, not a cause.
+			if !hedgeRe.MatchString(clauseBefore(t, m[0])+q) && !incidentWords[strings.Fields(q)[0]] {
+				return q, true
+			}
+		}
 	}
 	return firstMatch(causeRe, t, func(start, end int) bool {
 		if hedgeRe.MatchString(clauseBefore(t, start)) {
@@ -309,19 +367,30 @@ func findPresumedCause(t string) (string, bool) {
 // Blame.
 const vendorPat = `(?:aws|amazon web services|ec2|s3|gcp|google cloud(?: platform)?|azure|cloudflare|fastly|akamai|digitalocean|linode|ovh|hetzner|equinix|softlayer|joyent|salesforce|sendgrid|mailgun|twilio)`
 
-var blameRe = regexp.MustCompile(`\b(?:not our fault|(?:their|its|\w+'s) fault|fault (?:of|lies with)|blam(?:e|ed|ing)|(?:beyond|outside(?: of)?) our control|out of our (?:hands|control)|nothing we can do|(?:upstream|third[- ]party|3rd[- ]party|external|hosting|cloud|infrastructure|network|dns|cdn|data ?cent(?:er|re)|colocation|payment|email|sms|telecom|service) (?:provider|vendor|supplier|carrier|partner)s?|our (?:provider|vendor|supplier|isp|carrier)s?|upstream (?:service|dependency|outage|issue|incident|problem|failure|isp)s?|third[- ]party (?:outage|issue|incident|problem|failure|dependency|dependencies)|(?:provider|vendor|supplier)'s (?:outage|issue|problem|incident|failure|network)|` +
-	vendorPat + `(?:'s)?(?: [\w-]+){0,3}? (?:down|outages?|incident|issues?|problems?|failures?|degradation|degraded|disruption|unavailable|experiencing|having)|(?:outage|incident|issues?|problems?|failure|degradation|disruption)s? (?:at|with|in|from) (?:our )?` + vendorPat +
+var blameRe = regexp.MustCompile(`\b(?:not our fault|(?:their|its|\w+'s) fault|fault (?:of|lies with)|blam(?:e|ed|ing)|(?:beyond|outside(?: of)?) our control|out of our (?:hands|control)|nothing we can do|(?:upstream|third[- ]party|3rd[- ]party|external|hosting|cloud|infrastructure|network|dns|cdn|data ?cent(?:er|re)|colocation|payment|email|sms|telecom|service) (?:provider|vendor|supplier|carrier|partner)s?|our (?:provider|vendor|supplier|isp|carrier)s?|upstream (?:service|dependency|outage|issue|incident|problem|failure|isp)s?|third[- ]party (?:outage|issue|incident|problem|failure|dependency|dependencies)|(?:provider|vendor|supplier|carrier|isp)'s (?:outage|issue|problem|incident|failure|network)|(?:an?|our) (?:vendor|provider|supplier|third[- ]party) (?:issue|outage|problem|incident|failure)s?|` +
+	vendorPat + `(?:'s)?(?: [\w()-]+){0,3}? (?:down|outages?|incident|issues?|problems?|failures?|degradation|degraded|disruption|anomal(?:y|ies)|unavailable|experiencing|having)|` + vendorPat + `(?: is| are| has| have| continues)(?: \w+){0,2}? (?:working to restore|working toward|restoring|implemented mitigation|mitigat|resolv|fix)\w*|(?:outage|incident|issues?|problems?|failure|degradation|disruption)s? (?:at|with|in|from) (?:our )?` + vendorPat +
 	`|external to|rather than (?:on )?our|(?:software|services?|providers?|platforms?|products?|tools?) (?:that )?we use\b|they (?:have|had) (?:now )?(?:resolved|fixed|mitigated|restored)|(?:resolved|fixed|mitigated) their (?:issue|outage|problem)s?|an? [\w.-]+ (?:outage|incident|failure) (?:has |have )?(?:caused|affected|impacted) our)\b`)
 
 // fromRe is trouble that comes from someone: "downtime from NIBSS" points at them, "errors
 // from our API" does not.
 var fromRe = regexp.MustCompile(`\b(?:downtime|outages?|failures?|degradation|disruptions?) from ([\w.-]+)`)
 
-var notAThirdParty = wordSet(`our the a an this that these those its it your you us we`)
+var notAThirdParty = wordSet(`our the a an this that these those its it your you us we maintenance earlier
+	yesterday today last`)
+
+// withRe before a third party makes it someone the team works with, not the source.
+var withRe = regexp.MustCompile(`\b(?:working|work|works|engaged|engaging|coordinating|in contact|in touch)(?: closely| directly)? with (?:our )?$`)
+
+// vendorInvestigatesRe is a named company looking into trouble, which is often the page's
+// own company ("Cloudflare is investigating issues with the Cloudflare Dashboard").
+var vendorInvestigatesRe = regexp.MustCompile(`^` + vendorPat + ` (?:is|are) (?:\w+ )?(?:investigating|looking into|aware of)\b`)
 
 func findBlame(t string) (string, bool) {
-	if q := blameRe.FindString(t); q != "" {
-		return q, true
+	for _, m := range blameRe.FindAllStringIndex(t, maxMatches) {
+		q := t[m[0]:m[1]]
+		if !withRe.MatchString(t[max(0, m[0]-40):m[0]]) && !vendorInvestigatesRe.MatchString(q) {
+			return q, true
+		}
 	}
 	for _, m := range fromRe.FindAllStringSubmatch(t, maxMatches) {
 		if !notAThirdParty[m[1]] {

@@ -18,6 +18,8 @@ limitations under the License.
 // status pages, each labelled by hand with the findings the guidelines call for, split by a
 // hash of the message into a tuning set (two thirds) and a held-out test set (one third).
 // Rules are changed by looking at the tuning set only; the test set is read for its figures.
+// Entries come in batches: the held-out part of batch 1 was counted while the rules were
+// tuned, so each later batch gives a held-out set whose figures no tuning has seen.
 //
 // The labels follow docs/statusupdates.md ("How the wording checker is measured"), not the
 // checker's own patterns.
@@ -62,6 +64,9 @@ type Entry struct {
 	Message string `json:"message"`
 	// Source is where the update was published or quoted.
 	Source string `json:"source"`
+	// Batch is the collection the entry came in, from 1; entries of a later batch were
+	// labelled before the checker was run on them.
+	Batch int `json:"batch"`
 }
 
 // SetOf returns the set a message belongs to: test when the FNV-1a hash of its text is
@@ -81,8 +86,8 @@ func Entries() ([]Entry, error) { return Parse(corpusJSONL) }
 
 // Parse reads one JSON entry per line and checks each: known fields only, a valid set that
 // matches the message's hash, a known status, known rules that apply to that status, listed
-// once each in rule order, a non-empty message the checker reads whole, an http(s) source,
-// and no message twice.
+// once each in rule order, a non-empty message the checker reads whole, a batch, an http(s)
+// source, and no message twice.
 func Parse(b []byte) ([]Entry, error) {
 	var out []Entry
 	seen := map[string]int{}
@@ -125,6 +130,9 @@ func (e Entry) validate() error {
 	}
 	if want := SetOf(e.Message); e.Set != want {
 		return fmt.Errorf("set is %q, but the message's hash puts it in %q", e.Set, want)
+	}
+	if e.Batch < 1 {
+		return fmt.Errorf("batch %d: want 1 or more", e.Batch)
 	}
 	if !strings.HasPrefix(e.Source, "https://") && !strings.HasPrefix(e.Source, "http://") {
 		return fmt.Errorf("source %q is not an http(s) address", e.Source)

@@ -76,7 +76,7 @@ func TestSetOfIsStable(t *testing.T) {
 func TestParseRejectsBadEntries(t *testing.T) {
 	const msg = "This incident has been resolved." // in the test set
 	line := func(set, status, want, message, source string) string {
-		return `{"set":"` + set + `","status":"` + status + `","want":[` + want + `],"message":"` + message + `","source":"` + source + `"}`
+		return `{"set":"` + set + `","status":"` + status + `","want":[` + want + `],"message":"` + message + `","source":"` + source + `","batch":1}`
 	}
 	ok := line(SetTest, "investigating", `"missing-what-is-broken"`, msg, "https://status.example.com/i/1")
 	if _, err := Parse([]byte(ok + "\n")); err != nil {
@@ -94,7 +94,8 @@ func TestParseRejectsBadEntries(t *testing.T) {
 			"does not apply"},
 		"no source":     {line(SetTest, "investigating", "", msg, ""), "not an http(s) address"},
 		"empty message": {line(SetTune, "investigating", "", "", "https://x"), "empty message"},
-		"unknown field": {`{"set":"test","status":"investigating","want":[],"message":"` + msg + `","source":"https://x","note":"x"}`, "unknown field"},
+		"unknown field": {`{"set":"test","status":"investigating","want":[],"message":"` + msg + `","source":"https://x","batch":1,"note":"x"}`, "unknown field"},
+		"no batch":      {`{"set":"test","status":"investigating","want":[],"message":"` + msg + `","source":"https://x"}`, "batch 0"},
 		"duplicate":     {ok + "\n" + ok, "same message as line 1"},
 		"not JSON":      {"set: test", "line 1"},
 	} {

@@ -18,7 +18,9 @@ limitations under the License.
 // status-page updates (internal/wording/corpus): per rule and per set, how many of its
 // findings the labels call for (precision) and how many labelled departures it finds
 // (recall). With -errors it lists the tuning set's disagreements, to work on; the held-out
-// set is only ever counted, so that its figures stay an honest estimate.
+// set is only ever counted, so that its figures stay an honest estimate. The held-out set is
+// also scored per batch: a batch collected after the rules were tuned is the one whose
+// held-out figures no tuning has seen.
 //
 //	go run ./test/bench/wording
 //	go run ./test/bench/wording -errors
@@ -27,6 +29,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -54,24 +57,32 @@ func run(listErrors bool) error {
 	}
 	sources := map[string]bool{}
 	perSet := map[string]int{}
+	batches := map[int][]corpus.Entry{}
 	for _, e := range entries {
 		sources[e.Source] = true
 		perSet[e.Set]++
+		batches[e.Batch] = append(batches[e.Batch], e)
 	}
-	fmt.Printf("corpus: %d status-page updates from %d sources; tuning set %d, held-out set %d\n\n",
+	fmt.Printf("corpus: %d status-page updates from %d sources; tuning set %d, held-out set %d\n",
 		len(entries), len(sources), perSet[corpus.SetTune], perSet[corpus.SetTest])
+	ids := slices.Sorted(maps.Keys(batches))
+	for _, b := range ids {
+		n := 0
+		for _, e := range batches[b] {
+			if e.Set == corpus.SetTest {
+				n++
+			}
+		}
+		fmt.Printf("batch %d: %d updates, %d held out\n", b, len(batches[b]), n)
+	}
+	fmt.Println()
 
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "set\trule\tjudged\tlabelled\tTP\tFP\tFN\tprecision\trecall\t")
-	for _, set := range []string{corpus.SetTune, corpus.SetTest} {
-		scores := corpus.Score(entries, set, check)
-		var all corpus.Counts
-		for _, r := range wording.Rules {
-			c := scores[r]
-			all.TP, all.FP, all.FN, all.TN = all.TP+c.TP, all.FP+c.FP, all.FN+c.FN, all.TN+c.TN
-			row(w, set, r, c)
-		}
-		row(w, set, "all rules", all)
+	table(w, "tune", entries, corpus.SetTune)
+	table(w, "test", entries, corpus.SetTest)
+	for _, b := range ids {
+		table(w, fmt.Sprintf("test, batch %d", b), batches[b], corpus.SetTest)
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -80,6 +91,18 @@ func run(listErrors bool) error {
 		printErrors(entries)
 	}
 	return nil
+}
+
+// table writes one row per rule and one for all rules, over the entries of set.
+func table(w *tabwriter.Writer, name string, entries []corpus.Entry, set string) {
+	scores := corpus.Score(entries, set, check)
+	var all corpus.Counts
+	for _, r := range wording.Rules {
+		c := scores[r]
+		all.TP, all.FP, all.FN, all.TN = all.TP+c.TP, all.FP+c.FP, all.FN+c.FN, all.TN+c.TN
+		row(w, name, r, c)
+	}
+	row(w, name, "all rules", all)
 }
 
 func row(w *tabwriter.Writer, set, rule string, c corpus.Counts) {
