@@ -123,10 +123,10 @@ func TestAlertNotificationsWithoutTheTokenChangeNothing(t *testing.T) {
 		code  int
 		want  string
 	}{
-		"no token":    {"", body, http.StatusUnauthorized, "no bearer token"},
-		"wrong token": {"am-token-0123456789abcdeX", body, http.StatusUnauthorized, "not one of Secret"},
-		"prefix":      {alertToken[:10], body, http.StatusUnauthorized, "not one of Secret"},
-		"oversized":   {alertToken, append(body, bytes.Repeat([]byte(" "), gateway.MaxAlertBody)...), http.StatusRequestEntityTooLarge, "lower max_alerts"},
+		"no token":      {"", body, http.StatusUnauthorized, "no bearer token"},
+		"wrong token":   {"am-token-0123456789abcdeX", body, http.StatusUnauthorized, "not one of Secret"},
+		"prefix":        {alertToken[:10], body, http.StatusUnauthorized, "not one of Secret"},
+		"oversized":     {alertToken, append(body, bytes.Repeat([]byte(" "), gateway.MaxAlertBody)...), http.StatusRequestEntityTooLarge, "lower max_alerts"},
 		"not a payload": {alertToken, []byte(`{"version":"3"}`), http.StatusBadRequest, `version "3" is not supported`},
 	} {
 		if code, text := in.post(tc.token, tc.body); code != tc.code || !strings.Contains(text, tc.want) {
