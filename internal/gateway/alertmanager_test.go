@@ -211,7 +211,9 @@ scrape_configs:
 		t.Fatalf("incident %s: title %q, state %s, IC %q, impact %+v", inc.Name, inc.Spec.Title, inc.Spec.State, inc.Spec.Roles.Commander, inc.Spec.Impact)
 	}
 	if !slices.ContainsFunc(inc.Spec.Links, func(l v1alpha1.Link) bool { return l.Name == "runbook" }) ||
-		!slices.ContainsFunc(inc.Spec.Links, func(l v1alpha1.Link) bool { return l.Name == "source" && strings.HasPrefix(l.URL, "http://"+promAddr+"/graph") }) ||
+		!slices.ContainsFunc(inc.Spec.Links, func(l v1alpha1.Link) bool {
+			return l.Name == "source" && strings.HasPrefix(l.URL, "http://"+promAddr+"/graph")
+		}) ||
 		!slices.ContainsFunc(inc.Spec.Links, func(l v1alpha1.Link) bool { return l.Name == "alertmanager" && l.URL == "http://"+amAddr }) {
 		t.Fatalf("links %+v", inc.Spec.Links)
 	}
