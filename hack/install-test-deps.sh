@@ -2,12 +2,13 @@
 # Installs from Debian what the status page's browser test and benchmark drive: chromium
 # (headless, for the end-to-end page test) with a font to render text, and wrk and nginx (for
 # test/bench/statuspage); postgresql, which the status page's PostgreSQL tests and benchmark
-# start in a temporary directory of their own (internal/pgtest); and promtool, from the
-# prometheus package, which tests the alerting rules in config/prometheus. Idempotent and
-# quiet: it installs only the missing packages.
+# start in a temporary directory of their own (internal/pgtest); promtool, from the prometheus
+# package, which tests the alerting rules in config/prometheus; and Prometheus and Alertmanager
+# themselves (prometheus, prometheus-alertmanager), which the gateway's Alertmanager intake test
+# runs for real. Idempotent and quiet: it installs only the missing packages.
 set -euo pipefail
 
-packages=(chromium fonts-dejavu-core wrk nginx-light postgresql prometheus)
+packages=(chromium fonts-dejavu-core wrk nginx-light postgresql prometheus prometheus-alertmanager)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 missing=()
@@ -22,7 +23,7 @@ fi
 sudo=()
 [[ $(id -u) -eq 0 ]] || sudo=(sudo)
 
-# nginx's, postgresql's and prometheus's packages start system-wide servers after installing; the tests run
+# nginx's, postgresql's, prometheus's and alertmanager's packages start system-wide servers after installing; the tests run
 # their own or none, so forbid service starts for the duration of the install (the Debian
 # way: policy-rc.d exit 101), unless the machine already has a policy of its own.
 policy=/usr/sbin/policy-rc.d

@@ -89,6 +89,12 @@ const (
 	EventStatusUpdateFailed = "StatusUpdateFailed"
 	// EventPostmortemOverdue (Warning): a post-mortem is past its due date.
 	EventPostmortemOverdue = "PostmortemOverdue"
+	// EventAlertFiring: Alertmanager notified that alerts of the incident's group fire
+	// ("Alertmanager: 2 firing: HighErrorRate (api, web)").
+	EventAlertFiring = "AlertFiring"
+	// EventAlertsResolved: Alertmanager notified that every alert of the incident's group is
+	// resolved, a hint to the IC, who decides whether the incident is.
+	EventAlertsResolved = "AlertsResolved"
 )
 
 // Annotations the admission webhook maintains.

@@ -100,6 +100,53 @@ type IncidentSpec struct {
 	// policy named "default" applies, and without one the documented defaults.
 	// +optional
 	PolicyRef *PolicyReference `json:"policyRef,omitempty"`
+
+	// alerts is what Alertmanager reported about the alert group that opened the incident.
+	// The gateway's Alertmanager intake writes it; the controller records each notification
+	// in the timeline. It never changes the state: the IC does.
+	// +optional
+	Alerts *AlertGroup `json:"alerts,omitempty"`
+}
+
+// AlertGroupStatus is the status of an Alertmanager notification.
+// +kubebuilder:validation:Enum=firing;resolved
+type AlertGroupStatus string
+
+const (
+	// AlertsFiring: at least one alert of the group fires.
+	AlertsFiring AlertGroupStatus = "firing"
+	// AlertsResolved: every alert of the group is resolved.
+	AlertsResolved AlertGroupStatus = "resolved"
+)
+
+// AlertGroup is one Alertmanager alert group, as its latest notification reported it.
+// +kubebuilder:validation:XValidation:rule="self.groupKey == oldSelf.groupKey",message="alerts.groupKey cannot change: an incident follows one alert group; a new group opens its own incident"
+// +kubebuilder:validation:XValidation:rule="self.notifications >= oldSelf.notifications",message="alerts.notifications only grows: it counts the notifications received"
+type AlertGroup struct {
+	// groupKey is Alertmanager's key of the alert group.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	GroupKey string `json:"groupKey"`
+
+	// status of the latest notification: firing while an alert of the group fires, resolved
+	// once every one is.
+	// +required
+	Status AlertGroupStatus `json:"status"`
+
+	// notifications counts the notifications received for the group, the first included.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	Notifications int32 `json:"notifications"`
+
+	// lastNotifiedAt is when the latest notification was received.
+	// +required
+	LastNotifiedAt metav1.Time `json:"lastNotifiedAt"`
+
+	// summary of the latest notification: how many alerts fire or are resolved, and which.
+	// +optional
+	// +kubebuilder:validation:MaxLength=400
+	Summary string `json:"summary,omitempty"`
 }
 
 // Person is a plain identity: a username or an email address.
@@ -237,7 +284,7 @@ type PolicyReference struct {
 }
 
 // TimelineEntryType says what kind of fact a timeline entry records.
-// +kubebuilder:validation:Enum=Declared;StateChanged;Reopened;Handoff;Sitrep;StatusUpdate;Reminder
+// +kubebuilder:validation:Enum=Declared;StateChanged;Reopened;Handoff;Sitrep;StatusUpdate;Reminder;Alert
 type TimelineEntryType string
 
 const (
@@ -255,6 +302,8 @@ const (
 	TimelineStatusUpdate TimelineEntryType = "StatusUpdate"
 	// TimelineReminder records a reminder sent to the IC; reminders are compacted first.
 	TimelineReminder TimelineEntryType = "Reminder"
+	// TimelineAlert records a notification from Alertmanager about the incident's alerts.
+	TimelineAlert TimelineEntryType = "Alert"
 )
 
 // TimelineEntry is one observed fact of the response.
@@ -437,6 +486,10 @@ type Recorded struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	StatusUpdates int32 `json:"statusUpdates,omitempty"`
+	// alertNotifications is how many of spec.alerts.notifications have been recorded.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	AlertNotifications int32 `json:"alertNotifications,omitempty"`
 }
 
 // IncidentStatus is what the controller observed.

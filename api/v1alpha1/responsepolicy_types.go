@@ -114,7 +114,47 @@ type ResponsePolicySpec struct {
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('1s')",message="must be a duration of at least 1s, such as 10s, 30m or 1h30m"
 	PostmortemReminderInterval *metav1.Duration `json:"postmortemReminderInterval,omitempty"`
+
+	// alerts says how the gateway's Alertmanager intake opens incidents from alerts in this
+	// namespace (docs/alertmanager.md). It applies from the policy named "default".
+	// +optional
+	Alerts *AlertIntake `json:"alerts,omitempty"`
 }
+
+// AlertIntake is how incidents opened by Alertmanager's notifications start.
+type AlertIntake struct {
+	// defaultIncidentCommander is the IC of an incident opened from an alert. The intake acts
+	// as a service account, which cannot be first responder, and PagerDuty's Events API does
+	// not say who is on call: the on-call the policy's paging pages takes over with a
+	// hand-off.
+	// +required
+	DefaultIncidentCommander Person `json:"defaultIncidentCommander"`
+
+	// stateLabel names the alert label whose value, through states, picks the state the
+	// incident opens in. Default "severity".
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z_][a-zA-Z0-9_]*$`
+	StateLabel string `json:"stateLabel,omitempty"`
+
+	// states maps values of stateLabel to the state an incident opens in, such as
+	// critical: Major. An incident opens in the most severe state its firing alerts map to;
+	// Investigating when none maps. Later notifications never change the state: the IC does.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=20
+	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k] != 'Resolved')",message="states map to an open state: an alert cannot open a Resolved incident"
+	States map[string]IncidentState `json:"states,omitempty"`
+
+	// componentsLabel names the alert label whose values, across the firing alerts, become
+	// impact.components (status-page component names). Default: none.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z_][a-zA-Z0-9_]*$`
+	ComponentsLabel string `json:"componentsLabel,omitempty"`
+}
+
+// DefaultAlertStateLabel is the alert label that picks an alert-opened incident's state.
+const DefaultAlertStateLabel = "severity"
 
 // PolicyPurpose says what a ResponsePolicy is for.
 type PolicyPurpose string

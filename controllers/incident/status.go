@@ -72,6 +72,7 @@ func recordChanges(inc *v1alpha1.Incident, by map[string]string, now time.Time) 
 	}
 	facts = append(facts, handoffFacts(&rec.Roles, inc.Spec.Roles, rolesAt, by)...)
 	facts = append(facts, sitrepFacts(inc, rec, at, by)...)
+	facts = append(facts, alertFacts(inc, rec, at)...)
 	if su := inc.Status.StatusUpdates; su != nil && su.Published > rec.StatusUpdates {
 		when := at
 		if su.LastPublishedAt != nil {
@@ -250,16 +251,46 @@ func sitrepFacts(inc *v1alpha1.Incident, rec *v1alpha1.Recorded, at metav1.Time,
 	return facts
 }
 
+// alertFacts records the Alertmanager notifications not recorded yet, as one fact: several
+// that arrived between two reconciles are counted in one entry. A resolved group is a hint to
+// the IC (the AlertsResolved Event), never a state change.
+func alertFacts(inc *v1alpha1.Incident, rec *v1alpha1.Recorded, at metav1.Time) []fact {
+	a := inc.Spec.Alerts
+	if a == nil || a.Notifications <= rec.AlertNotifications {
+		return nil
+	}
+	when := at
+	if !a.LastNotifiedAt.IsZero() && !a.LastNotifiedAt.After(at.Time) {
+		when = a.LastNotifiedAt
+	}
+	msg := "Alertmanager: " + cmp.Or(a.Summary, string(a.Status))
+	if n := a.Notifications - rec.AlertNotifications; n > 1 && rec.AlertNotifications > 0 {
+		msg += fmt.Sprintf(" (%d notifications)", n)
+	}
+	f := fact{key: fmt.Sprintf("alert/%d", a.Notifications), eventReason: v1alpha1.EventAlertFiring, eventType: "Normal"}
+	if a.Status == v1alpha1.AlertsResolved {
+		f.eventReason = v1alpha1.EventAlertsResolved
+		msg += "; the IC decides whether the incident is resolved"
+	}
+	f.entry = entry(when, v1alpha1.TimelineAlert, msg, AlertsBy)
+	rec.AlertNotifications = a.Notifications
+	return []fact{f}
+}
+
+// AlertsBy is who the timeline says reported an alert notification.
+const AlertsBy = "alertmanager"
+
 func entry(at metav1.Time, t v1alpha1.TimelineEntryType, msg, by string) v1alpha1.TimelineEntry {
 	return v1alpha1.TimelineEntry{At: at, Type: t, Message: truncate(msg, 512), By: truncate(by, 253)}
 }
 
 // CompactTimeline bounds the timeline to max entries. State changes, declarations, reopens and
-// hand-offs are the record of command and are kept; reminders go first, then sitrep entries
-// (the sitreps themselves stay in the spec), then status updates. Only if the timeline still
+// hand-offs are the record of command and are kept; reminders go first, then alert
+// notifications (the latest stays in the spec), then sitrep entries (the sitreps themselves
+// stay in the spec), then status updates. Only if the timeline still
 // holds too many does it drop its oldest entries.
 func CompactTimeline(tl []v1alpha1.TimelineEntry, max int) []v1alpha1.TimelineEntry {
-	for _, t := range []v1alpha1.TimelineEntryType{v1alpha1.TimelineReminder, v1alpha1.TimelineSitrep, v1alpha1.TimelineStatusUpdate} {
+	for _, t := range []v1alpha1.TimelineEntryType{v1alpha1.TimelineReminder, v1alpha1.TimelineAlert, v1alpha1.TimelineSitrep, v1alpha1.TimelineStatusUpdate} {
 		excess := len(tl) - max
 		if excess <= 0 {
 			return tl

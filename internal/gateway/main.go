@@ -30,10 +30,15 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/go-logr/stdr"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/discovery"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"firescope.dev/firescope/api/v1alpha1"
 )
 
 // Main runs the gateway until ctx ends. args are its command-line flags.
@@ -73,7 +78,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	// Every command reads the identities ConfigMap with this one client: client-go's default
 	// of 5 requests a second would make people queue behind each other.
 	cfg.QPS, cfg.Burst = 50, 100
-	own, err := client.New(cfg, client.Options{})
+	own, err := client.New(cfg, client.Options{Scheme: scheme()})
 	if err != nil {
 		return err
 	}
@@ -92,8 +97,16 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 		Ready: func(ctx context.Context) error {
 			return disc.RESTClient().Get().AbsPath("/readyz").Do(ctx).Error()
 		},
+		Alerts: &AlertIntake{Client: own},
 	}
 	return serve(ctx, listen, s.Handler(), log)
+}
+
+func scheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(v1alpha1.AddToScheme(s))
+	return s
 }
 
 func serve(ctx context.Context, listen string, h http.Handler, log logr.Logger) error {
@@ -103,7 +116,7 @@ func serve(ctx context.Context, listen string, h http.Handler, log logr.Logger) 
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 15 * time.Second, IdleTimeout: 60 * time.Second}
-	log.Info("serving Slack's commands and interactions", "address", ln.Addr().String())
+	log.Info("serving Slack's commands and interactions, and Alertmanager's notifications", "address", ln.Addr().String())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {

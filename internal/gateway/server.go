@@ -53,6 +53,8 @@ type Server struct {
 	WorkTimeout time.Duration
 	// Ready reports whether the gateway can reach the API server.
 	Ready func(context.Context) error
+	// Alerts serves Alertmanager's notifications at /alertmanager/NAMESPACE; nil serves none.
+	Alerts *AlertIntake
 
 	metrics *metrics
 }
@@ -67,9 +69,9 @@ func newMetrics() *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "firescope_gateway_requests_total",
-			Help: "Requests from Slack, by endpoint and outcome (ok, refused, unverified, error)."}, []string{"endpoint", "outcome"}),
+			Help: "Requests from Slack and Alertmanager, by endpoint and outcome (ok, refused, unverified, error)."}, []string{"endpoint", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "firescope_gateway_request_duration_seconds",
-			Help: "Time to answer a request from Slack, by endpoint.", Buckets: prometheus.DefBuckets}, []string{"endpoint"}),
+			Help: "Time to answer a request from Slack or Alertmanager, by endpoint.", Buckets: prometheus.DefBuckets}, []string{"endpoint"}),
 	}
 	m.registry.MustRegister(m.requests, m.duration, prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
@@ -87,6 +89,9 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /slack/commands", s.verified("commands", s.command))
 	mux.Handle("POST /slack/interactions", s.verified("interactions", s.interaction))
+	if s.Alerts != nil {
+		mux.HandleFunc("POST /alertmanager/{namespace}", s.alertmanager)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

@@ -1,0 +1,250 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package gateway
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/credentials"
+)
+
+// AlertTokenSecret is the Secret, in each namespace that takes alerts, whose keys each hold a
+// bearer token Alertmanager may send (several, so that a token can be rotated). It must be
+// labelled credentials.Label=true.
+const AlertTokenSecret = "firescope-alertmanager"
+
+// MaxAlertBody bounds a notification. Alertmanager's max_alerts keeps a large group's
+// payload far smaller.
+const MaxAlertBody = 1 << 20
+
+// AlertIntake opens incidents from Alertmanager's notifications and records the later ones
+// on the same incident, as the gateway's own identity.
+type AlertIntake struct {
+	// Client reads the token Secrets and policies and writes the incidents. Its reads must go
+	// to the API server, not a cache: the API server arbitrates concurrent notifications.
+	Client client.Client
+	// Now tells the time; tests inject a fixed one.
+	Now func() time.Time
+}
+
+// alertResult is what a notification did.
+type alertResult struct {
+	Incident string `json:"incident,omitempty"`
+	Opened   bool   `json:"opened"`
+	Message  string `json:"message"`
+}
+
+// httpError is a refusal with the status Alertmanager gets: 4xx it does not retry (the
+// notification is sent again at the group's next interval), 5xx it retries.
+type httpError struct {
+	code int
+	msg  string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func refuse(code int, format string, args ...any) error {
+	return &httpError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// alertmanager serves POST /alertmanager/NAMESPACE: a token check, then the notification.
+func (s *Server) alertmanager(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	defer func() { s.metrics.duration.WithLabelValues("alertmanager").Observe(time.Since(start).Seconds()) }()
+	ns := r.PathValue("namespace")
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	defer cancel()
+	res, err := s.notify(ctx, ns, r, w)
+	outcome := "ok"
+	if err != nil {
+		var he *httpError
+		if !errors.As(err, &he) {
+			he = &httpError{code: http.StatusServiceUnavailable, msg: err.Error()}
+		}
+		switch {
+		case he.code == http.StatusUnauthorized:
+			outcome = "unverified"
+			w.Header().Set("WWW-Authenticate", `Bearer realm="firescope"`)
+		case he.code >= 500:
+			outcome = "error"
+		default:
+			outcome = "refused"
+		}
+		s.metrics.requests.WithLabelValues("alertmanager", outcome).Inc()
+		s.Log.Info("refused an Alertmanager notification", "namespace", ns, "status", he.code, "reason", he.msg)
+		http.Error(w, he.msg, he.code)
+		return
+	}
+	s.metrics.requests.WithLabelValues("alertmanager", outcome).Inc()
+	s.Log.V(1).Info("took an Alertmanager notification", "namespace", ns, "incident", res.Incident, "opened", res.Opened)
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(res)
+}
+
+func (s *Server) notify(ctx context.Context, ns string, r *http.Request, w http.ResponseWriter) (alertResult, error) {
+	if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+		return alertResult{}, refuse(http.StatusNotFound, "%q is not a namespace name: POST to /alertmanager/NAMESPACE", ns)
+	}
+	if err := s.Alerts.authenticate(ctx, ns, r.Header.Get("Authorization")); err != nil {
+		return alertResult{}, err
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxAlertBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return alertResult{}, refuse(http.StatusRequestEntityTooLarge, "the notification is over %d bytes: lower max_alerts in the webhook_config", MaxAlertBody)
+		}
+		return alertResult{}, refuse(http.StatusBadRequest, "cannot read the notification: %v", err)
+	}
+	n, err := DecodeNotification(body)
+	if err != nil {
+		return alertResult{}, refuse(http.StatusBadRequest, "%v", err)
+	}
+	p, err := s.Alerts.policy(ctx, ns)
+	if err != nil {
+		return alertResult{}, err
+	}
+	return s.Alerts.apply(ctx, ns, n, p)
+}
+
+// authenticate checks the bearer token against every key of the namespace's token Secret, in
+// constant time. A namespace without the Secret, or whose Secret the gateway may not read,
+// takes no alerts.
+func (a *AlertIntake) authenticate(ctx context.Context, ns, header string) error {
+	token, ok := strings.CutPrefix(header, "Bearer ")
+	if !ok || strings.TrimSpace(token) == "" {
+		return refuse(http.StatusUnauthorized, "no bearer token: set http_config.authorization.credentials (type Bearer) in the webhook_config")
+	}
+	sec := &corev1.Secret{}
+	err := a.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: AlertTokenSecret}, sec)
+	switch {
+	case apierrors.IsNotFound(err), apierrors.IsForbidden(err):
+		return refuse(http.StatusUnauthorized, "namespace %s takes no alerts: it needs the Secret %s labelled %s=true, and the gateway the "+
+			"right to read it (docs/alertmanager.md)", ns, AlertTokenSecret, credentials.Label)
+	case err != nil:
+		return fmt.Errorf("reading Secret %s/%s: %w", ns, AlertTokenSecret, err)
+	case sec.Labels[credentials.Label] != "true":
+		return refuse(http.StatusUnauthorized, "namespace %s takes no alerts: Secret %s is not labelled %s=true", ns, AlertTokenSecret, credentials.Label)
+	}
+	match := 0
+	for _, v := range sec.Data {
+		if want := strings.TrimSpace(string(v)); want != "" {
+			match |= subtle.ConstantTimeCompare([]byte(want), []byte(strings.TrimSpace(token)))
+		}
+	}
+	if match != 1 {
+		return refuse(http.StatusUnauthorized, "the bearer token is not one of Secret %s/%s", ns, AlertTokenSecret)
+	}
+	return nil
+}
+
+// policy returns the alerts section of the namespace's default ResponsePolicy.
+func (a *AlertIntake) policy(ctx context.Context, ns string) (*v1alpha1.AlertIntake, error) {
+	p := &v1alpha1.ResponsePolicy{}
+	err := a.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: v1alpha1.DefaultPolicyName}, p)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, refuse(http.StatusUnprocessableEntity, "namespace %s has no ResponsePolicy %q: create one with spec.alerts.defaultIncidentCommander, "+
+			"the IC of incidents opened from alerts", ns, v1alpha1.DefaultPolicyName)
+	case err != nil:
+		return nil, fmt.Errorf("reading ResponsePolicy %s/%s: %w", ns, v1alpha1.DefaultPolicyName, err)
+	case p.Spec.Alerts == nil:
+		return nil, refuse(http.StatusUnprocessableEntity, "ResponsePolicy %s/%s has no spec.alerts: set spec.alerts.defaultIncidentCommander, "+
+			"the IC of incidents opened from alerts", ns, v1alpha1.DefaultPolicyName)
+	}
+	return p.Spec.Alerts, nil
+}
+
+// conflictBackoff retries the writes that lost a race to another notification of the group.
+var conflictBackoff = wait.Backoff{Steps: 10, Duration: 10 * time.Millisecond, Factor: 2, Jitter: 0.5, Cap: time.Second}
+
+// apply records the notification on its group's open incident, or opens one for a firing
+// group that has none. Each write is arbitrated by the API server: a record with an
+// optimistic lock, a new incident under a name computed from the group, so two notifications
+// racing to open one open it once and the loser records itself on it.
+func (a *AlertIntake) apply(ctx context.Context, ns string, n Notification, p *v1alpha1.AlertIntake) (alertResult, error) {
+	var res alertResult
+	err := retry.OnError(conflictBackoff, func(err error) bool { return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) }, func() error {
+		list := &v1alpha1.IncidentList{}
+		if err := a.Client.List(ctx, list, client.InNamespace(ns), client.MatchingLabels{GroupLabel: GroupHash(n.GroupKey)}); err != nil {
+			return err
+		}
+		open, seq := openOf(list.Items, n.GroupKey)
+		if open != nil {
+			before := open.DeepCopy()
+			n.Record(open, a.now())
+			res = alertResult{Incident: open.Name, Message: "recorded on incident " + open.Name}
+			return a.Client.Patch(ctx, open, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+		}
+		if n.Status != string(v1alpha1.AlertsFiring) {
+			res = alertResult{Message: "the group is resolved and has no open incident: nothing to record"}
+			return nil
+		}
+		inc := n.NewIncident(ns, seq+1, p, a.now())
+		res = alertResult{Incident: inc.Name, Opened: true, Message: "opened incident " + inc.Name}
+		return a.Client.Create(ctx, inc)
+	})
+	if apierrors.IsInvalid(err) || apierrors.IsForbidden(err) || apierrors.IsBadRequest(err) {
+		return alertResult{}, refuse(http.StatusUnprocessableEntity, "%v", err)
+	}
+	return res, err
+}
+
+// openOf returns the group's open incident (the latest, should there be several) and the
+// highest sequence number its incidents' names carry.
+func openOf(incs []v1alpha1.Incident, groupKey string) (*v1alpha1.Incident, int) {
+	var open *v1alpha1.Incident
+	seq := 0
+	for i := range incs {
+		inc := &incs[i]
+		if j := strings.LastIndexByte(inc.Name, '-'); j >= 0 {
+			s, _ := strconv.Atoi(inc.Name[j+1:])
+			seq = max(seq, s)
+		}
+		if inc.Spec.Alerts == nil || inc.Spec.Alerts.GroupKey != groupKey {
+			continue // another group whose key hashes alike
+		}
+		if inc.Spec.State.IsOpen() && (open == nil || inc.CreationTimestamp.After(open.CreationTimestamp.Time)) {
+			open = inc
+		}
+	}
+	return open, seq
+}
+
+func (a *AlertIntake) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
