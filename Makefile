@@ -84,6 +84,7 @@ bench: control-plane build test-deps ## Run every benchmark (about 25 minutes); 
 	go run ./test/bench/ratelimit -n 20 -min-gap 1s -fail-writes 0.3
 	go run ./test/bench/statuspage
 	go run ./test/bench/statuspage-memory
+	go run ./test/bench/statuspage-postgres
 	go run ./test/bench/postmortem -n 200
 	go run ./test/bench/day
 	go run ./test/bench/declare -n 50

@@ -174,15 +174,17 @@ func run(duration time.Duration, connections, rounds, publishes int) error {
 		"PostgreSQL share %d cores (load average before the run: %s).\n\n",
 		connections, connections/2, rounds, duration, strings.Count(string(cpus), "\nprocessor")+1, loadBefore)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "path\tbytes\tnginx req/s\tp99\tCPU/req\t2 replicas req/s\tp99\tCPU/req\tratio req/s\t")
+	fmt.Fprintln(tw, "path\tbytes\tnginx req/s\tp99\tCPU/req\t2 replicas req/s\tp99\tCPU/req\tratio req/s\tratio CPU/req\t")
 	for _, r := range rows {
 		n, f := median(r.nginx), median(r.status)
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%.0f\t%s\t%s\t%.2f\t\n", r.path, sizes[r.path],
-			n.rps, n.p99, n.cpu, f.rps, f.p99, f.cpu, f.rps/n.rps)
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%.0f\t%s\t%s\t%.2f\t%.2f\t\n", r.path, sizes[r.path],
+			n.rps, n.p99, n.cpu, f.rps, f.p99, f.cpu, f.rps/n.rps, float64(n.cpu)/float64(f.cpu))
 	}
 	_ = tw.Flush()
 	fmt.Println("\nCPU/req is the servers' own CPU time (user+system) per request; for the replicas, both")
-	fmt.Println("together (PostgreSQL is idle during reads: every replica serves from memory).")
+	fmt.Println("together (PostgreSQL is idle during reads: every replica serves from memory). On a busy machine")
+	fmt.Println("it is the steadier figure: req/s follows each side's share of the cores. Ratio CPU/req is nginx's")
+	fmt.Println("over the replicas'.")
 	fmt.Printf("\nPublish: %d updates, one at a time, to either replica in turn:\n", len(acked))
 	fmt.Printf("  acknowledged (committed in PostgreSQL)  p50 %s  p99 %s  max %s\n", percentile(acked, 50), percentile(acked, 99), percentile(acked, 100))
 	fmt.Printf("  served by every replica                  p50 %s  p99 %s  max %s\n", percentile(served, 50), percentile(served, 99), percentile(served, 100))
