@@ -130,7 +130,7 @@ control-plane: ## Build kube-apiserver, kube-controller-manager and etcd from so
 	hack/build-control-plane.sh "$(CONTROL_PLANE)"
 
 .PHONY: test-deps
-test-deps: ## Install Debian's chromium, wrk, nginx and promtool (prometheus) for the browser test, benchmarks and alert tests (once).
+test-deps: ## Install Debian's chromium, wrk, nginx, postgresql and promtool (prometheus) for the browser test, benchmarks, PostgreSQL tests and alert tests (once).
 	hack/install-test-deps.sh
 
 $(CONTROLLER_GEN):
