@@ -84,6 +84,7 @@ bench: control-plane build test-deps ## Run every benchmark (about 25 minutes); 
 	go run ./test/bench/ratelimit -n 20 -min-gap 1s -fail-writes 0.3
 	go run ./test/bench/statuspage
 	go run ./test/bench/statuspage-memory
+	go run ./test/bench/statuspage-postgres
 	go run ./test/bench/postmortem -n 200
 	go run ./test/bench/day
 	go run ./test/bench/declare -n 50
@@ -129,7 +130,7 @@ control-plane: ## Build kube-apiserver, kube-controller-manager and etcd from so
 	hack/build-control-plane.sh "$(CONTROL_PLANE)"
 
 .PHONY: test-deps
-test-deps: ## Install Debian's chromium, wrk, nginx and promtool (prometheus) for the browser test, benchmarks and alert tests (once).
+test-deps: ## Install Debian's chromium, wrk, nginx, postgresql and promtool (prometheus) for the browser test, benchmarks, PostgreSQL tests and alert tests (once).
 	hack/install-test-deps.sh
 
 $(CONTROLLER_GEN):

@@ -123,7 +123,9 @@ func (s *Server) command(name string, args ...string) *exec.Cmd {
 	cmd := exec.Command(filepath.Join(s.bin, name), args...)
 	cmd.Dir = s.dir
 	cmd.Env = []string{"HOME=" + s.dir, "LANG=C.UTF-8", "PATH=/usr/bin:/bin"}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Setpgid: true}
+	// Setpgid keeps a terminal's Ctrl-C from reaching the server before the caller stops
+	// it; Pdeathsig stops it (immediate shutdown) if the caller dies first.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Setpgid: true, Pdeathsig: syscall.SIGQUIT}
 	return cmd
 }
 

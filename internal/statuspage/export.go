@@ -80,8 +80,7 @@ func exportName(route string) string {
 	return name
 }
 
-// mainExport is `statuspage export`: it reads the page from its database, writes the copy and
-// lists what it wrote on stderr.
+// mainExport is `statuspage export`: it reads the page from its database and writes the copy.
 func mainExport(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	var dir string
 	cfg, err := parseConfig(args, getenv, stderr, &dir)

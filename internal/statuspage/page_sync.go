@@ -35,6 +35,7 @@ func (p *Page) lockWrite() *apiError {
 	p.mu.Lock()
 	ch, err := p.store.begin()
 	if err != nil {
+		p.store.end()
 		p.mu.Unlock()
 		return storeError(err)
 	}

@@ -94,7 +94,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer, 
 	fs.StringVar(&cfg.Listen, "listen", ":8080", "TCP address to serve on.")
 	fs.StringVar(&cfg.DataPath, "data", "statuspage.db", "Database file; created if missing. Keep it on a persistent volume.")
 	fs.StringVar(&postgresURLFile, "postgres-url-file", "", "File holding the PostgreSQL connection string (else $"+EnvPostgresURL+"): set one to keep the page in PostgreSQL rather than --data, for several replicas.")
-	fs.Func("postgres-max-conns", "PostgreSQL connection pool size per replica (default 4).", func(v string) error {
+	fs.Func("postgres-max-conns", "PostgreSQL connection pool size per replica (default 4, or the number of CPUs if more).", func(v string) error {
 		n, err := strconv.ParseInt(v, 10, 32)
 		if err != nil || n < 1 {
 			return fmt.Errorf("%q is not a pool size of at least 1", v)
@@ -127,7 +127,8 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer, 
 		fmt.Fprintf(usageOut, "Usage: statuspage [flags]\n       statuspage export --to DIR [flags]\n\n"+
 			"Serves the Firescope status page. Every flag can also be set in the environment as\n"+
 			"%sFLAG_NAME (--public-url as %sPUBLIC_URL); a flag wins.\n"+
-			"The write API's tokens come from --tokens-dir (one per namespace) and --token-file or $%s (admin).\n\n", EnvPrefix, EnvPrefix, EnvToken)
+			"The write API's tokens come from --tokens-dir (one per namespace) and --token-file or $%s (admin);\n"+
+			"a PostgreSQL connection string, for several replicas, from --postgres-url-file or $%s.\n\n", EnvPrefix, EnvPrefix, EnvToken, EnvPostgresURL)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
