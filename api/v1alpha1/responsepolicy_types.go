@@ -192,12 +192,20 @@ type SitrepCadence struct {
 	Major *metav1.Duration `json:"major,omitempty"`
 }
 
-// CommsChannel is a Slack incoming webhook or a generic signed webhook.
-// +kubebuilder:validation:XValidation:rule="has(self.slack) != has(self.webhook)",message="set exactly one of slack or webhook"
+// CommsChannel is a Slack incoming webhook, a Microsoft Teams Workflows webhook, a Mattermost
+// incoming webhook or a generic signed webhook.
+// +kubebuilder:validation:XValidation:rule="[has(self.slack), has(self.teams), has(self.mattermost), has(self.webhook)].filter(x, x).size() == 1",message="set exactly one of slack, teams, mattermost or webhook"
 type CommsChannel struct {
 	// slack posts to a Slack incoming webhook.
 	// +optional
 	Slack *SlackChannel `json:"slack,omitempty"`
+	// teams posts an Adaptive Card to a Microsoft Teams Workflows webhook (a flow from the
+	// template "Post to a channel when a webhook request is received").
+	// +optional
+	Teams *TeamsChannel `json:"teams,omitempty"`
+	// mattermost posts to a Mattermost incoming webhook.
+	// +optional
+	Mattermost *MattermostChannel `json:"mattermost,omitempty"`
 	// webhook posts JSON signed with HMAC-SHA256 over the body
 	// (header X-Firescope-Signature-256: sha256=<hex>).
 	// +optional
@@ -210,6 +218,33 @@ type SlackChannel struct {
 	// itself a credential.
 	// +required
 	WebhookURLSecretRef SecretKeyReference `json:"webhookURLSecretRef"`
+}
+
+// TeamsChannel is a Microsoft Teams Workflows webhook.
+type TeamsChannel struct {
+	// webhookURLSecretRef names the Secret key holding the workflow's URL, which is itself a
+	// credential (its sig parameter signs the request).
+	// +required
+	WebhookURLSecretRef SecretKeyReference `json:"webhookURLSecretRef"`
+}
+
+// MattermostChannel is a Mattermost incoming webhook.
+type MattermostChannel struct {
+	// webhookURLSecretRef names the Secret key holding the incoming webhook URL, which is
+	// itself a credential.
+	// +required
+	WebhookURLSecretRef SecretKeyReference `json:"webhookURLSecretRef"`
+	// channel overrides the webhook's channel (its name, as in the channel's URL); the
+	// webhook must not be locked to its channel.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[a-z0-9_-]+$`
+	Channel string `json:"channel,omitempty"`
+	// username overrides the name the posts show, where the Mattermost administrator allows
+	// integrations to override it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	Username string `json:"username,omitempty"`
 }
 
 // WebhookChannel is a generic HTTPS endpoint.

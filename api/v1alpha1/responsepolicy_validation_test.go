@@ -111,14 +111,34 @@ func TestAPIServerKeepsCadencesUnderAMinuteForDrillPolicies(t *testing.T) {
 
 func TestAPIServerWantsExactlyOneCommsChannel(t *testing.T) {
 	ref := SecretKeyReference{Name: "s", Key: "k"}
-	p := &ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "two-channels", Namespace: "default"},
-		Spec: ResponsePolicySpec{CommsChannel: &CommsChannel{
-			Slack:   &SlackChannel{WebhookURLSecretRef: ref},
-			Webhook: &WebhookChannel{URL: "https://hooks.example.com/x", SigningSecretRef: ref},
-		}}}
-	err := k8s.Create(context.Background(), p)
-	if err == nil || !strings.Contains(err.Error(), "set exactly one of slack or webhook") {
-		t.Fatalf("got %v", err)
+	for name, c := range map[string]CommsChannel{
+		"slack and webhook":    {Slack: &SlackChannel{WebhookURLSecretRef: ref}, Webhook: &WebhookChannel{URL: "https://hooks.example.com/x", SigningSecretRef: ref}},
+		"teams and mattermost": {Teams: &TeamsChannel{WebhookURLSecretRef: ref}, Mattermost: &MattermostChannel{WebhookURLSecretRef: ref}},
+		"none":                 {},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := &ResponsePolicy{ObjectMeta: metav1.ObjectMeta{GenerateName: "channels-", Namespace: "default"},
+				Spec: ResponsePolicySpec{CommsChannel: &c}}
+			err := k8s.Create(context.Background(), p)
+			if err == nil || !strings.Contains(err.Error(), "set exactly one of slack, teams, mattermost or webhook") {
+				t.Fatalf("got %v", err)
+			}
+		})
+	}
+	for name, c := range map[string]CommsChannel{
+		"teams":      {Teams: &TeamsChannel{WebhookURLSecretRef: ref}},
+		"mattermost": {Mattermost: &MattermostChannel{WebhookURLSecretRef: ref, Channel: "incident-ops", Username: "Firescope"}},
+	} {
+		p := &ResponsePolicy{ObjectMeta: metav1.ObjectMeta{GenerateName: "channels-", Namespace: "default"},
+			Spec: ResponsePolicySpec{CommsChannel: &c}}
+		if err := k8s.Create(context.Background(), p); err != nil {
+			t.Errorf("%s alone refused: %v", name, err)
+		}
+	}
+	bad := &ResponsePolicy{ObjectMeta: metav1.ObjectMeta{GenerateName: "channels-", Namespace: "default"},
+		Spec: ResponsePolicySpec{CommsChannel: &CommsChannel{Mattermost: &MattermostChannel{WebhookURLSecretRef: ref, Channel: "Town Square"}}}}
+	if err := k8s.Create(context.Background(), bad); err == nil || !strings.Contains(err.Error(), "spec.commsChannel.mattermost.channel") {
+		t.Errorf("a channel display name instead of its name: got %v", err)
 	}
 }
 

@@ -57,12 +57,27 @@ type SecretNotifiers struct {
 // Channel implements Notifiers. Each credential is read only if its Secret is bound to the
 // channel's provider and lets it go to the channel's host (internal/credentials).
 func (s *SecretNotifiers) Channel(ctx context.Context, ns string, c *v1alpha1.CommsChannel) (notify.Channel, error) {
-	if c.Slack != nil {
+	switch {
+	case c.Slack != nil:
 		url, err := credentials.Read(ctx, s.Secrets, ns, c.Slack.WebhookURLSecretRef, credentials.Slack, "")
 		if err != nil {
 			return nil, err
 		}
 		return notify.NewSlack(url, s.HTTP, s.Limits.Gate(ns, ratelimit.Slack, url)), nil
+	case c.Teams != nil:
+		url, err := credentials.Read(ctx, s.Secrets, ns, c.Teams.WebhookURLSecretRef, credentials.Teams, "")
+		if err != nil {
+			return nil, err
+		}
+		return notify.NewTeams(url, s.HTTP, s.Limits.Gate(ns, ratelimit.Teams, url)), nil
+	case c.Mattermost != nil:
+		url, err := credentials.Read(ctx, s.Secrets, ns, c.Mattermost.WebhookURLSecretRef, credentials.Mattermost, "")
+		if err != nil {
+			return nil, err
+		}
+		return notify.NewMattermost(url, c.Mattermost.Channel, c.Mattermost.Username, s.HTTP, s.Limits.Gate(ns, ratelimit.Mattermost, url)), nil
+	case c.Webhook == nil:
+		return nil, fmt.Errorf("the comms channel names no platform: set one of slack, teams, mattermost or webhook")
 	}
 	key, err := credentials.Read(ctx, s.Secrets, ns, c.Webhook.SigningSecretRef, credentials.Webhook, c.Webhook.URL)
 	if err != nil {

@@ -47,14 +47,14 @@ func NewMattermost(webhookURL, channel, username string, c *http.Client, gate *r
 	return &Mattermost{url: webhookURL, channel: channel, username: username, http: c, gate: gate}
 }
 
-// mattermostEscaper escapes the characters Mattermost's Markdown gives a meaning to, so that
-// text from an Incident (a title, a name) cannot forge a link, an image or a heading; a
-// backslash before them is shown as the character. "@" gets a zero-width space after it:
-// Mattermost finds mentions in the raw text, so "@all" or "@channel" in a title would
-// otherwise notify everyone in the channel.
+// mattermostEscaper escapes the characters with which Mattermost's Markdown makes links,
+// images, headings and hashtags, so that text from an Incident (a title, a name) cannot forge
+// a link; a backslash before them is shown as the character. Emphasis is left alone: the
+// announcement's *title* shows in italics. "@" gets a zero-width space after it: Mattermost
+// finds mentions in the raw text, so "@all" or "@channel" in a title would otherwise notify
+// everyone in the channel.
 var mattermostEscaper = strings.NewReplacer(
-	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "~", `\~`, "[", `\[`, "]", `\]`,
-	"<", `\<`, ">", `\>`, "#", `\#`, "|", `\|`, "!", `\!`, "@", "@\u200b",
+	`\`, `\\`, "[", `\[`, "]", `\]`, "<", `\<`, ">", `\>`, "#", `\#`, "!", `\!`, "@", "@\u200b",
 )
 
 // MattermostText returns the message text Mattermost is sent for an announcement's text.
