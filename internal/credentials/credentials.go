@@ -64,13 +64,15 @@ const (
 	Slack Provider = "slack"
 	// PagerDuty is a PagerDuty Events API v2 routing key.
 	PagerDuty Provider = "pagerduty"
+	// Prometheus is the bearer token of a Prometheus server that health signals query.
+	Prometheus Provider = "prometheus"
 )
 
-var providers = []Provider{Statuspage, Firescope, Webhook, Slack, PagerDuty}
+var providers = []Provider{Statuspage, Firescope, Webhook, Slack, PagerDuty, Prometheus}
 
 // DefaultHosts are the hosts a provider's credentials may be sent to when the Secret does not
-// list any: the vendor's. The Firescope status page and webhooks have no default: their
-// Secrets must name their hosts.
+// list any: the vendor's. The Firescope status page, webhooks and Prometheus servers have no
+// default: their Secrets must name their hosts.
 var DefaultHosts = map[Provider][]string{
 	Statuspage: {safehttp.StatuspageHost},
 	Slack:      {safehttp.SlackHost},
