@@ -20,6 +20,7 @@ package prometheustest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -85,62 +86,78 @@ func Binary() string {
 // It fails the test when no Prometheus is installed (hack/install-test-deps.sh installs it).
 func Start(t testing.TB) *Server {
 	t.Helper()
+	s, stop, err := Run(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return s
+}
+
+// Run starts a Prometheus keeping its data in dir, scraping a new Exporter, and returns it
+// once it is ready, with the function that stops both.
+func Run(dir string) (*Server, func(), error) {
 	bin := Binary()
 	if bin == "" {
-		t.Fatal("no prometheus binary: run hack/install-test-deps.sh (Debian's prometheus package) or set PROMETHEUS")
+		return nil, nil, errors.New("no prometheus binary: run hack/install-test-deps.sh (Debian's prometheus package) or set PROMETHEUS")
 	}
 	exp := &Exporter{gauges: map[string]float64{}}
 	exp.srv = httptest.NewServer(exp)
-	t.Cleanup(exp.srv.Close)
-
-	dir := t.TempDir()
 	target := strings.TrimPrefix(exp.srv.URL, "http://")
 	cfg := fmt.Sprintf("global:\n  scrape_interval: 500ms\n  scrape_timeout: 400ms\nscrape_configs:\n- job_name: exporter\n  static_configs:\n  - targets: [%q]\n", target)
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
+		exp.srv.Close()
+		return nil, nil, err
 	}
-	addr := freeAddr(t)
+	addr, err := freeAddr()
+	if err != nil {
+		exp.srv.Close()
+		return nil, nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr, "--log.level=warn")
-	log, err := os.Create(filepath.Join(dir, "prometheus.log"))
+	logPath := filepath.Join(dir, "prometheus.log")
+	log, err := os.Create(logPath)
 	if err != nil {
-		t.Fatal(err)
+		cancel()
+		exp.srv.Close()
+		return nil, nil, err
 	}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		cancel()
-		t.Fatal(err)
+		exp.srv.Close()
+		return nil, nil, err
 	}
-	t.Cleanup(func() {
+	stop := func() {
 		cancel()
 		_ = cmd.Wait()
 		_ = log.Close()
-	})
+		exp.srv.Close()
+	}
 	s := &Server{URL: "http://" + addr, Exporter: exp}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(s.URL + "/-/ready")
+	// Polled, with a short client timeout, until Prometheus says it is ready.
+	hc := &http.Client{Timeout: time.Second}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		resp, err := hc.Get(s.URL + "/-/ready")
 		if err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return s
+				return s, stop, nil
 			}
 		}
-		if time.Now().After(deadline) {
-			out, _ := os.ReadFile(log.Name())
-			t.Fatalf("prometheus did not become ready: %s", out)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
+	stop()
+	out, _ := os.ReadFile(logPath)
+	return nil, nil, fmt.Errorf("prometheus did not become ready: %s", out)
 }
 
-func freeAddr(t testing.TB) string {
-	t.Helper()
+func freeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	defer func() { _ = l.Close() }()
-	return l.Addr().String()
+	return l.Addr().String(), nil
 }
