@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs from Debian what the status page's browser test and benchmark drive: chromium
 # (headless, for the end-to-end page test) with a font to render text, and wrk and nginx (for
-# test/bench/statuspage); and promtool, from the prometheus package, which tests the alerting
-# rules in config/prometheus. Idempotent and quiet: it installs only the missing packages.
+# test/bench/statuspage); and the prometheus package: promtool tests the alerting rules in
+# config/prometheus, and prometheus itself serves the health signal tests and benchmark.
+# Idempotent and quiet: it installs only the missing packages.
 set -euo pipefail
 
 packages=(chromium fonts-dejavu-core wrk nginx-light prometheus)
