@@ -2,10 +2,11 @@
 # Installs from Debian what the status page's browser test and benchmark drive: chromium
 # (headless, for the end-to-end page test) with a font to render text, and wrk and nginx (for
 # test/bench/statuspage); postgresql, which the status page's PostgreSQL tests and benchmark
-# start in a temporary directory of their own (internal/pgtest); promtool, from the prometheus
-# package, which tests the alerting rules in config/prometheus; and Prometheus and Alertmanager
-# themselves (prometheus, prometheus-alertmanager), which the gateway's Alertmanager intake test
-# runs for real. Idempotent and quiet: it installs only the missing packages.
+# start in a temporary directory of their own (internal/pgtest); the prometheus package:
+# promtool tests the alerting rules in config/prometheus, and Prometheus itself serves the
+# health signal tests and benchmark and the gateway's Alertmanager intake test, which also runs a
+# real Alertmanager (prometheus-alertmanager). Idempotent and quiet: it installs only the
+# missing packages.
 set -euo pipefail
 
 packages=(chromium fonts-dejavu-core wrk nginx-light postgresql prometheus prometheus-alertmanager)

@@ -34,7 +34,7 @@ const ScenarioConfigMapKey = "scenario.yaml"
 const MaxInjects = 50
 
 // InjectType says what an inject does to the drill.
-// +kubebuilder:validation:Enum=Note;Pressure;Impact
+// +kubebuilder:validation:Enum=Note;Pressure;Impact;HealthSignal
 type InjectType string
 
 const (
@@ -48,11 +48,15 @@ const (
 	// InjectImpact changes the drill Incident's spec.impact, as a responder learning more would,
 	// and announces the change.
 	InjectImpact InjectType = "Impact"
+	// InjectHealthSignal sets a health signal of the drill Incident's policy to a value, as
+	// the evaluator would read it in a real incident: a drill never queries Prometheus.
+	InjectHealthSignal InjectType = "HealthSignal"
 )
 
 // Inject is one timed event of a scenario.
 // +kubebuilder:validation:XValidation:rule="self.type != 'Impact' || has(self.impact)",message="an Impact inject needs impact: the impact the drill Incident takes, such as {description: \"PX dynos cannot scale\", customersAffected: 120}"
 // +kubebuilder:validation:XValidation:rule="self.type == 'Impact' || !has(self.impact)",message="impact is only for injects of type Impact: use type Impact, or put the news in message"
+// +kubebuilder:validation:XValidation:rule="(self.type == 'HealthSignal') == has(self.signal)",message="an inject of type HealthSignal needs signal (name and value, such as {name: availability, value: \"97\"}), and only such an inject has one"
 type Inject struct {
 	// at is when the inject plays, as an offset from the start of the run, such as 2m.
 	// +required
@@ -74,6 +78,24 @@ type Inject struct {
 	// impact is the Incident's new spec.impact, for injects of type Impact.
 	// +optional
 	Impact *Impact `json:"impact,omitempty"`
+
+	// signal is the health signal's new value, for injects of type HealthSignal.
+	// +optional
+	Signal *InjectedSignal `json:"signal,omitempty"`
+}
+
+// InjectedSignal is a value a drill gives one of its policy's health signals.
+type InjectedSignal struct {
+	// name of the health signal, as the ResponsePolicy names it.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	Name string `json:"name"`
+	// value is a decimal number, such as "97".
+	// +required
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^-?[0-9]+(\.[0-9]+)?$`
+	Value string `json:"value"`
 }
 
 // DrillScenarioSpec is what happens in a drill: how it starts and what happens when.
@@ -196,6 +218,9 @@ type PlayedInject struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=400
 	Message string `json:"message,omitempty"`
+	// signal is the health signal value a HealthSignal inject set.
+	// +optional
+	Signal *InjectedSignal `json:"signal,omitempty"`
 }
 
 // DrillRun is the run under way.

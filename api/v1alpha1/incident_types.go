@@ -560,6 +560,12 @@ type IncidentStatus struct {
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=20
 	Outbox []OutboxItem `json:"outbox,omitempty"`
+
+	// health is the product's health as the policy's health signals measure it, while the
+	// incident is open. The health evaluator owns it and the ProductHealthy condition, and
+	// writes them by server-side apply under its own field owner.
+	// +optional
+	Health *HealthStatus `json:"health,omitempty"`
 }
 
 // +kubebuilder:object:root=true
@@ -573,6 +579,7 @@ type IncidentStatus struct {
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:printcolumn:name="Drill",type=boolean,JSONPath=`.spec.drill`,priority=1
 // +kubebuilder:printcolumn:name="Title",type=string,JSONPath=`.spec.title`,priority=1
+// +kubebuilder:printcolumn:name="Health",type=string,JSONPath=`.status.health.summary`,priority=1
 
 // Incident is one production incident, run the way the Incident Command System runs one.
 type Incident struct {

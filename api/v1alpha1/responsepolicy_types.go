@@ -119,6 +119,23 @@ type ResponsePolicySpec struct {
 	// namespace (docs/alertmanager.md). It applies from the policy named "default".
 	// +optional
 	Alerts *AlertIntake `json:"alerts,omitempty"`
+
+	// healthSignals are the product's two or three high-level health metrics, read from
+	// Prometheus while an incident under this policy is open and shown in its status, its
+	// sitrep announcements and, when a signal says publish, on the status page. At most
+	// three (the schema's bound of 10 only caps the cost of validating a longer list).
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=10
+	// +kubebuilder:validation:XValidation:rule="size(self) <= 3",message="at most 3 health signals: no more than 2-3 high-level metrics should say whether the product is healthy; keep the ones that tell customers' experience and move the rest to dashboards"
+	HealthSignals []HealthSignal `json:"healthSignals,omitempty"`
+
+	// healthInterval is how often the health signals are read while an incident is open;
+	// each is read once per interval for all of the policy's open incidents. Default 30s.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('1s')",message="must be a duration of at least 1s, such as 10s, 30m or 1h30m"
+	HealthInterval *metav1.Duration `json:"healthInterval,omitempty"`
 }
 
 // AlertIntake is how incidents opened by Alertmanager's notifications start.

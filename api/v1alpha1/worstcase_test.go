@@ -96,6 +96,13 @@ func WorstCaseStatus() IncidentStatus {
 		st.Outbox = append(st.Outbox, OutboxItem{ID: fmt.Sprintf("%02d", i) + str(126), Kind: OutboxAnnounce,
 			Reason: str(64), Message: str(512), Sitrep: MaxSitreps, State: OutboxPending, Attempts: 12, NotBefore: &now})
 	}
+	st.Health = &HealthStatus{EvaluatedAt: &now, State: SignalDown, Summary: str(512)}
+	for i := range MaxHealthSignals {
+		st.Health.Signals = append(st.Health.Signals, SignalValue{Name: fmt.Sprintf("%d", i) + str(62), Value: str(32), Unit: str(16),
+			State: SignalUnknown, Reason: str(64), Message: str(1024), Since: &now})
+	}
+	st.Conditions = append(st.Conditions, metav1.Condition{Type: ConditionProductHealthy, Status: metav1.ConditionFalse,
+		Reason: ReasonSignalsDown, Message: str(1024), LastTransitionTime: now})
 	return st
 }
 

@@ -46,7 +46,7 @@ func playDue(run *v1alpha1.DrillRun, injects []v1alpha1.Inject, now time.Time) (
 			return played, due.Sub(now)
 		}
 		p := v1alpha1.PlayedInject{Index: int32(i), Type: injects[i].Type, PlannedAt: metav1.NewTime(due),
-			PlayedAt: metav1.NewTime(now), Message: injects[i].Message}
+			PlayedAt: metav1.NewTime(now), Message: injects[i].Message, Signal: injects[i].Signal.DeepCopy()}
 		run.Injects = append(run.Injects, p)
 		played = append(played, p)
 	}

@@ -18,6 +18,7 @@ package drill
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,5 +99,37 @@ func TestPlayDueAfterARestartResumesWithoutRepeatingOrSkipping(t *testing.T) {
 	}
 	if got := messages(stored.Injects); !slices.Equal(got, []string{"a", "b", "c"}) {
 		t.Fatalf("recorded %v", got)
+	}
+}
+
+func TestPlayDueRecordsTheSignalValueAHealthSignalInjectSets(t *testing.T) {
+	start := at("2026-12-03T09:00:00Z")
+	sig := v1alpha1.Inject{At: metav1.Duration{Duration: time.Minute}, Type: v1alpha1.InjectHealthSignal, Message: "availability drops to 97%",
+		Signal: &v1alpha1.InjectedSignal{Name: "availability", Value: "97"}}
+	run := &v1alpha1.DrillRun{StartedAt: metav1.NewTime(start)}
+	played, _ := playDue(run, []v1alpha1.Inject{inject(0, "a"), sig}, start.Add(time.Minute))
+	if len(played) != 2 || played[0].Signal != nil || played[1].Signal == nil || *played[1].Signal != *sig.Signal || run.Injects[1].Signal == sig.Signal {
+		t.Fatalf("played %+v; want the second to carry its own copy of the signal value", played)
+	}
+}
+
+func TestCheckScenarioWantsASignalOnHealthSignalInjectsOnly(t *testing.T) {
+	sig := &v1alpha1.InjectedSignal{Name: "availability", Value: "97"}
+	cases := []struct {
+		name   string
+		inject v1alpha1.Inject
+		want   string
+	}{
+		{"a HealthSignal inject with its signal", v1alpha1.Inject{Type: v1alpha1.InjectHealthSignal, Message: "m", Signal: sig}, ""},
+		{"a HealthSignal inject without one", v1alpha1.Inject{Type: v1alpha1.InjectHealthSignal, Message: "m"}, "a HealthSignal inject needs signal"},
+		{"a Note with a signal", v1alpha1.Inject{Type: v1alpha1.InjectNote, Message: "m", Signal: sig}, "only a HealthSignal inject has one"},
+		{"a value that is not a number", v1alpha1.Inject{Type: v1alpha1.InjectHealthSignal, Message: "m", Signal: &v1alpha1.InjectedSignal{Name: "a", Value: "97%"}},
+			`signal value "97%" is not a decimal number`},
+	}
+	for _, tc := range cases {
+		err := checkScenario(&v1alpha1.DrillScenarioSpec{Title: "t", Injects: []v1alpha1.Inject{tc.inject}})
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: got %v, want %q", tc.name, err, tc.want)
+		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -116,6 +117,9 @@ func (r *Reconciler) readScenario(ctx context.Context, d *v1alpha1.Drill) (*v1al
 	return sc, nil
 }
 
+// decimal is what the CRD allows as a signal value.
+var decimal = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
+
 // checkScenario checks a ConfigMap's scenario with the rules the CRD applies to inline ones.
 func checkScenario(sc *v1alpha1.DrillScenarioSpec) error {
 	switch {
@@ -130,12 +134,16 @@ func checkScenario(sc *v1alpha1.DrillScenarioSpec) error {
 		switch {
 		case in.At.Duration < 0:
 			return fmt.Errorf("inject %d: at must be an offset of 0s or more", i)
-		case in.Type != v1alpha1.InjectNote && in.Type != v1alpha1.InjectPressure && in.Type != v1alpha1.InjectImpact:
-			return fmt.Errorf("inject %d: type %q; use Note, Pressure or Impact", i, in.Type)
+		case in.Type != v1alpha1.InjectNote && in.Type != v1alpha1.InjectPressure && in.Type != v1alpha1.InjectImpact && in.Type != v1alpha1.InjectHealthSignal:
+			return fmt.Errorf("inject %d: type %q; use Note, Pressure, Impact or HealthSignal", i, in.Type)
 		case in.Message == "":
 			return fmt.Errorf("inject %d: message is required", i)
 		case (in.Type == v1alpha1.InjectImpact) != (in.Impact != nil):
 			return fmt.Errorf("inject %d: an Impact inject needs impact, and only an Impact inject has one", i)
+		case (in.Type == v1alpha1.InjectHealthSignal) != (in.Signal != nil):
+			return fmt.Errorf("inject %d: a HealthSignal inject needs signal (name and value), and only a HealthSignal inject has one", i)
+		case in.Signal != nil && !decimal.MatchString(in.Signal.Value):
+			return fmt.Errorf("inject %d: signal value %q is not a decimal number, such as 97 or 99.5", i, in.Signal.Value)
 		}
 	}
 	return nil

@@ -197,6 +197,7 @@ func writeSitrep(b *strings.Builder, inc *v1alpha1.Incident, n int) {
 			fmt.Fprintf(b, "\n*%s:* %s\n", part.label, part.text)
 		}
 	}
+	writeHealth(b, inc)
 	links := append(append([]v1alpha1.Link{}, s.Links...), inc.Spec.Links...)
 	seen := map[string]bool{}
 	for _, l := range links {

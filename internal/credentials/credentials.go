@@ -71,17 +71,19 @@ const (
 	Mattermost Provider = "mattermost"
 	// PagerDuty is a PagerDuty Events API v2 routing key.
 	PagerDuty Provider = "pagerduty"
+	// Prometheus is the bearer token of a Prometheus server that health signals query.
+	Prometheus Provider = "prometheus"
 )
 
-var providers = []Provider{Statuspage, Firescope, Webhook, Slack, Teams, Mattermost, PagerDuty}
+var providers = []Provider{Statuspage, Firescope, Webhook, Slack, Teams, Mattermost, PagerDuty, Prometheus}
 
 // urlIsCredential are the providers whose credential is a webhook URL: it is checked as the
 // destination itself.
 var urlIsCredential = []Provider{Slack, Teams, Mattermost}
 
 // DefaultHosts are the hosts a provider's credentials may be sent to when the Secret does not
-// list any: the vendor's. The Firescope status page and webhooks have no default: their
-// Secrets must name their hosts, and so must Mattermost's, which is self-hosted.
+// list any: the vendor's. The Firescope status page, webhooks and Prometheus servers have no
+// default: their Secrets must name their hosts, and so must Mattermost's, which is self-hosted.
 var DefaultHosts = map[Provider][]string{
 	Statuspage: {safehttp.StatuspageHost},
 	Slack:      {safehttp.SlackHost},

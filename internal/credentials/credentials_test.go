@@ -94,6 +94,8 @@ func TestReadSendsACredentialOnlyWhereItsSecretSays(t *testing.T) {
 		bound("mattermost", mattermostURL, ProviderAnnotation, "mattermost", HostsAnnotation, "chat.example.com"),
 		bound("mattermost-unsaid", mattermostURL, ProviderAnnotation, "mattermost"),
 		bound("wildcard", "hunter2", ProviderAnnotation, "firescope", HostsAnnotation, "*.example.com"),
+		bound("prometheus", "hunter2", ProviderAnnotation, "prometheus", HostsAnnotation, "prometheus.example.com"),
+		bound("prometheus-unsaid", "hunter2", ProviderAnnotation, "prometheus"),
 	).Build()
 	cases := []struct {
 		name, secret string
@@ -110,7 +112,12 @@ func TestReadSendsACredentialOnlyWhereItsSecretSays(t *testing.T) {
 			"", "Secret team/slack is for slack, not pagerduty"},
 		{"an unbound Secret is refused", "unbound", Slack, "",
 			"", "Secret team/unbound does not say which provider it is for: whoever may write it annotates it firescope.dev/provider=slack (kubectl annotate secret unbound firescope.dev/provider=slack)"},
-		{"an unknown provider is refused", "odd", Webhook, "https://hooks.example.com", "", `has firescope.dev/provider="email", which is not one of statuspage, firescope, webhook, slack, teams, mattermost, pagerduty`},
+		{"an unknown provider is refused", "odd", Webhook, "https://hooks.example.com", "", `has firescope.dev/provider="email", which is not one of statuspage, firescope, webhook, slack, teams, mattermost, pagerduty, prometheus`},
+		{"a Prometheus token goes to its named host", "prometheus", Prometheus, "https://prometheus.example.com", "hunter2", ""},
+		{"a Prometheus token goes nowhere else", "prometheus", Prometheus, "https://metrics.example.net", "", "may be sent only to prometheus.example.com, not to metrics.example.net"},
+		{"a Prometheus token needs its hosts", "prometheus-unsaid", Prometheus, "https://prometheus.example.com",
+			"", "names no host it may be sent to, and prometheus has no default: annotate it firescope.dev/hosts=prometheus.example.com"},
+		{"a status page token is not a Prometheus token", "page", Prometheus, "https://status.example.com", "", "is for firescope, not prometheus"},
 		{"a Slack webhook URL is its own destination", "slack", Slack, "https://ignored.example.com", slackURL, ""},
 		{"a Slack webhook URL elsewhere is refused", "slack-elsewhere", Slack, "", "", "may be sent only to hooks.slack.com, not to 127.0.0.1"},
 		{"a Slack webhook URL with a query is refused", "slack-query", Slack, "", "", `the webhook URL in key "key" cannot be used: the URL must not have a query`},

@@ -37,6 +37,7 @@ import (
 
 	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/controllers/drill"
+	"firescope.dev/firescope/controllers/health"
 	"firescope.dev/firescope/controllers/incident"
 	"firescope.dev/firescope/controllers/postmortem"
 	"firescope.dev/firescope/controllers/statusupdate"
@@ -151,6 +152,15 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		Providers: &statusupdate.SecretProviders{Secrets: mgr.GetAPIReader(), HTTP: httpClient, Limits: limits},
 		Clock:     clk,
 	}).SetupWithManager(context.Background(), mgr); err != nil {
+		return err
+	}
+	if err := (&health.Reconciler{
+		Client:    mgr.GetClient(),
+		Recorder:  &eventrecord.Recorder{Client: mgr.GetClient(), Controller: ReportingController},
+		Source:    &health.PrometheusSource{Secrets: mgr.GetAPIReader(), HTTP: httpClient},
+		Publisher: &health.StatusPagePublisher{Client: mgr.GetClient(), Providers: &statusupdate.SecretProviders{Secrets: mgr.GetAPIReader(), HTTP: httpClient, Limits: limits}},
+		Clock:     clk,
+	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if err := (&drill.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: &eventrecord.Recorder{Client: mgr.GetClient(), Controller: ReportingController}, Channels: &incident.SecretNotifiers{Secrets: mgr.GetAPIReader(), HTTP: httpClient, Limits: limits}, Clock: clk}).SetupWithManager(mgr); err != nil {

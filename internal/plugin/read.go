@@ -148,6 +148,7 @@ func PrintStatus(out io.Writer, inc *v1alpha1.Incident, updates []v1alpha1.Statu
 	} else {
 		fmt.Fprintf(w, "Impact:\tnot described yet\n")
 	}
+	printHealth(w, inc, now)
 	label := "Not OK:"
 	for _, c := range st.Conditions {
 		if c.Status == metav1.ConditionTrue {

@@ -17,7 +17,8 @@ limitations under the License.
 // Package statuspage is an in-process fake of the Atlassian Statuspage management API v1 for
 // tests. It serves the incident endpoints a publisher uses (create, update, list, list
 // unresolved, get, edit an incident update) and the incident post-mortem endpoints (get,
-// create or replace the draft, publish, revert, delete) under /v1, as the real API does under
+// create or replace the draft, publish, revert, delete) and adding data to a system metric
+// (metrics.go) under /v1, as the real API does under
 // https://api.statuspage.io/v1, and answers the way Statuspage documents:
 //   - 401 {"message": ...} without a valid "Authorization: OAuth <key>" header (or api_key
 //     query parameter);
@@ -89,6 +90,7 @@ type Server struct {
 	keys       map[string]bool
 	components []*Component
 	incidents  []*Incident
+	metrics    map[string][]MetricPoint
 	invalid    []InvalidRequest
 	rate       rateLimit
 	failWrites float64
@@ -389,6 +391,8 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		s.revertPostmortem(w, params["incident_id"])
 	case "deletePagesPageIdIncidentsIncidentIdPostmortem":
 		s.deletePostmortem(w, params["incident_id"])
+	case "postPagesPageIdMetricsMetricIdData":
+		s.addMetricData(w, params["metric_id"], object(req["data"]))
 	default:
 		writeError(w, http.StatusNotImplemented, "The fake Statuspage does not model "+rt.Operation.OperationID)
 	}
