@@ -20,8 +20,8 @@ limitations under the License.
 // used for: the label firescope.dev/credential=true opts it in, the annotation
 // firescope.dev/provider binds it to one provider, and the annotation firescope.dev/hosts
 // lists the hosts its value may be sent to (the vendor's own hosts when unsaid; "*.example.com"
-// allows every host under example.com). Any other use
-// is refused before a request is made, with an error that says what to change.
+// allows every host under example.com). Any other use is refused before a request is made,
+// with an error that says what to change.
 package credentials
 
 import (
@@ -95,8 +95,7 @@ var DefaultHosts = map[Provider][]string{
 // from a file often ends in a newline), if the Secret is labelled, bound to provider and lets
 // its value be sent to destination, the URL it will be sent to. For Slack, Teams and
 // Mattermost, whose webhook URL is the credential, destination is ignored and the value
-// itself is checked. Errors name the
-// Secret, the provider and the host, never the value.
+// itself is checked. Errors name the Secret, the provider and the host, never the value.
 func Read(ctx context.Context, r client.Reader, namespace string, ref v1alpha1.SecretKeyReference, provider Provider, destination string) (string, error) {
 	sec := &corev1.Secret{}
 	// Served from the API server's watch cache, not a quorum read of etcd: a read per delivery

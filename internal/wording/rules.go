@@ -41,7 +41,7 @@ var (
 	abilityRe = regexp.MustCompile(`\b(?:affect|impact)\w* (?:[\w'-]+ ){0,4}?ability to\b`)
 	// restoredRe says what works again; it counts only when the clause names what works
 	// ("Deploys are working again"), not "everything is back to normal".
-	restoredRe = regexp.MustCompile(`\b(?:restored|recovered|back to normal|back online|back up|at normal levels|operating normally|working normally|functioning normally|operating as expected|working as expected|fully operational|running normally|resumed|caught up|processed normally|succeeding|working again|available again|recovering|improv(?:e|ed|es|ing|ement)|(?:fully |now )?functional(?: again)?|current again|on time|now (?:working|loading|running|available|processing)|(?:delivered|processed|sent|built|completed|loading|building|delivering|sending|syncing|processing)(?: (?:quickly|successfully|normally|again))+|return\w* to normal|(?:starting|beginning) to (?:run|load|work|process|flow|recover)|(?:loading|running|working|flowing|processing) (?:now|again)|stabl(?:e|y)|stabili[sz]ed|(?:should|can) now|(?:should|are|is) (?:now )?able to|able to [\w-]+(?: [\w-]+){0,3}? again)\b`)
+	restoredRe = regexp.MustCompile(`\b(?:restored|recovered|back to normal|back online|back up|at normal levels|operating normally|working normally|functioning normally|(?:is|are) (?:now )?operational(?: again)?|operating as expected|working as expected|fully operational|running normally|resumed|caught up|processed normally|succeeding|working again|available again|recovering|recovery (?:in|of|for)|improv(?:e|ed|es|ing|ement)|(?:fully |now )?functional(?: again)?|current again|on time|now (?:working|loading|running|available|processing)|(?:delivered|processed|sent|built|completed|loading|building|delivering|sending|syncing|processing)(?: (?:quickly|successfully|normally|again))+|return\w* to normal|(?:starting|beginning) to (?:run|load|work|process|flow|recover)|(?:loading|running|working|flowing|processing) (?:now|again)|stabl(?:e|y)|stabili[sz]ed|(?:should|can) now|(?:should|are|is) (?:now )?able to|able to [\w-]+(?: [\w-]+){0,3}? again)\b`)
 	// troubleRe are words for trouble that say something is wrong but not what: they count
 	// only next to what is in trouble ("a Slack outage", "disruption to file uploads").
 	troubleRe = regexp.MustCompile(`\b(?:outages?|downtime|degradation|disrupt(?:ed|ions?)|interrupt(?:ed|ions?)|troubles?)\b`)
@@ -168,7 +168,7 @@ var vagueObjects = map[string]bool{
 
 // What is being done: an action of the response. Verbs that also describe impact ("deploy",
 // "restore") count only with "we" or the team as the subject.
-var doingRe = regexp.MustCompile(`\b(?:investigat\w*|look(?:ing|ed)? into|mitigat\w*|remediat\w*|revert(?:ed|ing)|roll(?:ed|ing)?(?: \w+)? (?:back|out)|rollback|hot ?fix(?:es)?|(?:a|the) (?:fix|patch|work ?around|mitigation|change|rollback|failover)|fix(?:es)? (?:is|are|has|have|was|were|will)|work(?:ing|ed)?(?: hard| actively| closely)? (?:on|to|with|through|towards?)|work is (?:underway|ongoing|in progress)|in progress|underway|fail(?:ed|ing)? ?over|failover|monitor(?:ing|ed)?|rerout\w*|scal(?:ed|ing) (?:up|out)|restarting|rebuilding|re-?indexing|keep(?:ing)? an eye on|repairs?|focus(?:ed|ing)? (?:is )?on|(?:continu\w+|ongoing) (?:our )?efforts|(?:we are|team is|engineers are) on (?:it|the case)|(?:(?:have|has) been(?: \w+ and)?|(?:is|are)(?: now)?) (?:fixed|corrected|restored|resolved|mitigated|deployed|applied|implemented|rolled back|reverted|isolated|replaced|restarted)|(?:is|are) being (?:deployed|applied|rolled out|implemented|tested|worked on|investigated)|(?:we|team|teams|engineers) (?:are|have|has|is|will|\w+ly)(?: \w+){0,2}? (?:restor|restart|replac|migrat|rebuild|drain|reprocess|deploy|process|clear|add|increas|disabl|enabl|isolat|block|contact|engag|escalat|tak|appl|implement|fix|patch|provision|remov|reduc|throttl|purg|flush|recover|paus|shift|mov|bring|brought|rebalanc|rotat|contain|stabiliz|repair|debug|diagnos|analyz|review|test|verif|coordinat|correct|address|rectif|scal)\w*|(?:we|team|teams|engineers) (?:have|has) updated (?:the|our) (?:config\w*|settings|routing|dns|certificates?))\b`)
+var doingRe = regexp.MustCompile(`\b(?:investigat\w*|look(?:ing|ed)? into|mitigat\w*|remediat\w*|revert(?:ed|ing)|roll(?:ed|ing)?(?: \w+)? (?:back|out)|rollback|hot ?fix(?:es)?|(?:a|the) (?:fix|patch|work ?around|mitigation|change|rollback|failover)|fix(?:es)? (?:is|are|has|have|was|were|will)|work(?:ing|ed)?(?: hard| actively| closely)? (?:on|to|with|through|towards?)|work is (?:underway|ongoing|in progress)|in progress|underway|fail(?:ed|ing)? ?over|failover|monitor(?:ing|ed)?|rerout\w*|scal(?:ed|ing) (?:up|out)|restarting|rebuilding|re-?indexing|keep(?:ing)? an eye on|assess(?:ing|ed)|evaluat(?:ing|ed)|work(?:ing)? in (?:restor|fix|resolv)\w*|(?:made|making) (?:a |some |several )?(?:changes?|adjustments?)|repairs?|focus(?:ed|ing)? (?:is )?on|(?:continu\w+|ongoing) (?:our )?efforts|(?:we are|team is|engineers are) on (?:it|the case)|(?:(?:have|has) been(?: \w+ and)?|(?:is|are)(?: now)?) (?:fixed|corrected|restored|resolved|mitigated|deployed|applied|implemented|rolled back|reverted|isolated|replaced|restarted)|(?:is|are) being (?:deployed|applied|rolled out|implemented|tested|worked on|investigated)|(?:we|team|teams|engineers) (?:are|have|has|is|will|\w+ly)(?: \w+){0,2}? (?:restor|restart|replac|migrat|rebuild|drain|catch|reprocess|deploy|process|clear|add|increas|disabl|enabl|isolat|block|contact|engag|escalat|tak|appl|implement|fix|patch|provision|remov|reduc|throttl|purg|flush|recover|paus|shift|mov|bring|brought|rebalanc|rotat|contain|stabiliz|repair|debug|diagnos|analyz|review|test|verif|coordinat|correct|address|rectif|scal)\w*|(?:we|team|teams|engineers) (?:have|has) updated (?:the|our) (?:config\w*|settings|routing|dns|certificates?))\b`)
 
 // doneRe is an investigation that has ended ("our investigation has determined"), which
 // says what was found, not what is being done.
@@ -260,6 +260,9 @@ var (
 	pastRe    = regexp.MustCompile(`\b(?:was|were|took|lasted|had|began|started|occurred|returned|resumed|ago|earlier|previously)\b`)
 	// monitorRe before a time makes it the length of the watch, not of the repair.
 	monitorRe = regexp.MustCompile(`\bmonitor\w*\b`)
+	// retryRe before a time makes it advice on when to try again ("please retry in a few
+	// minutes"), not a fix time.
+	retryRe = regexp.MustCompile(`\b(?:retry|try again|check back|wait)\b`)
 )
 
 // updateGoverns reports whether the clause before a time is about the next update.
@@ -284,7 +287,8 @@ func findETA(t string) (string, bool) {
 			return false
 		}
 		before := clauseBefore(t, start)
-		return !updateGoverns(before) && !monitorRe.MatchString(before) && !pastRe.MatchString(before+t[start:end]+clauseAfter(t, end))
+		return !updateGoverns(before) && !monitorRe.MatchString(before) && !retryRe.MatchString(before) &&
+			!pastRe.MatchString(before+t[start:end]+clauseAfter(t, end))
 	}
 	for _, re := range etaPatterns {
 		for _, m := range re.FindAllStringIndex(t, maxMatches) {
@@ -332,7 +336,7 @@ var incidentWords = map[string]bool{
 
 // providerCauseRe is a third party named as what causes the trouble, which while
 // investigating is a presumed cause as much as a "caused by".
-var providerCauseRe = regexp.MustCompile(`\b(?:providers?|vendors?|partners?|suppliers?)\b[^.;]{0,120}?\b(?:is|are|was|were) causing\b`)
+var providerCauseRe = regexp.MustCompile(`\b(?:providers?|vendors?|partners?|suppliers?|` + vendorPat + `)\b[^.;]{0,120}?\b(?:is|are|was|were) causing\b`)
 
 func findPresumedCause(t string) (string, bool) {
 	for _, re := range []*regexp.Regexp{providerCauseRe, changeCauseRe} {
@@ -365,10 +369,10 @@ func findPresumedCause(t string) (string, bool) {
 }
 
 // Blame.
-const vendorPat = `(?:aws|amazon web services|ec2|s3|gcp|google cloud(?: platform)?|azure|cloudflare|fastly|akamai|digitalocean|linode|ovh|hetzner|equinix|softlayer|joyent|salesforce|sendgrid|mailgun|twilio)`
+const vendorPat = `(?:aws|amazon web services|ec2|s3|gcp|google cloud(?: platform)?|google|microsoft|azure|cloudflare|fastly|akamai|digitalocean|linode|ovh|hetzner|equinix|softlayer|joyent|salesforce|sendgrid|mailgun|twilio)`
 
 var blameRe = regexp.MustCompile(`\b(?:not our fault|(?:their|its|\w+'s) fault|fault (?:of|lies with)|blam(?:e|ed|ing)|(?:beyond|outside(?: of)?) our control|out of our (?:hands|control)|nothing we can do|(?:upstream|third[- ]party|3rd[- ]party|external|hosting|cloud|infrastructure|network|dns|cdn|data ?cent(?:er|re)|colocation|payment|email|sms|telecom|service) (?:provider|vendor|supplier|carrier|partner)s?|our (?:provider|vendor|supplier|isp|carrier)s?|upstream (?:service|dependency|outage|issue|incident|problem|failure|isp)s?|third[- ]party (?:outage|issue|incident|problem|failure|dependency|dependencies)|(?:provider|vendor|supplier|carrier|isp)'s (?:outage|issue|problem|incident|failure|network)|(?:an?|our) (?:vendor|provider|supplier|third[- ]party) (?:issue|outage|problem|incident|failure)s?|` +
-	vendorPat + `(?:'s)?(?: [\w()-]+){0,3}? (?:down|outages?|incident|issues?|problems?|failures?|degradation|degraded|disruption|anomal(?:y|ies)|unavailable|experiencing|having)|` + vendorPat + `(?: is| are| has| have| continues)(?: \w+){0,2}? (?:working to restore|working toward|restoring|implemented mitigation|mitigat|resolv|fix)\w*|(?:outage|incident|issues?|problems?|failure|degradation|disruption)s? (?:at|with|in|from) (?:our )?` + vendorPat +
+	vendorPat + `(?:'s)?(?: [\w()-]+){0,3}? (?:down|outages?|incident|issues?|problems?|failures?|degradation|degraded|disruption|anomal(?:y|ies)|unavailable|experiencing|having)|` + vendorPat + `(?: is| are| has| have| continues)(?: \w+){0,2}? (?:working to restore|working toward|restoring|implemented mitigation|identified|mitigat|resolv|fix)\w*|(?:outage|incident|issues?|problems?|failure|degradation|disruption|latenc(?:y|ies)|response times|packet loss)s? (?:at|with|in|from) (?:our )?` + vendorPat +
 	`|external to|rather than (?:on )?our|(?:software|services?|providers?|platforms?|products?|tools?) (?:that )?we use\b|they (?:have|had) (?:now )?(?:resolved|fixed|mitigated|restored)|(?:resolved|fixed|mitigated) their (?:issue|outage|problem)s?|an? [\w.-]+ (?:outage|incident|failure) (?:has |have )?(?:caused|affected|impacted) our)\b`)
 
 // fromRe is trouble that comes from someone: "downtime from NIBSS" points at them, "errors
@@ -379,11 +383,11 @@ var notAThirdParty = wordSet(`our the a an this that these those its it your you
 	yesterday today last`)
 
 // withRe before a third party makes it someone the team works with, not the source.
-var withRe = regexp.MustCompile(`\b(?:working|work|works|engaged|engaging|coordinating|in contact|in touch)(?: closely| directly)? with (?:our )?$`)
+var withRe = regexp.MustCompile(`\b(?:working|work|works|engaged|engaging|coordinating|investigation|investigating|monitoring|in contact|in touch)(?: closely| directly| actively)? (?:with|alongside) (?:our )?$`)
 
 // vendorInvestigatesRe is a named company looking into trouble, which is often the page's
 // own company ("Cloudflare is investigating issues with the Cloudflare Dashboard").
-var vendorInvestigatesRe = regexp.MustCompile(`^` + vendorPat + ` (?:is|are) (?:\w+ )?(?:investigating|looking into|aware of)\b`)
+var vendorInvestigatesRe = regexp.MustCompile(`^` + vendorPat + ` (?:(?:is|are) (?:\w+ )?(?:investigating|looking into|aware of)|customers|users|accounts)\b`)
 
 func findBlame(t string) (string, bool) {
 	for _, m := range blameRe.FindAllStringIndex(t, maxMatches) {

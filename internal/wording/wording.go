@@ -59,13 +59,15 @@ limitations under the License.
 //     "some customers" or "our platform", a named issue ("connection issues", "your mailbox is
 //     having issues"), a trouble word next to what is in trouble ("a Slack outage",
 //     "disruption to file uploads", "trouble connecting"), or what works again with what it is
-//     ("Check-In is back to normal", "webhooks are being delivered normally"). "We are
+//     ("Check-In is back to normal", "webhooks are being delivered normally", "a recovery in
+//     SMS delivery", "the query service is operational again"). "We are
 //     investigating an issue", "we are aware of an outage" and "all systems are operating
 //     normally" name nothing a customer can recognise; "monitoring for errors" says no error,
 //     and "things have settled down" or "narrowing down the scope" is no symptom.
 //   - missing-what-is-being-done: needs an action of the response ("investigating",
 //     "looking into", "rolling back", "a fix", "mitigating", "monitoring", "failing over",
-//     "we are on it", "we have added capacity", "keeping an eye on", ...). "We are aware of the
+//     "we are on it", "we have added capacity", "keeping an eye on", "assessing", "we are
+//     catching up", "we have made some changes", ...). "We are aware of the
 //     issue", "our investigation has determined" (it is over), what the team sees ("we are
 //     experiencing increased latency") and work done by someone else ("our provider is working
 //     towards a resolution", "AWS is working to restore service") are not actions of ours.
@@ -79,7 +81,8 @@ limitations under the License.
 //     not advice.
 //   - explicit-eta: a deadline ("by 5pm", "by 17:00 UTC", "by end of day", "by tomorrow"), a
 //     relative time ("in 30 minutes", "within the hour", "over the next few hours"; "delayed
-//     over 30 minutes" is how bad it is, not when it ends), the word
+//     over 30 minutes" is how bad it is, and "please retry in a few minutes" when to try
+//     again, not when it ends), the word
 //     "ETA" (unless negated: "we do not have an ETA" is honest), a time after an expectation
 //     ("expected resolution: 17:00 UTC", "we estimate 2 hours"), or a vague promise tied to a
 //     fix ("will shortly be resolved", "back up soon", "will be deployed shortly"). A match is
@@ -96,8 +99,8 @@ limitations under the License.
 //     is ...", "stems from", "traced to", "attributed to", "a bug in", "due to X", "because of
 //     X", "result of X" (X not "this issue" or "the incident"), "X caused a ..." (X not the
 //     incident itself), "a knock-on effect of", a change named as what breaks things ("a recent
-//     update is preventing the app from loading"), and a provider or vendor named as what "is
-//     causing" the trouble. Hedged clauses ("may be caused by", "we suspect", "we
+//     update is preventing the app from loading"), and a provider or a named vendor as what "is
+//     causing" the trouble ("increased latency in Azure which is causing delays"). Hedged clauses ("may be caused by", "we suspect", "we
 //     believe", "appears to") and clauses about finding the cause ("we have not yet determined
 //     the root cause", "we have identified the root cause", "root cause analysis") pass:
 //     saying what you do not know yet is the honesty the talk asks for.
@@ -106,9 +109,10 @@ limitations under the License.
 //     external to us", "they have resolved the issue", "downtime from NIBSS", "a Salesforce
 //     outage has caused our portal to ..."), or a named infrastructure vendor next to trouble
 //     words ("AWS is down", "an outage at Cloudflare", "a GCP network anomaly", "a vendor issue")
-//     or as the one restoring service ("AWS is working to restore service"); an instance
-//     failure "on GCP" is where, not who, "working with our carrier partner" is collaboration,
-//     and "Cloudflare is investigating issues" is often the page's own company. Customers chose
+//     or as the one restoring service ("AWS is working to restore service", "Google has
+//     identified the root cause"); an instance failure "on GCP" is where, not who, "working
+//     with our carrier partner" is collaboration, and "Cloudflare is investigating issues" or
+//     "Twilio customers may be experiencing" is often the page's own company. Customers chose
 //     us, not our vendors ("who owns my availability?"), so the update owns the impact.
 //
 // The rules are measured against real updates from public status pages
