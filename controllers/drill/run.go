@@ -60,9 +60,9 @@ type runState struct {
 	ended []v1alpha1.DrillRunResult
 	// decided are the criteria of earlier runs this reconcile decided after the run.
 	decided []v1alpha1.Criterion
-	events []event
-	wait   time.Duration
-	err    error
+	events  []event
+	wait    time.Duration
+	err     error
 }
 
 type event struct {
