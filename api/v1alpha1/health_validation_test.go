@@ -19,10 +19,15 @@ package v1alpha1_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
 )
 
 func signalJSON(name, thresholds string) string {
@@ -91,5 +96,31 @@ func TestAPIServerValidatesHealthInterval(t *testing.T) {
 	err := k8s.Create(context.Background(), u)
 	if err == nil || !strings.Contains(err.Error(), "spec.healthInterval") || !strings.Contains(err.Error(), "at least 1s") {
 		t.Fatalf("want the duration message on spec.healthInterval, got %v", err)
+	}
+}
+
+func TestAPIServerAcceptsThePolicySamples(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join("..", "..", "config", "samples", "policies")
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil || len(files) < 3 {
+		t.Fatalf("policy samples in %s: %v, %v", dir, files, err)
+	}
+	if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "policy-samples"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(raw, &u.Object); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		u.SetNamespace("policy-samples")
+		if err := k8s.Create(ctx, u); err != nil {
+			t.Errorf("%s is refused: %v", filepath.Base(f), err)
+		}
 	}
 }
