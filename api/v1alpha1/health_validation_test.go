@@ -27,6 +27,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 )
 
@@ -123,4 +124,27 @@ func TestAPIServerAcceptsThePolicySamples(t *testing.T) {
 			t.Errorf("%s is refused: %v", filepath.Base(f), err)
 		}
 	}
+}
+
+func TestKubectlGetIncidentsWideShowsTheHealth(t *testing.T) {
+	crd := &unstructured.Unstructured{}
+	crd.SetAPIVersion("apiextensions.k8s.io/v1")
+	crd.SetKind("CustomResourceDefinition")
+	if err := k8s.Get(context.Background(), client.ObjectKey{Name: "incidents.firescope.dev"}, crd); err != nil {
+		t.Fatal(err)
+	}
+	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	for _, v := range versions {
+		cols, _, _ := unstructured.NestedSlice(v.(map[string]any), "additionalPrinterColumns")
+		for _, c := range cols {
+			col := c.(map[string]any)
+			if col["name"] == "Health" {
+				if col["jsonPath"] != ".status.health.summary" || col["priority"] != int64(1) {
+					t.Fatalf("the Health column: %v; want .status.health.summary at -o wide (priority 1)", col)
+				}
+				return
+			}
+		}
+	}
+	t.Fatal("kubectl get incidents has no Health column")
 }
