@@ -167,11 +167,11 @@ func (r *Reconciler) clearAll(ctx context.Context, open []*v1alpha1.Incident) er
 // It returns nil readings when every open incident is a drill, which never queries.
 func (r *Reconciler) measure(ctx context.Context, policy *v1alpha1.ResponsePolicy, open []*v1alpha1.Incident, now time.Time) (map[string]reading, bool, time.Duration) {
 	every := policy.HealthEvery()
-	real := false
+	anyReal := false
 	for _, inc := range open {
-		real = real || !inc.Spec.Drill
+		anyReal = anyReal || !inc.Spec.Drill
 	}
-	if !real {
+	if !anyReal {
 		return nil, false, every
 	}
 	key := client.ObjectKeyFromObject(policy)
@@ -227,13 +227,13 @@ func (r *Reconciler) drillOf(ctx context.Context, inc *v1alpha1.Incident) (*v1al
 	return d, nil
 }
 
-// applyAll writes each incident's health, a few at a time. Every incident is tried; the first
-// API error is returned.
+// applyAll writes each incident's health, a few at a time. Every incident is tried; the API
+// errors are returned together.
 func (r *Reconciler) applyAll(ctx context.Context, open []*v1alpha1.Incident, readingsOf func(*v1alpha1.Incident) (map[string]reading, error),
 	signals []v1alpha1.HealthSignal, now time.Time) error {
 	var (
 		mu    sync.Mutex
-		first error
+		errs  error
 		wg    sync.WaitGroup
 		slots = make(chan struct{}, applyWorkers)
 	)
@@ -247,13 +247,13 @@ func (r *Reconciler) applyAll(ctx context.Context, open []*v1alpha1.Incident, re
 			}
 			if err != nil {
 				mu.Lock()
-				first = errors.Join(first, err)
+				errs = errors.Join(errs, err)
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	return first
+	return errs
 }
 
 // apply writes the incident's health and ProductHealthy condition when either changed, after
