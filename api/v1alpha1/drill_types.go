@@ -257,7 +257,7 @@ const (
 )
 
 // CriterionResult is the outcome of one grading criterion.
-// +kubebuilder:validation:Enum=Pass;Fail;NotApplicable
+// +kubebuilder:validation:Enum=Pass;Fail;NotApplicable;Pending
 type CriterionResult string
 
 const (
@@ -268,16 +268,19 @@ const (
 	// CriterionNotApplicable: the run gave no occasion for it (no hand-off was asked for, the
 	// incident never became Confirmed...). It does not count in the grade.
 	CriterionNotApplicable CriterionResult = "NotApplicable"
+	// CriterionPending: it is decided after the run, such as the post-mortem before its due
+	// date; it does not count in the grade until then.
+	CriterionPending CriterionResult = "Pending"
 )
 
 // Criterion is one graded part of the procedure.
 type Criterion struct {
 	// name of the criterion: Confirmed, CommsStaffed, CustomersInformed, SitrepsOnCadence,
-	// UpdateWording, ChangesAnnounced, HandoffPractised, ResolvedInTime.
+	// UpdateWording, ChangesAnnounced, HandoffPractised, ResolvedInTime, PostmortemWritten.
 	// +required
 	// +kubebuilder:validation:MaxLength=64
 	Name string `json:"name"`
-	// result is Pass, Fail or NotApplicable.
+	// result is Pass, Fail, NotApplicable or Pending.
 	// +required
 	Result CriterionResult `json:"result"`
 	// evidence says why, quoting the timeline entry that decided it, with its offset from the

@@ -56,6 +56,13 @@ func TestAPIServerValidatesDrills(t *testing.T) {
 		{"a time limit of two days", `{` + scenario + `,"commander":"r","timeLimit":"48h"}`,
 			"must be a duration between 1s and 24h"},
 		{"no commander", `{` + scenario + `,"timeLimit":"15m"}`, `spec.commander: Required value`},
+		{"a health signal inject with its value", `{"scenario":{"inline":{"title":"x","injects":[{"at":"1m","type":"HealthSignal","message":"availability drops to 97%","signal":{"name":"availability","value":"97"}}]}},"commander":"r","timeLimit":"15m"}`, ""},
+		{"a health signal inject without a value", `{"scenario":{"inline":{"title":"x","injects":[{"at":"1m","type":"HealthSignal","message":"availability drops"}]}},"commander":"r","timeLimit":"15m"}`,
+			"an inject of type HealthSignal needs signal"},
+		{"a signal on a note", `{"scenario":{"inline":{"title":"x","injects":[{"at":"1m","type":"Note","message":"m","signal":{"name":"availability","value":"97"}}]}},"commander":"r","timeLimit":"15m"}`,
+			"only such an inject has one"},
+		{"a signal value that is not a number", `{"scenario":{"inline":{"title":"x","injects":[{"at":"1m","type":"HealthSignal","message":"m","signal":{"name":"availability","value":"97%"}}]}},"commander":"r","timeLimit":"15m"}`,
+			"signal.value"},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -65,8 +65,9 @@ type HealthSignal struct {
 	Thresholds HealthThresholds `json:"thresholds"`
 
 	// publish shows the signal's values on the policy's status page while a real incident is
-	// open (never for drills): on the Firescope status page as a chart of the incident's
-	// window, on Atlassian Statuspage as the system metric statuspageMetricID. Default false.
+	// open (never for drills), for a page of provider statuspage: each reading is a point of
+	// the Atlassian Statuspage system metric statuspageMetricID. Pages of other providers show
+	// no metrics. Default false.
 	// +optional
 	Publish bool `json:"publish,omitempty"`
 

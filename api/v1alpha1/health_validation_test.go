@@ -19,10 +19,16 @@ package v1alpha1_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 )
 
 func signalJSON(name, thresholds string) string {
@@ -92,4 +98,53 @@ func TestAPIServerValidatesHealthInterval(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "spec.healthInterval") || !strings.Contains(err.Error(), "at least 1s") {
 		t.Fatalf("want the duration message on spec.healthInterval, got %v", err)
 	}
+}
+
+func TestAPIServerAcceptsThePolicySamples(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join("..", "..", "config", "samples", "policies")
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil || len(files) < 3 {
+		t.Fatalf("policy samples in %s: %v, %v", dir, files, err)
+	}
+	if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "policy-samples"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(raw, &u.Object); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		u.SetNamespace("policy-samples")
+		if err := k8s.Create(ctx, u); err != nil {
+			t.Errorf("%s is refused: %v", filepath.Base(f), err)
+		}
+	}
+}
+
+func TestKubectlGetIncidentsWideShowsTheHealth(t *testing.T) {
+	crd := &unstructured.Unstructured{}
+	crd.SetAPIVersion("apiextensions.k8s.io/v1")
+	crd.SetKind("CustomResourceDefinition")
+	if err := k8s.Get(context.Background(), client.ObjectKey{Name: "incidents.firescope.dev"}, crd); err != nil {
+		t.Fatal(err)
+	}
+	versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+	for _, v := range versions {
+		cols, _, _ := unstructured.NestedSlice(v.(map[string]any), "additionalPrinterColumns")
+		for _, c := range cols {
+			col := c.(map[string]any)
+			if col["name"] == "Health" {
+				if col["jsonPath"] != ".status.health.summary" || col["priority"] != int64(1) {
+					t.Fatalf("the Health column: %v; want .status.health.summary at -o wide (priority 1)", col)
+				}
+				return
+			}
+		}
+	}
+	t.Fatal("kubectl get incidents has no Health column")
 }

@@ -30,6 +30,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
@@ -63,7 +64,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=firescope.dev,resources=drills,verbs=get;list;watch
 // +kubebuilder:rbac:groups=firescope.dev,resources=drills/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=firescope.dev,resources=incidents,verbs=get;list;watch;create;patch
-// +kubebuilder:rbac:groups=firescope.dev,resources=responsepolicies;statusupdates,verbs=get;list;watch
+// +kubebuilder:rbac:groups=firescope.dev,resources=responsepolicies;statusupdates;postmortems,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create
 
@@ -110,6 +111,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	wait = minPositive(wait, run.wait)
+	// Phase 4: finished runs whose post-mortem criterion waits on the post-mortem get it.
+	pmWait, err := r.regradePostmortems(ctx, run)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	wait = minPositive(wait, pmWait)
 
 	if equality.Semantic.DeepEqual(before.Status, d.Status) {
 		return ctrl.Result{RequeueAfter: wait}, nil
@@ -130,6 +137,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	for _, res := range run.ended {
 		observeEnded(d, res)
+	}
+	for _, c := range run.decided {
+		criteriaTotal.WithLabelValues(d.Namespace, c.Name, string(c.Result)).Inc()
 	}
 	r.announce(ctx, run)
 	return ctrl.Result{RequeueAfter: wait}, nil
@@ -154,7 +164,8 @@ func (r *Reconciler) policy(ctx context.Context, d *v1alpha1.Drill) (*v1alpha1.R
 }
 
 // SetupWithManager registers the controller. It reconciles on spec changes, on the start
-// annotation, and on changes of the runs' Incidents (a resolve ends a run); its own status
+// annotation, on changes of the runs' Incidents (a resolve ends a run) and of the Postmortems
+// of finished runs whose post-mortem criterion is pending; its own status
 // writes do not trigger it, and timers come from RequeueAfter computed from status.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
@@ -164,6 +175,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Drill{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&v1alpha1.Incident{}).
+		Watches(&v1alpha1.Postmortem{}, handler.EnqueueRequestsFromMapFunc(r.drillsOfPostmortem)).
 		Named("drill").
 		Complete(r)
 }

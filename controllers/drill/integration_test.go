@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/controllers/drill"
 	"firescope.dev/firescope/internal/credentials"
 	"firescope.dev/firescope/internal/mock/slack"
 	"firescope.dev/firescope/internal/mock/statuspage"
@@ -152,6 +153,11 @@ func TestADrillStartsOnScheduleInjectsLandAndAScriptedResponseEarnsItsGrade(t *t
 	e := testenv.Shared(t)
 	ctx := context.Background()
 	f := namespace(t, e, "drill-scheduled")
+	// The team practises the post-mortem too.
+	policy := &v1alpha1.ResponsePolicy{}
+	must(t, e.Client.Get(ctx, client.ObjectKey{Namespace: f.ns, Name: "default"}, policy))
+	policy.Spec.PostmortemForDrills, policy.Spec.PostmortemDue = true, dur(time.Hour)
+	must(t, e.Client.Update(ctx, policy))
 	impact := &v1alpha1.Impact{Description: "PX dynos cannot scale", CustomersAffected: new(int64(120))}
 	d := &v1alpha1.Drill{ObjectMeta: metav1.ObjectMeta{Name: "ec2", Namespace: f.ns}, Spec: v1alpha1.DrillSpec{
 		Scenario: v1alpha1.DrillScenario{Inline: &v1alpha1.DrillScenarioSpec{Title: "EC2 API errors", ExpectHandoff: true, Injects: []v1alpha1.Inject{
@@ -252,10 +258,37 @@ func TestADrillStartsOnScheduleInjectsLandAndAScriptedResponseEarnsItsGrade(t *t
 		"ResolvedInTime":    `"Incident Resolved"`,
 	}
 	for _, c := range res.Criteria {
+		if c.Name == drill.CriterionPostmortemWritten {
+			if c.Result != v1alpha1.CriterionPending {
+				t.Errorf("%s: %s %q; want Pending until the post-mortem is Published or due", c.Name, c.Result, c.Evidence)
+			}
+			continue
+		}
 		if c.Result != v1alpha1.CriterionPass || !strings.Contains(c.Evidence, evidence[c.Name]) {
 			t.Errorf("%s: %s %q; want Pass citing %s", c.Name, c.Result, c.Evidence, evidence[c.Name])
 		}
 	}
+	// The post-mortem, owned and Published before its due date, completes the grade.
+	pm := &v1alpha1.Postmortem{}
+	testenv.Eventually(t, 60*time.Second, func() error { return e.Client.Get(ctx, client.ObjectKey{Namespace: f.ns, Name: run}, pm) })
+	patch := client.MergeFrom(pm.DeepCopy())
+	pm.Spec.Owner, pm.Spec.State = "greg-burek", v1alpha1.PostmortemInReview
+	must(t, e.Client.Patch(ctx, pm, patch))
+	patch = client.MergeFrom(pm.DeepCopy())
+	pm.Spec.State, pm.Spec.Apology, pm.Spec.Understanding = v1alpha1.PostmortemPublished, "We are sorry.", "EC2 API errors stopped scaling."
+	must(t, e.Client.Patch(ctx, pm, patch))
+	d = waitDrill(t, e, f.ns, "ec2", func(d *v1alpha1.Drill) error {
+		r := d.Status.Runs[0]
+		for _, c := range r.Criteria {
+			if c.Name == drill.CriterionPostmortemWritten && (c.Result != v1alpha1.CriterionPass || !strings.Contains(c.Evidence, "owned by greg-burek and Published")) {
+				return fmt.Errorf("%s: %s %q", c.Name, c.Result, c.Evidence)
+			}
+		}
+		if r.Grade != "9/9" || d.Status.LastGrade != "9/9" {
+			return fmt.Errorf("grade %s, last %s; want 9/9", r.Grade, d.Status.LastGrade)
+		}
+		return nil
+	})
 	// Suspended since the first run: no other Incident was declared.
 	list := &v1alpha1.IncidentList{}
 	must(t, e.Client.List(ctx, list, client.InNamespace(f.ns), client.MatchingLabels{v1alpha1.LabelDrill: "ec2"}))

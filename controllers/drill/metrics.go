@@ -100,6 +100,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 func observeEnded(d *v1alpha1.Drill, res v1alpha1.DrillRunResult) {
 	runsTotal.WithLabelValues(d.Namespace, d.Name, string(res.EndReason)).Inc()
 	for _, c := range res.Criteria {
-		criteriaTotal.WithLabelValues(d.Namespace, c.Name, string(c.Result)).Inc()
+		// A pending criterion counts once decided (regradePostmortems).
+		if c.Result != v1alpha1.CriterionPending {
+			criteriaTotal.WithLabelValues(d.Namespace, c.Name, string(c.Result)).Inc()
+		}
 	}
 }

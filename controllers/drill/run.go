@@ -57,10 +57,12 @@ type runState struct {
 	// played are the injects this reconcile recorded, to announce once stored.
 	played []v1alpha1.PlayedInject
 	// ended are the runs this reconcile ended and graded.
-	ended  []v1alpha1.DrillRunResult
-	events []event
-	wait   time.Duration
-	err    error
+	ended []v1alpha1.DrillRunResult
+	// decided are the criteria of earlier runs this reconcile decided after the run.
+	decided []v1alpha1.Criterion
+	events  []event
+	wait    time.Duration
+	err     error
 }
 
 type event struct {
@@ -368,6 +370,8 @@ func (s *runState) finish(inc *v1alpha1.Incident, reason v1alpha1.DrillEndReason
 		EndReason: reason, Grade: "none", Injects: act.Injects}
 	if inc != nil && s.scenario != nil {
 		res.Criteria = grade(runRecord{inc: inc, policy: s.policy, scenario: s.scenario, updates: s.updates, start: act.StartedAt.Time, end: end})
+		// Decided later, once the post-mortem is Published or due (regradePostmortems).
+		res.Criteria = append(res.Criteria, gradePostmortem(s.policy.WantsPostmortem(inc), reason, nil, s.now))
 		res.Grade, _ = score(res.Criteria)
 	}
 	limit := int(d.Spec.HistoryLimit)

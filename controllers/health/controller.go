@@ -99,20 +99,17 @@ type readings struct {
 // later wakes it.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	policy := &v1alpha1.ResponsePolicy{}
-	if err := r.Get(ctx, req.NamespacedName, policy); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.forget(req.NamespacedName)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+	if err := r.Get(ctx, req.NamespacedName, policy); client.IgnoreNotFound(err) != nil {
+		return ctrl.Result{}, err
 	}
 	signals := policy.Spec.HealthSignals
-	if len(signals) == 0 {
+	open, err := r.openIncidents(ctx, req.NamespacedName)
+	if err != nil || len(open) == 0 || len(signals) == 0 {
 		r.forget(req.NamespacedName)
-		return ctrl.Result{}, nil
-	}
-	open, err := r.openIncidents(ctx, policy)
-	if err != nil || len(open) == 0 {
-		r.forget(req.NamespacedName)
+		if err == nil {
+			// A policy that lost its signals, or is gone, leaves no stale health behind.
+			err = r.clearAll(ctx, open)
+		}
 		return ctrl.Result{}, err
 	}
 	now := r.Clock.Now()
@@ -132,7 +129,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 }
 
 // openIncidents lists, from the cache, the open Incidents the policy applies to.
-func (r *Reconciler) openIncidents(ctx context.Context, policy *v1alpha1.ResponsePolicy) ([]*v1alpha1.Incident, error) {
+func (r *Reconciler) openIncidents(ctx context.Context, policy types.NamespacedName) ([]*v1alpha1.Incident, error) {
 	list := &v1alpha1.IncidentList{}
 	if err := r.List(ctx, list, client.InNamespace(policy.Namespace)); err != nil {
 		return nil, err
@@ -147,16 +144,34 @@ func (r *Reconciler) openIncidents(ctx context.Context, policy *v1alpha1.Respons
 	return open, nil
 }
 
+// clearAll removes the health and the ProductHealthy condition of the incidents that have
+// them: an apply without the fields the evaluator owns removes them.
+func (r *Reconciler) clearAll(ctx context.Context, open []*v1alpha1.Incident) error {
+	var errs error
+	for _, inc := range open {
+		if inc.Status.Health == nil && currentCondition(inc) == nil {
+			continue
+		}
+		patch, err := json.Marshal(map[string]any{"apiVersion": v1alpha1.GroupVersion.String(), "kind": "Incident",
+			"metadata": applyMeta{Name: inc.Name, Namespace: inc.Namespace}})
+		if err == nil {
+			err = client.IgnoreNotFound(r.Status().Patch(ctx, inc, client.RawPatch(types.ApplyPatchType, patch), client.FieldOwner(FieldOwner), client.ForceOwnership))
+		}
+		errs = errors.Join(errs, err)
+	}
+	return errs
+}
+
 // measure returns the policy's readings for its real incidents, whether they are new, and how
 // long until the next read: the readings of this interval if there are some, else new ones.
 // It returns nil readings when every open incident is a drill, which never queries.
 func (r *Reconciler) measure(ctx context.Context, policy *v1alpha1.ResponsePolicy, open []*v1alpha1.Incident, now time.Time) (map[string]reading, bool, time.Duration) {
 	every := policy.HealthEvery()
-	real := false
+	anyReal := false
 	for _, inc := range open {
-		real = real || !inc.Spec.Drill
+		anyReal = anyReal || !inc.Spec.Drill
 	}
-	if !real {
+	if !anyReal {
 		return nil, false, every
 	}
 	key := client.ObjectKeyFromObject(policy)
@@ -212,13 +227,13 @@ func (r *Reconciler) drillOf(ctx context.Context, inc *v1alpha1.Incident) (*v1al
 	return d, nil
 }
 
-// applyAll writes each incident's health, a few at a time. Every incident is tried; the first
-// API error is returned.
+// applyAll writes each incident's health, a few at a time. Every incident is tried; the API
+// errors are returned together.
 func (r *Reconciler) applyAll(ctx context.Context, open []*v1alpha1.Incident, readingsOf func(*v1alpha1.Incident) (map[string]reading, error),
 	signals []v1alpha1.HealthSignal, now time.Time) error {
 	var (
 		mu    sync.Mutex
-		first error
+		errs  error
 		wg    sync.WaitGroup
 		slots = make(chan struct{}, applyWorkers)
 	)
@@ -232,13 +247,13 @@ func (r *Reconciler) applyAll(ctx context.Context, open []*v1alpha1.Incident, re
 			}
 			if err != nil {
 				mu.Lock()
-				first = errors.Join(first, err)
+				errs = errors.Join(errs, err)
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	return first
+	return errs
 }
 
 // apply writes the incident's health and ProductHealthy condition when either changed, after

@@ -199,6 +199,19 @@ func TestIncidentHealthFollowsARealPrometheusAndAFailingQueryIsUnknown(t *testin
 	if v := got.Status.Health.Signals[0]; v.Reason != "Unreachable" {
 		t.Fatalf("availability: %+v", v)
 	}
+	// A policy without signals leaves no stale health behind.
+	must(t, e.Client.Get(ctx, client.ObjectKeyFromObject(policy), policy))
+	policy.Spec.HealthSignals = nil
+	must(t, e.Client.Update(ctx, policy))
+	waitIncident(t, e, ns, inc.Name, func(inc *v1alpha1.Incident) error {
+		if inc.Status.Health != nil || meta.FindStatusCondition(inc.Status.Conditions, v1alpha1.ConditionProductHealthy) != nil {
+			return fmt.Errorf("health %+v, conditions %+v", inc.Status.Health, inc.Status.Conditions)
+		}
+		if meta.FindStatusCondition(inc.Status.Conditions, v1alpha1.ConditionSitrepCurrent) == nil {
+			return fmt.Errorf("the incident controller's conditions went too: %+v", inc.Status.Conditions)
+		}
+		return nil
+	})
 }
 
 func TestADrillShowsInjectedValuesAndNeverQueries(t *testing.T) {

@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -122,10 +123,11 @@ func (c *Client) Query(ctx context.Context, base, token, query string, at time.T
 func transportError(ctx context.Context, err error, token string) error {
 	msg := delivery.Redact(delivery.Classify(nil, err), token).Error()
 	var refused *safehttp.RefusedError
+	var netErr net.Error
 	switch {
 	case errors.As(err, &refused):
 		return &QueryError{Reason: ReasonRefused, Msg: refused.Error()}
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		return &QueryError{Reason: ReasonTimeout, Msg: "Prometheus did not answer in time: check that it is up and the query is cheap enough (" + msg + ")"}
 	}
 	return &QueryError{Reason: ReasonUnreachable, Msg: "Prometheus is unreachable: " + msg}

@@ -97,6 +97,12 @@ func TestQueryTimesOutAndRefusesInternalAddresses(t *testing.T) {
 	if !errors.As(err, &qe) || qe.Reason != prometheus.ReasonTimeout {
 		t.Fatalf("a server that never answers: got %v, want Timeout", err)
 	}
+	// The HTTP client's own timeout is a timeout too, not an unreachable server.
+	short := &http.Client{Timeout: 200 * time.Millisecond}
+	c = &prometheus.Client{HTTP: safehttp.Loopback().Guard(short), Timeout: time.Minute}
+	if _, err := c.Query(context.Background(), srv.URL, token, "up", time.Now()); !errors.As(err, &qe) || qe.Reason != prometheus.ReasonTimeout {
+		t.Fatalf("the client's timeout: got %v, want Timeout", err)
+	}
 	guarded := &prometheus.Client{HTTP: (&safehttp.Allowlist{}).Guard(&http.Client{})}
 	_, err = guarded.Query(context.Background(), "https://127.0.0.1:9090", token, "up", time.Now())
 	if !errors.As(err, &qe) || qe.Reason != prometheus.ReasonRefused || !strings.Contains(err.Error(), "--allow-private-destinations") {
