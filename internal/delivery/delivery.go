@@ -53,6 +53,9 @@ type RetryableError struct {
 	// After is how long the server asked us to wait (429 or 503 with Retry-After); 0 means the
 	// server did not say and the caller backs off on its own.
 	After time.Duration
+	// NotApplied is true when the answer itself says the server did not act on the request
+	// (see StatusNotApplied), so that sending it again cannot do anything twice.
+	NotApplied bool
 }
 
 func (e *RetryableError) Error() string {
@@ -94,6 +97,11 @@ func IsRetryable(err error) (after time.Duration, ok bool) {
 //     with After, from Retry-After).
 //   - transient: everything else, including every error nobody classified: try again with
 //     backoff. So a failure that nobody foresaw is retried, never dropped.
+//
+// A waiting or transient failure is also either known to have had no effect (NotApplied: the
+// request never left Firescope, or the server answered that it did not act on it) or of
+// unknown outcome (a timeout, a reset connection, any other 5xx), which a caller that must
+// not do a thing twice settles by asking the vendor what landed before it sends again.
 
 // TerminalError is a failure that trying again cannot mend.
 type TerminalError struct {
@@ -118,6 +126,8 @@ type Failure struct {
 	Reason   string
 	// After is how long the server asked to wait before the next try; zero means back off.
 	After time.Duration
+	// NotApplied is true when the failed request is known to have had no effect.
+	NotApplied bool
 }
 
 // Assess classifies a non-nil err in the vocabulary above. The outermost classification in
@@ -129,7 +139,7 @@ func Assess(err error) Failure {
 		case *TerminalError:
 			return Failure{Terminal: true, Reason: e.Reason}
 		case *RetryableError:
-			return Failure{After: e.After}
+			return Failure{After: e.After, NotApplied: e.NotApplied || errors.Is(e.Err, ErrNotSent)}
 		case *StatusError:
 			return Failure{Terminal: true, Reason: "Refused"}
 		case *transportError:
@@ -198,9 +208,30 @@ func Classify(resp *http.Response, err error) error {
 	}
 	se := &StatusError{StatusCode: code, Text: vendorText(resp.Body)}
 	if retryableStatus(code) {
-		return &RetryableError{Err: se, After: RetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		return &RetryableError{Err: se, After: RetryAfter(resp.Header.Get("Retry-After"), time.Now()), NotApplied: StatusNotApplied(code)}
 	}
 	return se
+}
+
+// StatusNotApplied reports whether an answer with this status says, by its definition, that the
+// server did not act on the request, so that it can be sent again without asking what
+// landed:
+//   - 408 Request Timeout (RFC 9110 15.5.9): the server did not receive a complete request;
+//   - 425 Too Early (RFC 8470 5.2): the server is unwilling to risk processing it;
+//   - 429 Too Many Requests (RFC 6585 4): refused for the sender's rate; Statuspage documents
+//     that its 420 and 429 mean "the request has been rejected";
+//   - 503 Service Unavailable (RFC 9110 15.6.4): the server "is currently unable to handle
+//     the request", a temporary condition; RFC 9110 9.2.2 lets a client retry a request it
+//     knows was never applied.
+//
+// 500, 502 and 504 are not: the server, or one behind a gateway, may have acted before it
+// failed. Statuspage documents no 5xx answer at all, so these definitions are all there is.
+func StatusNotApplied(code int) bool {
+	switch code {
+	case http.StatusRequestTimeout, http.StatusTooEarly, http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		return true
+	}
+	return false
 }
 
 func retryableStatus(code int) bool {
@@ -235,8 +266,10 @@ func classifyTransport(err error) error {
 	}
 	// Timeouts, refused and reset connections, EOF, DNS trouble, a cancelled context: the
 	// outcome is unknown or the vendor unreachable for now. PagerDuty documents retrying
-	// "networking errors"; the others behave the same.
-	return &RetryableError{Err: te}
+	// "networking errors"; the others behave the same. Only a failure to connect at all (DNS
+	// included) shows that no request left.
+	var netOp *net.OpError
+	return &RetryableError{Err: te, NotApplied: errors.As(cause, &netOp) && netOp.Op == "dial"}
 }
 
 // permanentTransport reports transport failures that need a person: a certificate that does not

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -426,6 +427,19 @@ func TestAssessRetriesWhatNobodyClassified(t *testing.T) {
 		{name: "the outermost mark decides: a retryable answer marked terminal", err: delivery.Terminal("GaveUp", unavailable), want: delivery.Failure{Terminal: true, Reason: "GaveUp"}},
 		{name: "the outermost mark decides: a refusal marked retryable", err: &delivery.RetryableError{Err: notFound}, want: delivery.Failure{}},
 		{name: "a redacted error keeps its class", err: delivery.Redact(fmt.Errorf("x: %w", notFound), "secret"), want: delivery.Failure{Terminal: true, Reason: "Refused"}},
+		{name: "a 503 says the server did not act", err: answer(http.StatusServiceUnavailable), want: delivery.Failure{NotApplied: true}},
+		{name: "a 429 says the server did not act", err: answer(http.StatusTooManyRequests), want: delivery.Failure{NotApplied: true}},
+		{name: "a 408 says the server did not act", err: answer(http.StatusRequestTimeout), want: delivery.Failure{NotApplied: true}},
+		{name: "a 500 may have acted", err: answer(http.StatusInternalServerError), want: delivery.Failure{}},
+		{name: "a 502 may have acted", err: answer(http.StatusBadGateway), want: delivery.Failure{}},
+		{name: "a 504 may have acted", err: answer(http.StatusGatewayTimeout), want: delivery.Failure{}},
+		{name: "a request that never left did not act", err: fmt.Errorf("x: %w", &delivery.RetryableError{Err: fmt.Errorf("%w: busy", delivery.ErrNotSent), After: time.Second}),
+			want: delivery.Failure{After: time.Second, NotApplied: true}},
+		{name: "a refused connection sent nothing", err: delivery.Classify(nil, &url.Error{Op: "Post", URL: "http://127.0.0.1:1", Err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}}),
+			want: delivery.Failure{NotApplied: true}},
+		{name: "a reset connection may have acted", err: delivery.Classify(nil, &url.Error{Op: "Post", URL: "http://127.0.0.1:1", Err: &net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset by peer")}}),
+			want: delivery.Failure{}},
+		{name: "a timeout may have acted", err: delivery.Classify(nil, &url.Error{Op: "Post", URL: "http://127.0.0.1:1", Err: context.DeadlineExceeded}), want: delivery.Failure{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := delivery.Assess(tc.err); got != tc.want {
@@ -433,6 +447,11 @@ func TestAssessRetriesWhatNobodyClassified(t *testing.T) {
 			}
 		})
 	}
+}
+
+// answer is how Classify judges an answer with status.
+func answer(status int) error {
+	return delivery.Classify(&http.Response{StatusCode: status, Header: http.Header{}, Body: http.NoBody}, nil)
 }
 
 func TestAssessTellsAnUnusableEndpointFromAnUnreachableOne(t *testing.T) {
