@@ -77,18 +77,6 @@ func (e *RetryableError) Unwrap() error { return e.Err }
 // is known, nothing happened, so the caller can send it again without asking what landed.
 var ErrNotSent = errors.New("not sent")
 
-// IsRetryable reports whether a client classified err as worth retrying, and after how long
-// the server asked (0 = caller's backoff). nil is not retryable: there is nothing to retry.
-// A caller deciding what to do with a failure uses Assess, under which an error nobody
-// classified is retried.
-func IsRetryable(err error) (after time.Duration, ok bool) {
-	var r *RetryableError
-	if errors.As(err, &r) {
-		return r.After, true
-	}
-	return 0, false
-}
-
 // The vocabulary of failures, after Flux's internal/error. Every failed call is one of:
 //   - terminal: trying again cannot help, a person must act; Terminal(reason, err) marks one,
 //     and so are an answer that will never succeed (a *StatusError not marked retryable) and
@@ -444,7 +432,7 @@ func PostJSON(ctx context.Context, c *http.Client, endpoint string, body []byte,
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		// The parse error quotes the URL, and the URL may be the credential.
-		return errors.New("the endpoint URL is not valid")
+		return Terminal("Unusable", errors.New("the endpoint URL is not valid"))
 	}
 	for k, vs := range header {
 		req.Header[k] = vs
@@ -467,7 +455,7 @@ func PostJSON(ctx context.Context, c *http.Client, endpoint string, body []byte,
 }
 
 // Redact returns err with every secret (of 4 characters or more) replaced by "[redacted]" in
-// its text, keeping its classification: IsRetryable and errors.As see through it. Clients
+// its text, keeping its classification: Assess and errors.As see through it. Clients
 // apply it as a second line of defence, for vendors that echo what they were sent.
 func Redact(err error, secrets ...string) error {
 	if err == nil {
