@@ -114,7 +114,7 @@ func TestClassifyMakes4xxPermanentWithTheVendorsText(t *testing.T) {
 			if err == nil {
 				t.Fatal("Classify = nil, want an error")
 			}
-			if ok := !delivery.Assess(err).Terminal; ok {
+			if !delivery.Assess(err).Terminal {
 				t.Errorf("Classify(%d) = %v is retryable, want permanent", tc.status, err)
 			}
 			if err.Error() != tc.want {
@@ -166,7 +166,7 @@ func TestTransportFailuresAreRetryableAndNeverNameTheURL(t *testing.T) {
 			}
 			defer cancel()
 			err := delivery.PostJSON(ctx, tc.client, tc.url+"/services/"+secret+"?token="+secret, []byte(`{}`), nil)
-			if ok := !delivery.Assess(err).Terminal; !ok {
+			if delivery.Assess(err).Terminal {
 				t.Fatalf("error %v should be retryable", err)
 			}
 			if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), "/services/") {
@@ -186,7 +186,7 @@ func TestAnUntrustedCertificateIsPermanent(t *testing.T) {
 	if err == nil {
 		t.Fatal("want an error for a certificate signed by an unknown authority")
 	}
-	if ok := !delivery.Assess(err).Terminal; ok {
+	if !delivery.Assess(err).Terminal {
 		t.Errorf("error %v is retryable; a bad certificate needs a person", err)
 	}
 	if strings.Contains(err.Error(), secret) {
@@ -200,7 +200,7 @@ func TestAnInvalidURLIsPermanentAndNotQuoted(t *testing.T) {
 		if err == nil {
 			t.Fatalf("PostJSON(%q) = nil", u)
 		}
-		if ok := !delivery.Assess(err).Terminal; ok {
+		if !delivery.Assess(err).Terminal {
 			t.Errorf("PostJSON(%q) = %v is retryable, want permanent", u, err)
 		}
 		if strings.Contains(err.Error(), secret) {
@@ -223,7 +223,7 @@ func TestTheClientDoesNotFollowRedirects(t *testing.T) {
 	if err == nil || gets != 0 {
 		t.Fatalf("PostJSON = %v after %d GETs; want a permanent error and no GET", err, gets)
 	}
-	if ok := !delivery.Assess(err).Terminal; ok {
+	if !delivery.Assess(err).Terminal {
 		t.Errorf("a redirect should be permanent, got %v", err)
 	}
 }

@@ -157,7 +157,7 @@ func TestSlackTimeoutsAndDroppedConnectionsAreRetryable(t *testing.T) {
 			defer srv.Close()
 			tc.setup(srv)
 			err := notify.NewSlack(srv.WebhookURL(), delivery.NewHTTPClient(100*time.Millisecond), nil).Announce(context.Background(), handoff)
-			if ok := !delivery.Assess(err).Terminal; !ok {
+			if delivery.Assess(err).Terminal {
 				t.Fatalf("Announce = %v, want retryable", err)
 			}
 			assertNoSecret(t, err, srv.WebhookURL(), slackfake.WebhookPath, "xoxtesttoken4f1r3sc0p3s3cr3t")
@@ -172,7 +172,7 @@ func TestSlackRefusesAnEmptyAnnouncementWithoutSending(t *testing.T) {
 	if err == nil {
 		t.Fatal("want an error")
 	}
-	if ok := !delivery.Assess(err).Terminal; ok {
+	if !delivery.Assess(err).Terminal {
 		t.Errorf("error %v should be permanent", err)
 	}
 	if n := len(srv.Requests()); n != 0 {
@@ -214,7 +214,7 @@ func TestWebhookWithTheWrongSecretIsRejectedPermanently(t *testing.T) {
 	if err == nil {
 		t.Fatal("want 401")
 	}
-	if ok := !delivery.Assess(err).Terminal; ok || !strings.Contains(err.Error(), "401 Unauthorized: signature does not match") {
+	if !delivery.Assess(err).Terminal || !strings.Contains(err.Error(), "401 Unauthorized: signature does not match") {
 		t.Errorf("error %q should be a permanent 401 naming the signature", err)
 	}
 	assertNoSecret(t, err, url, "query-secret-123", "sender-secret", "receiver-secret")

@@ -230,7 +230,7 @@ func TestACancelledWaitIsNotSentAndGivesItsPlaceBack(t *testing.T) {
 	untilWaiting(t, clk)
 	cancel()
 	err := <-out
-	if retry := !delivery.Assess(err).Terminal; !retry || !errors.Is(err, delivery.ErrNotSent) || !errors.Is(err, context.Canceled) {
+	if delivery.Assess(err).Terminal || !errors.Is(err, delivery.ErrNotSent) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("Wait = %v, want a retryable ErrNotSent caused by the cancellation", err)
 	}
 	// Neither its turn nor its namespace slot is kept.

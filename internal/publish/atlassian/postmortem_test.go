@@ -133,7 +133,7 @@ func TestPublishingWithoutADraftIsPermanentAndSaysWhy(t *testing.T) {
 	pm := postmortems(t, p)
 	ref := resolved(t, p)
 	err := pm.PublishPostmortem(ctx, ref, true)
-	if retry := !delivery.Assess(err).Terminal; err == nil || retry {
+	if err == nil || !delivery.Assess(err).Terminal {
 		t.Fatalf("publishing without a draft = %v, want a permanent error", err)
 	}
 	if se, ok := errors.AsType[*delivery.StatusError](err); !ok || se.StatusCode != http.StatusBadRequest || !strings.Contains(err.Error(), "no post-mortem draft") {
@@ -151,7 +151,7 @@ func TestPostmortemCallsOnAnUnknownIncidentArePermanent404s(t *testing.T) {
 		"draft":   pm.DraftPostmortem(ctx, "nosuchincide", "x"),
 		"publish": pm.PublishPostmortem(ctx, "nosuchincide", false),
 	} {
-		if retry := !delivery.Assess(err).Terminal; err == nil || retry || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), "nosuchincide") {
+		if err == nil || !delivery.Assess(err).Terminal || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), "nosuchincide") {
 			t.Errorf("%s: %v, want a permanent 404 naming the incident", name, err)
 		}
 	}

@@ -189,7 +189,7 @@ func TestPostmortemRefusalsArePermanentAndFailuresRetryable(t *testing.T) {
 		"empty draft":                   pm.DraftPostmortem(ctx, ref, ""),
 		"draft too long":                pm.DraftPostmortem(ctx, ref, strings.Repeat("x", 20001)),
 	} {
-		if retry := !delivery.Assess(err).Terminal; err == nil || retry {
+		if err == nil || !delivery.Assess(err).Terminal {
 			t.Errorf("%s: %v, want a permanent error", name, err)
 		}
 	}
