@@ -271,6 +271,12 @@ type PostmortemStatus struct {
 	// publication is the status page bookkeeping.
 	// +optional
 	Publication PostmortemPublication `json:"publication,omitzero"`
+	// outbox holds the reminders recorded for the comms channel and not yet delivered, as
+	// the Incident's outbox holds its announcements.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=20
+	Outbox []OutboxItem `json:"outbox,omitempty"`
 }
 
 // +kubebuilder:object:root=true

@@ -42,6 +42,7 @@ import (
 	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/internal/attribution"
 	"firescope.dev/firescope/internal/eventrecord"
+	"firescope.dev/firescope/internal/outbox"
 )
 
 // EventRecorder reports a fact about an object as an Event, once per fact key.
@@ -157,7 +158,7 @@ func (r *Reconciler) record(ctx context.Context, before, inc *v1alpha1.Incident,
 		return err
 	}
 	for _, it := range p.unknown {
-		notificationsTotal.WithLabelValues(channelOf(it.Kind), "unknown").Inc()
+		notificationsTotal.WithLabelValues(outbox.Channel(it.Kind), "unknown").Inc()
 		log.FromContext(ctx).Info("dropped an announcement whose delivery outcome is unknown, so as never to post it twice", "message", it.Message)
 	}
 	if p.skew >= 0 {

@@ -30,6 +30,7 @@ import (
 	"firescope.dev/firescope/internal/credentials"
 	"firescope.dev/firescope/internal/delivery"
 	"firescope.dev/firescope/internal/notify"
+	"firescope.dev/firescope/internal/outbox"
 	"firescope.dev/firescope/internal/paging"
 	"firescope.dev/firescope/internal/ratelimit"
 )
@@ -99,16 +100,10 @@ func (s *SecretNotifiers) Pager(ctx context.Context, ns string, p *v1alpha1.Pagi
 	return paging.NewPagerDuty(key, url, s.HTTP, s.Limits.Gate(ns, ratelimit.PagerDuty, key)), nil
 }
 
-// maxAttempts bounds the tries of one item: with backoff capped at five minutes, about half an
-// hour of trying before it is given up with a NotificationFailed Event.
-const maxAttempts = 12
-
-func backoff(attempt int) time.Duration { return delivery.Backoff(attempt, time.Second, 5*time.Minute) }
-
 // send delivers one outbox item.
 func (r *Reconciler) send(ctx context.Context, inc *v1alpha1.Incident, p *v1alpha1.ResponsePolicy, it v1alpha1.OutboxItem, now time.Time) error {
 	if p == nil {
-		return delivery.Terminal("PolicyChanged", fmt.Errorf("the ResponsePolicy that named the %s is gone", channelOf(it.Kind)))
+		return delivery.Terminal("PolicyChanged", fmt.Errorf("the ResponsePolicy that named the %s is gone", outbox.Channel(it.Kind)))
 	}
 	switch it.Kind {
 	case v1alpha1.OutboxAnnounce:
@@ -139,66 +134,56 @@ func (r *Reconciler) send(ctx context.Context, inc *v1alpha1.Incident, p *v1alph
 	}
 }
 
-// deliver sends the claimed items and settles each. A delivered item stays Sending in status
-// and is remembered in memory; the next reconcile removes it (see recoverOutbox), so the happy
-// path costs no status write of its own. Failures are judged by delivery.Assess: a waiting or
-// transient one (any error nobody classified included) waits for Retry-After or its backoff,
-// up to maxAttempts; a terminal one leaves the outbox with a NotificationFailed Event. deliver
-// returns those Events' facts, and whether the outcome must be stored now (any failure).
+// deliver sends the claimed items and settles each (outbox.Deliver). A delivered item stays
+// Sending in status and is remembered in memory; the next reconcile removes it (see
+// recoverOutbox), so the happy path costs no status write of its own. A waiting or transient
+// failure (any error nobody classified included) waits for Retry-After or its backoff, up to
+// outbox.MaxAttempts; a terminal one leaves the outbox with a NotificationFailed Event.
+// deliver returns those Events' facts, and whether the outcome must be stored now (any
+// failure).
 func (r *Reconciler) deliver(ctx context.Context, inc *v1alpha1.Incident, p *v1alpha1.ResponsePolicy, claimed []int) (facts []fact, store bool, removed []string) {
-	failed := map[int]bool{}
-	held := map[string]*metav1.Time{}
-	for _, i := range claimed {
-		it := &inc.Status.Outbox[i]
-		ch := channelOf(it.Kind)
-		if until, ok := held[ch]; ok {
-			// An earlier item of this channel must be retried: keep the order, and keep off a
-			// channel that asked us to slow down.
-			it.State, it.NotBefore, it.Attempts = v1alpha1.OutboxPending, until, it.Attempts-1
-			continue
-		}
-		err := r.send(ctx, inc, p, *it, r.Clock.Now())
-		now := r.Clock.Now()
-		f := delivery.Assess(err)
-		after, retry := f.After, !f.Terminal && it.Attempts < maxAttempts
+	failed := map[string]bool{}
+	outcomes := outbox.Deliver(inc.Status.Outbox, claimed, r.Clock.Now, func(it v1alpha1.OutboxItem) error {
+		return r.send(ctx, inc, p, it, r.Clock.Now())
+	})
+	for _, o := range outcomes {
+		it := inc.Status.Outbox[o.Index]
+		ch := outbox.Channel(it.Kind)
 		switch {
-		case err == nil:
+		case o.Held:
+			store = true
+			continue
+		case o.Err == nil:
 			notificationsTotal.WithLabelValues(ch, "delivered").Inc()
 			r.delivered.Store(it.ID, struct{}{})
 			continue
-		case retry:
+		case o.Retry:
 			notificationsTotal.WithLabelValues(ch, "retried").Inc()
-			it.State, it.NotBefore = v1alpha1.OutboxPending, retryAt(now, it.Attempts, after)
-			held[ch] = it.NotBefore
 		default:
 			notificationsTotal.WithLabelValues(ch, "failed").Inc()
-			failed[i] = true
+			failed[it.ID] = true
 		}
-		if it.Attempts == 1 || !retry {
-			msg := fmt.Sprintf("Could not deliver %q to %s: %v", it.Message, ch, err)
-			if retry {
+		store = true
+		if it.Attempts == 1 || !o.Retry {
+			msg := fmt.Sprintf("Could not deliver %q to %s: %v", it.Message, ch, o.Err)
+			if o.Retry {
 				msg += " (retrying)"
 			}
-			facts = append(facts, fact{key: "NotificationFailed/" + it.ID + fmt.Sprint(!retry), entry: entry(metav1.NewTime(now), v1alpha1.TimelineReminder, msg, ""),
+			facts = append(facts, fact{key: "NotificationFailed/" + it.ID + fmt.Sprint(!o.Retry), entry: entry(metav1.NewTime(r.Clock.Now()), v1alpha1.TimelineReminder, msg, ""),
 				eventReason: v1alpha1.EventNotificationFailed, eventType: corev1.EventTypeWarning})
 		}
 	}
-	if len(facts) == 0 && len(held) == 0 {
+	if !store {
 		return nil, false, nil
 	}
 	// Store the outcome now; delivered items can leave with it.
-	kept := inc.Status.Outbox[:0:0]
-	for i, it := range inc.Status.Outbox {
-		if _, ok := r.delivered.Load(it.ID); ok || failed[i] {
-			removed = append(removed, it.ID)
-			continue
+	outbox.Remove(&inc.Status.Outbox, func(id string) bool {
+		_, ok := r.delivered.Load(id)
+		if ok || failed[id] {
+			removed = append(removed, id)
 		}
-		kept = append(kept, it)
-	}
-	inc.Status.Outbox = kept
-	if len(kept) == 0 {
-		inc.Status.Outbox = nil
-	}
+		return ok || failed[id]
+	})
 	return facts, true, removed
 }
 

@@ -24,20 +24,15 @@ import (
 	"strings"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/outbox"
 )
 
-// The outbox records every announcement and page before it is sent: a fact is enqueued in the
-// same status write that records it, an item is marked Sending in a status write before the
-// call, and removed in the write after it. So a crash never loses a fact, and never posts an
-// announcement twice (an item found Sending is dropped; pages, idempotent by dedup key, are
-// sent again).
-
-// maxDeliveriesPerReconcile bounds the calls one reconcile makes, so that one incident with a
-// backlog cannot hold a worker for long.
-const maxDeliveriesPerReconcile = 5
+// The outbox records every announcement and page before it is sent, by the rules of
+// internal/outbox: a fact is enqueued in the same status write that records it, an item is
+// marked Sending in a status write before the call, and removed in the write after it. So a
+// crash never loses a fact, and never posts an announcement twice (an item found Sending is
+// dropped; pages, idempotent by dedup key, are sent again).
 
 func itemID(inc *v1alpha1.Incident, kind v1alpha1.OutboxKind, key string) string {
 	sum := sha256.Sum256([]byte(string(inc.UID) + "\x00" + string(kind) + "\x00" + key))
@@ -88,81 +83,24 @@ func enqueue(inc *v1alpha1.Incident, facts []fact, p *v1alpha1.ResponsePolicy) {
 	}
 	// The outbox is bounded; under a flood (a channel down for hours) the oldest pending
 	// announcements give way. Pages (at most one pending, one sending) are never dropped.
-	for len(inc.Status.Outbox) > 20 {
-		i := slices.IndexFunc(inc.Status.Outbox, func(it v1alpha1.OutboxItem) bool {
-			return it.Kind == v1alpha1.OutboxAnnounce && it.State == v1alpha1.OutboxPending
-		})
-		if i < 0 {
-			break
-		}
-		notificationsTotal.WithLabelValues(channelOf(inc.Status.Outbox[i].Kind), "dropped").Inc()
-		inc.Status.Outbox = slices.Delete(inc.Status.Outbox, i, i+1)
+	for _, it := range outbox.Bound(&inc.Status.Outbox) {
+		notificationsTotal.WithLabelValues(outbox.Channel(it.Kind), "dropped").Inc()
 	}
 }
 
-// recoverOutbox settles items found Sending. Those this process delivered (delivered reports
-// it) leave the outbox: their removal rides on this reconcile's status write instead of costing
-// one of its own. Any other was left mid-call by a process that stopped, and its outcome is
-// unknown: an announcement is dropped (at most once); a page goes back to Pending (PagerDuty
-// deduplicates it by dedup key, so sending it again is harmless).
+// recoverOutbox settles items found Sending (outbox.Recover). Those this process delivered
+// (delivered reports it) leave the outbox: their removal rides on this reconcile's status
+// write instead of costing one of its own. Any other was left mid-call by a process that
+// stopped, and its outcome is unknown: an announcement is dropped (at most once); a page goes
+// back to Pending (PagerDuty deduplicates it by dedup key, so sending it again is harmless).
 func recoverOutbox(inc *v1alpha1.Incident, delivered func(id string) bool) (unknown []v1alpha1.OutboxItem, settled []string) {
-	kept := inc.Status.Outbox[:0:0]
-	for _, it := range inc.Status.Outbox {
-		if it.State == v1alpha1.OutboxSending {
-			if delivered(it.ID) {
-				settled = append(settled, it.ID)
-				continue
-			}
-			if it.Kind == v1alpha1.OutboxAnnounce {
-				unknown = append(unknown, it)
-				continue
-			}
-			it.State = v1alpha1.OutboxPending
-		}
-		kept = append(kept, it)
-	}
-	inc.Status.Outbox = kept
-	if len(kept) == 0 {
-		inc.Status.Outbox = nil
-	}
-	return unknown, settled
+	return outbox.Recover(&inc.Status.Outbox, delivered)
 }
 
 // claimDue marks the items whose time has come as Sending and returns their indexes, at most
-// maxDeliveriesPerReconcile, oldest first. Items of one channel go out in order: once one of
-// them must wait, the later ones wait too. It also returns how long until the next item that
-// is not due yet.
+// outbox.MaxPerReconcile, oldest first, and how long until the next item that is not due.
 func claimDue(inc *v1alpha1.Incident, now time.Time) ([]int, time.Duration) {
-	var due []int
-	var wait time.Duration
-	waiting := map[string]bool{}
-	for i := range inc.Status.Outbox {
-		it := &inc.Status.Outbox[i]
-		ch := channelOf(it.Kind)
-		if waiting[ch] || it.State == v1alpha1.OutboxSending {
-			continue
-		}
-		if it.NotBefore != nil && now.Before(it.NotBefore.Time) {
-			wait = minPositive(wait, it.NotBefore.Sub(now))
-			waiting[ch] = true
-			continue
-		}
-		if len(due) == maxDeliveriesPerReconcile {
-			wait = minPositive(wait, time.Millisecond)
-			break
-		}
-		it.State = v1alpha1.OutboxSending
-		it.Attempts++
-		due = append(due, i)
-	}
-	return due, wait
-}
-
-func channelOf(k v1alpha1.OutboxKind) string {
-	if k == v1alpha1.OutboxAnnounce {
-		return "comms"
-	}
-	return "pagerduty"
+	return outbox.ClaimDue(inc.Status.Outbox, now)
 }
 
 // announcementText renders an outbox item for the comms channel, as people read it there.
@@ -226,20 +164,4 @@ func personStrings(ps []v1alpha1.Person) []string {
 		out[i] = string(p)
 	}
 	return out
-}
-
-// retryAt is when a failed item may be tried again: the server's Retry-After when it gave
-// one, else exponential backoff with jitter.
-func retryAt(now time.Time, attempts int32, after time.Duration) *metav1.Time {
-	wait := after
-	if wait <= 0 {
-		wait = backoff(int(attempts))
-	}
-	// Status keeps whole seconds: round up, so the stored time is never early.
-	at := now.Add(wait)
-	if at.Truncate(time.Second) != at {
-		at = at.Truncate(time.Second).Add(time.Second)
-	}
-	t := metav1.NewTime(at)
-	return &t
 }

@@ -30,6 +30,7 @@ import (
 	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/internal/delivery"
 	"firescope.dev/firescope/internal/notify"
+	"firescope.dev/firescope/internal/outbox"
 	"firescope.dev/firescope/internal/paging"
 )
 
@@ -209,12 +210,12 @@ func TestClaimDue(t *testing.T) {
 			want: []box{{A, sending, "a", 2}}, claimed: []int{0}},
 		{name: "items being sent are not claimed twice", outbox: []v1alpha1.OutboxItem{item(A, sending, "a"), item(A, pending, "b")},
 			want: []box{{A, sending, "a", 0}, {A, sending, "b", 1}}, claimed: []int{1}},
-		{name: "at most maxDeliveriesPerReconcile, and the rest right after", outbox: many(maxDeliveriesPerReconcile + 2),
+		{name: "at most outbox.MaxPerReconcile, and the rest right after", outbox: many(outbox.MaxPerReconcile + 2),
 			want: func() []box {
 				var out []box
-				for i := range maxDeliveriesPerReconcile + 2 {
+				for i := range outbox.MaxPerReconcile + 2 {
 					b := box{A, sending, fmt.Sprint(i), 1}
-					if i >= maxDeliveriesPerReconcile {
+					if i >= outbox.MaxPerReconcile {
 						b.State, b.Attempts = pending, 0
 					}
 					out = append(out, b)
@@ -305,7 +306,7 @@ func TestDeliverRetries(t *testing.T) {
 			outbox: []v1alpha1.OutboxItem{item(A, pending, "a")}, answers: []error{refused},
 			wantSent: []string{"Announce/a"}, wantStore: true, failures: []string{"(given up)"}},
 		{name: "the last attempt fails: given up, with a Warning",
-			outbox: []v1alpha1.OutboxItem{item(A, pending, "a")}, attempts: maxAttempts - 1, answers: []error{unavailable},
+			outbox: []v1alpha1.OutboxItem{item(A, pending, "a")}, attempts: outbox.MaxAttempts - 1, answers: []error{unavailable},
 			wantSent: []string{"Announce/a"}, wantStore: true, failures: []string{"(given up)"}},
 	}
 	for _, tc := range cases {

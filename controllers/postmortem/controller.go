@@ -47,6 +47,7 @@ import (
 	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/internal/eventrecord"
 	"firescope.dev/firescope/internal/notify"
+	"firescope.dev/firescope/internal/outbox"
 	"firescope.dev/firescope/internal/publish"
 	"firescope.dev/firescope/internal/publish/once"
 )
@@ -99,9 +100,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if !pm.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
-	if pm.Status.Publication.SendingSince != nil {
-		// The cache may still show the intent of a call that since succeeded; only the API
-		// server can say whether an outcome is really unknown.
+	if pm.Status.Publication.SendingSince != nil || slices.ContainsFunc(pm.Status.Outbox, func(it v1alpha1.OutboxItem) bool { return it.State == v1alpha1.OutboxSending }) {
+		// The cache may still show the intent of a call, or an announcement being sent, that
+		// since succeeded; only the API server can say whether an outcome is really unknown.
 		if err := r.APIReader.Get(ctx, req.NamespacedName, pm); err != nil {
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
@@ -136,9 +137,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		r.event(ctx, pm, rm.eventKey(), corev1.EventTypeWarning, rm.reason, rm.note)
 	}
 	res, pubErr := r.publication(ctx, pm, inc, pol, last)
-	// Recorded by the last write below, not by publication's intent write, so that only a
-	// write followed by the announcement records a reminder as sent.
+	// Recorded by the last write below, not by publication's intent write, with the outbox
+	// items that announce them, claimed for delivery right after that write.
 	markSent(pm, due)
+	claimed := planOutbox(ctx, pm, inc, pol, due, now)
 	if pubErr == nil {
 		// Only a reconcile that went through has observed this generation.
 		pm.Status.ObservedGeneration = pm.Generation
@@ -148,14 +150,24 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, err
 		}
 	}
-	// Reminders go to the comms channel after the write that records them: at most once.
-	r.announce(ctx, pm, inc, pol, due)
+	if err := r.deliverOutbox(ctx, pm, inc, pol, claimed); err != nil {
+		return ctrl.Result{}, err
+	}
 	if !next.IsZero() {
-		if wait := next.Sub(now); res.RequeueAfter == 0 || wait < res.RequeueAfter {
-			res.RequeueAfter = max(wait, time.Second)
-		}
+		res.RequeueAfter = sooner(res.RequeueAfter, max(next.Sub(now), time.Second))
+	}
+	if wait := outbox.Wait(pm.Status.Outbox, r.Clock.Now()); wait > 0 {
+		res.RequeueAfter = sooner(res.RequeueAfter, max(wait, time.Second))
 	}
 	return res, pubErr
+}
+
+// sooner is the sooner of two requeues, where zero means none.
+func sooner(a, b time.Duration) time.Duration {
+	if a == 0 || b < a {
+		return b
+	}
+	return a
 }
 
 // open creates the Postmortem of a resolved Incident, once: not for a drill unless the policy
@@ -330,36 +342,6 @@ func (r *Reconciler) observe(ctx context.Context, pm *v1alpha1.Postmortem, inc *
 func (r *Reconciler) event(ctx context.Context, obj client.Object, key, typ, reason, note string) {
 	if err := r.Recorder.Record(ctx, obj, eventrecord.Fact{Key: key, Type: typ, Reason: reason, Note: note}); err != nil {
 		log.FromContext(ctx).Error(err, "recording an Event", "reason", reason)
-	}
-}
-
-// announce tells the comms channel of the incident's policy about the reminders just recorded.
-func (r *Reconciler) announce(ctx context.Context, pm *v1alpha1.Postmortem, inc *v1alpha1.Incident, pol *v1alpha1.ResponsePolicy, due []reminder) {
-	if len(due) == 0 || inc == nil || pol == nil || pol.Spec.CommsChannel == nil {
-		return
-	}
-	ch, err := r.Channels.Channel(ctx, pm.Namespace, pol.Spec.CommsChannel)
-	if err != nil {
-		log.FromContext(ctx).Error(err, "building the comms channel for post-mortem reminders")
-		return
-	}
-	to := "@" + string(pm.Spec.Owner)
-	if pm.Spec.Owner == "" {
-		to = "@" + string(inc.Spec.Roles.Commander)
-	}
-	for _, rm := range due {
-		text := fmt.Sprintf("%s: %s\n(%s/%s)", to, rm.note, pm.Namespace, pm.Name)
-		if inc.Spec.Drill {
-			text = "[DRILL] " + text
-		}
-		err := ch.Announce(ctx, notify.Announcement{ID: reminderID(pm, rm.eventKey()), Namespace: inc.Namespace, Incident: inc.Name,
-			Kind: rm.reason, Text: text, Drill: inc.Spec.Drill, At: r.Clock.Now()})
-		result := "delivered"
-		if err != nil {
-			result = "failed"
-			log.FromContext(ctx).Error(err, "announcing a post-mortem reminder", "reason", rm.reason)
-		}
-		reminderAnnouncements.WithLabelValues(result).Inc()
 	}
 }
 

@@ -685,3 +685,47 @@ func TestIntegrationTheLinkIsAppliedUnderItsOwnFieldOwnerAndSurvivesTheIncidents
 		t.Fatalf("after the incident controller's write status.postmortem is managed by %q, want only %q", got, want)
 	}
 }
+
+func TestIntegrationAReminderTheChannelRefusedArrivesOnceItRecovers(t *testing.T) {
+	e := testenv.Shared(t)
+	f := namespace(t, e, nil)
+	declare(t, e, f.ns, "s3-latency", false)
+	testenv.Eventually(t, 20*time.Second, func() error {
+		if len(f.slack.Texts()) == 0 {
+			return fmt.Errorf("the declaration is not announced yet")
+		}
+		return nil
+	})
+	// The channel fails the next requests, each with Retry-After: the resolution's
+	// announcement and the post-mortem's owner reminder both meet failures.
+	f.slack.FailNext(6, http.StatusServiceUnavailable, time.Second)
+	setState(t, e, f.ns, "s3-latency", v1alpha1.StateResolved)
+	const reminder = "@ricardo: Post-mortem s3-latency has no owner"
+	testenv.Eventually(t, 60*time.Second, func() error {
+		pm, err := getPM(e, f.ns, "s3-latency")
+		if err != nil {
+			return err
+		}
+		if n := count(f.slack.Texts(), reminder); n != 1 || len(pm.Status.Outbox) > 0 {
+			return fmt.Errorf("%d owner reminders on the channel; outbox %+v", n, pm.Status.Outbox)
+		}
+		return nil
+	})
+	if n := count(events(t, e, f.ns, "Postmortem", "s3-latency"), v1alpha1.EventNotificationFailed); n != 1 {
+		t.Errorf("%d NotificationFailed Events on the post-mortem, want 1 (retrying)", n)
+	}
+	failed := 0
+	for _, r := range f.slack.Requests() {
+		if r.Status == http.StatusServiceUnavailable {
+			failed++
+		}
+	}
+	if failed != 6 {
+		t.Fatalf("%d requests answered 503, want 6", failed)
+	}
+	// Nothing is sent again afterwards: the reminder is delivered, once.
+	time.Sleep(3 * time.Second)
+	if n := count(f.slack.Texts(), reminder); n != 1 {
+		t.Errorf("%d owner reminders on the channel, want 1", n)
+	}
+}

@@ -38,7 +38,7 @@ var (
 	})
 	reminderAnnouncements = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "firescope_postmortem_reminders_announced_total",
-		Help: "Post-mortem reminders told to the comms channel, by result (delivered, failed).",
+		Help: "Post-mortem reminders told to the comms channel, by result (delivered, retried, failed, unknown, dropped).",
 	}, []string{"result"})
 	postmortemsDesc = prometheus.NewDesc("firescope_postmortems", "Post-mortems by namespace, state and drill.",
 		[]string{"namespace", "state", "drill"}, nil)

@@ -104,9 +104,9 @@ func (r *Reconciler) publication(ctx context.Context, pm *v1alpha1.Postmortem, i
 		f, found, err := pp.Postmortem(ctx, pub.ProviderRef)
 		switch {
 		case err != nil && !retried:
-			after, _ := delivery.IsRetryable(err)
-			wait := once.Retry(&s, r.Clock.Now(), after)
-			if _, retry := delivery.IsRetryable(err); retry {
+			fail := delivery.Assess(err)
+			wait := once.Retry(&s, r.Clock.Now(), fail.After)
+			if !fail.Terminal {
 				setNotPublished(pm, v1alpha1.ReasonRetrying, "Retrying: "+err.Error())
 			} else {
 				// Asking is harmless, so keep asking, slowly: a fixed credential heals it.

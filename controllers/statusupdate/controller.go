@@ -273,8 +273,8 @@ func (r *Reconciler) find(ctx context.Context, su *v1alpha1.StatusUpdate, prov p
 			". Check the status page and keep one incident; the controller asks again every "+once.Recheck.String()+", or at once when the annotation "+once.RetryAnnotation+" gets a new value.")
 		return ctrl.Result{RequeueAfter: wait}, true, nil
 	case err != nil:
-		after, _ := delivery.IsRetryable(err)
-		wait := once.Retry(s, now, after)
+		// Asking is safe to repeat, so every failure to ask is asked again after a backoff.
+		wait := once.Retry(s, now, delivery.Assess(err).After)
 		setNotPublished(su, v1alpha1.ReasonRetrying, "Retrying: asking the status page whether the last attempt landed: "+err.Error())
 		return ctrl.Result{RequeueAfter: wait}, true, nil
 	case ok && f.LastUpdateID == u.UpdateID:

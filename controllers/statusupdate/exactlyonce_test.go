@@ -21,6 +21,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -44,7 +46,8 @@ import (
 
 // This is a seeded random driver of the real Reconciler against a model status page. Each run
 // creates updates for one Incident and then, step by step, reconciles them through a cache
-// that lags behind the API server, loses the page's answers after the page acted, fails calls,
+// that lags behind the API server, loses the page's answers after the page acted, fails calls
+// (with 503, which never acts, or with a timeout, which may or may not have),
 // fails status writes (a crash before the result is recorded), restarts the controller
 // (forgetting what it held in memory), and edits messages, often to a text an earlier update
 // already has. Then the faults stop and it runs until everything settles, and checks that the
@@ -232,7 +235,9 @@ func check(ctx context.Context, live client.Client, page *modelPage, names []str
 }
 
 // modelPage is a status page that keeps what it was sent and, while faults are on, fails
-// calls before acting or loses its answer after acting.
+// calls the way delivery.Assess tells them apart: answered 503, which by its definition
+// (RFC 9110) never acted; or with an unknown outcome (a timeout, a reset connection), which
+// either did not act or acted and lost its answer.
 type modelPage struct {
 	rnd       *rand.Rand
 	faults    bool
@@ -250,21 +255,31 @@ func (p *modelPage) For(context.Context, *v1alpha1.StatusPage) (publish.Provider
 	return p, nil
 }
 
-// fault is nil, or an error to return before acting (fails) or after (lost).
-func (p *modelPage) fault() (before, after bool) {
+// fault is the error to return before acting (before), or after acting (lost), or nil.
+func (p *modelPage) fault() (before, lost error) {
 	if !p.faults {
-		return false, false
+		return nil, nil
 	}
-	x := p.rnd.IntN(100)
-	return x < 15, x >= 15 && x < 35
+	switch x := p.rnd.IntN(100); {
+	case x < 10:
+		return errUnavailable, nil
+	case x < 15:
+		return errTimeout, nil
+	case x < 35:
+		return nil, errTimeout
+	}
+	return nil, nil
 }
 
-var errUnavailable = &delivery.RetryableError{Err: errors.New("503 Service Unavailable")}
+var (
+	errUnavailable = delivery.Classify(&http.Response{StatusCode: http.StatusServiceUnavailable, Body: http.NoBody}, nil)
+	errTimeout     = delivery.Classify(nil, &url.Error{Op: "Post", URL: "https://page.example", Err: context.DeadlineExceeded})
+)
 
 func (p *modelPage) Publish(_ context.Context, u publish.Update) (publish.Result, error) {
-	before, after := p.fault()
-	if before {
-		return publish.Result{}, errUnavailable
+	before, lost := p.fault()
+	if before != nil {
+		return publish.Result{}, before
 	}
 	var inc *modelIncident
 	if u.ProviderRef == "" {
@@ -278,23 +293,23 @@ func (p *modelPage) Publish(_ context.Context, u publish.Update) (publish.Result
 	ref := fmt.Sprintf("%s-u%d", inc.ref, len(inc.updates)+1)
 	inc.updates = append(inc.updates, modelUpdate{ref: ref, id: u.UpdateID, status: u.Status, body: u.Body})
 	inc.last = u.UpdateID
-	if after {
-		return publish.Result{}, errUnavailable
+	if lost != nil {
+		return publish.Result{}, lost
 	}
 	return publish.Result{ProviderRef: inc.ref, UpdateRef: ref}, nil
 }
 
 func (p *modelPage) Edit(_ context.Context, providerRef, updateRef, body string) error {
-	before, after := p.fault()
-	if before {
-		return errUnavailable
+	before, lost := p.fault()
+	if before != nil {
+		return before
 	}
 	for _, inc := range p.incidents {
 		for i := range inc.updates {
 			if inc.ref == providerRef && inc.updates[i].ref == updateRef {
 				inc.updates[i].body = body
-				if after {
-					return errUnavailable
+				if lost != nil {
+					return lost
 				}
 				return nil
 			}
@@ -304,8 +319,8 @@ func (p *modelPage) Edit(_ context.Context, providerRef, updateRef, body string)
 }
 
 func (p *modelPage) Find(_ context.Context, key string) (publish.Found, bool, error) {
-	if before, _ := p.fault(); before {
-		return publish.Found{}, false, errUnavailable
+	if before, _ := p.fault(); before != nil {
+		return publish.Found{}, false, before
 	}
 	var found []*modelIncident
 	for _, inc := range p.incidents {

@@ -53,6 +53,9 @@ type RetryableError struct {
 	// After is how long the server asked us to wait (429 or 503 with Retry-After); 0 means the
 	// server did not say and the caller backs off on its own.
 	After time.Duration
+	// NotApplied is true when the answer itself says the server did not act on the request
+	// (see StatusNotApplied), so that sending it again cannot do anything twice.
+	NotApplied bool
 }
 
 func (e *RetryableError) Error() string {
@@ -74,18 +77,6 @@ func (e *RetryableError) Unwrap() error { return e.Err }
 // is known, nothing happened, so the caller can send it again without asking what landed.
 var ErrNotSent = errors.New("not sent")
 
-// IsRetryable reports whether a client classified err as worth retrying, and after how long
-// the server asked (0 = caller's backoff). nil is not retryable: there is nothing to retry.
-// A caller deciding what to do with a failure uses Assess, under which an error nobody
-// classified is retried.
-func IsRetryable(err error) (after time.Duration, ok bool) {
-	var r *RetryableError
-	if errors.As(err, &r) {
-		return r.After, true
-	}
-	return 0, false
-}
-
 // The vocabulary of failures, after Flux's internal/error. Every failed call is one of:
 //   - terminal: trying again cannot help, a person must act; Terminal(reason, err) marks one,
 //     and so are an answer that will never succeed (a *StatusError not marked retryable) and
@@ -94,6 +85,11 @@ func IsRetryable(err error) (after time.Duration, ok bool) {
 //     with After, from Retry-After).
 //   - transient: everything else, including every error nobody classified: try again with
 //     backoff. So a failure that nobody foresaw is retried, never dropped.
+//
+// A waiting or transient failure is also either known to have had no effect (NotApplied: the
+// request never left Firescope, or the server answered that it did not act on it) or of
+// unknown outcome (a timeout, a reset connection, any other 5xx), which a caller that must
+// not do a thing twice settles by asking the vendor what landed before it sends again.
 
 // TerminalError is a failure that trying again cannot mend.
 type TerminalError struct {
@@ -118,6 +114,8 @@ type Failure struct {
 	Reason   string
 	// After is how long the server asked to wait before the next try; zero means back off.
 	After time.Duration
+	// NotApplied is true when the failed request is known to have had no effect.
+	NotApplied bool
 }
 
 // Assess classifies a non-nil err in the vocabulary above. The outermost classification in
@@ -129,7 +127,7 @@ func Assess(err error) Failure {
 		case *TerminalError:
 			return Failure{Terminal: true, Reason: e.Reason}
 		case *RetryableError:
-			return Failure{After: e.After}
+			return Failure{After: e.After, NotApplied: e.NotApplied || errors.Is(e.Err, ErrNotSent)}
 		case *StatusError:
 			return Failure{Terminal: true, Reason: "Refused"}
 		case *transportError:
@@ -198,9 +196,30 @@ func Classify(resp *http.Response, err error) error {
 	}
 	se := &StatusError{StatusCode: code, Text: vendorText(resp.Body)}
 	if retryableStatus(code) {
-		return &RetryableError{Err: se, After: RetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		return &RetryableError{Err: se, After: RetryAfter(resp.Header.Get("Retry-After"), time.Now()), NotApplied: StatusNotApplied(code)}
 	}
 	return se
+}
+
+// StatusNotApplied reports whether an answer with this status says, by its definition, that the
+// server did not act on the request, so that it can be sent again without asking what
+// landed:
+//   - 408 Request Timeout (RFC 9110 15.5.9): the server did not receive a complete request;
+//   - 425 Too Early (RFC 8470 5.2): the server is unwilling to risk processing it;
+//   - 429 Too Many Requests (RFC 6585 4): refused for the sender's rate; Statuspage documents
+//     that its 420 and 429 mean "the request has been rejected";
+//   - 503 Service Unavailable (RFC 9110 15.6.4): the server "is currently unable to handle
+//     the request", a temporary condition; RFC 9110 9.2.2 lets a client retry a request it
+//     knows was never applied.
+//
+// 500, 502 and 504 are not: the server, or one behind a gateway, may have acted before it
+// failed. Statuspage documents no 5xx answer at all, so these definitions are all there is.
+func StatusNotApplied(code int) bool {
+	switch code {
+	case http.StatusRequestTimeout, http.StatusTooEarly, http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		return true
+	}
+	return false
 }
 
 func retryableStatus(code int) bool {
@@ -235,8 +254,10 @@ func classifyTransport(err error) error {
 	}
 	// Timeouts, refused and reset connections, EOF, DNS trouble, a cancelled context: the
 	// outcome is unknown or the vendor unreachable for now. PagerDuty documents retrying
-	// "networking errors"; the others behave the same.
-	return &RetryableError{Err: te}
+	// "networking errors"; the others behave the same. Only a failure to connect at all (DNS
+	// included) shows that no request left.
+	var netOp *net.OpError
+	return &RetryableError{Err: te, NotApplied: errors.As(cause, &netOp) && netOp.Op == "dial"}
 }
 
 // permanentTransport reports transport failures that need a person: a certificate that does not
@@ -411,7 +432,7 @@ func PostJSON(ctx context.Context, c *http.Client, endpoint string, body []byte,
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		// The parse error quotes the URL, and the URL may be the credential.
-		return errors.New("the endpoint URL is not valid")
+		return Terminal("Unusable", errors.New("the endpoint URL is not valid"))
 	}
 	for k, vs := range header {
 		req.Header[k] = vs
@@ -434,7 +455,7 @@ func PostJSON(ctx context.Context, c *http.Client, endpoint string, body []byte,
 }
 
 // Redact returns err with every secret (of 4 characters or more) replaced by "[redacted]" in
-// its text, keeping its classification: IsRetryable and errors.As see through it. Clients
+// its text, keeping its classification: Assess and errors.As see through it. Clients
 // apply it as a second line of defence, for vendors that echo what they were sent.
 func Redact(err error, secrets ...string) error {
 	if err == nil {

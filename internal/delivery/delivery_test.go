@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -66,7 +67,7 @@ func TestClassifyHonoursRetryAfterOn429And503(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			err := delivery.Classify(response(tc.status, tc.header, "rate_limited"), nil)
-			after, ok := delivery.IsRetryable(err)
+			after, ok := delivery.Assess(err).After, !delivery.Assess(err).Terminal
 			if !ok {
 				t.Fatalf("Classify = %v, want retryable", err)
 			}
@@ -83,7 +84,7 @@ func TestClassifyHonoursRetryAfterOn429And503(t *testing.T) {
 func TestClassifyRetries5xxAnd408WithTheCallersBackoff(t *testing.T) {
 	for _, code := range []int{408, 425, 500, 502, 503, 504} {
 		err := delivery.Classify(response(code, nil, "rollup_error"), nil)
-		after, ok := delivery.IsRetryable(err)
+		after, ok := delivery.Assess(err).After, !delivery.Assess(err).Terminal
 		if !ok || after != 0 {
 			t.Errorf("Classify(%d) = %v (after %s, retryable %v), want retryable with no server delay", code, err, after, ok)
 		}
@@ -113,7 +114,7 @@ func TestClassifyMakes4xxPermanentWithTheVendorsText(t *testing.T) {
 			if err == nil {
 				t.Fatal("Classify = nil, want an error")
 			}
-			if _, ok := delivery.IsRetryable(err); ok {
+			if !delivery.Assess(err).Terminal {
 				t.Errorf("Classify(%d) = %v is retryable, want permanent", tc.status, err)
 			}
 			if err.Error() != tc.want {
@@ -165,7 +166,7 @@ func TestTransportFailuresAreRetryableAndNeverNameTheURL(t *testing.T) {
 			}
 			defer cancel()
 			err := delivery.PostJSON(ctx, tc.client, tc.url+"/services/"+secret+"?token="+secret, []byte(`{}`), nil)
-			if _, ok := delivery.IsRetryable(err); !ok {
+			if delivery.Assess(err).Terminal {
 				t.Fatalf("error %v should be retryable", err)
 			}
 			if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), "/services/") {
@@ -185,7 +186,7 @@ func TestAnUntrustedCertificateIsPermanent(t *testing.T) {
 	if err == nil {
 		t.Fatal("want an error for a certificate signed by an unknown authority")
 	}
-	if _, ok := delivery.IsRetryable(err); ok {
+	if !delivery.Assess(err).Terminal {
 		t.Errorf("error %v is retryable; a bad certificate needs a person", err)
 	}
 	if strings.Contains(err.Error(), secret) {
@@ -199,7 +200,7 @@ func TestAnInvalidURLIsPermanentAndNotQuoted(t *testing.T) {
 		if err == nil {
 			t.Fatalf("PostJSON(%q) = nil", u)
 		}
-		if _, ok := delivery.IsRetryable(err); ok {
+		if !delivery.Assess(err).Terminal {
 			t.Errorf("PostJSON(%q) = %v is retryable, want permanent", u, err)
 		}
 		if strings.Contains(err.Error(), secret) {
@@ -222,7 +223,7 @@ func TestTheClientDoesNotFollowRedirects(t *testing.T) {
 	if err == nil || gets != 0 {
 		t.Fatalf("PostJSON = %v after %d GETs; want a permanent error and no GET", err, gets)
 	}
-	if _, ok := delivery.IsRetryable(err); ok {
+	if !delivery.Assess(err).Terminal {
 		t.Errorf("a redirect should be permanent, got %v", err)
 	}
 }
@@ -257,8 +258,8 @@ func TestRedactHidesSecretsAndKeepsTheClassification(t *testing.T) {
 	if strings.Contains(red.Error(), secret) || !strings.Contains(red.Error(), "[redacted]") {
 		t.Errorf("Redact = %q", red)
 	}
-	if after, ok := delivery.IsRetryable(red); !ok || after != 3*time.Second {
-		t.Errorf("IsRetryable(Redact(...)) = %s, %v; want 3s, true", after, ok)
+	if after, ok := delivery.Assess(red).After, !delivery.Assess(red).Terminal; !ok || after != 3*time.Second {
+		t.Errorf("Assess(Redact(...)) = %s, retry %v; want 3s, true", after, ok)
 	}
 	if delivery.Redact(nil, secret) != nil {
 		t.Error("Redact(nil) should be nil")
@@ -266,15 +267,6 @@ func TestRedactHidesSecretsAndKeepsTheClassification(t *testing.T) {
 	plain := errors.New("nothing to hide")
 	if delivery.Redact(plain, secret) != plain {
 		t.Error("Redact should return an error with nothing to hide unchanged")
-	}
-}
-
-func TestIsRetryableSaysNoForNilAndPlainErrors(t *testing.T) {
-	if _, ok := delivery.IsRetryable(nil); ok {
-		t.Error("nil is not retryable")
-	}
-	if _, ok := delivery.IsRetryable(errors.New("x")); ok {
-		t.Error("a plain error is not retryable")
 	}
 }
 
@@ -387,7 +379,7 @@ func FuzzClassify(f *testing.F) {
 			return
 		}
 		err := delivery.Classify(response(status, http.Header{"Retry-After": {retryAfter}}, body), nil)
-		after, retry := delivery.IsRetryable(err)
+		after, retry := delivery.Assess(err).After, !delivery.Assess(err).Terminal
 		switch {
 		case status >= 200 && status < 300:
 			if err != nil {
@@ -426,6 +418,19 @@ func TestAssessRetriesWhatNobodyClassified(t *testing.T) {
 		{name: "the outermost mark decides: a retryable answer marked terminal", err: delivery.Terminal("GaveUp", unavailable), want: delivery.Failure{Terminal: true, Reason: "GaveUp"}},
 		{name: "the outermost mark decides: a refusal marked retryable", err: &delivery.RetryableError{Err: notFound}, want: delivery.Failure{}},
 		{name: "a redacted error keeps its class", err: delivery.Redact(fmt.Errorf("x: %w", notFound), "secret"), want: delivery.Failure{Terminal: true, Reason: "Refused"}},
+		{name: "a 503 says the server did not act", err: answer(http.StatusServiceUnavailable), want: delivery.Failure{NotApplied: true}},
+		{name: "a 429 says the server did not act", err: answer(http.StatusTooManyRequests), want: delivery.Failure{NotApplied: true}},
+		{name: "a 408 says the server did not act", err: answer(http.StatusRequestTimeout), want: delivery.Failure{NotApplied: true}},
+		{name: "a 500 may have acted", err: answer(http.StatusInternalServerError), want: delivery.Failure{}},
+		{name: "a 502 may have acted", err: answer(http.StatusBadGateway), want: delivery.Failure{}},
+		{name: "a 504 may have acted", err: answer(http.StatusGatewayTimeout), want: delivery.Failure{}},
+		{name: "a request that never left did not act", err: fmt.Errorf("x: %w", &delivery.RetryableError{Err: fmt.Errorf("%w: busy", delivery.ErrNotSent), After: time.Second}),
+			want: delivery.Failure{After: time.Second, NotApplied: true}},
+		{name: "a refused connection sent nothing", err: delivery.Classify(nil, &url.Error{Op: "Post", URL: "http://127.0.0.1:1", Err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}}),
+			want: delivery.Failure{NotApplied: true}},
+		{name: "a reset connection may have acted", err: delivery.Classify(nil, &url.Error{Op: "Post", URL: "http://127.0.0.1:1", Err: &net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset by peer")}}),
+			want: delivery.Failure{}},
+		{name: "a timeout may have acted", err: delivery.Classify(nil, &url.Error{Op: "Post", URL: "http://127.0.0.1:1", Err: context.DeadlineExceeded}), want: delivery.Failure{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := delivery.Assess(tc.err); got != tc.want {
@@ -433,6 +438,11 @@ func TestAssessRetriesWhatNobodyClassified(t *testing.T) {
 			}
 		})
 	}
+}
+
+// answer is how Classify judges an answer with status.
+func answer(status int) error {
+	return delivery.Classify(&http.Response{StatusCode: status, Header: http.Header{}, Body: http.NoBody}, nil)
 }
 
 func TestAssessTellsAnUnusableEndpointFromAnUnreachableOne(t *testing.T) {

@@ -46,7 +46,7 @@ func TestAWebhookChannelNeitherReadsBackAnswersNorCallsInternalAddresses(t *test
 	}
 	refused := notify.NewWebhook(srv.URL+"/hook", []byte("signing-key"), (&safehttp.Allowlist{}).Guard(delivery.NewHTTPClient(0)), nil)
 	err = refused.Announce(context.Background(), handoff)
-	if _, retry := delivery.IsRetryable(err); err == nil || retry || !strings.Contains(err.Error(), "refused to call") {
+	if err == nil || !delivery.Assess(err).Terminal || !strings.Contains(err.Error(), "refused to call") {
 		t.Fatalf("got %v, want a permanent refusal", err)
 	}
 	if n != 1 {

@@ -44,7 +44,7 @@ type Announcement struct {
 }
 
 // Channel is a comms channel. Announce makes one attempt; its error is classified with
-// delivery.Classify (delivery.IsRetryable tells whether to try again) and holds no secret.
+// delivery.Classify (delivery.Assess tells whether to try again) and holds no secret.
 type Channel interface {
 	Announce(ctx context.Context, a Announcement) error
 }

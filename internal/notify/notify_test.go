@@ -112,9 +112,9 @@ func TestSlackClassifiesEachDocumentedAnswer(t *testing.T) {
 			if err == nil {
 				t.Fatal("Announce = nil, want an error")
 			}
-			after, retry := delivery.IsRetryable(err)
+			after, retry := delivery.Assess(err).After, !delivery.Assess(err).Terminal
 			if retry != tc.wantRetry || after != tc.wantAfter {
-				t.Errorf("IsRetryable = %s, %v; want %s, %v (error %v)", after, retry, tc.wantAfter, tc.wantRetry, err)
+				t.Errorf("Assess: after %s, retry %v; want %s, %v (error %v)", after, retry, tc.wantAfter, tc.wantRetry, err)
 			}
 			if !strings.HasPrefix(err.Error(), "slack: ") || !strings.Contains(err.Error(), tc.wantText) {
 				t.Errorf("error %q should start with slack: and contain %q", err, tc.wantText)
@@ -132,7 +132,7 @@ func TestSlackRetryAfterAFailureDelivers(t *testing.T) {
 	defer srv.Close()
 	srv.FailNext(1, 429, time.Second)
 	ch := notify.NewSlack(srv.WebhookURL(), nil, nil)
-	if _, ok := delivery.IsRetryable(ch.Announce(context.Background(), handoff)); !ok {
+	if delivery.Assess(ch.Announce(context.Background(), handoff)).Terminal {
 		t.Fatal("the first try should be retryable")
 	}
 	if err := ch.Announce(context.Background(), handoff); err != nil {
@@ -157,7 +157,7 @@ func TestSlackTimeoutsAndDroppedConnectionsAreRetryable(t *testing.T) {
 			defer srv.Close()
 			tc.setup(srv)
 			err := notify.NewSlack(srv.WebhookURL(), delivery.NewHTTPClient(100*time.Millisecond), nil).Announce(context.Background(), handoff)
-			if _, ok := delivery.IsRetryable(err); !ok {
+			if delivery.Assess(err).Terminal {
 				t.Fatalf("Announce = %v, want retryable", err)
 			}
 			assertNoSecret(t, err, srv.WebhookURL(), slackfake.WebhookPath, "xoxtesttoken4f1r3sc0p3s3cr3t")
@@ -172,7 +172,7 @@ func TestSlackRefusesAnEmptyAnnouncementWithoutSending(t *testing.T) {
 	if err == nil {
 		t.Fatal("want an error")
 	}
-	if _, ok := delivery.IsRetryable(err); ok {
+	if !delivery.Assess(err).Terminal {
 		t.Errorf("error %v should be permanent", err)
 	}
 	if n := len(srv.Requests()); n != 0 {
@@ -214,7 +214,7 @@ func TestWebhookWithTheWrongSecretIsRejectedPermanently(t *testing.T) {
 	if err == nil {
 		t.Fatal("want 401")
 	}
-	if _, ok := delivery.IsRetryable(err); ok || !strings.Contains(err.Error(), "401 Unauthorized: signature does not match") {
+	if !delivery.Assess(err).Terminal || !strings.Contains(err.Error(), "401 Unauthorized: signature does not match") {
 		t.Errorf("error %q should be a permanent 401 naming the signature", err)
 	}
 	assertNoSecret(t, err, url, "query-secret-123", "sender-secret", "receiver-secret")
@@ -242,9 +242,9 @@ func TestWebhookFailuresAreClassifiedAndHideTheURL(t *testing.T) {
 			tc.setup(srv)
 			url := srv.URL + "/hook?token=query-secret-123"
 			err := notify.NewWebhook(url, srv.Secret(), delivery.NewHTTPClient(100*time.Millisecond), nil).Announce(context.Background(), handoff)
-			after, retry := delivery.IsRetryable(err)
+			after, retry := delivery.Assess(err).After, !delivery.Assess(err).Terminal
 			if err == nil || retry != tc.wantRetry || after != tc.wantAfter {
-				t.Errorf("Announce = %v: IsRetryable = %s, %v; want %s, %v", err, after, retry, tc.wantAfter, tc.wantRetry)
+				t.Errorf("Announce = %v: Assess: after %s, retry %v; want %s, %v", err, after, retry, tc.wantAfter, tc.wantRetry)
 			}
 			assertNoSecret(t, err, url, "query-secret-123", string(srv.Secret()))
 		})
@@ -332,12 +332,12 @@ func TestSlacksRetryAfterHoldsEveryAnnouncementToThatWebhook(t *testing.T) {
 		return notify.NewSlack(srv.WebhookURL(), nil, limits.Gate("team-a", ratelimit.Slack, srv.WebhookURL()))
 	}
 	srv.FailNext(1, http.StatusTooManyRequests, time.Minute)
-	if after, retry := delivery.IsRetryable(channel().Announce(context.Background(), handoff)); !retry || after != time.Minute {
-		t.Fatalf("429: retry %v after %s, want after a minute", retry, after)
+	if f := delivery.Assess(channel().Announce(context.Background(), handoff)); f.Terminal || f.After != time.Minute {
+		t.Fatalf("429: %+v, want a retry after a minute", f)
 	}
 	// Another incident's announcement to the same webhook is not sent into the 429 again.
 	err := channel().Announce(context.Background(), handoff)
-	if after, retry := delivery.IsRetryable(err); !retry || !errors.Is(err, delivery.ErrNotSent) || after < 59*time.Second {
+	if after, retry := delivery.Assess(err).After, !delivery.Assess(err).Terminal; !retry || !errors.Is(err, delivery.ErrNotSent) || after < 59*time.Second {
 		t.Fatalf("Announce = %v (after %s), want not sent until the minute has passed", err, after)
 	}
 	assertNoSecret(t, err, srv.WebhookURL())

@@ -58,7 +58,7 @@ func SlackText(text string) string { return slackEscaper.Replace(text) }
 // 429 with Retry-After, 500 rollup_error) are classified by status.
 func (s *Slack) Announce(ctx context.Context, a Announcement) error {
 	if strings.TrimSpace(a.Text) == "" {
-		return fmt.Errorf("slack: announcement %q has no text", a.ID)
+		return delivery.Terminal("Invalid", fmt.Errorf("slack: announcement %q has no text", a.ID))
 	}
 	body, err := json.Marshal(struct {
 		Text string `json:"text"`

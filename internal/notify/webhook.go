@@ -22,6 +22,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -64,7 +65,7 @@ func NewWebhook(url string, secret []byte, c *http.Client, gate *ratelimit.Gate)
 // Announce makes one signed POST.
 func (w *Webhook) Announce(ctx context.Context, a Announcement) error {
 	if a.ID == "" {
-		return fmt.Errorf("webhook: announcement has no ID")
+		return delivery.Terminal("Invalid", errors.New("webhook: announcement has no ID"))
 	}
 	body, err := json.Marshal(a)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -91,11 +92,11 @@ type link struct {
 // retryable.
 func (pd *PagerDuty) Trigger(ctx context.Context, p Page) error {
 	if strings.TrimSpace(p.Summary) == "" {
-		return fmt.Errorf("pagerduty: the page has no summary")
+		return delivery.Terminal("Invalid", errors.New("pagerduty: the page has no summary"))
 	}
 	if p.DedupKey == "" {
 		// Without a key PagerDuty makes one up, and the alert could never be resolved.
-		return fmt.Errorf("pagerduty: the page has no dedup key")
+		return delivery.Terminal("Invalid", errors.New("pagerduty: the page has no dedup key"))
 	}
 	severity := p.Severity
 	switch severity {
@@ -103,7 +104,7 @@ func (pd *PagerDuty) Trigger(ctx context.Context, p Page) error {
 		severity = SeverityError
 	case SeverityCritical, SeverityError, SeverityWarning, SeverityInfo:
 	default:
-		return fmt.Errorf("pagerduty: severity %q is not one of critical, error, warning, info", severity)
+		return delivery.Terminal("Invalid", fmt.Errorf("pagerduty: severity %q is not one of critical, error, warning, info", severity))
 	}
 	source := p.Source
 	if source == "" {
@@ -130,7 +131,7 @@ func (pd *PagerDuty) Trigger(ctx context.Context, p Page) error {
 // Resolve closes the alert with dedupKey. Resolving an alert that is not open is harmless.
 func (pd *PagerDuty) Resolve(ctx context.Context, dedupKey string) error {
 	if dedupKey == "" {
-		return fmt.Errorf("pagerduty: resolve needs a dedup key")
+		return delivery.Terminal("Invalid", errors.New("pagerduty: resolve needs a dedup key"))
 	}
 	return pd.send(ctx, event{EventAction: "resolve", DedupKey: DedupKey(dedupKey)})
 }

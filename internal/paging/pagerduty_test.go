@@ -185,9 +185,9 @@ func TestPagerDutyAnswersAreClassified(t *testing.T) {
 			defer srv.Close()
 			srv.FailNext(1, tc.status, tc.retryAfter)
 			err := paging.NewPagerDuty(routingKey, srv.EventsURL(), nil, nil).Trigger(context.Background(), page())
-			after, retry := delivery.IsRetryable(err)
+			after, retry := delivery.Assess(err).After, !delivery.Assess(err).Terminal
 			if err == nil || retry != tc.wantRetry || after != tc.wantAfter {
-				t.Fatalf("Trigger = %v: IsRetryable = %s, %v; want %s, %v", err, after, retry, tc.wantAfter, tc.wantRetry)
+				t.Fatalf("Trigger = %v: Assess: after %s, retry %v; want %s, %v", err, after, retry, tc.wantAfter, tc.wantRetry)
 			}
 			if !strings.HasPrefix(err.Error(), "pagerduty trigger: ") || !strings.Contains(err.Error(), tc.wantText) {
 				t.Errorf("error %q should start with pagerduty trigger: and contain %q", err, tc.wantText)
@@ -205,7 +205,7 @@ func TestAnInvalidRoutingKeyIsPermanentWithPagerDutysMessageAndHidden(t *testing
 	defer srv.Close()
 	const short = "short-but-secret-key"
 	err := paging.NewPagerDuty(short, srv.EventsURL(), nil, nil).Trigger(context.Background(), page())
-	if _, retry := delivery.IsRetryable(err); err == nil || retry {
+	if err == nil || !delivery.Assess(err).Terminal {
 		t.Fatalf("Trigger = %v, want a permanent error", err)
 	}
 	want := "pagerduty trigger: HTTP 400 Bad Request: Event object is invalid: Length of 'routing_key' is incorrect (should be 32 characters)"
@@ -218,7 +218,7 @@ func TestAnInvalidRoutingKeyIsPermanentWithPagerDutysMessageAndHidden(t *testing
 
 	srv.AllowRoutingKeys("another0000000000000000000000000")
 	err = paging.NewPagerDuty(routingKey, srv.EventsURL(), nil, nil).Resolve(context.Background(), "k")
-	if _, retry := delivery.IsRetryable(err); err == nil || retry || !strings.Contains(err.Error(), "Invalid routing key") {
+	if err == nil || !delivery.Assess(err).Terminal || !strings.Contains(err.Error(), "Invalid routing key") {
 		t.Errorf("Resolve with an unknown key = %v, want a permanent Invalid routing key", err)
 	}
 	assertNoSecret(t, err)
@@ -239,7 +239,7 @@ func TestTimeoutsAndDroppedConnectionsAreRetryable(t *testing.T) {
 			tc.setup(srv)
 			pd := paging.NewPagerDuty(routingKey, srv.EventsURL(), delivery.NewHTTPClient(100*time.Millisecond), nil)
 			for _, err := range []error{pd.Trigger(context.Background(), page()), pd.Resolve(context.Background(), page().DedupKey)} {
-				if _, ok := delivery.IsRetryable(err); !ok {
+				if delivery.Assess(err).Terminal {
 					t.Errorf("error %v should be retryable", err)
 				}
 				assertNoSecret(t, err)
@@ -256,7 +256,7 @@ func TestPagesPagerDutyWouldRefuseAreRefusedWithoutSending(t *testing.T) {
 	noSummary.Summary, noKey.DedupKey, badSeverity.Severity = " ", "", "sev1"
 	for name, p := range map[string]paging.Page{"no summary": noSummary, "no dedup key": noKey, "bad severity": badSeverity} {
 		err := pd.Trigger(context.Background(), p)
-		if _, retry := delivery.IsRetryable(err); err == nil || retry {
+		if err == nil || !delivery.Assess(err).Terminal {
 			t.Errorf("%s: Trigger = %v, want a permanent error", name, err)
 		}
 	}

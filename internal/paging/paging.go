@@ -55,7 +55,7 @@ const (
 )
 
 // Pager opens and closes alerts. Each call makes one attempt; errors are classified with
-// delivery.Classify (delivery.IsRetryable tells whether to try again) and hold no secret.
+// delivery.Classify (delivery.Assess tells whether to try again) and hold no secret.
 type Pager interface {
 	Trigger(ctx context.Context, p Page) error
 	Resolve(ctx context.Context, dedupKey string) error

@@ -108,10 +108,10 @@ var ErrAmbiguous = errors.New("more than one provider incident carries this Fire
 type Provider interface {
 	// Publish makes one call: create the provider incident with this first update
 	// (u.ProviderRef == "") or add this update to it (new status and body). Errors are
-	// classified with internal/delivery: retryable ones (delivery.IsRetryable, with the
-	// server's delay when it gave one) leave the outcome unknown, so call Find before sending
-	// the update again; any other error is permanent and nothing was published. Errors never
-	// contain credentials.
+	// judged by delivery.Assess: a terminal one means nothing was published and sending it
+	// again will not help; one known to have had no effect (Failure.NotApplied, such as a 429
+	// or 503) may simply be sent again; any other leaves the outcome unknown, so call Find
+	// before sending the update again. Errors never contain credentials.
 	Publish(ctx context.Context, u Update) (Result, error)
 	// Edit replaces the body of an update already published (providerUpdateRef is its
 	// Result.UpdateRef or FoundUpdate.Ref) without publishing a new update or notifying

@@ -265,7 +265,7 @@ func (g *Gate) Wait(ctx context.Context) (_ context.Context, done func(error), e
 	}
 	return callCtx, func(err error) {
 		cancel()
-		if after, ok := delivery.IsRetryable(err); ok && after > 0 {
+		if after := delivery.Assess(err).After; err != nil && after > 0 {
 			g.r.mu.Lock()
 			g.b.heldUntil = maxTime(g.b.heldUntil, clk.Now().Add(min(after, delivery.MaxRetryAfter)))
 			g.r.mu.Unlock()

@@ -50,7 +50,7 @@ func pass(t *testing.T, g *Gate) {
 // wantNotSent checks that err refuses the call before sending it, asking to come back after.
 func wantNotSent(t *testing.T, err error, after time.Duration) {
 	t.Helper()
-	got, retry := delivery.IsRetryable(err)
+	got, retry := delivery.Assess(err).After, !delivery.Assess(err).Terminal
 	if !retry || !errors.Is(err, delivery.ErrNotSent) || got != after {
 		t.Fatalf("Wait = %v (retry after %s), want a retryable ErrNotSent after %s", err, got, after)
 	}
@@ -230,7 +230,7 @@ func TestACancelledWaitIsNotSentAndGivesItsPlaceBack(t *testing.T) {
 	untilWaiting(t, clk)
 	cancel()
 	err := <-out
-	if _, retry := delivery.IsRetryable(err); !retry || !errors.Is(err, delivery.ErrNotSent) || !errors.Is(err, context.Canceled) {
+	if delivery.Assess(err).Terminal || !errors.Is(err, delivery.ErrNotSent) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("Wait = %v, want a retryable ErrNotSent caused by the cancellation", err)
 	}
 	// Neither its turn nor its namespace slot is kept.

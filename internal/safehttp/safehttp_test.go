@@ -90,7 +90,7 @@ func TestInternalDestinationsAreRefusedWithoutConnecting(t *testing.T) {
 				!strings.Contains(err.Error(), "--allow-private-destinations") {
 				t.Fatalf("GET %s: %v, want a RefusedError naming the loopback address and the flag", url, err)
 			}
-			if _, retry := delivery.IsRetryable(delivery.Classify(nil, err)); retry {
+			if !delivery.Assess(delivery.Classify(nil, err)).Terminal {
 				t.Errorf("a refused destination is classified retryable: it never succeeds until a person acts")
 			}
 		})
@@ -155,7 +155,7 @@ func TestErrorAnswersOfOtherHostsAreNotReadBack(t *testing.T) {
 	}
 	cerr := delivery.Classify(resp, nil)
 	_ = resp.Body.Close()
-	if after, retry := delivery.IsRetryable(cerr); !retry || after.Seconds() != 7 {
+	if after, retry := delivery.Assess(cerr).After, !delivery.Assess(cerr).Terminal; !retry || after.Seconds() != 7 {
 		t.Errorf("classified %v, want retryable after the server's 7s: status and headers stay", cerr)
 	}
 	if strings.Contains(cerr.Error(), "internal data") {

@@ -33,7 +33,9 @@ limitations under the License.
 //     the document lists for publishing (and 400 for reverting one that is not published);
 //   - 429 with Retry-After beyond the rate limit, when RateLimit, RateLimitWindow or MinGap
 //     turns it on;
-//   - 503 for a fraction of the writes, with no effect, when FailWrites turns it on.
+//   - 503 for a fraction of the writes, with no effect, when FailWrites turns it on: the
+//     document lists no 5xx answer, and RFC 9110 defines 503 as a server "unable to handle
+//     the request", so a 503 never applies a write (a lost answer is DropNext's, or Delay's).
 //
 // The fake models realtime incidents only (investigating, identified, monitoring, resolved).
 // A post-mortem holds a draft (body_draft) and, once published, the published text (body):

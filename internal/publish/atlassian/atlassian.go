@@ -214,7 +214,7 @@ func check(u publish.Update) error {
 		}
 	}
 	if len(errs) > 0 {
-		return errors.New("statuspage: cannot publish: " + strings.Join(errs, "; "))
+		return delivery.Terminal("Invalid", errors.New("statuspage: cannot publish: "+strings.Join(errs, "; ")))
 	}
 	return nil
 }
@@ -226,9 +226,9 @@ func check(u publish.Update) error {
 func (c *client) Edit(ctx context.Context, providerRef, providerUpdateRef, body string) error {
 	switch {
 	case providerRef == "" || providerUpdateRef == "":
-		return errors.New("statuspage: cannot edit: the incident id and the incident update id are both needed")
+		return delivery.Terminal("Invalid", errors.New("statuspage: cannot edit: the incident id and the incident update id are both needed"))
 	case utf8.RuneCountInString(body) > maxBody:
-		return fmt.Errorf("statuspage: cannot edit: the message is longer than Statuspage's %d characters", maxBody)
+		return delivery.Terminal("Invalid", fmt.Errorf("statuspage: cannot edit: the message is longer than Statuspage's %d characters", maxBody))
 	}
 	path := c.incidentsPath() + "/" + url.PathEscape(providerRef) + "/incident_updates/" + url.PathEscape(providerUpdateRef)
 	req := map[string]any{"incident_update": map[string]any{"body": body}}
@@ -242,7 +242,7 @@ func (c *client) Edit(ctx context.Context, providerRef, providerUpdateRef, body 
 // page has FindPageTimeout.
 func (c *client) Find(ctx context.Context, incidentKey string) (publish.Found, bool, error) {
 	if incidentKey == "" {
-		return publish.Found{}, false, errors.New("statuspage: cannot find: the incident key is empty")
+		return publish.Found{}, false, delivery.Terminal("Invalid", errors.New("statuspage: cannot find: the incident key is empty"))
 	}
 	var found []incident
 	for page := 1; page <= FindMaxPages; page++ {
@@ -331,11 +331,11 @@ func (c *client) send(ctx context.Context, method, path string, in, out any) err
 	}
 	endpoint, err := c.endpoint(path)
 	if err != nil {
-		return err
+		return delivery.Terminal("Unusable", err)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, endpoint, body)
 	if err != nil {
-		return errors.New("the Statuspage base URL is not valid")
+		return delivery.Terminal("Unusable", errors.New("the Statuspage base URL is not valid"))
 	}
 	req.Header.Set("Authorization", "OAuth "+c.apiKey)
 	req.Header.Set("Accept", "application/json")
@@ -353,9 +353,9 @@ func (c *client) send(ctx context.Context, method, path string, in, out any) err
 	if err := delivery.Classify(resp, err); err != nil {
 		var se *delivery.StatusError
 		if errors.As(err, &se) && se.StatusCode == statusRateLimited {
-			// Statuspage documents 420 as well as 429 for "rate limit exceeded"; Classify
-			// knows only 429.
-			return &delivery.RetryableError{Err: se, After: delivery.RetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+			// Statuspage documents 420 as well as 429 for "rate limit exceeded" and "the
+			// request has been rejected"; Classify knows only 429.
+			return &delivery.RetryableError{Err: se, After: delivery.RetryAfter(resp.Header.Get("Retry-After"), time.Now()), NotApplied: true}
 		}
 		return err
 	}
@@ -390,7 +390,7 @@ func explain(err error) error {
 	if !errors.As(err, &se) {
 		return err
 	}
-	if _, retry := delivery.IsRetryable(err); retry {
+	if !delivery.Assess(err).Terminal {
 		if se.StatusCode == http.StatusTooManyRequests || se.StatusCode == statusRateLimited {
 			return fmt.Errorf("rate limited (Statuspage allows 1 request per second per API key): %w", err)
 		}

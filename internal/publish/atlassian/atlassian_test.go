@@ -227,7 +227,7 @@ func TestRateLimitingIsRetryableAfterTheServersDelay(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := p.Publish(ctx, update("su-2", "identified", "Found it.", s.Incidents()[0].ID))
-	after, ok := delivery.IsRetryable(err)
+	after, ok := delivery.Assess(err).After, !delivery.Assess(err).Terminal
 	if !ok || after < time.Second || after > time.Minute || !strings.Contains(err.Error(), "rate limited") {
 		t.Errorf("over the limit: %v (retryable %v, after %s); want retryable after the server's Retry-After", err, ok, after)
 	}
@@ -240,7 +240,7 @@ func TestRateLimitingIsRetryableAfterTheServersDelay(t *testing.T) {
 	s.FailNext(1, 420, 3*time.Second)
 	for _, want := range []time.Duration{7 * time.Second, 3 * time.Second} {
 		_, _, err := p.Find(ctx, key)
-		if after, ok := delivery.IsRetryable(err); !ok || after != want {
+		if after, ok := delivery.Assess(err).After, !delivery.Assess(err).Terminal; !ok || after != want {
 			t.Errorf("Find: %v (retryable %v, after %s); want retryable after %s", err, ok, after, want)
 		}
 	}
@@ -257,7 +257,7 @@ func TestABadKeyIsPermanentAndTheErrorNeverContainsTheKey(t *testing.T) {
 		if err == nil {
 			t.Fatal("a wrong key was accepted")
 		}
-		if _, retry := delivery.IsRetryable(err); retry {
+		if !delivery.Assess(err).Terminal {
 			t.Errorf("%v is retryable; a wrong key never gets better", err)
 		}
 		if strings.Contains(err.Error(), wrong) || strings.Contains(err.Error(), statuspage.APIKey) {
@@ -279,7 +279,7 @@ func TestAnUnknownComponentIsPermanentAndNamed(t *testing.T) {
 		t.Fatal("an unknown component was accepted")
 	}
 	var se *delivery.StatusError
-	if _, retry := delivery.IsRetryable(err); retry || !errors.As(err, &se) || se.StatusCode != http.StatusUnprocessableEntity {
+	if !delivery.Assess(err).Terminal || !errors.As(err, &se) || se.StatusCode != http.StatusUnprocessableEntity {
 		t.Errorf("%v: want a permanent 422", err)
 	}
 	if !strings.Contains(err.Error(), "gone00000001") || !strings.Contains(err.Error(), "component") {
@@ -295,8 +295,8 @@ func TestFailuresToGetAnAnswerAreRetryable(t *testing.T) {
 	s, p := fake(t)
 	s.DropNext(1)
 	_, err := p.Publish(ctx, update("su-1", "investigating", "Errors.", ""))
-	if _, ok := delivery.IsRetryable(err); !ok {
-		t.Errorf("dropped connection: %v, want retryable", err)
+	if f := delivery.Assess(err); f.Terminal || f.NotApplied {
+		t.Errorf("dropped connection: %v is %+v, want retryable with an unknown outcome", err, f)
 	}
 	// The dropped create did not land, and Find says so, so publishing again is safe.
 	if _, ok, err := p.Find(ctx, key); ok || err != nil {
@@ -305,15 +305,25 @@ func TestFailuresToGetAnAnswerAreRetryable(t *testing.T) {
 
 	s.FailNext(1, http.StatusServiceUnavailable, 0)
 	_, err = p.Publish(ctx, update("su-1", "investigating", "Errors.", ""))
-	if after, ok := delivery.IsRetryable(err); !ok || after != 0 || !strings.Contains(err.Error(), "503") {
-		t.Errorf("503: %v, want retryable with the caller's backoff", err)
+	if f := delivery.Assess(err); f.Terminal || f.After != 0 || !f.NotApplied || !strings.Contains(err.Error(), "503") {
+		t.Errorf("503: %v is %+v, want retryable with the caller's backoff, known not applied", err, f)
+	}
+	s.FailNext(1, http.StatusBadGateway, 0)
+	_, err = p.Publish(ctx, update("su-1", "investigating", "Errors.", ""))
+	if f := delivery.Assess(err); f.Terminal || f.NotApplied {
+		t.Errorf("502: %v is %+v, want retryable with an unknown outcome", err, f)
+	}
+	s.FailNext(1, 420, time.Second)
+	_, err = p.Publish(ctx, update("su-1", "investigating", "Errors.", ""))
+	if f := delivery.Assess(err); f.Terminal || f.After != time.Second || !f.NotApplied {
+		t.Errorf("420: %v is %+v, want a wait of a second, known not applied", err, f)
 	}
 
 	s.Delay(5 * time.Second)
 	impatient := atlassian.New(statuspage.PageID, statuspage.APIKey, s.URL, delivery.NewHTTPClient(50*time.Millisecond), nil)
 	_, err = impatient.Publish(ctx, update("su-1", "investigating", "Errors.", ""))
-	if _, ok := delivery.IsRetryable(err); !ok {
-		t.Errorf("timeout: %v, want retryable", err)
+	if f := delivery.Assess(err); f.Terminal || f.NotApplied {
+		t.Errorf("timeout: %v is %+v, want retryable with an unknown outcome", err, f)
 	}
 	s.Delay(0)
 	if len(s.Incidents()) != 0 {
@@ -349,7 +359,7 @@ func TestEditReplacesAPublishedUpdatesBodyWithoutANewUpdate(t *testing.T) {
 	}
 
 	err = p.Edit(ctx, r1.ProviderRef, "nosuchupdate", "x")
-	if _, retry := delivery.IsRetryable(err); err == nil || retry || !strings.Contains(err.Error(), "404") {
+	if err == nil || !delivery.Assess(err).Terminal || !strings.Contains(err.Error(), "404") {
 		t.Errorf("editing an unknown update: %v, want a permanent 404", err)
 	}
 	valid(t, s)
@@ -367,7 +377,7 @@ func TestPublishRefusesWhatStatuspageWouldRefuseWithoutARequest(t *testing.T) {
 	}
 	for _, u := range bad {
 		_, err := p.Publish(ctx, u)
-		if _, retry := delivery.IsRetryable(err); err == nil || retry {
+		if err == nil || !delivery.Assess(err).Terminal {
 			t.Errorf("Publish(%+v) = %v, want a permanent error", u, err)
 		}
 	}
@@ -412,7 +422,7 @@ func TestAPageOfFindThatHangsFailsWithinThePageTimeout(t *testing.T) {
 	// Longer than a page may take, shorter than the HTTP client's own timeout.
 	s.Delay(atlassian.FindPageTimeout + time.Second)
 	_, _, err := p.Find(ctx, key)
-	if _, retry := delivery.IsRetryable(err); !retry || !errors.Is(err, context.DeadlineExceeded) {
+	if delivery.Assess(err).Terminal || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Find = %v, want a retryable error from the page's deadline", err)
 	}
 }

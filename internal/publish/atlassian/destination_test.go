@@ -51,7 +51,7 @@ func TestABaseURLEndingInAQuestionMarkCannotTurnThePathIntoAQuery(t *testing.T) 
 	for _, base := range []string{srv.URL + "/elsewhere?", srv.URL + "/elsewhere?q=", srv.URL + "/elsewhere#"} {
 		p := atlassian.New(statuspage.PageID, statuspage.APIKey, base, nil, nil)
 		_, err := p.Publish(ctx, update("su-1", "investigating", "We are investigating.", ""))
-		if _, retry := delivery.IsRetryable(err); err == nil || retry || !strings.Contains(err.Error(), "the Statuspage base URL is not valid") {
+		if err == nil || !delivery.Assess(err).Terminal || !strings.Contains(err.Error(), "the Statuspage base URL is not valid") {
 			t.Errorf("%s: %v, want a permanent error about the base URL", base, err)
 		}
 	}
@@ -93,7 +93,7 @@ func TestTheKeyIsNotSentToAnInternalAddressUnlessAllowed(t *testing.T) {
 	for _, base := range []string{srv.URL, strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)} {
 		p := atlassian.New(statuspage.PageID, statuspage.APIKey, base, (&safehttp.Allowlist{}).Guard(delivery.NewHTTPClient(0)), nil)
 		_, err := p.Publish(ctx, update("su-1", "investigating", "We are investigating.", ""))
-		if _, retry := delivery.IsRetryable(err); err == nil || retry || !strings.Contains(err.Error(), "refused to call") {
+		if err == nil || !delivery.Assess(err).Terminal || !strings.Contains(err.Error(), "refused to call") {
 			t.Errorf("%s: %v, want a permanent refusal", base, err)
 		}
 		if err != nil && strings.Contains(err.Error(), statuspage.APIKey) {

@@ -116,7 +116,7 @@ func FuzzAnswerDecoding(f *testing.F) {
 		if strings.Contains(err.Error(), fuzzKey) {
 			t.Fatalf("op %d: the error shows the API key: %v", op%4, err)
 		}
-		_, retryable := delivery.IsRetryable(err)
+		retryable := !delivery.Assess(err).Terminal
 		wantRetryable := code == 408 || code == 420 || code == 425 || code == 429 || code >= 500
 		if code >= 300 && retryable != wantRetryable {
 			t.Errorf("op %d: a %d answer classified retryable %v: %v", op%4, code, retryable, err)

@@ -44,7 +44,7 @@ type postmortem struct {
 // never changes what customers read.
 func (c *client) DraftPostmortem(ctx context.Context, providerRef, body string) error {
 	if providerRef == "" {
-		return errors.New("statuspage: cannot store the post-mortem draft: the incident id is empty")
+		return delivery.Terminal("Invalid", errors.New("statuspage: cannot store the post-mortem draft: the incident id is empty"))
 	}
 	req := map[string]any{"postmortem": map[string]any{"body_draft": body}}
 	return c.postmortemCall(ctx, http.MethodPut, providerRef, "", req, nil, "store the post-mortem draft of incident "+providerRef,
@@ -56,7 +56,7 @@ func (c *client) DraftPostmortem(ctx context.Context, providerRef, body string) 
 // draft to publish.
 func (c *client) PublishPostmortem(ctx context.Context, providerRef string, notify bool) error {
 	if providerRef == "" {
-		return errors.New("statuspage: cannot publish the post-mortem: the incident id is empty")
+		return delivery.Terminal("Invalid", errors.New("statuspage: cannot publish the post-mortem: the incident id is empty"))
 	}
 	req := map[string]any{"postmortem": map[string]any{"notify_subscribers": notify, "notify_twitter": false}}
 	return c.postmortemCall(ctx, http.MethodPut, providerRef, "/publish", req, nil, "publish the post-mortem of incident "+providerRef,
@@ -67,7 +67,7 @@ func (c *client) PublishPostmortem(ctx context.Context, providerRef string, noti
 // post-mortem and for an unknown incident; either way there is no post-mortem to find.
 func (c *client) Postmortem(ctx context.Context, providerRef string) (publish.FoundPostmortem, bool, error) {
 	if providerRef == "" {
-		return publish.FoundPostmortem{}, false, errors.New("statuspage: cannot read the post-mortem: the incident id is empty")
+		return publish.FoundPostmortem{}, false, delivery.Terminal("Invalid", errors.New("statuspage: cannot read the post-mortem: the incident id is empty"))
 	}
 	var out postmortem
 	err := c.postmortemCall(ctx, http.MethodGet, providerRef, "", nil, &out, "read the post-mortem of incident "+providerRef,

@@ -133,7 +133,7 @@ func TestPublishingWithoutADraftIsPermanentAndSaysWhy(t *testing.T) {
 	pm := postmortems(t, p)
 	ref := resolved(t, p)
 	err := pm.PublishPostmortem(ctx, ref, true)
-	if _, retry := delivery.IsRetryable(err); err == nil || retry {
+	if err == nil || !delivery.Assess(err).Terminal {
 		t.Fatalf("publishing without a draft = %v, want a permanent error", err)
 	}
 	if se, ok := errors.AsType[*delivery.StatusError](err); !ok || se.StatusCode != http.StatusBadRequest || !strings.Contains(err.Error(), "no post-mortem draft") {
@@ -151,7 +151,7 @@ func TestPostmortemCallsOnAnUnknownIncidentArePermanent404s(t *testing.T) {
 		"draft":   pm.DraftPostmortem(ctx, "nosuchincide", "x"),
 		"publish": pm.PublishPostmortem(ctx, "nosuchincide", false),
 	} {
-		if _, retry := delivery.IsRetryable(err); err == nil || retry || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), "nosuchincide") {
+		if err == nil || !delivery.Assess(err).Terminal || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), "nosuchincide") {
 			t.Errorf("%s: %v, want a permanent 404 naming the incident", name, err)
 		}
 	}
@@ -178,7 +178,7 @@ func TestPostmortemCallsClassifyFailuresAndNeverShowTheKey(t *testing.T) {
 
 	s.FailNext(1, http.StatusTooManyRequests, 4*time.Second)
 	err := pm.DraftPostmortem(ctx, ref, draft)
-	if after, ok := delivery.IsRetryable(err); !ok || after != 4*time.Second || !strings.Contains(err.Error(), "rate limited") {
+	if after, ok := delivery.Assess(err).After, !delivery.Assess(err).Terminal; !ok || after != 4*time.Second || !strings.Contains(err.Error(), "rate limited") {
 		t.Errorf("429: %v, want retryable after 4s", err)
 	}
 	s.FailNext(1, http.StatusBadGateway, 0)
@@ -213,6 +213,6 @@ func TestPostmortemCallsClassifyFailuresAndNeverShowTheKey(t *testing.T) {
 }
 
 func isRetryable(err error) bool {
-	_, ok := delivery.IsRetryable(err)
+	ok := !delivery.Assess(err).Terminal
 	return ok
 }

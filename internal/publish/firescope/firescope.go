@@ -139,14 +139,14 @@ func classify(err error, what string) error {
 	var apiErr *client.Error
 	if errors.As(err, &apiErr) {
 		if client.Retryable(err) {
-			return &delivery.RetryableError{Err: err, After: apiErr.RetryAfter}
+			return &delivery.RetryableError{Err: err, After: apiErr.RetryAfter, NotApplied: delivery.StatusNotApplied(apiErr.StatusCode)}
 		}
 		// The page's own explanation is in its answer, which a host that is not a known
 		// vendor's does not hand back (internal/safehttp); the status says where to look.
 		if hint := hints[apiErr.StatusCode]; hint != "" && apiErr.Message == "" {
-			return fmt.Errorf("the status page refused the %s (%s): %w", what, hint, err)
+			return delivery.Terminal("Refused", fmt.Errorf("the status page refused the %s (%s): %w", what, hint, err))
 		}
-		return fmt.Errorf("the status page refused the %s: %w", what, err)
+		return delivery.Terminal("Refused", fmt.Errorf("the status page refused the %s: %w", what, err))
 	}
 	if client.Retryable(err) {
 		return &delivery.RetryableError{Err: err}

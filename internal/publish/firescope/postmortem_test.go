@@ -189,7 +189,7 @@ func TestPostmortemRefusalsArePermanentAndFailuresRetryable(t *testing.T) {
 		"empty draft":                   pm.DraftPostmortem(ctx, ref, ""),
 		"draft too long":                pm.DraftPostmortem(ctx, ref, strings.Repeat("x", 20001)),
 	} {
-		if _, retry := delivery.IsRetryable(err); err == nil || retry {
+		if err == nil || !delivery.Assess(err).Terminal {
 			t.Errorf("%s: %v, want a permanent error", name, err)
 		}
 	}
@@ -199,7 +199,7 @@ func TestPostmortemRefusalsArePermanentAndFailuresRetryable(t *testing.T) {
 
 	srv.failNext(http.StatusServiceUnavailable)
 	err := pm.DraftPostmortem(ctx, ref, "Words.")
-	if after, ok := delivery.IsRetryable(err); !ok || after != 2*time.Second {
+	if after, ok := delivery.Assess(err).After, !delivery.Assess(err).Terminal; !ok || after != 2*time.Second {
 		t.Errorf("503: %v, want retryable after the server's 2s", err)
 	}
 	if err := pm.DraftPostmortem(ctx, ref, "Words."); err != nil {
@@ -243,6 +243,6 @@ func TestPostmortemRefusalsArePermanentAndFailuresRetryable(t *testing.T) {
 }
 
 func retryable(err error) bool {
-	_, ok := delivery.IsRetryable(err)
+	ok := !delivery.Assess(err).Terminal
 	return ok
 }

@@ -23,7 +23,10 @@ limitations under the License.
 //   - the intent (SendingSince, SendingGeneration) is written to the API server before the one
 //     call that is not safe to repeat, so a crash or a lost answer after it is found again;
 //   - an unknown outcome is settled by asking the page (Find), only Settle after the call
-//     started, so a call still in flight on the page's side is not taken for lost;
+//     started, so a call still in flight on the page's side is not taken for lost. A failure
+//     the page's answer shows had no effect (delivery.Failure.NotApplied: a 429 or 503, or a
+//     call the client-side rate limit never let out) is not unknown: it is sent again after
+//     its backoff, with no settle and no lookup;
 //   - what the page holds is adopted only by the object's own identity, and what is adopted is
 //     the generation that was sent, never a later edit;
 //   - failed calls back off, counted in Attempts and held until NextAttemptAt, whatever wakes
@@ -198,12 +201,22 @@ func Unknowable(s *State, now time.Time) time.Duration {
 	return Recheck
 }
 
-// Failed classifies err from a call: retryable errors go to Retry, any other to Reject of
-// gen. It reports whether the error was retryable and how long to wait.
-func Failed(s *State, now time.Time, gen int64, err error) (retryable bool, wait time.Duration) {
-	if after, ok := delivery.IsRetryable(err); ok {
-		return true, Retry(s, now, after)
+// Failed records a failed call, as delivery.Assess judges err, and returns whether it is
+// tried again and after how long:
+//   - terminal: Reject of gen, never sent again as it is;
+//   - known to have had no effect (the call never left Firescope, or the page answered that it
+//     did not act on it, such as 429 or 503): the intent is cleared, so the next attempt,
+//     after the backoff, sends again without waiting for Settle and asking the page;
+//   - any other outcome is unknown: Retry, which keeps the intent, so the page is asked
+//     after Settle before anything is sent again.
+func Failed(s *State, now time.Time, gen int64, err error) (retry bool, wait time.Duration) {
+	f := delivery.Assess(err)
+	if f.Terminal {
+		Reject(s, gen)
+		return false, 0
 	}
-	Reject(s, gen)
-	return false, 0
+	if f.NotApplied {
+		Lost(s)
+	}
+	return true, Retry(s, now, f.After)
 }

@@ -17,7 +17,11 @@ limitations under the License.
 package once
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -56,8 +60,12 @@ func TestDecide(t *testing.T) {
 }
 
 func TestTransitions(t *testing.T) {
-	throttled := &delivery.RetryableError{Err: errors.New("429"), After: 7 * time.Second}
-	refused := errors.New("422 component unknown")
+	throttled := answer(http.StatusTooManyRequests, "7")
+	refused := answer(http.StatusUnprocessableEntity, "")
+	unavailable := answer(http.StatusServiceUnavailable, "")
+	timeout := delivery.Classify(nil, &url.Error{Op: "Patch", URL: "https://page.example", Err: context.DeadlineExceeded})
+	held := &delivery.RetryableError{Err: fmt.Errorf("%w: the credential is busy", delivery.ErrNotSent), After: 2 * time.Second}
+	sending := State{Generation: 1, SendingSince: t0, SendingGeneration: 1}
 	for _, tc := range []struct {
 		name  string
 		s     State
@@ -71,10 +79,18 @@ func TestTransitions(t *testing.T) {
 			apply: func(s *State) { Landed(s, s.SendingGeneration) }, want: State{Generation: 5, PublishedGeneration: 4}},
 		{name: "a lost call clears the intent and keeps the backoff", s: State{Generation: 1, SendingSince: t0, SendingGeneration: 1, Attempts: 1, NextAttemptAt: t0},
 			apply: Lost, want: State{Generation: 1, Attempts: 1, NextAttemptAt: t0}},
-		{name: "a throttled call waits the page's delay and keeps the intent", s: State{Generation: 1, SendingSince: t0, SendingGeneration: 1},
-			apply: func(s *State) { Failed(s, t0, 1, throttled) }, want: State{Generation: 1, SendingSince: t0, SendingGeneration: 1, Attempts: 1, NextAttemptAt: t0.Add(7 * time.Second)}},
+		{name: "a throttled call did nothing: it waits the page's delay and sends again without asking", s: sending,
+			apply: func(s *State) { Failed(s, t0, 1, throttled) }, want: State{Generation: 1, Attempts: 1, NextAttemptAt: t0.Add(7 * time.Second)}},
+		{name: "a call the rate limit kept back did nothing: it is sent again without asking", s: sending,
+			apply: func(s *State) { Failed(s, t0, 1, held) }, want: State{Generation: 1, Attempts: 1, NextAttemptAt: t0.Add(2 * time.Second)}},
+		{name: "a 503 did nothing: the intent is cleared and the backoff counted", s: State{Generation: 1, SendingSince: t0, SendingGeneration: 1, Attempts: 2},
+			apply: func(s *State) { Failed(s, t0, 1, unavailable); s.NextAttemptAt = time.Time{} /* jittered */ }, want: State{Generation: 1, Attempts: 3}},
+		{name: "a timeout may have acted: the intent is kept", s: sending,
+			apply: func(s *State) { Failed(s, t0, 1, timeout); s.NextAttemptAt = time.Time{} /* jittered */ }, want: State{Generation: 1, SendingSince: t0, SendingGeneration: 1, Attempts: 1}},
 		{name: "a refusal holds the generation and clears the intent", s: State{Generation: 2, SendingSince: t0, SendingGeneration: 2, Attempts: 3, NextAttemptAt: t0},
 			apply: func(s *State) { Failed(s, t0, 2, refused) }, want: State{Generation: 2, RejectedGeneration: 2}},
+		{name: "a failure marked terminal is a refusal", s: sending,
+			apply: func(s *State) { Failed(s, t0, 1, delivery.Terminal("Invalid", errors.New("the title is empty"))) }, want: State{Generation: 1, RejectedGeneration: 1}},
 		{name: "an outcome that cannot be told keeps the intent and asks again later", s: State{Generation: 1, SendingSince: t0, SendingGeneration: 1},
 			apply: func(s *State) { Unknowable(s, t0) }, want: State{Generation: 1, SendingSince: t0, SendingGeneration: 1, NextAttemptAt: t0.Add(Recheck)}},
 		{name: "a new retry value releases a refused generation", s: State{Generation: 2, RejectedGeneration: 2, Retry: "b", RetryHonoured: "a"},
@@ -92,6 +108,48 @@ func TestTransitions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A failed send either did nothing, and is sent again after its backoff, or has an unknown
+// outcome, and keeps its intent so that the page is asked after Settle.
+func TestFailedSendsAgainOnlyWhatDidNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		err      error
+		wantNext Action
+	}{
+		{"503 Service Unavailable did nothing", answer(http.StatusServiceUnavailable, ""), Send},
+		{"429 Too Many Requests did nothing", answer(http.StatusTooManyRequests, ""), Send},
+		{"408 Request Timeout did nothing", answer(http.StatusRequestTimeout, ""), Send},
+		{"a call the rate limit kept back did nothing", &delivery.RetryableError{Err: delivery.ErrNotSent}, Send},
+		{"500 Internal Server Error may have acted", answer(http.StatusInternalServerError, ""), Find},
+		{"502 Bad Gateway may have acted", answer(http.StatusBadGateway, ""), Find},
+		{"504 Gateway Timeout may have acted", answer(http.StatusGatewayTimeout, ""), Find},
+		{"a timeout may have acted", delivery.Classify(nil, &url.Error{Op: "Post", URL: "https://page.example", Err: context.DeadlineExceeded}), Find},
+		{"an error nobody classified may have acted, and is retried", errors.New("something odd"), Find},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := State{Generation: 1}
+			Intend(&s, t0)
+			retry, wait := Failed(&s, t0, 1, tc.err)
+			if !retry {
+				t.Fatalf("Failed(%v) gives up", tc.err)
+			}
+			// Past the backoff and past Settle, what comes next?
+			if got := Decide(s, t0.Add(wait).Add(Settle)).Action; got != tc.wantNext {
+				t.Errorf("after %v: %s, want %s", tc.err, got, tc.wantNext)
+			}
+		})
+	}
+}
+
+// answer is how a client classifies an HTTP answer with status and Retry-After.
+func answer(status int, retryAfter string) error {
+	resp := &http.Response{StatusCode: status, Header: http.Header{}, Body: http.NoBody}
+	if retryAfter != "" {
+		resp.Header.Set("Retry-After", retryAfter)
+	}
+	return delivery.Classify(resp, nil)
 }
 
 func TestRetryBacksOffByTheStoredCount(t *testing.T) {
