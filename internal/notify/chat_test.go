@@ -79,9 +79,9 @@ func TestTeamsClassifiesEachDocumentedAnswer(t *testing.T) {
 			if err == nil {
 				t.Fatal("Announce = nil, want an error")
 			}
-			after, retry := delivery.IsRetryable(err)
+			after, retry := delivery.Assess(err).After, !delivery.Assess(err).Terminal
 			if retry != tc.wantRetry || after != tc.wantAfter {
-				t.Errorf("IsRetryable = %s, %v; want %s, %v (error %v)", after, retry, tc.wantAfter, tc.wantRetry, err)
+				t.Errorf("Assess = %s, %v; want %s, %v (error %v)", after, retry, tc.wantAfter, tc.wantRetry, err)
 			}
 			if !strings.HasPrefix(err.Error(), "teams: ") || !strings.Contains(err.Error(), tc.wantText) {
 				t.Errorf("error %q should start with teams: and contain %q", err, tc.wantText)
@@ -99,7 +99,7 @@ func TestTeamsWrongSignatureIsPermanentAndHidden(t *testing.T) {
 	defer srv.Close()
 	url := strings.Replace(srv.WebhookURL(), teamsfake.Signature, "n0tTh3R1ghtS1gnatur3", 1)
 	err := notify.NewTeams(url, nil, nil).Announce(context.Background(), handoff)
-	if _, retry := delivery.IsRetryable(err); err == nil || retry || !strings.Contains(err.Error(), "401") {
+	if retry := !delivery.Assess(err).Terminal; err == nil || retry || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("Announce = %v, want a permanent 401", err)
 	}
 	assertNoSecret(t, err, url, "n0tTh3R1ghtS1gnatur3")
@@ -110,14 +110,14 @@ func TestTeamsTimeoutsAndEmptyAnnouncements(t *testing.T) {
 	defer srv.Close()
 	srv.Delay(2 * time.Second)
 	err := notify.NewTeams(srv.WebhookURL(), delivery.NewHTTPClient(100*time.Millisecond), nil).Announce(context.Background(), handoff)
-	if _, ok := delivery.IsRetryable(err); !ok {
+	if ok := !delivery.Assess(err).Terminal; !ok {
 		t.Fatalf("Announce = %v, want retryable", err)
 	}
 	assertNoSecret(t, err, srv.WebhookURL(), teamsfake.Signature)
 	srv.Delay(0)
 	srv.Reset()
 	err = notify.NewTeams(srv.WebhookURL(), nil, nil).Announce(context.Background(), notify.Announcement{ID: "x", Text: " \n "})
-	if _, retry := delivery.IsRetryable(err); err == nil || retry || len(srv.Requests()) != 0 {
+	if retry := !delivery.Assess(err).Terminal; err == nil || retry || len(srv.Requests()) != 0 {
 		t.Errorf("empty announcement: %v, %d requests; want a permanent error and none", err, len(srv.Requests()))
 	}
 }
@@ -177,9 +177,9 @@ func TestMattermostClassifiesEachDocumentedAnswer(t *testing.T) {
 			if err == nil {
 				t.Fatal("Announce = nil, want an error")
 			}
-			after, retry := delivery.IsRetryable(err)
+			after, retry := delivery.Assess(err).After, !delivery.Assess(err).Terminal
 			if retry != tc.wantRetry || after != tc.wantAfter {
-				t.Errorf("IsRetryable = %s, %v; want %s, %v (error %v)", after, retry, tc.wantAfter, tc.wantRetry, err)
+				t.Errorf("Assess = %s, %v; want %s, %v (error %v)", after, retry, tc.wantAfter, tc.wantRetry, err)
 			}
 			if !strings.HasPrefix(err.Error(), "mattermost: ") || !strings.Contains(err.Error(), tc.wantText) {
 				t.Errorf("error %q should start with mattermost: and contain %q", err, tc.wantText)
@@ -200,7 +200,7 @@ func TestMattermostUnknownChannelAndWebhookArePermanent(t *testing.T) {
 		"unknown webhook": notify.NewMattermost(srv.URL+"/hooks/n0th00kk3y000000000000000", "", "", nil, nil),
 	} {
 		err := ch.Announce(context.Background(), handoff)
-		if _, retry := delivery.IsRetryable(err); err == nil || retry {
+		if retry := !delivery.Assess(err).Terminal; err == nil || retry {
 			t.Errorf("%s: Announce = %v, want a permanent error", name, err)
 		}
 		assertNoSecret(t, err, mattermostfake.HookKey, "n0th00kk3y000000000000000")

@@ -67,7 +67,7 @@ func MattermostText(text string) string { return mattermostEscaper.Replace(text)
 // Retry-After when its rate limit is on, 501 webhooks disabled, 5xx) are classified by status.
 func (m *Mattermost) Announce(ctx context.Context, a Announcement) error {
 	if strings.TrimSpace(a.Text) == "" {
-		return fmt.Errorf("mattermost: announcement %q has no text", a.ID)
+		return delivery.Terminal("Invalid", fmt.Errorf("mattermost: announcement %q has no text", a.ID))
 	}
 	body, err := json.Marshal(struct {
 		Text     string         `json:"text"`
@@ -81,7 +81,7 @@ func (m *Mattermost) Announce(ctx context.Context, a Announcement) error {
 		}},
 	})
 	if err != nil {
-		return fmt.Errorf("mattermost: %w", err)
+		return delivery.Terminal("Invalid", fmt.Errorf("mattermost: %w", err))
 	}
 	err = m.gate.Do(ctx, func(ctx context.Context) error { return delivery.PostJSON(ctx, m.http, m.url, body, nil) })
 	if err != nil {

@@ -80,11 +80,11 @@ func TeamsMessage(text string) map[string]any {
 // throttled, 5xx) are classified by status.
 func (t *Teams) Announce(ctx context.Context, a Announcement) error {
 	if strings.TrimSpace(a.Text) == "" {
-		return fmt.Errorf("teams: announcement %q has no text", a.ID)
+		return delivery.Terminal("Invalid", fmt.Errorf("teams: announcement %q has no text", a.ID))
 	}
 	body, err := json.Marshal(TeamsMessage(a.Text))
 	if err != nil {
-		return fmt.Errorf("teams: %w", err)
+		return delivery.Terminal("Invalid", fmt.Errorf("teams: %w", err))
 	}
 	err = t.gate.Do(ctx, func(ctx context.Context) error { return delivery.PostJSON(ctx, t.http, t.url, body, nil) })
 	if err != nil {

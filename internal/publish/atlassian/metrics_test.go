@@ -52,7 +52,7 @@ func TestSubmitMetricNamesAnUnknownMetricAndNeverTheKey(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "statuspageMetricID") || strings.Contains(err.Error(), statuspage.APIKey) {
 		t.Fatalf("an unknown metric: %v", err)
 	}
-	if _, retry := delivery.IsRetryable(err); retry {
+	if retry := !delivery.Assess(err).Terminal; retry {
 		t.Fatalf("an unknown metric is permanent: %v", err)
 	}
 	if err := m.SubmitMetric(ctx, publish.MetricPoint{Metric: "m", At: time.Now(), Value: math.NaN()}); err == nil {
