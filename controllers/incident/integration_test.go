@@ -157,12 +157,17 @@ func TestIntegrationHandoffIsAnnouncedWithWhoMadeIt(t *testing.T) {
 		}
 		return nil
 	})
-	tl := timeline(t, e.Client, inc.Name)
-	for _, msg := range []string{"IC -> greg", "Comms -> keiko", "Ops/postgres -> noah"} {
-		if !hasEntry(tl, v1alpha1.TimelineHandoff, msg, "ricardo") {
-			t.Errorf("timeline has no %q by ricardo: %+v", msg, tl)
+	// The Events are written before the status patch that records the timeline, so the
+	// timeline may follow them by a moment.
+	testenv.Eventually(t, 2*time.Second, func() error {
+		tl := timeline(t, e.Client, inc.Name)
+		for _, msg := range []string{"IC -> greg", "Comms -> keiko", "Ops/postgres -> noah"} {
+			if !hasEntry(tl, v1alpha1.TimelineHandoff, msg, "ricardo") {
+				return fmt.Errorf("timeline has no %q by ricardo: %+v", msg, tl)
+			}
 		}
-	}
+		return nil
+	})
 }
 
 func TestIntegrationRestartNeitherRepeatsEventsNorTimeline(t *testing.T) {
