@@ -91,6 +91,7 @@ bench: control-plane build test-deps ## Run every benchmark (about 25 minutes); 
 	go run ./test/bench/failover -kills 10
 	go run ./test/bench/wording
 	go run ./test/bench/gateway -n 200
+	go run ./test/bench/alerts -n 100
 	go run ./test/bench/drill -drills 2 -every 300ms
 	go run ./test/bench/health -n 1,100,1000
 

@@ -261,3 +261,31 @@ func TestWorstCaseIncidentFitsInEtcd(t *testing.T) {
 	}
 	t.Logf("worst-case Incident: %d bytes (%.0f%% of etcd's limit)", size, 100*float64(size)/etcdLimit)
 }
+
+func TestAPIServerKeepsAnIncidentsAlertGroup(t *testing.T) {
+	ctx := context.Background()
+	inc := newIncident(StateInvestigating)
+	inc.Spec.Alerts = &AlertGroup{GroupKey: `{}:{alertname="A"}`, Status: AlertsFiring, Notifications: 2, LastNotifiedAt: metav1.Now()}
+	if err := k8s.Create(ctx, inc); err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		change func(*AlertGroup)
+		msg    string
+	}{
+		"another group": {func(a *AlertGroup) { a.GroupKey = `{}:{alertname="B"}` }, "alerts.groupKey cannot change"},
+		"fewer":         {func(a *AlertGroup) { a.Notifications = 1 }, "alerts.notifications only grows"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			changed := inc.DeepCopy()
+			tc.change(changed.Spec.Alerts)
+			if err := k8s.Update(ctx, changed); err == nil || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("want %q, got %v", tc.msg, err)
+			}
+		})
+	}
+	inc.Spec.Alerts.Notifications, inc.Spec.Alerts.Status = 3, AlertsResolved
+	if err := k8s.Update(ctx, inc); err != nil {
+		t.Fatalf("a new notification refused: %v", err)
+	}
+}

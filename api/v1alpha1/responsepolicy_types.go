@@ -136,7 +136,30 @@ type ResponsePolicySpec struct {
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') && duration(self) >= duration('1s')",message="must be a duration of at least 1s, such as 10s, 30m or 1h30m"
 	HealthInterval *metav1.Duration `json:"healthInterval,omitempty"`
+
+	// chatChannel says how `/incident declare` in Slack gives an incident its channel. By
+	// default it links the channel the command was typed in.
+	// +optional
+	ChatChannel *ChatChannel `json:"chatChannel,omitempty"`
 }
+
+// ChatChannel is how an incident declared from Slack gets its channel.
+type ChatChannel struct {
+	// create makes `/incident declare` create a dedicated channel for the incident, named
+	// prefix + the incident's name (conversations.create), invite its roles
+	// (conversations.invite) and link that channel instead of the one typed in.
+	// +optional
+	Create bool `json:"create,omitempty"`
+
+	// prefix of a dedicated channel's name. Default "inc-".
+	// +optional
+	// +kubebuilder:validation:MaxLength=20
+	// +kubebuilder:validation:Pattern=`^[a-z0-9_-]*$`
+	Prefix string `json:"prefix,omitempty"`
+}
+
+// DefaultChatChannelPrefix begins the name of an incident's dedicated Slack channel.
+const DefaultChatChannelPrefix = "inc-"
 
 // AlertIntake is how incidents opened by Alertmanager's notifications start.
 type AlertIntake struct {

@@ -169,3 +169,23 @@ func TestAPIServerRefusesPagingOnResolved(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestAPIServerRefusesAlertsThatOpenResolvedIncidents(t *testing.T) {
+	ctx := context.Background()
+	p := &ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "alerts-resolved", Namespace: "default"},
+		Spec: ResponsePolicySpec{Alerts: &AlertIntake{DefaultIncidentCommander: "oncall",
+			States: map[string]IncidentState{"critical": StateMajor, "info": StateResolved}}}}
+	err := k8s.Create(ctx, p)
+	if err == nil || !strings.Contains(err.Error(), "spec.alerts.states") || !strings.Contains(err.Error(), "an alert cannot open a Resolved incident") {
+		t.Fatalf("want the Resolved mapping refused, got %v", err)
+	}
+	p.Spec.Alerts.States = map[string]IncidentState{"critical": StateMajor}
+	p.Spec.Alerts.StateLabel = "not a label"
+	if err := k8s.Create(ctx, p); err == nil || !strings.Contains(err.Error(), "spec.alerts.stateLabel") {
+		t.Fatalf("want the label name refused, got %v", err)
+	}
+	p.Spec.Alerts.StateLabel = "priority"
+	if err := k8s.Create(ctx, p); err != nil {
+		t.Fatalf("refused: %v", err)
+	}
+}

@@ -114,11 +114,14 @@ Or from chat: the gateway on http://%s/ takes Slack's commands, signed as Slack 
   hack/slack-command.sh /incident ic @ricardo
   hack/slack-command.sh /incident status
 
+Or from Alertmanager: point a webhook_config at http://%s/alertmanager/default with the
+bearer token in %s (docs/alertmanager.md).
+
 You are %q: incidents you declare without an IC name you as IC.
 Manager log: %s    Metrics: http://%s/metrics
 Status page: http://%s/ (write API token in %s)
 Press Ctrl-C to stop.
-`, abs, binDir(), opts.GatewayAddr, opts.User, filepath.Join(opts.Dir, "manager.log"), c.MetricsAddr, opts.StatusPageAddr, filepath.Join(opts.Dir, "statuspage-token"))
+`, abs, binDir(), opts.GatewayAddr, opts.GatewayAddr, filepath.Join(opts.Dir, localcluster.AlertTokenFile), opts.User, filepath.Join(opts.Dir, "manager.log"), c.MetricsAddr, opts.StatusPageAddr, filepath.Join(opts.Dir, "statuspage-token"))
 }
 
 // binDir is where the kubectl plugin is: next to this binary, as make build puts them.

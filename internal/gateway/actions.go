@@ -17,19 +17,21 @@ limitations under the License.
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"time"
 
+	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/internal/plugin"
 )
 
-// action is one command being carried out as user, from channel.
+// action is one command being carried out as user (Slack's slackUser), from channel.
 type action struct {
 	*Server
-	ctx           context.Context
-	user, channel string
+	ctx                      context.Context
+	user, slackUser, channel string
 }
 
 func (a *action) do(c Command) answer {
@@ -98,10 +100,45 @@ func (a *action) declare(title, state string, drill bool) answer {
 	if err != nil {
 		return refused(err)
 	}
-	if err := a.Kube.Link(a.ctx, a.user, name, a.channel); err != nil {
-		return ok(out + "\n:warning: This channel could not be linked to it, so name the incident in commands here: " + err.Error())
+	channel, note := a.channelFor(name)
+	if err := a.Kube.Link(a.ctx, a.user, name, channel); err != nil {
+		return ok(out + note + "\n:warning: The channel could not be linked to it, so name the incident in commands there: " + err.Error())
 	}
-	return ok(out + "\nThis channel is linked to it: commands here act on " + name + ".")
+	if channel != a.channel {
+		return ok(out + note + "\n<#" + channel + "> is linked to it: commands there act on " + name + ".")
+	}
+	return ok(out + note + "\nThis channel is linked to it: commands here act on " + name + ".")
+}
+
+// channelFor is the channel to link a new incident to: a dedicated one when the policy asks,
+// created with the incident's roles in it (the IC, who typed the command), else the one the
+// command was typed in. note tells what happened, or why no channel was created.
+func (a *action) channelFor(incident string) (channel, note string) {
+	p, err := a.Kube.Policy(a.ctx, a.user)
+	if err != nil {
+		return a.channel, "\n:warning: No dedicated channel: the ResponsePolicy could not be read: " + err.Error()
+	}
+	if p == nil || p.Spec.ChatChannel == nil || !p.Spec.ChatChannel.Create {
+		return a.channel, ""
+	}
+	// Slack's names are at most 80 characters; the prefix and incident name are ASCII.
+	base := cmp.Or(p.Spec.ChatChannel.Prefix, v1alpha1.DefaultChatChannelPrefix) + incident
+	base = base[:min(len(base), 77)]
+	name := base
+	for n := 2; ; n++ {
+		channel, err = a.Slack.CreateChannel(a.ctx, name)
+		if !errors.Is(err, ErrNameTaken) || n > 5 {
+			break
+		}
+		name = fmt.Sprintf("%s-%d", base, n)
+	}
+	if err != nil {
+		return a.channel, "\n:warning: No dedicated channel: " + err.Error()
+	}
+	if err := a.Slack.Invite(a.ctx, channel, a.slackUser); err != nil {
+		return channel, "\nCreated <#" + channel + ">.\n:warning: " + err.Error()
+	}
+	return channel, "\nCreated <#" + channel + "> and invited you, the IC."
 }
 
 // page is the talk's `page ic`: the channel's open incident, or a new Investigating one, whose

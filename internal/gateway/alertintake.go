@@ -22,14 +22,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
@@ -56,6 +59,30 @@ type AlertIntake struct {
 	Client client.Client
 	// Now tells the time; tests inject a fixed one.
 	Now func() time.Time
+
+	// stripes serialize the notifications of a group within this process, so that a burst of
+	// them (retries, Alertmanager replicas) queues instead of racing; the API server still
+	// arbitrates between gateway replicas.
+	stripes     [64]chan struct{}
+	stripesOnce sync.Once
+}
+
+// lock takes the stripe of the group, or gives up when ctx ends.
+func (a *AlertIntake) lock(ctx context.Context, groupKey string) (unlock func(), err error) {
+	a.stripesOnce.Do(func() {
+		for i := range a.stripes {
+			a.stripes[i] = make(chan struct{}, 1)
+		}
+	})
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(groupKey))
+	c := a.stripes[h.Sum32()%uint32(len(a.stripes))]
+	select {
+	case c <- struct{}{}:
+		return func() { <-c }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the other notifications of the group: %w", ctx.Err())
+	}
 }
 
 // alertResult is what a notification did.
@@ -186,26 +213,31 @@ func (a *AlertIntake) policy(ctx context.Context, ns string) (*v1alpha1.AlertInt
 	return p.Spec.Alerts, nil
 }
 
-// conflictBackoff retries the writes that lost a race to another notification of the group.
-var conflictBackoff = wait.Backoff{Steps: 10, Duration: 10 * time.Millisecond, Factor: 2, Jitter: 0.5, Cap: time.Second}
+// conflictBackoff retries the writes that lost a race to another gateway replica.
+var conflictBackoff = wait.Backoff{Steps: 10, Duration: 10 * time.Millisecond, Factor: 2, Jitter: 1, Cap: time.Second}
 
 // apply records the notification on its group's open incident, or opens one for a firing
-// group that has none. Each write is arbitrated by the API server: a record with an
-// optimistic lock, a new incident under a name computed from the group, so two notifications
-// racing to open one open it once and the loser records itself on it.
+// group that has none. The API server arbitrates every write: a new incident takes a name
+// computed from the group, so two notifications racing to open one open it once; a record is
+// a JSON patch that first tests the notification count it read, so none is lost, while the
+// controller's status writes and people's edits of the rest of the spec never get in its way.
+// A write that lost a race is tried again from a fresh read.
 func (a *AlertIntake) apply(ctx context.Context, ns string, n Notification, p *v1alpha1.AlertIntake) (alertResult, error) {
+	unlock, err := a.lock(ctx, n.GroupKey)
+	if err != nil {
+		return alertResult{}, err
+	}
+	defer unlock()
 	var res alertResult
-	err := retry.OnError(conflictBackoff, func(err error) bool { return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) }, func() error {
+	err = retry.OnError(conflictBackoff, lostRace, func() error {
 		list := &v1alpha1.IncidentList{}
 		if err := a.Client.List(ctx, list, client.InNamespace(ns), client.MatchingLabels{GroupLabel: GroupHash(n.GroupKey)}); err != nil {
 			return err
 		}
 		open, seq := openOf(list.Items, n.GroupKey)
 		if open != nil {
-			before := open.DeepCopy()
-			n.Record(open, a.now())
 			res = alertResult{Incident: open.Name, Message: "recorded on incident " + open.Name}
-			return a.Client.Patch(ctx, open, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+			return a.record(ctx, open, n)
 		}
 		if n.Status != string(v1alpha1.AlertsFiring) {
 			res = alertResult{Message: "the group is resolved and has no open incident: nothing to record"}
@@ -215,11 +247,44 @@ func (a *AlertIntake) apply(ctx context.Context, ns string, n Notification, p *v
 		res = alertResult{Incident: inc.Name, Opened: true, Message: "opened incident " + inc.Name}
 		return a.Client.Create(ctx, inc)
 	})
-	if apierrors.IsInvalid(err) || apierrors.IsForbidden(err) || apierrors.IsBadRequest(err) {
+	switch {
+	case lostRace(err):
+		return alertResult{}, refuse(http.StatusServiceUnavailable, "lost %d races in a row to other notifications of the group; "+
+			"Alertmanager sends it again", conflictBackoff.Steps)
+	case apierrors.IsInvalid(err), apierrors.IsForbidden(err), apierrors.IsBadRequest(err):
 		return alertResult{}, refuse(http.StatusUnprocessableEntity, "%v", err)
 	}
 	return res, err
 }
+
+// record adds the notification to the incident's spec.alerts, if its count is still the one read.
+func (a *AlertIntake) record(ctx context.Context, inc *v1alpha1.Incident, n Notification) error {
+	read := inc.Spec.Alerts.Notifications
+	n.Record(inc, a.now())
+	patch, err := json.Marshal([]map[string]any{
+		{"op": "test", "path": "/spec/alerts/notifications", "value": read},
+		{"op": "replace", "path": "/spec/alerts", "value": inc.Spec.Alerts},
+	})
+	if err != nil {
+		return err
+	}
+	err = a.Client.Patch(ctx, inc, client.RawPatch(types.JSONPatchType, patch))
+	if !apierrors.IsInvalid(err) {
+		return err
+	}
+	// The API server reports a failed test as a bare Invalid: a count that moved tells it
+	// from a refusal of the patched incident.
+	now := &v1alpha1.Incident{}
+	if gerr := a.Client.Get(ctx, client.ObjectKeyFromObject(inc), now); gerr == nil && (now.Spec.Alerts == nil || now.Spec.Alerts.Notifications != read) {
+		return apierrors.NewConflict(v1alpha1.GroupVersion.WithResource("incidents").GroupResource(), inc.Name,
+			errors.New("another notification of the group was recorded first"))
+	}
+	return err
+}
+
+// lostRace reports whether a write lost to another notification of the group: the name was
+// taken, or the notification count changed since it was read.
+func lostRace(err error) bool { return apierrors.IsAlreadyExists(err) || apierrors.IsConflict(err) }
 
 // openOf returns the group's open incident (the latest, should there be several) and the
 // highest sequence number its incidents' names carry.

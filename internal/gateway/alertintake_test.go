@@ -52,6 +52,8 @@ type intake struct {
 	e   *testenv.Env
 	ns  string
 	url string
+	// replicas are the URLs of the gateway's replicas; url is the first.
+	replicas []string
 }
 
 func newIntake(t *testing.T, policy *v1alpha1.AlertIntake) *intake {
@@ -73,12 +75,21 @@ func newIntake(t *testing.T, policy *v1alpha1.AlertIntake) *intake {
 		must(t, e.Client.Create(ctx, &v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns},
 			Spec: v1alpha1.ResponsePolicySpec{Alerts: policy}}))
 	}
-	own, err := client.New(gw.Config(), client.Options{Scheme: manager.NewScheme()})
+	cfg := gw.Config()
+	cfg.QPS, cfg.Burst = 50, 100 // as the gateway's main sets them
+	own, err := client.New(cfg, client.Options{Scheme: manager.NewScheme()})
 	must(t, err)
-	s := &gateway.Server{Log: testr.New(t), Alerts: &gateway.AlertIntake{Client: own}}
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	return &intake{t: t, e: e, ns: ns, url: srv.URL + "/alertmanager/" + ns}
+	in := &intake{t: t, e: e, ns: ns}
+	// Two gateway replicas, as config/gateway deploys: each serializes a group's notifications
+	// on its own, and the API server arbitrates between them.
+	for range 2 {
+		s := &gateway.Server{Log: testr.New(t), Alerts: &gateway.AlertIntake{Client: own}}
+		srv := httptest.NewServer(s.Handler())
+		t.Cleanup(srv.Close)
+		in.replicas = append(in.replicas, srv.URL+"/alertmanager/"+ns)
+	}
+	in.url = in.replicas[0]
+	return in
 }
 
 var teamPolicy = &v1alpha1.AlertIntake{DefaultIncidentCommander: "oncall@example.com", ComponentsLabel: "service",
@@ -95,7 +106,12 @@ func notification(status, groupKey string) []byte {
 
 func (in *intake) post(token string, body []byte) (int, string) {
 	in.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, in.url, bytes.NewReader(body))
+	return in.postTo(in.url, token, body)
+}
+
+func (in *intake) postTo(url, token string, body []byte) (int, string) {
+	in.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	must(in.t, err)
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
@@ -159,14 +175,18 @@ func TestAlertNotificationWithoutAnAlertsPolicySaysWhatToSet(t *testing.T) {
 	}
 }
 
-func TestConcurrentDuplicateNotificationsOpenOneIncident(t *testing.T) {
+func TestConcurrentDuplicateNotificationsToTwoReplicasOpenOneIncident(t *testing.T) {
 	in := newIntake(t, teamPolicy)
-	const sends = 20
+	const sends = 40
 	var wg sync.WaitGroup
 	codes := make(chan string, sends)
-	for range sends {
+	// Half race to open the incident, half to record themselves on the one just opened.
+	for i := range sends {
+		if i == sends/2 {
+			wg.Wait()
+		}
 		wg.Go(func() {
-			code, text := in.post(alertToken, notification("firing", `{}:{alertname="HighErrorRate"}`))
+			code, text := in.postTo(in.replicas[i%2], alertToken, notification("firing", `{}:{alertname="HighErrorRate"}`))
 			codes <- fmt.Sprint(code, " ", text)
 		})
 	}

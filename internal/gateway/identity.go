@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 	corev1 "k8s.io/api/core/v1"
@@ -39,7 +40,15 @@ type Slack interface {
 	PostEphemeral(ctx context.Context, channel, userID, text string) error
 	// Respond finishes a slash command through its response_url.
 	Respond(ctx context.Context, responseURL, text string) error
+	// CreateChannel creates a public channel and returns its ID (conversations.create). A
+	// name already in use is ErrNameTaken.
+	CreateChannel(ctx context.Context, name string) (string, error)
+	// Invite adds people to a channel (conversations.invite).
+	Invite(ctx context.Context, channel string, userIDs ...string) error
 }
+
+// ErrNameTaken is wrapped when a channel name is already in use.
+var ErrNameTaken = errors.New("the channel name is taken")
 
 // WebAPI is Slack through github.com/slack-go/slack.
 type WebAPI struct {
@@ -58,7 +67,11 @@ func NewWebAPI(token, apiURL string, hc *http.Client) *WebAPI {
 
 // UserEmail implements Slack.
 func (w *WebAPI) UserEmail(ctx context.Context, userID string) (string, error) {
-	u, err := w.api.GetUserInfoContext(ctx, userID)
+	var u *slack.User
+	err := rateLimited(ctx, func() (err error) {
+		u, err = w.api.GetUserInfoContext(ctx, userID)
+		return err
+	})
 	if err != nil {
 		return "", fmt.Errorf("asking Slack who %s is (users.info): %w", userID, err)
 	}
@@ -88,6 +101,55 @@ func (w *WebAPI) Respond(ctx context.Context, responseURL, text string) error {
 		return fmt.Errorf("answering through response_url: %w", err)
 	}
 	return nil
+}
+
+// CreateChannel implements Slack.
+func (w *WebAPI) CreateChannel(ctx context.Context, name string) (string, error) {
+	var ch *slack.Channel
+	err := rateLimited(ctx, func() (err error) {
+		ch, err = w.api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: name})
+		return err
+	})
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) && se.Err == "name_taken" {
+		return "", fmt.Errorf("creating #%s (conversations.create): %w", name, ErrNameTaken)
+	}
+	if err != nil {
+		return "", fmt.Errorf("creating #%s (conversations.create): %w", name, err)
+	}
+	return ch.ID, nil
+}
+
+// Invite implements Slack.
+func (w *WebAPI) Invite(ctx context.Context, channel string, userIDs ...string) error {
+	err := rateLimited(ctx, func() error {
+		_, err := w.api.InviteUsersToConversationContext(ctx, channel, userIDs...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("inviting %s to the channel (conversations.invite): %w", strings.Join(userIDs, ", "), err)
+	}
+	return nil
+}
+
+// rateLimited calls call again, up to three times, when Slack answers that its rate limit is
+// reached, after the Retry-After Slack gives, if ctx leaves time for it.
+func rateLimited(ctx context.Context, call func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := call()
+		var rl *slack.RateLimitedError
+		if !errors.As(err, &rl) || attempt == 3 {
+			return err
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < rl.RetryAfter {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(rl.RetryAfter):
+		}
+	}
 }
 
 // IdentitiesConfigMap maps Slack user IDs (keys) to Kubernetes usernames (values), in the

@@ -505,3 +505,56 @@ func TestSlowCommandsAreAcknowledgedThenAnsweredThroughResponseURL(t *testing.T)
 		return nil
 	})
 }
+
+func TestDeclareCreatesADedicatedChannelWhenThePolicyAsks(t *testing.T) {
+	c := newChat(t)
+	ctx := context.Background()
+	p := &v1alpha1.ResponsePolicy{}
+	must(t, c.e.Client.Get(ctx, client.ObjectKey{Namespace: c.ns, Name: "default"}, p))
+	p.Spec.ChatChannel = &v1alpha1.ChatChannel{Create: true}
+	must(t, c.e.Client.Update(ctx, p))
+	// Mapped, so that conversations.create is the first call to Slack: it hits Slack's rate
+	// limit once, and the name it asks for first is taken.
+	cm := &corev1.ConfigMap{}
+	must(t, c.e.Client.Get(ctx, client.ObjectKey{Namespace: c.ns, Name: gateway.IdentitiesConfigMap}, cm))
+	cm.Data["U0RICARDO"] = "ricardo@example.com"
+	must(t, c.e.Client.Update(ctx, cm))
+	c.api.AddChannel("inc-router-latency")
+	c.api.FailNext(1, http.StatusTooManyRequests, time.Second)
+
+	_, text := c.command("U0RICARDO", "declare Router latency --confirmed")
+	chans := c.api.Channels()
+	if len(chans) != 2 || chans[1].Name != "inc-router-latency-2" {
+		t.Fatalf("channels %+v; answer %q", chans, text)
+	}
+	var creates []int
+	for _, r := range c.api.Requests() {
+		if r.Path == "/api/conversations.create" {
+			creates = append(creates, r.Status)
+		}
+	}
+	if len(creates) != 3 || creates[0] != http.StatusTooManyRequests {
+		t.Fatalf("conversations.create answered %v: want the rate limit, name_taken, then the channel", creates)
+	}
+	ch := chans[1]
+	if len(ch.Members) != 1 || ch.Members[0] != "U0RICARDO" {
+		t.Fatalf("members of #%s: %v, want the IC", ch.Name, ch.Members)
+	}
+	if !strings.Contains(text, "Created <#"+ch.ID+"> and invited you") || !strings.Contains(text, "<#"+ch.ID+"> is linked to it") {
+		t.Fatalf("answer %q", text)
+	}
+	incs := c.incidents()
+	if len(incs) != 1 || incs[0].Labels[gateway.ChannelLabel] != ch.ID {
+		t.Fatalf("incidents %v: want the one linked to %s", incs, ch.ID)
+	}
+	// Commands in the new channel act on it.
+	form := url.Values{"command": {"/incident"}, "text": {"status"}, "user_id": {"U0RICARDO"}, "channel_id": {ch.ID}, "team_id": {"T0FIRESCOP"}}
+	req, err := gateway.SignedRequest(c.url, "/slack/commands", signingSecret, time.Now(), form)
+	must(t, err)
+	if _, text := c.send(req); !strings.Contains(text, incs[0].Name) {
+		t.Fatalf("status in the new channel: %q", text)
+	}
+	if inv := c.api.Invalid(); len(inv) > 0 {
+		t.Fatalf("requests Slack would refuse: %q", inv)
+	}
+}

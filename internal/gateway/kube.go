@@ -24,6 +24,7 @@ import (
 	"slices"
 	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -40,7 +41,10 @@ import (
 // ChannelLabel links an Incident to the Slack channel it is run from (the channel's ID).
 const ChannelLabel = "firescope.dev/slack-channel"
 
-var incidentsGVR = schema.GroupVersionResource{Group: "firescope.dev", Version: "v1alpha1", Resource: "incidents"}
+var (
+	incidentsGVR = schema.GroupVersionResource{Group: "firescope.dev", Version: "v1alpha1", Resource: "incidents"}
+	policiesGVR  = schema.GroupVersionResource{Group: "firescope.dev", Version: "v1alpha1", Resource: "responsepolicies"}
+)
 
 // Kube acts on the API server as the person who typed a command, through impersonation: RBAC,
 // the CEL rules and the admission webhook see that person, exactly as with kubectl.
@@ -117,6 +121,27 @@ func (k *Kube) Linked(ctx context.Context, user, channel string) (string, error)
 	}
 	slices.Sort(open)
 	return "", fmt.Errorf("this channel is linked to %d open incidents (%s): name the one you mean", len(open), strings.Join(open, ", "))
+}
+
+// Policy returns the default ResponsePolicy of the incidents' namespace, read as user; nil
+// when there is none.
+func (k *Kube) Policy(ctx context.Context, user string) (*v1alpha1.ResponsePolicy, error) {
+	dc, err := dynamic.NewForConfig(k.as(user))
+	if err != nil {
+		return nil, err
+	}
+	u, err := dc.Resource(policiesGVR).Namespace(k.Namespace).Get(ctx, v1alpha1.DefaultPolicyName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	p := &v1alpha1.ResponsePolicy{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, p); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // Link labels the incident with the channel it is run from.

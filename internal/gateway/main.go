@@ -54,7 +54,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&namespace, "namespace", "default", "Namespace of the incidents that commands act on.")
 	fs.StringVar(&ownNamespace, "identities-namespace", os.Getenv("POD_NAMESPACE"), "Namespace of the ConfigMap "+IdentitiesConfigMap+"; default: the pod's own, else --namespace.")
 	fs.StringVar(&secretFile, "signing-secret-file", "", "File holding the Slack app's signing secret (required).")
-	fs.StringVar(&tokenFile, "bot-token-file", "", "File holding the Slack app's bot token, for users.info, views.open and chat.postEphemeral (required).")
+	fs.StringVar(&tokenFile, "bot-token-file", "", "File holding the Slack app's bot token, for users.info, views.open, chat.postEphemeral and conversations.create and .invite (required).")
 	fs.StringVar(&apiURL, "slack-api-url", "https://slack.com/api/", "Slack's Web API.")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -223,7 +223,7 @@ func (s *Server) run(ctx context.Context, sc slack.SlashCommand) answer {
 	if err != nil {
 		return refused(err)
 	}
-	a := &action{Server: s, ctx: ctx, user: user, channel: sc.ChannelID}
+	a := &action{Server: s, ctx: ctx, user: user, slackUser: sc.UserID, channel: sc.ChannelID}
 	return a.do(c)
 }
 

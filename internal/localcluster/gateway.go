@@ -59,6 +59,9 @@ func (c *Cluster) startGateway(ctx context.Context) error {
 		if err := c.mapLocalSlackUser(ctx); err != nil {
 			return err
 		}
+		if err := c.alertToken(ctx); err != nil {
+			return err
+		}
 	}
 	p, err := startProcess("the chat gateway", filepath.Join(c.opts.Dir, "gateway.log"), c.opts.Gateway, []string{
 		"--listen=" + c.opts.GatewayAddr, "--kubeconfig=" + c.Kubeconfig, "--namespace=default",
@@ -100,6 +103,46 @@ func (c *Cluster) mapLocalSlackUser(ctx context.Context) error {
 		return nil
 	})
 	return err
+}
+
+// AlertTokenFile is the file in Dir holding the bearer token a local Alertmanager sends to
+// the gateway's /alertmanager/default (its credentials_file).
+const AlertTokenFile = "alertmanager-token"
+
+// alertToken gives the default namespace the Secret of Alertmanager's bearer token, with the
+// token of AlertTokenFile, made on first use.
+func (c *Cluster) alertToken(ctx context.Context) error {
+	path := filepath.Join(c.opts.Dir, AlertTokenFile)
+	if _, err := os.Stat(path); err != nil {
+		b := make([]byte, 24)
+		if _, err := rand.Read(b); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, []byte(hex.EncodeToString(b)), 0o600); err != nil {
+			return err
+		}
+	}
+	token, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	cl, err := c.client()
+	if err != nil {
+		return err
+	}
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "firescope-alertmanager", Namespace: "default"}}
+	_, err = controllerutil.CreateOrUpdate(ctx, cl, sec, func() error {
+		if sec.Labels == nil {
+			sec.Labels = map[string]string{}
+		}
+		sec.Labels["firescope.dev/credential"] = "true"
+		sec.Data = map[string][]byte{"token": token}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storing the local Alertmanager token: %w", err)
+	}
+	return nil
 }
 
 func (c *Cluster) client() (client.Client, error) {

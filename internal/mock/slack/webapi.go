@@ -23,6 +23,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -71,7 +72,9 @@ func loadDoc() error {
 }
 
 // WebAPI is an in-process fake of the Slack Web API methods the chat gateway calls
-// (users.info, views.open, chat.postEphemeral) and of slash commands' response_url. Every
+// (users.info, views.open, chat.postEphemeral, conversations.create, conversations.invite)
+// and of slash commands' response_url, with Slack's documented errors (name_taken,
+// user_not_found, already_in_channel, ...; FailNext(n, 429, d) for its rate limit). Every
 // request is checked against Slack's OpenAPI document: the method must exist, its required
 // parameters be given (in the query, the form, the JSON body or, for the token, the
 // Authorization header) and no undocumented parameter be sent; a request that fails the check
@@ -86,8 +89,38 @@ type WebAPI struct {
 	views      []View
 	ephemerals []Ephemeral
 	responses  []Ephemeral
+	channels   []Channel
 	invalid    []string
 }
+
+// Channel is a public channel, created with conversations.create or AddChannel.
+type Channel struct {
+	ID, Name string
+	// Members are the users invited with conversations.invite, in order.
+	Members []string
+}
+
+// AddChannel makes a channel of that name exist, as one made by hand would.
+func (w *WebAPI) AddChannel(name string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.channels = append(w.channels, Channel{ID: fmt.Sprintf("C0%06d", len(w.channels)+1), Name: name})
+}
+
+// Channels returns the channels, in order of creation.
+func (w *WebAPI) Channels() []Channel {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := slices.Clone(w.channels)
+	for i := range out {
+		out[i].Members = slices.Clone(out[i].Members)
+	}
+	return out
+}
+
+// channelName is what Slack takes as a channel name: at most 80 lowercase letters, digits,
+// hyphens and underscores.
+var channelName = regexp.MustCompile(`^[a-z0-9_-]+$`)
 
 // View is a modal opened with views.open.
 type View struct {
@@ -209,9 +242,46 @@ func (w *WebAPI) handle(rw http.ResponseWriter, r *http.Request) {
 		}
 		w.ephemerals = append(w.ephemerals, Ephemeral{Channel: args["channel"], User: args["user"], Text: args["text"], At: time.Now()})
 		mockhttp.WriteJSON(rw, http.StatusOK, map[string]any{"ok": true, "message_ts": fmt.Sprintf("%d.000100", time.Now().Unix())})
+	case "conversations.create":
+		name := args["name"]
+		switch {
+		case name == "":
+			slackError(rw, "invalid_name_required")
+		case len(name) > 80:
+			slackError(rw, "invalid_name_maxlength")
+		case !channelName.MatchString(name):
+			slackError(rw, "invalid_name_specials")
+		case slices.ContainsFunc(w.channels, func(c Channel) bool { return c.Name == name }):
+			slackError(rw, "name_taken")
+		default:
+			ch := Channel{ID: fmt.Sprintf("C0%06d", len(w.channels)+1), Name: name}
+			w.channels = append(w.channels, ch)
+			mockhttp.WriteJSON(rw, http.StatusOK, map[string]any{"ok": true, "channel": map[string]any{
+				"id": ch.ID, "name": name, "is_channel": true, "is_private": false, "created": time.Now().Unix(), "creator": "U0FIRESCOPE"}})
+		}
+	case "conversations.invite":
+		i := slices.IndexFunc(w.channels, func(c Channel) bool { return c.ID == args["channel"] })
+		users := strings.Split(args["users"], ",")
+		switch {
+		case i < 0:
+			slackError(rw, "channel_not_found")
+		case args["users"] == "":
+			slackError(rw, "no_user")
+		case slices.ContainsFunc(users, func(u string) bool { _, ok := w.emails[u]; return !ok }):
+			slackError(rw, "user_not_found")
+		case slices.ContainsFunc(users, func(u string) bool { return slices.Contains(w.channels[i].Members, u) }):
+			slackError(rw, "already_in_channel")
+		default:
+			w.channels[i].Members = append(w.channels[i].Members, users...)
+			mockhttp.WriteJSON(rw, http.StatusOK, map[string]any{"ok": true, "channel": map[string]any{"id": w.channels[i].ID, "name": w.channels[i].Name}})
+		}
 	default:
 		mockhttp.WriteJSON(rw, http.StatusOK, map[string]any{"ok": false, "error": "unknown_method"})
 	}
+}
+
+func slackError(rw http.ResponseWriter, code string) {
+	mockhttp.WriteJSON(rw, http.StatusOK, map[string]any{"ok": false, "error": code})
 }
 
 // args collects a request's parameters wherever Slack takes them and checks them against the
