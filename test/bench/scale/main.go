@@ -141,7 +141,7 @@ func run(n, namespaces, drills, drillNamespaces int, window time.Duration, updat
 	fmt.Printf("Declared %d incidents in %.1fs (%.0f/s) and all were recorded after %.1fs: %.2f API writes per declaration (%.0f/s)\n",
 		n, created.Seconds(), float64(n)/created.Seconds(), settled.Seconds(), declared.Writes()/float64(n), declared.Writes()/settled.Seconds())
 	idle := e.Scrape()
-	fmt.Printf("Manager memory with %d incidents cached: RSS %.0f MiB, Go heap in use %.0f MiB\n\n", n, idle.RSS/(1<<20), idle.Heap/(1<<20))
+	fmt.Printf("Manager memory with %d incidents cached: RSS %.0f MiB (%s), Go heap in use %.0f MiB\n\n", n, idle.RSS/(1<<20), benchenv.ReadResident("manager"), idle.Heap/(1<<20))
 
 	// Drills spread evenly over one cadence, so the steady load is drills reminders per cadence.
 	tick := time.NewTicker(cadence / time.Duration(max(drills, 1)))
@@ -200,7 +200,7 @@ func run(n, namespaces, drills, drillNamespaces int, window time.Duration, updat
 	if profile != "" {
 		fmt.Printf("CPU profiles of the window: %s (manager), %s.apiserver; the manager's heap at its end: %s.heap (go tool pprof -top FILE)\n", profile, profile, profile)
 	}
-	fmt.Printf("Manager memory with %d incidents cached and reminding: RSS %.0f MiB, Go heap in use %.0f MiB\n", n+drills+1, m2.RSS/(1<<20), m2.Heap/(1<<20))
+	fmt.Printf("Manager memory with %d incidents cached and reminding: RSS %.0f MiB (%s), Go heap in use %.0f MiB\n", n+drills+1, m2.RSS/(1<<20), benchenv.ReadResident("manager"), m2.Heap/(1<<20))
 	if err := checkUpdates(ctx, cl, sp, names); err != nil {
 		return err
 	}
@@ -225,8 +225,8 @@ func run(n, namespaces, drills, drillNamespaces int, window time.Duration, updat
 	resynced := time.Since(restart)
 	time.Sleep(2 * time.Second) // let any stray write land before counting
 	r := e.Scrape()             // a new process counts from zero
-	fmt.Printf("No-op resync of %d incidents (manager restart to every incident reconciled): %.1fs, %.0f reconciles, %.0f API writes, %.0f status patches; RSS %.0f MiB, Go heap in use %.0f MiB\n",
-		n+1, resynced.Seconds(), r.Reconciles, r.Writes(), r.Patches, r.RSS/(1<<20), r.Heap/(1<<20))
+	fmt.Printf("No-op resync of %d incidents (manager restart to every incident reconciled): %.1fs, %.0f reconciles, %.0f API writes, %.0f status patches; RSS %.0f MiB (%s), Go heap in use %.0f MiB\n",
+		n+1, resynced.Seconds(), r.Reconciles, r.Writes(), r.Patches, r.RSS/(1<<20), benchenv.ReadResident("manager"), r.Heap/(1<<20))
 	return nil
 }
 

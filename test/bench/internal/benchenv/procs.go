@@ -185,3 +185,46 @@ func (e *Env) ProbeWrites(ctx context.Context, ns string, every time.Duration) (
 }
 
 var probeLabel = map[string]string{"firescope.dev/bench": "probe"}
+
+// Resident is a program's resident memory, split into what it allocated (anonymous: the Go
+// heap, stacks, the runtime's own) and the pages of files it maps (its binary, shared with
+// the page cache and dropped first under memory pressure), in bytes.
+type Resident struct{ Anon, File float64 }
+
+// ReadResident reads the resident memory of the program named name that this program
+// started, from /proc; zero when there is none.
+func ReadResident(name string) Resident {
+	self := os.Getpid()
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, path := range stats {
+		comm, ppid, _, ok := procStat(path)
+		if !ok || ppid != self || comm != name {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(filepath.Dir(path), "status"))
+		if err != nil {
+			return Resident{}
+		}
+		var r Resident
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 2 {
+				continue
+			}
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			switch f[0] {
+			case "RssAnon:":
+				r.Anon = kb * 1024
+			case "RssFile:":
+				r.File = kb * 1024
+			}
+		}
+		return r
+	}
+	return Resident{}
+}
+
+// String is the split in MiB.
+func (r Resident) String() string {
+	return fmt.Sprintf("%.0f MiB anonymous + %.0f MiB of mapped files", r.Anon/(1<<20), r.File/(1<<20))
+}
