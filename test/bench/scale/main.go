@@ -20,7 +20,7 @@ limitations under the License.
 // burst of StatusUpdates published in order to a fake Statuspage, and the writes of a no-op
 // resync (a manager restart) of every incident.
 //
-//	go run ./test/bench/scale -n 10000 -namespaces 50 -drills 500
+//	go run ./test/bench/scale -n 10000 -namespaces 50 -drills 500 -drill-namespaces 100
 package main
 
 import (
@@ -51,7 +51,7 @@ func main() {
 	n := flag.Int("n", 10000, "open incidents on the default cadences")
 	namespaces := flag.Int("namespaces", 50, "namespaces the open incidents are spread over")
 	drills := flag.Int("drills", 500, "drills on 10-second cadences")
-	drillNamespaces := flag.Int("drill-namespaces", 50, "namespaces the drills are spread over, each announcing to a Slack webhook of its own (Slack takes one message a second per webhook; 1 puts every drill on one)")
+	drillNamespaces := flag.Int("drill-namespaces", 100, "namespaces the drills are spread over, each announcing to a Slack webhook of its own: Slack takes one message a second per webhook, which 500 drills on 100 use half of, on 50 all of, and on 1 fifty times over")
 	window := flag.Duration("for", 60*time.Second, "how long to let the drills' reminders run")
 	updates := flag.Int("updates", 10, "StatusUpdates created back to back for one incident during the window")
 	profile := flag.String("profile", "", "write CPU profiles of the window, the manager's to this file and the API server's to this file + .apiserver, and the manager's heap at its end to this file + .heap")
