@@ -143,8 +143,9 @@ func (r *Reconciler) wasDelivered(id string) bool {
 // record stores the status that records the plan's facts, in one write with an optimistic
 // lock, and then reports them as Events; it writes nothing when the plan changed nothing.
 // Only once that write succeeded do its facts count in the metrics and get their Events, and
-// does observedGeneration say the generation was reconciled. An incident about to page first gets the finalizer that resolves
-// the page if it is deleted: a conflict there retries the reconcile with nothing stored.
+// does observedGeneration say the generation was reconciled. An incident about to page first
+// gets the finalizer that resolves the page if it is deleted: a conflict there retries the
+// reconcile with nothing stored.
 func (r *Reconciler) record(ctx context.Context, before, inc *v1alpha1.Incident, p planned) error {
 	if err := r.holdPage(ctx, before, inc); err != nil {
 		return err
