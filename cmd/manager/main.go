@@ -21,10 +21,13 @@ import (
 	"context"
 	"crypto/tls"
 	"flag"
+	"log/slog"
 	"net/http"
 	"os"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
+	"github.com/go-logr/logr"
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -43,6 +46,11 @@ import (
 	"firescope.dev/firescope/internal/safehttp"
 	"firescope.dev/firescope/internal/webhookcert"
 )
+
+// memoryLimitRatio is the part of the container's memory limit (cgroup memory.max) that
+// GOMEMLIMIT is set to; the rest is for memory the Go runtime does not count, such as the
+// binary's own pages.
+const memoryLimitRatio = 0.9
 
 func main() {
 	var (
@@ -74,6 +82,12 @@ func main() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
+	// A soft limit under the container's memory limit, unless GOMEMLIMIT is set: the garbage
+	// collector then works harder as the heap nears it, instead of the kernel killing the
+	// manager mid-incident after a burst (a restart's resync, thousands of declarations).
+	if _, err := memlimit.Set(memlimit.WithRatio(memoryLimitRatio), memlimit.WithLogger(slog.New(logr.ToSlogHandler(ctrl.Log.WithName("memlimit"))))); err != nil {
+		log.Error(err, "Cannot read the container's memory limit; running without a soft memory limit")
+	}
 
 	// HTTP/2 stays off: it is not needed here and was the vector of CVE-2023-44487.
 	http1 := []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }}

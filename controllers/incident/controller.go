@@ -92,15 +92,17 @@ const cleanupAfter = 30 * time.Second
 
 // Reconcile records what is new about one Incident and delivers what it must announce, in
 // three steps: plan (a pure function of the Incident, what it depends on and the time),
-// record (the Events of the new facts, then one status write) and deliver (the outbox items
+// record (one status write, then the Events of the new facts) and deliver (the outbox items
 // the plan claimed).
 //
 // It writes status at most once before delivering, and not at all when nothing changed: the
 // write records the facts and marks their deliveries as started. Only when a delivery fails is
 // the outcome written again after the calls; a delivered item leaves status with the next
 // write. Each fact's Event is named after the fact, as the change from what status recorded,
-// and written before the status that records it: a crash or a conflict in between repeats the
-// same names, which the API server refuses as existing, so every fact is reported once.
+// and written once the status that records it is stored: a write that fails (a conflict, a
+// refusal) reports nothing, so no Event tells of a fact the timeline does not hold, and the
+// timeline waits for one API write, not two. A crash between the two loses those Events; the
+// timeline keeps the facts.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	inc := &v1alpha1.Incident{}
 	if err := r.Get(ctx, req.NamespacedName, inc); err != nil {
@@ -139,11 +141,12 @@ func (r *Reconciler) wasDelivered(id string) bool {
 	return ok
 }
 
-// record reports the plan's facts as Events and stores the status that records them, in one
-// write with an optimistic lock; it writes nothing when the plan changed nothing. Only once
-// that write succeeded do its facts count in the metrics, and does observedGeneration say the
-// generation was reconciled. An incident about to page first gets the finalizer that resolves
-// the page if it is deleted: a conflict there retries the reconcile with nothing stored.
+// record stores the status that records the plan's facts, in one write with an optimistic
+// lock, and then reports them as Events; it writes nothing when the plan changed nothing.
+// Only once that write succeeded do its facts count in the metrics and get their Events, and
+// does observedGeneration say the generation was reconciled. An incident about to page first
+// gets the finalizer that resolves the page if it is deleted: a conflict there retries the
+// reconcile with nothing stored.
 func (r *Reconciler) record(ctx context.Context, before, inc *v1alpha1.Incident, p planned) error {
 	if err := r.holdPage(ctx, before, inc); err != nil {
 		return err
@@ -151,12 +154,10 @@ func (r *Reconciler) record(ctx context.Context, before, inc *v1alpha1.Incident,
 	if equality.Semantic.DeepEqual(before.Status, inc.Status) {
 		return nil
 	}
-	if err := r.report(ctx, inc, p.facts); err != nil {
-		return err
-	}
 	if err := r.patchStatus(ctx, before, inc); err != nil {
 		return err
 	}
+	r.report(ctx, inc, p.facts)
 	for _, it := range p.unknown {
 		notificationsTotal.WithLabelValues(outbox.Channel(it.Kind), "unknown").Inc()
 		log.FromContext(ctx).Info("dropped an announcement whose delivery outcome is unknown, so as never to post it twice", "message", it.Message)
@@ -184,15 +185,13 @@ func (r *Reconciler) deliverClaimed(ctx context.Context, inc *v1alpha1.Incident,
 	r.releasePage(ctx, before, p.claimed)
 	if store {
 		appendTimeline(inc, failures)
-		if err := r.report(ctx, inc, failures); err != nil {
-			return ctrl.Result{}, err
-		}
 		// No optimistic lock here: this status was stored a moment ago by this reconcile, and
 		// a conflict with an unrelated spec change would leave delivered items marked Sending.
 		if err := r.Status().Patch(ctx, inc, client.MergeFrom(before), client.FieldOwner(FieldOwner)); err != nil {
 			return ctrl.Result{}, err
 		}
 		statusPatches.Inc()
+		r.report(ctx, inc, failures)
 		for _, id := range removed {
 			r.delivered.Delete(id)
 		}
@@ -226,7 +225,7 @@ func isOverdueEntry(e v1alpha1.TimelineEntry) bool {
 
 // report writes the facts' Events. Events are best effort: the timeline is the record, so an
 // API server that refuses Events (rate limits, quotas) must not stop the response.
-func (r *Reconciler) report(ctx context.Context, inc *v1alpha1.Incident, facts []fact) error {
+func (r *Reconciler) report(ctx context.Context, inc *v1alpha1.Incident, facts []fact) {
 	for _, f := range facts {
 		if err := r.Recorder.Record(ctx, inc, eventrecord.Fact{
 			Key: f.key, Type: f.eventType, Reason: f.eventReason, Note: f.entry.Message,
@@ -235,7 +234,6 @@ func (r *Reconciler) report(ctx context.Context, inc *v1alpha1.Incident, facts [
 			log.FromContext(ctx).Error(err, "could not write an Event; the timeline keeps the fact", "reason", f.eventReason)
 		}
 	}
-	return nil
 }
 
 // patchStatus writes the status with an optimistic lock: a reconcile that started from a stale

@@ -224,7 +224,7 @@ func TestIntegrationRestartNeitherRepeatsEventsNorTimeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = append(want, "SitrepPosted: Sitrep 2 from ricardo: Postgres provisioning restored")
-	// Events are written just before the status that records them: wait for both.
+	// Events are written just after the status that records them: wait for both.
 	testenv.Eventually(t, 5*time.Second, func() error {
 		if got := incidentControllerEvents(t, e.Client, inc.Name); !slices.Equal(got, want) {
 			return fmt.Errorf("events after restart\n got %q\nwant %q", got, want)

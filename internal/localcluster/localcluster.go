@@ -70,8 +70,9 @@ type Options struct {
 	Kubeconfig string
 	// Out receives the instructions for the user.
 	Out io.Writer
-	// ManagerArgs are extra flags for the manager.
-	ManagerArgs []string
+	// ManagerArgs are extra flags for the manager, and ManagerEnv extra environment
+	// variables (NAME=value) for it alone.
+	ManagerArgs, ManagerEnv []string
 	// StatusPage, when set, is the status page binary to run beside the manager, listening on
 	// StatusPageAddr with its data and write token in Dir.
 	StatusPage, StatusPageAddr string
@@ -201,7 +202,7 @@ func (c *Cluster) StartManager(ctx context.Context) error {
 		args = append(args, "--webhooks=false")
 	}
 	args = append(args, c.opts.ManagerArgs...)
-	p, err := startProcess("the manager", filepath.Join(c.opts.Dir, "manager.log"), c.opts.Manager, args, []string{"KUBECONFIG=" + c.Kubeconfig})
+	p, err := startProcess("the manager", filepath.Join(c.opts.Dir, "manager.log"), c.opts.Manager, args, append([]string{"KUBECONFIG=" + c.Kubeconfig}, c.opts.ManagerEnv...))
 	if err != nil {
 		return err
 	}

@@ -24,9 +24,10 @@ limitations under the License.
 //   - one token bucket per credential, shared by every controller that uses the credential,
 //     so a lookup by one and a write by another are spaced as the vendor asks. Buckets are
 //     keyed by an HMAC of the credential under a key made at start, never by the credential;
-//   - at most PerNamespace calls of one namespace in flight at once; a call that finds them
-//     all taken for a second is not made, so a slow vendor holds at most that many workers
-//     (and those waiting a second for them);
+//   - at most PerNamespace calls of one namespace in flight at once, and as many waiting for
+//     one of them; a call that finds them all taken for a second, or every waiting place
+//     taken, is not made, so a slow or saturated vendor holds at most twice PerNamespace
+//     workers, and the other namespaces' work goes on;
 //   - a wait bounded by MaxWait and by the caller's context deadline, less Reserve, so that
 //     the caller always has time left to record the outcome. A call that would wait longer
 //     is not made: it fails with a retryable error (delivery.ErrNotSent) carrying the delay;
@@ -118,7 +119,12 @@ type Registry struct {
 
 	mu         sync.Mutex
 	buckets    map[string]*bucket
-	namespaces map[string]chan struct{}
+	namespaces map[string]*slots
+}
+
+// slots are a namespace's places for calls in flight, and for calls waiting for one.
+type slots struct {
+	inFlight, waiting chan struct{}
 }
 
 type bucket struct {
@@ -144,7 +150,7 @@ func NewRegistry(opts Options) *Registry {
 	}
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
-	return &Registry{opts: opts, key: key, buckets: map[string]*bucket{}, namespaces: map[string]chan struct{}{}}
+	return &Registry{opts: opts, key: key, buckets: map[string]*bucket{}, namespaces: map[string]*slots{}}
 }
 
 // Gate returns what a client of namespace passes before each request made with credential
@@ -170,12 +176,12 @@ func (r *Registry) Gate(namespace string, l Limit, credential ...string) *Gate {
 		b = &bucket{lim: rate.NewLimiter(rate.Every(l.Every), max(l.Burst, 1)), lastUsed: now}
 		r.buckets[id] = b
 	}
-	slots, ok := r.namespaces[namespace]
+	ns, ok := r.namespaces[namespace]
 	if !ok {
-		slots = make(chan struct{}, r.opts.PerNamespace)
-		r.namespaces[namespace] = slots
+		ns = &slots{inFlight: make(chan struct{}, r.opts.PerNamespace), waiting: make(chan struct{}, r.opts.PerNamespace)}
+		r.namespaces[namespace] = ns
 	}
-	return &Gate{r: r, b: b, slots: slots, limit: l, namespace: namespace}
+	return &Gate{r: r, b: b, slots: ns, limit: l, namespace: namespace}
 }
 
 // sweep forgets the buckets of credentials unused for idleAfter (rotated keys, deleted
@@ -192,7 +198,7 @@ func (r *Registry) sweep(now time.Time) {
 type Gate struct {
 	r         *Registry
 	b         *bucket
-	slots     chan struct{}
+	slots     *slots
 	limit     Limit
 	namespace string
 }
@@ -203,10 +209,10 @@ type Gate struct {
 // frees the slot, and a retryable error with a server's delay holds the credential for every
 // caller until then.
 //
-// When the namespace has all its calls in flight for a second, or the turn would come after
-// MaxWait or past the caller's deadline less Reserve, Wait sends nothing and returns a
-// *delivery.RetryableError wrapping delivery.ErrNotSent, with the delay after which to try
-// again.
+// When the namespace has all its calls in flight for a second (or as many calls already
+// waiting for them), or the turn would come after MaxWait or past the caller's deadline less
+// Reserve, Wait sends nothing and returns a *delivery.RetryableError wrapping
+// delivery.ErrNotSent, with the delay after which to try again.
 func (g *Gate) Wait(ctx context.Context) (_ context.Context, done func(error), err error) {
 	if g == nil {
 		return ctx, func(error) {}, nil
@@ -225,7 +231,7 @@ func (g *Gate) Wait(ctx context.Context) (_ context.Context, done func(error), e
 	if err := g.takeSlot(ctx, minTime(latest, now.Add(slotWait))); err != nil {
 		return nil, nil, err
 	}
-	release := func() { <-g.slots }
+	release := func() { <-g.slots.inFlight }
 
 	now = clk.Now()
 	g.r.mu.Lock()
@@ -276,22 +282,29 @@ func (g *Gate) Wait(ctx context.Context) (_ context.Context, done func(error), e
 
 // takeSlot takes one of the namespace's slots, waiting until latest at most: a moment, so
 // that calls of a busy team queue briefly, but not so long that calls to a slow vendor hold
-// the workers waiting for them.
+// the workers waiting for them. Only as many calls as there are slots wait at once; more
+// would take the workers that every other namespace needs, so they are refused at once.
 func (g *Gate) takeSlot(ctx context.Context, latest time.Time) error {
 	select {
-	case g.slots <- struct{}{}:
+	case g.slots.inFlight <- struct{}{}:
 		return nil
 	default:
 	}
-	busy := notSent(busyRetry, fmt.Sprintf("namespace %s already has %d outbound calls in flight", g.namespace, cap(g.slots)))
+	busy := notSent(busyRetry, fmt.Sprintf("namespace %s already has %d outbound calls in flight", g.namespace, cap(g.slots.inFlight)))
 	wait := latest.Sub(g.r.opts.Clock.Now())
 	if wait <= 0 {
 		return busy
 	}
+	select {
+	case g.slots.waiting <- struct{}{}:
+		defer func() { <-g.slots.waiting }()
+	default:
+		return notSent(busyRetry, fmt.Sprintf("namespace %s already has %d outbound calls in flight and %d waiting for them", g.namespace, cap(g.slots.inFlight), cap(g.slots.waiting)))
+	}
 	t := g.r.opts.Clock.NewTimer(wait)
 	defer t.Stop()
 	select {
-	case g.slots <- struct{}{}:
+	case g.slots.inFlight <- struct{}{}:
 		return nil
 	case <-t.C():
 		return busy

@@ -277,3 +277,43 @@ func TestANilRegistryLetsEveryCallThrough(t *testing.T) {
 		pass(t, g)
 	}
 }
+
+func TestOnlyAsManyCallsAsANamespaceHasSlotsWaitForOne(t *testing.T) {
+	r, clk := registry(Options{PerNamespace: 2})
+	for i := range 2 {
+		if _, _, err := r.Gate("saturated-team", perSecond, fmt.Sprint("token-", i)).Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Two more calls wait a moment for a slot ...
+	waiting := []<-chan error{waitAsync(r.Gate("saturated-team", perSecond, "token-2")), waitAsync(r.Gate("saturated-team", perSecond, "token-3"))}
+	for i := 0; clk.Waiters() < 2; i++ {
+		if i > 5000 {
+			t.Fatal("the two calls never started waiting")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// ... and a fifth is refused at once, without holding its worker for the second: on the
+	// fake clock, one that waited would wait for ever.
+	var err error
+	select {
+	case err = <-waitAsync(r.Gate("saturated-team", perSecond, "token-4")):
+	case <-time.After(10 * time.Second):
+		t.Fatal("a fifth call waits for a slot although two calls already do")
+	}
+	wantNotSent(t, err, busyRetry)
+	if !strings.Contains(err.Error(), "namespace saturated-team already has 2 outbound calls in flight and 2 waiting for them") {
+		t.Errorf("error %q should say the namespace's calls are all in flight or waiting", err)
+	}
+	// Another team is not held up by the saturated one.
+	pass(t, r.Gate("other-team", perSecond, "token-5"))
+	clk.Step(slotWait)
+	for _, w := range waiting {
+		wantNotSent(t, <-w, busyRetry)
+	}
+	// The waiting places are free again.
+	third := waitAsync(r.Gate("saturated-team", perSecond, "token-6"))
+	untilWaiting(t, clk)
+	clk.Step(slotWait)
+	wantNotSent(t, <-third, busyRetry)
+}

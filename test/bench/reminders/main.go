@@ -136,7 +136,7 @@ func run(n int, window time.Duration, profile string) error {
 	m1, events1 := e.Scrape(), e.CountEvents(ctx, ns)
 	took := time.Since(start)
 
-	skews, err := benchenv.ReminderSkews(ctx, cl, ns, start, cadence)
+	skews, err := benchenv.ReminderSkews(ctx, cl, ns, start, start.Add(took), cadence)
 	if err != nil {
 		return err
 	}

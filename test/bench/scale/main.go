@@ -20,7 +20,7 @@ limitations under the License.
 // burst of StatusUpdates published in order to a fake Statuspage, and the writes of a no-op
 // resync (a manager restart) of every incident.
 //
-//	go run ./test/bench/scale -n 10000 -namespaces 50 -drills 500
+//	go run ./test/bench/scale -n 10000 -namespaces 50 -drills 500 -drill-namespaces 100
 package main
 
 import (
@@ -41,6 +41,7 @@ import (
 
 	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/internal/credentials"
+	"firescope.dev/firescope/internal/localcluster"
 	"firescope.dev/firescope/internal/mock/slack"
 	"firescope.dev/firescope/internal/mock/statuspage"
 	"firescope.dev/firescope/test/bench/internal/benchenv"
@@ -49,21 +50,23 @@ import (
 func main() {
 	n := flag.Int("n", 10000, "open incidents on the default cadences")
 	namespaces := flag.Int("namespaces", 50, "namespaces the open incidents are spread over")
-	drills := flag.Int("drills", 500, "drills on 10-second cadences, in a namespace of their own")
+	drills := flag.Int("drills", 500, "drills on 10-second cadences")
+	drillNamespaces := flag.Int("drill-namespaces", 100, "namespaces the drills are spread over, each announcing to a Slack webhook of its own: Slack takes one message a second per webhook, which 500 drills on 100 use half of, on 50 all of, and on 1 fifty times over")
 	window := flag.Duration("for", 60*time.Second, "how long to let the drills' reminders run")
 	updates := flag.Int("updates", 10, "StatusUpdates created back to back for one incident during the window")
+	profile := flag.String("profile", "", "write CPU profiles of the window, the manager's to this file and the API server's to this file + .apiserver, and the manager's heap at its end to this file + .heap")
+	memLimit := flag.String("gomemlimit", "", "run the manager with this GOMEMLIMIT (such as 120MiB); empty leaves it unset")
 	flag.Parse()
-	if err := run(*n, *namespaces, *drills, *window, *updates); err != nil {
+	if err := run(*n, *namespaces, *drills, *drillNamespaces, *window, *updates, *profile, *memLimit); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
 const (
-	cadence  = 10 * time.Second
-	drillsNS = "drills"
-	pageNS   = "updates"
-	writers  = 16
+	cadence = 10 * time.Second
+	pageNS  = "updates"
+	writers = 16
 )
 
 var states = []v1alpha1.IncidentState{v1alpha1.StateInvestigating, v1alpha1.StateConfirmed, v1alpha1.StateMajor}
@@ -75,9 +78,32 @@ func incident(ns, name string, state v1alpha1.IncidentState, drill bool) *v1alph
 			Impact: &v1alpha1.Impact{Description: "Postgres cannot be provisioned"}}}
 }
 
-func run(n, namespaces, drills int, window time.Duration, updates int) error {
+// drill names drill i and its namespace.
+func drill(i, namespaces int) (ns, name string) {
+	return fmt.Sprintf("drills-%02d", i%namespaces), fmt.Sprintf("drill-%04d", i)
+}
+
+func drillIncident(i, namespaces int) *v1alpha1.Incident {
+	ns, name := drill(i, namespaces)
+	return incident(ns, name, v1alpha1.StateConfirmed, true)
+}
+
+func run(n, namespaces, drills, drillNamespaces int, window time.Duration, updates int, profile, memLimit string) error {
 	ctx := context.Background()
-	e, err := benchenv.Start(ctx)
+	var env, args []string
+	if memLimit != "" {
+		env = append(env, "GOMEMLIMIT="+memLimit)
+	}
+	var pprofAddr string
+	if profile != "" {
+		addr, err := localcluster.FreeAddr()
+		if err != nil {
+			return err
+		}
+		pprofAddr = addr
+		args = append(args, "--pprof-bind-address="+addr)
+	}
+	e, err := benchenv.StartWithEnv(ctx, env, args...)
 	if err != nil {
 		return err
 	}
@@ -87,12 +113,12 @@ func run(n, namespaces, drills int, window time.Duration, updates int) error {
 	defer sl.Close()
 	sp := statuspage.New()
 	defer sp.Close()
-	if err := setup(ctx, cl, namespaces, sl, sp); err != nil {
+	if err := setup(ctx, cl, namespaces, drillNamespaces, sl, sp); err != nil {
 		return err
 	}
-	fmt.Printf("Firescope scale benchmark: %d open incidents over %d namespaces on the default cadences, %d drills on %s cadences announced to a fake Slack\n\n",
-		n, namespaces, drills, cadence)
-	apiRate, err := e.WriteThroughput(ctx, drillsNS, writers, 5*time.Second)
+	fmt.Printf("Firescope scale benchmark: %d open incidents over %d namespaces on the default cadences, %d drills on %s cadences over %d namespaces, each announcing to a fake Slack webhook of its own; manager GOMEMLIMIT %q\n\n",
+		n, namespaces, drills, cadence, drillNamespaces, memLimit)
+	apiRate, err := e.WriteThroughput(ctx, pageNS, writers, 5*time.Second)
 	if err != nil {
 		return err
 	}
@@ -115,32 +141,43 @@ func run(n, namespaces, drills int, window time.Duration, updates int) error {
 	fmt.Printf("Declared %d incidents in %.1fs (%.0f/s) and all were recorded after %.1fs: %.2f API writes per declaration (%.0f/s)\n",
 		n, created.Seconds(), float64(n)/created.Seconds(), settled.Seconds(), declared.Writes()/float64(n), declared.Writes()/settled.Seconds())
 	idle := e.Scrape()
-	fmt.Printf("Manager memory with %d incidents cached: RSS %.0f MiB, Go heap in use %.0f MiB\n\n", n, idle.RSS/(1<<20), idle.Heap/(1<<20))
+	fmt.Printf("Manager memory with %d incidents cached: RSS %.0f MiB (%s), Go heap in use %.0f MiB\n\n", n, idle.RSS/(1<<20), benchenv.ReadResident("manager"), idle.Heap/(1<<20))
 
 	// Drills spread evenly over one cadence, so the steady load is drills reminders per cadence.
 	tick := time.NewTicker(cadence / time.Duration(max(drills, 1)))
 	for i := range drills {
 		<-tick.C
-		if err := cl.Create(ctx, incident(drillsNS, fmt.Sprintf("drill-%04d", i), v1alpha1.StateConfirmed, true)); err != nil {
+		if err := cl.Create(ctx, drillIncident(i, drillNamespaces)); err != nil {
 			tick.Stop()
 			return err
 		}
 	}
 	tick.Stop()
 	time.Sleep(cadence / 2)
-	m1 := e.Scrape()
+	m1, cpu1 := e.Scrape(), benchenv.ReadCPU()
 	windowStart := time.Now()
+	probe := e.ProbeWrites(ctx, pageNS, 100*time.Millisecond)
+	profiled := captureProfiles(e, pprofAddr, profile, window)
 	names, err := createUpdates(ctx, cl, updates)
 	if err != nil {
 		return err
 	}
 	time.Sleep(window)
-	m2 := e.Scrape()
+	m2, cpu := e.Scrape(), benchenv.ReadCPU().Sub(cpu1)
 	took := time.Since(windowStart)
-
-	skews, err := benchenv.ReminderSkews(ctx, cl, drillsNS, windowStart, cadence)
-	if err != nil {
+	writeLatency := probe()
+	if err := profiled(); err != nil {
 		return err
+	}
+
+	var skews []time.Duration
+	for i := range min(drills, drillNamespaces) {
+		ns, _ := drill(i, drillNamespaces)
+		s, err := benchenv.ReminderSkews(ctx, cl, ns, windowStart, windowStart.Add(took), cadence)
+		if err != nil {
+			return err
+		}
+		skews = append(skews, s...)
 	}
 	if len(skews) == 0 {
 		return fmt.Errorf("no SitrepOverdue Events in %s", window)
@@ -151,16 +188,29 @@ func run(n, namespaces, drills int, window time.Duration, updates int) error {
 		len(skews), window, int(float64(drills)*window.Seconds()/cadence.Seconds()), q(0.5), q(0.99), q(1))
 	fmt.Printf("Reminders per second %.1f; manager API writes per reminder %.2f (%.0f writes/s against the API server's %.0f/s)\n",
 		float64(len(skews))/took.Seconds(), d.Writes()/float64(len(skews)), d.Writes()/took.Seconds(), apiRate)
-	fmt.Printf("Manager: mean %.0fms in the work queue, %.0fms reconciling; %.0f reconciles failed and were retried\n",
-		1000*d.QueueSeconds/max(d.Queued, 1), 1000*d.ReconcileSeconds/max(d.Reconciles, 1), d.Errors)
-	fmt.Printf("Manager memory with %d incidents cached and reminding: RSS %.0f MiB, Go heap in use %.0f MiB\n", n+drills+1, m2.RSS/(1<<20), m2.Heap/(1<<20))
+	a := d.Announcements
+	fmt.Printf("Announcements to the drills' Slack webhooks: %.0f delivered, %.0f retried (paced to Slack's one a second per webhook, or failed), %.0f failed, %.0f dropped\n",
+		a["delivered"], a["retried"], a["failed"], a["dropped"])
+	fmt.Printf("Manager: %.0f reconciles, mean %.0fms in the work queue, %.0fms reconciling; %.0f reconciles failed and were retried\n",
+		d.Reconciles, 1000*d.QueueSeconds/max(d.Queued, 1), 1000*d.ReconcileSeconds/max(d.Reconciles, 1), d.Errors)
+	w := func(p float64) float64 { return benchenv.Ms(benchenv.Quantile(writeLatency, p)) }
+	fmt.Printf("API server's own small write meanwhile (a ConfigMap create every 100ms, %d): p50 %.0fms p99 %.0fms; reminder skew / write latency: p50 %.1fx, p99 %.1fx\n",
+		len(writeLatency), w(0.5), w(0.99), q(0.5)/w(0.5), q(0.99)/w(0.99))
+	fmt.Printf("CPU during the window: %s\n", cpu.String(len(skews), "reminder"))
+	if profile != "" {
+		fmt.Printf("CPU profiles of the window: %s (manager), %s.apiserver; the manager's heap at its end: %s.heap (go tool pprof -top FILE)\n", profile, profile, profile)
+	}
+	fmt.Printf("Manager memory with %d incidents cached and reminding: RSS %.0f MiB (%s), Go heap in use %.0f MiB\n", n+drills+1, m2.RSS/(1<<20), benchenv.ReadResident("manager"), m2.Heap/(1<<20))
 	if err := checkUpdates(ctx, cl, sp, names); err != nil {
 		return err
 	}
 
 	// A restart reconciles every incident again with nothing new: it must write nothing. The
 	// drills, which remind on their own, go first.
-	if err := cl.DeleteAllOf(ctx, &v1alpha1.Incident{}, client.InNamespace(drillsNS)); err != nil {
+	if err := parallel(drills, func(i int) error {
+		ns, name := drill(i, drillNamespaces)
+		return cl.Delete(ctx, &v1alpha1.Incident{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}})
+	}); err != nil {
 		return err
 	}
 	time.Sleep(2 * time.Second)
@@ -175,21 +225,48 @@ func run(n, namespaces, drills int, window time.Duration, updates int) error {
 	resynced := time.Since(restart)
 	time.Sleep(2 * time.Second) // let any stray write land before counting
 	r := e.Scrape()             // a new process counts from zero
-	fmt.Printf("No-op resync of %d incidents (manager restart to every incident reconciled): %.1fs, %.0f reconciles, %.0f API writes, %.0f status patches; RSS %.0f MiB, Go heap in use %.0f MiB\n",
-		n+1, resynced.Seconds(), r.Reconciles, r.Writes(), r.Patches, r.RSS/(1<<20), r.Heap/(1<<20))
+	fmt.Printf("No-op resync of %d incidents (manager restart to every incident reconciled): %.1fs, %.0f reconciles, %.0f API writes, %.0f status patches; RSS %.0f MiB (%s), Go heap in use %.0f MiB\n",
+		n+1, resynced.Seconds(), r.Reconciles, r.Writes(), r.Patches, r.RSS/(1<<20), benchenv.ReadResident("manager"), r.Heap/(1<<20))
 	return nil
 }
 
-func setup(ctx context.Context, cl client.Client, namespaces int, sl *slack.Server, sp *statuspage.Server) error {
+// captureProfiles starts CPU profiles of the manager and the API server over the window and
+// returns a function that waits for them and then saves the manager's heap; it does nothing
+// without a file.
+func captureProfiles(e *benchenv.Env, pprofAddr, file string, window time.Duration) func() error {
+	if file == "" {
+		return func() error { return nil }
+	}
+	seconds := fmt.Sprintf("seconds=%d", int(window.Seconds())-1)
+	manager, apiserver := make(chan error, 1), make(chan error, 1)
+	go func() { manager <- benchenv.Save("http://"+pprofAddr+"/debug/pprof/profile?"+seconds, file) }()
+	go func() {
+		apiserver <- e.SaveAPIServer(context.Background(), "/debug/pprof/profile?"+seconds, file+".apiserver")
+	}()
+	return func() error {
+		if err := errors.Join(<-manager, <-apiserver); err != nil {
+			return err
+		}
+		return benchenv.Save("http://"+pprofAddr+"/debug/pprof/heap", file+".heap")
+	}
+}
+
+func setup(ctx context.Context, cl client.Client, namespaces, drillNamespaces int, sl *slack.Server, sp *statuspage.Server) error {
 	d := &metav1.Duration{Duration: cadence}
 	credential := map[string]string{"firescope.dev/credential": "true"}
-	objs := []client.Object{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: drillsNS}},
-		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: credential, Annotations: credentials.Annotations(credentials.Slack, "127.0.0.1"), Name: "comms", Namespace: drillsNS}, StringData: map[string]string{"url": sl.WebhookURL()}},
-		&v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: drillsNS}, Spec: v1alpha1.ResponsePolicySpec{
-			SitrepCadence: v1alpha1.SitrepCadence{Investigating: d, Confirmed: d, Major: d},
-			CommsChannel:  &v1alpha1.CommsChannel{Slack: &v1alpha1.SlackChannel{WebhookURLSecretRef: v1alpha1.SecretKeyReference{Name: "comms", Key: "url"}}},
-		}},
+	var objs []client.Object
+	for i := range drillNamespaces {
+		ns, _ := drill(i, drillNamespaces)
+		objs = append(objs,
+			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}},
+			&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: credential, Annotations: credentials.Annotations(credentials.Slack, "127.0.0.1"), Name: "comms", Namespace: ns}, StringData: map[string]string{"url": fmt.Sprintf("%s-%02d", sl.WebhookURL(), i)}},
+			&v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns}, Spec: v1alpha1.ResponsePolicySpec{
+				Purpose:       v1alpha1.PurposeDrill, // cadences of seconds
+				SitrepCadence: v1alpha1.SitrepCadence{Investigating: d, Confirmed: d, Major: d},
+				CommsChannel:  &v1alpha1.CommsChannel{Slack: &v1alpha1.SlackChannel{WebhookURLSecretRef: v1alpha1.SecretKeyReference{Name: "comms", Key: "url"}}},
+			}})
+	}
+	objs = append(objs,
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: pageNS}},
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: credential, Annotations: credentials.Annotations(credentials.Statuspage, "127.0.0.1"), Name: "statuspage", Namespace: pageNS}, StringData: map[string]string{"key": statuspage.APIKey}},
 		&v1alpha1.StatusPage{ObjectMeta: metav1.ObjectMeta{Name: "public", Namespace: pageNS}, Spec: v1alpha1.StatusPageSpec{
@@ -198,7 +275,7 @@ func setup(ctx context.Context, cl client.Client, namespaces int, sl *slack.Serv
 		&v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: pageNS},
 			Spec: v1alpha1.ResponsePolicySpec{StatusPageRef: &v1alpha1.LocalReference{Name: "public"}}},
 		incident(pageNS, "ec2-api-errors", v1alpha1.StateMajor, false),
-	}
+	)
 	for i := range namespaces {
 		objs = append(objs, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("scale-%02d", i)}})
 	}

@@ -55,6 +55,11 @@ type Env struct {
 // Start starts the control plane (KUBEBUILDER_ASSETS) and bin/manager, as user "ricardo",
 // with extra flags for the manager.
 func Start(ctx context.Context, managerArgs ...string) (*Env, error) {
+	return StartWithEnv(ctx, nil, managerArgs...)
+}
+
+// StartWithEnv is Start with extra environment variables (NAME=value) for the manager alone.
+func StartWithEnv(ctx context.Context, managerEnv []string, managerArgs ...string) (*Env, error) {
 	root := testenv.RepoRoot()
 	dir, err := os.MkdirTemp("", "firescope-bench-")
 	if err != nil {
@@ -63,7 +68,7 @@ func Start(ctx context.Context, managerArgs ...string) (*Env, error) {
 	c, err := localcluster.Start(ctx, localcluster.Options{
 		Dir: dir, Assets: os.Getenv("KUBEBUILDER_ASSETS"),
 		CRDs: filepath.Join(root, "config", "crd", "bases"), Webhooks: filepath.Join(root, "config", "webhook"),
-		Manager: filepath.Join(root, "bin", "manager"), User: "ricardo", ManagerArgs: managerArgs,
+		Manager: filepath.Join(root, "bin", "manager"), User: "ricardo", ManagerArgs: managerArgs, ManagerEnv: managerEnv,
 	})
 	if err != nil {
 		os.RemoveAll(dir)
@@ -99,6 +104,9 @@ type Metrics struct {
 	QueueSeconds, Queued, ReconcileSeconds float64
 	// Requests counts the manager's API requests by method (GET, POST, PATCH, ...).
 	Requests map[string]float64
+	// Announcements counts the comms channel's announcements by result (delivered,
+	// retried, failed, dropped, unknown).
+	Announcements map[string]float64
 	// RSS is the manager's resident memory and Heap its Go heap in use, in bytes.
 	RSS, Heap float64
 }
@@ -112,16 +120,19 @@ func (m Metrics) Writes() float64 {
 func (m Metrics) Sub(a Metrics) Metrics {
 	d := Metrics{Reconciles: m.Reconciles - a.Reconciles, Errors: m.Errors - a.Errors, Patches: m.Patches - a.Patches,
 		QueueSeconds: m.QueueSeconds - a.QueueSeconds, Queued: m.Queued - a.Queued,
-		ReconcileSeconds: m.ReconcileSeconds - a.ReconcileSeconds, Requests: map[string]float64{}}
+		ReconcileSeconds: m.ReconcileSeconds - a.ReconcileSeconds, Requests: map[string]float64{}, Announcements: map[string]float64{}}
 	for k, v := range m.Requests {
 		d.Requests[k] = v - a.Requests[k]
+	}
+	for k, v := range m.Announcements {
+		d.Announcements[k] = v - a.Announcements[k]
 	}
 	return d
 }
 
 // Scrape reads the manager's metrics endpoint.
 func (e *Env) Scrape() Metrics {
-	m := Metrics{Requests: map[string]float64{}}
+	m := Metrics{Requests: map[string]float64{}, Announcements: map[string]float64{}}
 	resp, err := http.Get("http://" + e.MetricsAddr + "/metrics")
 	if err != nil {
 		return m
@@ -150,6 +161,9 @@ func (e *Env) Scrape() Metrics {
 			m.Queued += v
 		case strings.HasPrefix(line, "controller_runtime_reconcile_time_seconds_sum{") && incident:
 			m.ReconcileSeconds += v
+		case strings.HasPrefix(line, `firescope_notifications_total{channel="comms",result="`):
+			result := strings.TrimPrefix(f[0], `firescope_notifications_total{channel="comms",result="`)
+			m.Announcements[strings.TrimSuffix(result, `"}`)] += v
 		case f[0] == "process_resident_memory_bytes":
 			m.RSS = v
 		case f[0] == "go_memstats_heap_inuse_bytes":
@@ -201,10 +215,11 @@ func (e *Env) WriteThroughput(ctx context.Context, ns string, w int, d time.Dura
 
 var throughputLabel = map[string]string{"firescope.dev/bench": "throughput"}
 
-// ReminderSkews returns, for every SitrepOverdue Event in ns since start, its time minus the
-// due time of the interval it reminds of, for incidents on one cadence. Incidents are created
-// at whole seconds (creation timestamps have second precision), so due times are exact.
-func ReminderSkews(ctx context.Context, cl client.Client, ns string, start time.Time, cadence time.Duration) ([]time.Duration, error) {
+// ReminderSkews returns, for every SitrepOverdue Event in ns from start to end, its time
+// minus the due time of the interval it reminds of, for incidents on one cadence. Incidents
+// are created at whole seconds (creation timestamps have second precision), so due times are
+// exact; a reminder later than a whole cadence counts as an early one of the next interval.
+func ReminderSkews(ctx context.Context, cl client.Client, ns string, start, end time.Time, cadence time.Duration) ([]time.Duration, error) {
 	incs := &v1alpha1.IncidentList{}
 	if err := cl.List(ctx, incs, client.InNamespace(ns)); err != nil {
 		return nil, err
@@ -219,7 +234,7 @@ func ReminderSkews(ctx context.Context, cl client.Client, ns string, start time.
 	}
 	var skews []time.Duration
 	for _, e := range evs.Items {
-		if e.Reason != v1alpha1.EventSitrepOverdue || e.EventTime.Time.Before(start) {
+		if e.Reason != v1alpha1.EventSitrepOverdue || e.EventTime.Time.Before(start) || !e.EventTime.Time.Before(end) {
 			continue
 		}
 		base, ok := opened[e.Regarding.Name]
