@@ -72,7 +72,7 @@ verify: $(CONTROLLER_GEN) $(CRD_REF_DOCS) ## Fail when generated files are stale
 	test "$$before" = "$$after" || { echo "generated files were stale: 'make manifests generate api-docs chart' updated them; commit the result"; exit 1; }
 
 .PHONY: test
-test: verify vet control-plane build test-deps $(HELM) ## Run unit, integration (real API server) and end-to-end tests.
+test: verify vet test-deps control-plane build images $(HELM) ## Run unit, integration (real API server) and end-to-end tests.
 	go test $(GOTESTFLAGS) -count=1 ./...
 
 .PHONY: bench
@@ -102,10 +102,22 @@ build: ## Build the binaries into bin/.
 	go build -o bin/kubectl-incident ./cmd/kubectl-incident
 	go build -o bin/gateway ./cmd/gateway
 
-# Images: the manager (in dist/install.yaml) and the status page (config/statuspage).
+# Docker images: the manager (in dist/install.yaml), the status page (config/statuspage) and
+# the gateway (config/gateway).
 IMG ?= firescope/manager:dev
 STATUSPAGE_IMG ?= firescope/statuspage:dev
 GATEWAY_IMG ?= firescope/gateway:dev
+
+# `make images` tags the images <IMAGE_REPOSITORY>/<name>:<IMAGE_TAG>, as the manifests name them.
+IMAGE_REPOSITORY ?= firescope
+IMAGE_TAG ?= dev
+
+.PHONY: images
+images: ## Build the manager, status page and gateway images for linux/amd64 and linux/arm64 as OCI image layouts in bin/images/, without Docker.
+	go build -C hack/tools/image -o "$(LOCALBIN)/image" .
+	"$(LOCALBIN)/image" -out "$(LOCALBIN)/images" -repository "$(IMAGE_REPOSITORY)" -version "$(IMAGE_TAG)" \
+	  -revision "$$(git rev-parse HEAD)" -created "$$(git log -1 --format=%ct)" \
+	  manager=./cmd/manager statuspage=./cmd/statuspage:8080 gateway=./cmd/gateway:8081
 
 .PHONY: build-installer
 build-installer: manifests ## Write dist/install.yaml (config/default, with the manager image IMG).

@@ -2,10 +2,12 @@
 # Installs from Debian what the status page's browser test and benchmark drive: chromium
 # (headless, for the end-to-end page test) with a font to render text, and wrk and nginx (for
 # test/bench/statuspage); and promtool, from the prometheus package, which tests the alerting
-# rules in config/prometheus. Idempotent and quiet: it installs only the missing packages.
+# rules in config/prometheus; ca-certificates, whose bundle `make images` puts in the images;
+# and podman with runc, which test/images runs the images with. Idempotent and quiet: it
+# installs only the missing packages.
 set -euo pipefail
 
-packages=(chromium fonts-dejavu-core wrk nginx-light prometheus)
+packages=(chromium fonts-dejavu-core wrk nginx-light prometheus ca-certificates podman runc)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 missing=()
