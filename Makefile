@@ -11,15 +11,18 @@ ETCD_VERSION ?= v3.7.3
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 CRD_REF_DOCS_VERSION ?= v0.3.0
 HELM_VERSION ?= v4.3.2
+KREW_VERSION ?= v0.4.3
 
 LOCALBIN := $(CURDIR)/bin
 CONTROL_PLANE := $(LOCALBIN)/k8s-$(KUBERNETES_VERSION)-etcd-$(ETCD_VERSION)
 CONTROLLER_GEN := $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 CRD_REF_DOCS := $(LOCALBIN)/crd-ref-docs-$(CRD_REF_DOCS_VERSION)
 HELM := $(LOCALBIN)/helm-$(HELM_VERSION)
+KREW := $(LOCALBIN)/krew-$(KREW_VERSION)
+VALIDATE_KREW_MANIFEST := $(LOCALBIN)/validate-krew-manifest-$(KREW_VERSION)
 export KUBEBUILDER_ASSETS := $(CONTROL_PLANE)
-# test/install renders the chart with this Helm.
-export HELM
+# test/install renders the chart with this Helm; test/dist checks the krew manifest with krew.
+export HELM KREW VALIDATE_KREW_MANIFEST
 
 # Go test flags; e.g. `make test GOTESTFLAGS=-v`.
 GOTESTFLAGS ?=
@@ -72,7 +75,7 @@ verify: $(CONTROLLER_GEN) $(CRD_REF_DOCS) ## Fail when generated files are stale
 	test "$$before" = "$$after" || { echo "generated files were stale: 'make manifests generate api-docs chart' updated them; commit the result"; exit 1; }
 
 .PHONY: test
-test: verify vet test-deps control-plane build images $(HELM) ## Run unit, integration (real API server) and end-to-end tests.
+test: verify vet test-deps control-plane build images dist $(HELM) $(KREW) $(VALIDATE_KREW_MANIFEST) ## Run unit, integration (real API server) and end-to-end tests.
 	go test $(GOTESTFLAGS) -count=1 ./...
 
 .PHONY: bench
@@ -119,6 +122,15 @@ images: ## Build the manager, status page and gateway images for linux/amd64 and
 	  -revision "$$(git rev-parse HEAD)" -created "$$(git log -1 --format=%ct)" \
 	  manager=./cmd/manager statuspage=./cmd/statuspage:8080 gateway=./cmd/gateway:8081
 
+# `make dist` versions the plugin DIST_VERSION (semver) and names DIST_URL as where its
+# archives are published.
+DIST_VERSION ?= v0.0.0-dev
+DIST_URL ?= https://firescope.dev/releases/download/$(DIST_VERSION)
+
+.PHONY: dist
+dist: ## Write the kubectl incident plugin's archives (linux, darwin; amd64, arm64), their sums and its krew manifest into dist/.
+	VERSION="$(DIST_VERSION)" URL="$(DIST_URL)" hack/dist.sh
+
 .PHONY: build-installer
 build-installer: manifests ## Write dist/install.yaml (config/default, with the manager image IMG).
 	mkdir -p dist
@@ -158,3 +170,14 @@ helm: $(HELM) ## Build Helm from the Go module proxy into bin/ (once).
 $(HELM):
 	GOBIN="$(LOCALBIN)/.tmp" go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
 	mv "$(LOCALBIN)/.tmp/helm" "$@"
+
+.PHONY: krew
+krew: $(KREW) $(VALIDATE_KREW_MANIFEST) ## Build krew and its manifest validator from the Go module proxy into bin/ (once).
+
+$(KREW):
+	GOBIN="$(LOCALBIN)/.tmp" go install sigs.k8s.io/krew/cmd/krew@$(KREW_VERSION)
+	mv "$(LOCALBIN)/.tmp/krew" "$@"
+
+$(VALIDATE_KREW_MANIFEST):
+	GOBIN="$(LOCALBIN)/.tmp" go install sigs.k8s.io/krew/cmd/validate-krew-manifest@$(KREW_VERSION)
+	mv "$(LOCALBIN)/.tmp/validate-krew-manifest" "$@"
