@@ -18,6 +18,8 @@ CONTROL_PLANE := $(LOCALBIN)/k8s-$(KUBERNETES_VERSION)-etcd-$(ETCD_VERSION)
 CONTROLLER_GEN := $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 CRD_REF_DOCS := $(LOCALBIN)/crd-ref-docs-$(CRD_REF_DOCS_VERSION)
 HELM := $(LOCALBIN)/helm-$(HELM_VERSION)
+# golangci-lint and kube-api-linter are pinned by hack/tools/golangci-lint/go.mod.
+GOLANGCI_LINT := $(LOCALBIN)/golangci-lint
 KREW := $(LOCALBIN)/krew-$(KREW_VERSION)
 VALIDATE_KREW_MANIFEST := $(LOCALBIN)/validate-krew-manifest-$(KREW_VERSION)
 export KUBEBUILDER_ASSETS := $(CONTROL_PLANE)
@@ -64,8 +66,12 @@ vet: ## Run go vet.
 
 GENERATED := api/v1alpha1/zz_generated.deepcopy.go config/crd/bases config/rbac/role.yaml config/webhook/manifests.yaml docs/api-reference.md charts/firescope/files
 
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## Run golangci-lint (.golangci.yml), with the Kubernetes API conventions linter on api/.
+	"$(GOLANGCI_LINT)" run ./...
+
 .PHONY: verify
-verify: $(CONTROLLER_GEN) $(CRD_REF_DOCS) ## Fail when generated files are stale or gofmt would change code.
+verify: $(CONTROLLER_GEN) $(CRD_REF_DOCS) $(GOLANGCI_LINT) ## Fail when generated files are stale, gofmt would change code or golangci-lint finds something.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@large=$$(git ls-files -z | xargs -0 -r stat -c '%s %n' 2>/dev/null | awk '$$1 > 1048576 && $$2 !~ /(^|\/)testdata\//{print $$2}'); \
 	test -z "$$large" || { echo "tracked files over 1 MiB outside testdata/ (build outputs belong in bin/, which git ignores): $$large"; exit 1; }
@@ -73,6 +79,7 @@ verify: $(CONTROLLER_GEN) $(CRD_REF_DOCS) ## Fail when generated files are stale
 	$(MAKE) -s manifests generate api-docs chart >/dev/null; \
 	after=$$(find $(GENERATED) -type f | sort | xargs sha256sum); \
 	test "$$before" = "$$after" || { echo "generated files were stale: 'make manifests generate api-docs chart' updated them; commit the result"; exit 1; }
+	@"$(GOLANGCI_LINT)" run ./...
 
 .PHONY: test
 test: verify vet test-deps control-plane build images dist $(HELM) $(KREW) $(VALIDATE_KREW_MANIFEST) ## Run unit, integration (real API server) and end-to-end tests.
@@ -170,6 +177,10 @@ helm: $(HELM) ## Build Helm from the Go module proxy into bin/ (once).
 $(HELM):
 	GOBIN="$(LOCALBIN)/.tmp" go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
 	mv "$(LOCALBIN)/.tmp/helm" "$@"
+
+# Built from the tools module, so that its go.mod pins both; rebuilt when the pin changes.
+$(GOLANGCI_LINT): hack/tools/golangci-lint/go.mod hack/tools/golangci-lint/main.go
+	go build -C hack/tools/golangci-lint -o "$@" .
 
 .PHONY: krew
 krew: $(KREW) $(VALIDATE_KREW_MANIFEST) ## Build krew and its manifest validator from the Go module proxy into bin/ (once).
