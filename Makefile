@@ -160,7 +160,7 @@ control-plane: ## Build kube-apiserver, kube-controller-manager and etcd from so
 	hack/build-control-plane.sh "$(CONTROL_PLANE)"
 
 .PHONY: test-deps
-test-deps: ## Install Debian's chromium, wrk, nginx and promtool (prometheus) for the browser test, benchmarks and alert tests (once).
+test-deps: ## Install Debian's chromium, wrk, nginx, promtool (prometheus), ca-certificates, podman and runc for the browser, alert and image tests and the benchmarks (once).
 	hack/install-test-deps.sh
 
 $(CONTROLLER_GEN):
