@@ -27,7 +27,6 @@ import (
 	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -270,7 +269,7 @@ func checkFilesystem(t *testing.T, platform string, fs map[string]entry, name, a
 	if tmp, ok := fs["/tmp"]; !ok || tmp.hdr.Typeflag != tar.TypeDir || tmp.hdr.Mode&0o1777 != 0o1777 {
 		t.Errorf("%s: no /tmp writable by all", platform)
 	}
-	if fmt.Sprint(exe.hdr.Uid, exe.hdr.Gid) != "0 0" || exe.hdr.Mode&0o022 != 0 {
+	if exe.hdr.Uid != 0 || exe.hdr.Gid != 0 || exe.hdr.Mode&0o022 != 0 {
 		t.Errorf("%s: /%s is owned by %d:%d with mode %o; the user it runs as must not be able to change it", platform, name, exe.hdr.Uid, exe.hdr.Gid, exe.hdr.Mode)
 	}
 }
