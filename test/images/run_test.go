@@ -94,7 +94,7 @@ func TestTheImagesRunAndAnswerHealthz(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()
 			name := fmt.Sprintf("firescope-image-test-%s-%d", tc.name, os.Getpid())
-			args := append([]string{"run", "--rm", "--name", name, "--network=host", "--read-only",
+			args := append([]string{"run", "--rm", "--rmi", "--name", name, "--network=host", "--read-only",
 				"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096", "--cap-drop=ALL", "--security-opt=no-new-privileges"}, tc.mount...)
 			args = append(args, "oci:"+filepath.Join(images, tc.name)+":dev")
 			args = append(args, tc.args(addr)...)
