@@ -11,15 +11,20 @@ ETCD_VERSION ?= v3.7.3
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 CRD_REF_DOCS_VERSION ?= v0.3.0
 HELM_VERSION ?= v4.3.2
+KREW_VERSION ?= v0.4.3
 
 LOCALBIN := $(CURDIR)/bin
 CONTROL_PLANE := $(LOCALBIN)/k8s-$(KUBERNETES_VERSION)-etcd-$(ETCD_VERSION)
 CONTROLLER_GEN := $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 CRD_REF_DOCS := $(LOCALBIN)/crd-ref-docs-$(CRD_REF_DOCS_VERSION)
 HELM := $(LOCALBIN)/helm-$(HELM_VERSION)
+# golangci-lint and kube-api-linter are pinned by hack/tools/golangci-lint/go.mod.
+GOLANGCI_LINT := $(LOCALBIN)/golangci-lint
+KREW := $(LOCALBIN)/krew-$(KREW_VERSION)
+VALIDATE_KREW_MANIFEST := $(LOCALBIN)/validate-krew-manifest-$(KREW_VERSION)
 export KUBEBUILDER_ASSETS := $(CONTROL_PLANE)
-# test/install renders the chart with this Helm.
-export HELM
+# test/install renders the chart with this Helm; test/dist checks the krew manifest with krew.
+export HELM KREW VALIDATE_KREW_MANIFEST
 
 # Go test flags; e.g. `make test GOTESTFLAGS=-v`.
 GOTESTFLAGS ?=
@@ -61,8 +66,12 @@ vet: ## Run go vet.
 
 GENERATED := api/v1alpha1/zz_generated.deepcopy.go config/crd/bases config/rbac/role.yaml config/webhook/manifests.yaml docs/api-reference.md charts/firescope/files
 
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## Run golangci-lint (.golangci.yml), with the Kubernetes API conventions linter on api/.
+	"$(GOLANGCI_LINT)" run ./...
+
 .PHONY: verify
-verify: $(CONTROLLER_GEN) $(CRD_REF_DOCS) ## Fail when generated files are stale or gofmt would change code.
+verify: $(CONTROLLER_GEN) $(CRD_REF_DOCS) $(GOLANGCI_LINT) ## Fail when generated files are stale, gofmt would change code or golangci-lint finds something.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@large=$$(git ls-files -z | xargs -0 -r stat -c '%s %n' 2>/dev/null | awk '$$1 > 1048576 && $$2 !~ /(^|\/)testdata\//{print $$2}'); \
 	test -z "$$large" || { echo "tracked files over 1 MiB outside testdata/ (build outputs belong in bin/, which git ignores): $$large"; exit 1; }
@@ -70,9 +79,10 @@ verify: $(CONTROLLER_GEN) $(CRD_REF_DOCS) ## Fail when generated files are stale
 	$(MAKE) -s manifests generate api-docs chart >/dev/null; \
 	after=$$(find $(GENERATED) -type f | sort | xargs sha256sum); \
 	test "$$before" = "$$after" || { echo "generated files were stale: 'make manifests generate api-docs chart' updated them; commit the result"; exit 1; }
+	@"$(GOLANGCI_LINT)" run ./...
 
 .PHONY: test
-test: verify vet control-plane build test-deps $(HELM) ## Run unit, integration (real API server) and end-to-end tests.
+test: verify vet test-deps control-plane build images dist $(HELM) $(KREW) $(VALIDATE_KREW_MANIFEST) ## Run unit, integration (real API server) and end-to-end tests.
 	go test $(GOTESTFLAGS) -count=1 ./...
 
 .PHONY: bench
@@ -105,10 +115,31 @@ build: ## Build the binaries into bin/.
 	go build -o bin/kubectl-incident ./cmd/kubectl-incident
 	go build -o bin/gateway ./cmd/gateway
 
-# Images: the manager (in dist/install.yaml) and the status page (config/statuspage).
+# Docker images: the manager (in dist/install.yaml), the status page (config/statuspage) and
+# the gateway (config/gateway).
 IMG ?= firescope/manager:dev
 STATUSPAGE_IMG ?= firescope/statuspage:dev
 GATEWAY_IMG ?= firescope/gateway:dev
+
+# `make images` tags the images <IMAGE_REPOSITORY>/<name>:<IMAGE_TAG>, as the manifests name them.
+IMAGE_REPOSITORY ?= firescope
+IMAGE_TAG ?= dev
+
+.PHONY: images
+images: ## Build the manager, status page and gateway images for linux/amd64 and linux/arm64 as OCI image layouts in bin/images/, without Docker.
+	go build -C hack/tools/image -o "$(LOCALBIN)/image" .
+	"$(LOCALBIN)/image" -out "$(LOCALBIN)/images" -repository "$(IMAGE_REPOSITORY)" -version "$(IMAGE_TAG)" \
+	  -revision "$$(git rev-parse HEAD)" -created "$$(git log -1 --format=%ct)" \
+	  manager=./cmd/manager statuspage=./cmd/statuspage:8080 gateway=./cmd/gateway:8081
+
+# `make dist` versions the plugin DIST_VERSION (semver) and names DIST_URL as where its
+# archives are published.
+DIST_VERSION ?= v0.0.0-dev
+DIST_URL ?= https://firescope.dev/releases/download/$(DIST_VERSION)
+
+.PHONY: dist
+dist: ## Write the kubectl incident plugin's archives (linux, darwin; amd64, arm64), their sums and its krew manifest into dist/.
+	VERSION="$(DIST_VERSION)" URL="$(DIST_URL)" hack/dist.sh
 
 .PHONY: build-installer
 build-installer: manifests ## Write dist/install.yaml (config/default, with the manager image IMG).
@@ -132,7 +163,7 @@ control-plane: ## Build kube-apiserver, kube-controller-manager and etcd from so
 	hack/build-control-plane.sh "$(CONTROL_PLANE)"
 
 .PHONY: test-deps
-test-deps: ## Install Debian's chromium, wrk, nginx, postgresql and promtool (prometheus) for the browser test, benchmarks, PostgreSQL tests and alert tests (once).
+test-deps: ## Install Debian's chromium, wrk, nginx, postgresql, prometheus (promtool), prometheus-alertmanager, ca-certificates, podman and runc for the browser, PostgreSQL, alert, intake and image tests and the benchmarks (once).
 	hack/install-test-deps.sh
 
 $(CONTROLLER_GEN):
@@ -149,3 +180,18 @@ helm: $(HELM) ## Build Helm from the Go module proxy into bin/ (once).
 $(HELM):
 	GOBIN="$(LOCALBIN)/.tmp" go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
 	mv "$(LOCALBIN)/.tmp/helm" "$@"
+
+# Built from the tools module, so that its go.mod pins both; rebuilt when the pin changes.
+$(GOLANGCI_LINT): hack/tools/golangci-lint/go.mod hack/tools/golangci-lint/main.go
+	go build -C hack/tools/golangci-lint -o "$@" .
+
+.PHONY: krew
+krew: $(KREW) $(VALIDATE_KREW_MANIFEST) ## Build krew and its manifest validator from the Go module proxy into bin/ (once).
+
+$(KREW):
+	GOBIN="$(LOCALBIN)/.tmp" go install sigs.k8s.io/krew/cmd/krew@$(KREW_VERSION)
+	mv "$(LOCALBIN)/.tmp/krew" "$@"
+
+$(VALIDATE_KREW_MANIFEST):
+	GOBIN="$(LOCALBIN)/.tmp" go install sigs.k8s.io/krew/cmd/validate-krew-manifest@$(KREW_VERSION)
+	mv "$(LOCALBIN)/.tmp/validate-krew-manifest" "$@"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Writes charts/firescope/files/ from the kustomize installation in config/, so that the Helm
+# Writes charts/firescope/files/ from the kustomize installations in config/, so that the Helm
 # chart cannot drift from config/default: the files are `kubectl kustomize` output, which the
 # chart's templates only adjust by value. `make chart` runs it; `make verify` fails when the
 # files are stale; test/install compares `helm template` with `kubectl kustomize`.
@@ -15,6 +15,7 @@ copied() { { header "$1"; grep -v '^#' "$1"; } >"$files/$2"; }
 kustomized default default.yaml
 kustomized certmanager certmanager.yaml
 kustomized statuspage statuspage.yaml
+kustomized gateway gateway.yaml
 copied config/credentials-all-namespaces/binding.yaml credentials-all-namespaces.yaml
 copied config/prometheus/monitor.yaml servicemonitor.yaml
 copied config/prometheus/prometheusrule.yaml prometheusrule.yaml

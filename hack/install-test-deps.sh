@@ -5,11 +5,12 @@
 # start in a temporary directory of their own (internal/pgtest); the prometheus package:
 # promtool tests the alerting rules in config/prometheus, and Prometheus itself serves the
 # health signal tests and benchmark and the gateway's Alertmanager intake test, which also runs a
-# real Alertmanager (prometheus-alertmanager). Idempotent and quiet: it installs only the
-# missing packages.
+# real Alertmanager (prometheus-alertmanager); ca-certificates, whose bundle `make images` puts
+# in the images; and podman with runc, which test/images runs the images with. Idempotent and
+# quiet: it installs only the missing packages.
 set -euo pipefail
 
-packages=(chromium fonts-dejavu-core wrk nginx-light postgresql prometheus prometheus-alertmanager)
+packages=(chromium fonts-dejavu-core wrk nginx-light postgresql prometheus prometheus-alertmanager ca-certificates podman runc)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 missing=()

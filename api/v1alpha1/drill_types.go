@@ -327,7 +327,7 @@ type DrillStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions: Ready (the schedule and scenario are usable).
+	// conditions are Ready (the schedule and scenario are usable).
 	// +optional
 	// +listType=map
 	// +listMapKey=type

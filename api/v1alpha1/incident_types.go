@@ -498,7 +498,7 @@ type IncidentStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions: SitrepCurrent, CustomersInformed, RolesAssigned.
+	// conditions are SitrepCurrent, CustomersInformed and RolesAssigned.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

@@ -143,13 +143,16 @@ type IncidentRecord struct {
 	// Investigating).
 	// +optional
 	HighestState IncidentState `json:"highestState,omitempty"`
-	// openedAt, confirmedAt, majorAt and resolvedAt are copied from the Incident's status.
+	// openedAt is copied from the Incident's status.
 	// +optional
 	OpenedAt *metav1.Time `json:"openedAt,omitempty"`
+	// confirmedAt is copied from the Incident's status.
 	// +optional
 	ConfirmedAt *metav1.Time `json:"confirmedAt,omitempty"`
+	// majorAt is copied from the Incident's status.
 	// +optional
 	MajorAt *metav1.Time `json:"majorAt,omitempty"`
+	// resolvedAt is copied from the Incident's status.
 	// +optional
 	ResolvedAt *metav1.Time `json:"resolvedAt,omitempty"`
 	// durations measured from the timestamps.
@@ -189,7 +192,7 @@ type PublishedUpdate struct {
 	// +required
 	// +kubebuilder:validation:MaxLength=253
 	Name string `json:"name"`
-	// status, in the status-page vocabulary.
+	// status is the update's status, in the status-page vocabulary.
 	// +required
 	Status UpdateStatus `json:"status"`
 	// message as published.
@@ -249,7 +252,7 @@ type PostmortemStatus struct {
 	// observedGeneration is the generation the status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// conditions: OwnerAssigned, RemediationOwned, OnSchedule, Published.
+	// conditions are OwnerAssigned, RemediationOwned, OnSchedule and Published.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

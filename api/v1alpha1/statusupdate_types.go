@@ -74,7 +74,7 @@ type StatusUpdateStatus struct {
 	// observedGeneration is the generation the status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// conditions: Published, WordingOK.
+	// conditions are Published and WordingOK.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

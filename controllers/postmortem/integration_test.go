@@ -658,7 +658,7 @@ func TestIntegrationTheLinkIsAppliedUnderItsOwnFieldOwnerAndSurvivesTheIncidents
 	owners := func(inc *v1alpha1.Incident) []string {
 		var out []string
 		for _, m := range inc.ManagedFields {
-			if m.Subresource == "status" && m.FieldsV1 != nil && bytes.Contains(m.FieldsV1.Raw, []byte(`"f:postmortem"`)) {
+			if m.Subresource == "status" && m.FieldsV1 != nil && bytes.Contains(m.FieldsV1.GetRawBytes(), []byte(`"f:postmortem"`)) {
 				out = append(out, fmt.Sprintf("%s/%s", m.Manager, m.Operation))
 			}
 		}

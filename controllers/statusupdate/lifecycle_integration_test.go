@@ -86,7 +86,7 @@ func TestIntegrationAnUpdateNeverLeavesItsIncident(t *testing.T) {
 	must(t, e.Client.Delete(ctx, first))
 	e.StopManager()
 	must(t, e.RunManager())
-	su = editAndWait(t, e, ns, "old-1", "Provisioning Postgres works again.")
+	editAndWait(t, e, ns, "old-1", "Provisioning Postgres works again.")
 	if c := condition(t, e.Client, ns, "old-1"); c == nil || c.Status != metav1.ConditionTrue || c.Reason != v1alpha1.ReasonPublished {
 		t.Fatalf("a published update without its Incident says %+v", c)
 	}

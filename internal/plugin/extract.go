@@ -54,7 +54,7 @@ func appliedFields(live *unstructured.Unstructured, manager string) []map[string
 			continue
 		}
 		var f map[string]any
-		if json.Unmarshal(e.FieldsV1.Raw, &f) == nil {
+		if json.Unmarshal(e.FieldsV1.GetRawBytes(), &f) == nil {
 			sets = append(sets, f)
 		}
 	}
@@ -171,7 +171,7 @@ func owners(live *unstructured.Unstructured, self string, path ...string) []stri
 			continue
 		}
 		var f map[string]any
-		if json.Unmarshal(e.FieldsV1.Raw, &f) != nil {
+		if json.Unmarshal(e.FieldsV1.GetRawBytes(), &f) != nil {
 			continue
 		}
 		if hasPath(f, path) {

@@ -27,9 +27,11 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // helm runs the pinned Helm that `make test` builds into bin/ and names in $HELM.
@@ -59,14 +61,29 @@ func key(o *unstructured.Unstructured) string {
 }
 
 // With no values the chart renders the objects of config/default, field for field; the one
-// difference is the annotation that keeps the CRDs on `helm uninstall` (crds.keep).
+// difference is the annotation that keeps the CRDs on `helm uninstall` (crds.keep). With
+// gateway.enabled it adds those of config/gateway, as they are.
 func TestTheChartWithDefaultsRendersTheObjectsOfConfigDefault(t *testing.T) {
+	t.Run("config/default", func(t *testing.T) {
+		sameObjects(t, template(t), "config/default")
+	})
+	t.Run("with the gateway", func(t *testing.T) {
+		sameObjects(t, template(t, "gateway.enabled=true"), "config/default", "config/gateway")
+	})
+}
+
+// sameObjects fails unless the rendered objects are those of the kustomizations, crds.keep's
+// annotation aside.
+func sameObjects(t *testing.T, rendered []*unstructured.Unstructured, dirs ...string) {
+	t.Helper()
 	want := map[string]*unstructured.Unstructured{}
-	for _, o := range objects(t, kustomize(t, "config/default")) {
-		want[key(o)] = o
+	for _, dir := range dirs {
+		for _, o := range objects(t, kustomize(t, dir)) {
+			want[key(o)] = o
+		}
 	}
 	got := map[string]*unstructured.Unstructured{}
-	for _, o := range template(t) {
+	for _, o := range rendered {
 		if o.GetKind() == "CustomResourceDefinition" {
 			a := o.GetAnnotations()
 			if a["helm.sh/resource-policy"] != "keep" {
@@ -86,7 +103,7 @@ func TestTheChartWithDefaultsRendersTheObjectsOfConfigDefault(t *testing.T) {
 	}
 	for k := range got {
 		if want[k] == nil {
-			t.Errorf("the chart renders %s, which config/default does not have", k)
+			t.Errorf("the chart renders %s, which %s do not have", k, strings.Join(dirs, " and "))
 		}
 	}
 	slices.Sort(keys)
@@ -100,12 +117,12 @@ func TestTheChartWithDefaultsRendersTheObjectsOfConfigDefault(t *testing.T) {
 			t.Errorf("%s differs:\nchart:     %s\nkustomize: %s", k, g, w)
 		}
 	}
-	t.Logf("helm template and kubectl kustomize config/default agree on all %d objects", len(want))
+	t.Logf("helm template and kubectl kustomize %s agree on all %d objects", strings.Join(dirs, " + "), len(want))
 }
 
 func TestTheChartLints(t *testing.T) {
 	t.Log(strings.TrimSpace(string(helm(t, "lint", "--strict", chartDir()))))
-	t.Log(strings.TrimSpace(string(helm(t, "lint", "--strict", chartDir(), "--set", "certManager.enabled=true,statusPage.enabled=true,credentials.allNamespaces=true,metrics.serviceMonitor=true,metrics.prometheusRule=true"))))
+	t.Log(strings.TrimSpace(string(helm(t, "lint", "--strict", chartDir(), "--set", "certManager.enabled=true,statusPage.enabled=true,credentials.allNamespaces=true,metrics.serviceMonitor=true,metrics.prometheusRule=true,gateway.enabled=true"))))
 }
 
 // Every value, rendered and validated by the API server; the Prometheus Operator's and
@@ -173,6 +190,34 @@ func TestTheChartsValuesPassServerSideValidation(t *testing.T) {
 				if o.GetName() == "firescope-webhook-certs" {
 					t.Errorf("%s is there with cert-manager", key(o))
 				}
+			}
+		},
+	}, {
+		name: "the gateway, one replica, with its Secret's keys renamed, identities and resources",
+		set: []string{"gateway.enabled=true", "gateway.replicas=1", "gateway.image.tag=v0.1.0", "gateway.incidentNamespace=chart-team",
+			"gateway.slackSecret.name=slack-app", "gateway.slackSecret.botTokenKey=xoxb", "gateway.identities.U024BE7LH=keiko",
+			"gateway.resources.limits.memory=64Mi"},
+		check: func(t *testing.T, objs []*unstructured.Unstructured) {
+			dep := find(t, objs, "Deployment", "firescope-gateway")
+			var d appsv1.Deployment
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(dep.Object, &d); err != nil {
+				t.Fatal(err)
+			}
+			c := d.Spec.Template.Spec.Containers[0]
+			if *d.Spec.Replicas != 1 || c.Image != "firescope/gateway:v0.1.0" || c.Resources.Limits.Memory().String() != "64Mi" {
+				t.Errorf("replicas %d, image %s, resources %v", *d.Spec.Replicas, c.Image, c.Resources)
+			}
+			if !slices.Contains(c.Args, "--namespace=chart-team") || slices.Contains(c.Args, "--namespace=default") {
+				t.Errorf("args %v", c.Args)
+			}
+			want := &corev1.SecretVolumeSource{SecretName: "slack-app", Items: []corev1.KeyToPath{
+				{Key: "signing-secret", Path: "signing-secret"}, {Key: "xoxb", Path: "bot-token"}}}
+			if got := d.Spec.Template.Spec.Volumes[0].Secret; !reflect.DeepEqual(got, want) {
+				t.Errorf("the Slack volume is %+v, want %+v", got, want)
+			}
+			ids := find(t, objs, "ConfigMap", "firescope-chat-identities")
+			if u, _, _ := unstructured.NestedString(ids.Object, "data", "U024BE7LH"); u != "keiko" {
+				t.Errorf("identities %v", ids.Object["data"])
 			}
 		},
 	}} {

@@ -77,7 +77,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer env.Stop()
+	defer func() { _ = env.Stop() }()
 	dir, err := os.MkdirTemp("", "firescope-install-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -80,7 +80,7 @@ func TestTheInstallsPodsMeetTheRestrictedPodSecurityProfile(t *testing.T) {
 	}
 
 	checked := 0
-	for _, dir := range []string{"config/default", "config/certmanager", "config/statuspage", "config/statuspage-postgres"} {
+	for _, dir := range []string{"config/default", "config/certmanager", "config/statuspage", "config/statuspage-postgres", "config/gateway"} {
 		pods := podsOf(t, objects(t, kustomize(t, dir)), "psa-restricted")
 		if len(pods) == 0 {
 			t.Fatalf("%s has no Deployment", dir)
@@ -92,5 +92,5 @@ func TestTheInstallsPodsMeetTheRestrictedPodSecurityProfile(t *testing.T) {
 			checked++
 		}
 	}
-	t.Logf("the API server admitted the %d pods of config/default, config/certmanager, config/statuspage and config/statuspage-postgres under the restricted profile", checked)
+	t.Logf("the API server admitted the %d pods of config/default, config/certmanager, config/statuspage, config/statuspage-postgres and config/gateway under the restricted profile", checked)
 }

@@ -45,9 +45,40 @@ each adjusted by firescope.adjust, with config/default's namespace replaced by t
 {{- end }}
 {{- end }}
 {{- end }}
+{{- else if and (eq $o.kind "Deployment") (eq $o.metadata.name "firescope-gateway") }}
+{{- include "firescope.adjustGateway" (dict "o" $o "g" $v.gateway) }}
+{{- else if and (eq $o.kind "ConfigMap") (eq $o.metadata.name "firescope-chat-identities") $v.gateway.identities }}
+{{- $_ := set $o "data" $v.gateway.identities }}
 {{- else if and (eq $o.kind "Deployment") (eq $o.metadata.name "firescope-statuspage") }}
 {{- range $c := $o.spec.template.spec.containers }}
 {{- $_ := set $c "image" (printf "%s:%s" $v.statusPage.image.repository $v.statusPage.image.tag) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* firescope.adjustGateway sets the gateway values on its Deployment, in place. */}}
+{{- define "firescope.adjustGateway" -}}
+{{- $g := .g }}
+{{- $spec := .o.spec }}
+{{- $_ := set $spec "replicas" (int $g.replicas) }}
+{{- range $c := $spec.template.spec.containers }}
+{{- $_ := set $c "image" (printf "%s:%s" $g.image.repository $g.image.tag) }}
+{{- if $g.resources }}
+{{- $_ := set $c "resources" $g.resources }}
+{{- end }}
+{{- $args := list }}
+{{- range $a := $c.args }}
+{{- $args = append $args (ternary (printf "--namespace=%s" $g.incidentNamespace) $a (hasPrefix "--namespace=" $a)) }}
+{{- end }}
+{{- $_ := set $c "args" $args }}
+{{- end }}
+{{- $s := $g.slackSecret }}
+{{- range $vol := $spec.template.spec.volumes }}
+{{- if eq $vol.name "slack" }}
+{{- $_ := set $vol.secret "secretName" $s.name }}
+{{- if or (ne $s.signingSecretKey "signing-secret") (ne $s.botTokenKey "bot-token") }}
+{{- $_ := set $vol.secret "items" (list (dict "key" $s.signingSecretKey "path" "signing-secret") (dict "key" $s.botTokenKey "path" "bot-token")) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}
