@@ -21,8 +21,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -32,6 +34,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/transport"
 
 	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/internal/plugin"
@@ -44,28 +47,51 @@ var incidentsGVR = schema.GroupVersionResource{Group: "firescope.dev", Version: 
 
 // Kube acts on the API server as the person who typed a command, through impersonation: RBAC,
 // the CEL rules and the admission webhook see that person, exactly as with kubectl.
+//
+// Every command goes through one connection pool, authenticated as the gateway and made once:
+// a command only wraps it in a round-tripper that names its typist (Impersonate-User), made for
+// that command and dropped with it, so no request can carry another person's name.
 type Kube struct {
 	// Base is the gateway's own client configuration; it needs the right to impersonate users.
 	Base *rest.Config
 	// Namespace holds the incidents the gateway runs.
 	Namespace string
+
+	once      sync.Once
+	transport http.RoundTripper
+	err       error
 }
 
-func (k *Kube) as(user string) *rest.Config {
+// as returns the client configuration and HTTP client of a command typed by user.
+func (k *Kube) as(user string) (*rest.Config, *http.Client, error) {
+	// client-go keeps a transport only while a client holds it: one made per command would
+	// mean a new TLS connection to the API server for most commands.
+	k.once.Do(func() {
+		c := rest.CopyConfig(k.Base)
+		c.UserAgent = "firescope-gateway"
+		k.transport, k.err = rest.TransportFor(c)
+	})
+	if k.err != nil {
+		return nil, nil, k.err
+	}
+	imp := transport.ImpersonationConfig{UserName: user}
 	c := rest.CopyConfig(k.Base)
 	c.Impersonate = rest.ImpersonationConfig{UserName: user}
-	c.UserAgent = "firescope-gateway"
-	return c
+	return c, &http.Client{Transport: transport.NewImpersonatingRoundTripper(imp, k.transport), Timeout: k.Base.Timeout}, nil
 }
 
 // Run runs a `kubectl incident` command as user and returns what it printed. A failure is an
 // error in the API server's own words.
 func (k *Kube) Run(ctx context.Context, user string, args ...string) (string, error) {
+	cfg, hc, err := k.as(user)
+	if err != nil {
+		return "", err
+	}
 	var out, errOut bytes.Buffer
 	o := plugin.NewOptions(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
 	o.Flags = genericclioptions.NewConfigFlags(false)
 	o.Flags.Namespace = &k.Namespace
-	o.Config = k.as(user)
+	o.Config, o.HTTPClient = cfg, hc
 	if plugin.ExecuteContext(ctx, o, args) != 0 {
 		return out.String(), fmt.Errorf("%s", strings.TrimSpace(strings.TrimPrefix(errOut.String(), "error: ")))
 	}
@@ -73,7 +99,11 @@ func (k *Kube) Run(ctx context.Context, user string, args ...string) (string, er
 }
 
 func (k *Kube) incidents(user string) (dynamic.ResourceInterface, error) {
-	dc, err := dynamic.NewForConfig(k.as(user))
+	cfg, hc, err := k.as(user)
+	if err != nil {
+		return nil, err
+	}
+	dc, err := dynamic.NewForConfigAndClient(cfg, hc)
 	if err != nil {
 		return nil, err
 	}
