@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -74,11 +75,20 @@ func (k *Kube) as(user string) (*rest.Config, *http.Client, error) {
 	if k.err != nil {
 		return nil, nil, k.err
 	}
-	imp := transport.ImpersonationConfig{UserName: user}
+	timeout := k.Base.Timeout
+	if timeout == 0 {
+		timeout = callTimeout
+	}
+	hc := &http.Client{Transport: transport.NewImpersonatingRoundTripper(transport.ImpersonationConfig{UserName: user}, k.transport), Timeout: timeout}
+	// The client sends the calls; the configuration names the typist too, so that a client
+	// made from it alone would still act as them.
 	c := rest.CopyConfig(k.Base)
 	c.Impersonate = rest.ImpersonationConfig{UserName: user}
-	return c, &http.Client{Transport: transport.NewImpersonatingRoundTripper(imp, k.transport), Timeout: k.Base.Timeout}, nil
+	return c, hc, nil
 }
+
+// callTimeout bounds each call to the API server when Base sets no timeout.
+const callTimeout = 30 * time.Second
 
 // Run runs a `kubectl incident` command as user and returns what it printed. A failure is an
 // error in the API server's own words.
