@@ -65,8 +65,8 @@ type Kube struct {
 
 // as returns the client configuration and HTTP client of a command typed by user.
 func (k *Kube) as(user string) (*rest.Config, *http.Client, error) {
-	// client-go keeps a transport only while a client holds it: one made per command would
-	// mean a new TLS connection to the API server for most commands.
+	// client-go keeps a cached transport only while some client holds it: holding one here
+	// keeps every command on the same connections, whatever else the process holds.
 	k.once.Do(func() {
 		c := rest.CopyConfig(k.Base)
 		c.UserAgent = "firescope-gateway"
