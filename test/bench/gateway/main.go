@@ -177,7 +177,7 @@ func run(n int, profile string) error {
 		}
 		api = append(api, time.Since(start))
 	}
-	steps, err := inProcess(ctx, cfg, cl, name, n, profile)
+	steps, calls, err := inProcess(ctx, cfg, cl, name, n, profile)
 	if err != nil {
 		return err
 	}
@@ -191,6 +191,7 @@ func run(n int, profile string) error {
 	for _, st := range steps {
 		fmt.Printf("  %-34s p50 %7.1f ms  p99 %7.1f ms\n", st.name, benchenv.Ms(q(st.d, .5)), benchenv.Ms(q(st.d, .99)))
 	}
+	fmt.Print(calls)
 	fmt.Printf("gateway memory at rest: %s; after the hand-offs: %s\n", rssRest, rss(filepath.Join(root, "bin", "gateway")))
 	return nil
 }
@@ -202,7 +203,8 @@ type step struct {
 
 // inProcess runs n hand-offs through the gateway's own steps, as the typist would, and times
 // each step: who typed it, the channel's incident, the hand-off (`kubectl incident handoff`).
-func inProcess(ctx context.Context, cfg *rest.Config, cl client.Client, incident string, n int, profile string) ([]step, error) {
+// calls describes the API calls the typist made.
+func inProcess(ctx context.Context, cfg *rest.Config, cl client.Client, incident string, n int, profile string) (steps []step, calls string, err error) {
 	rec := &recorder{}
 	cfg = rest.CopyConfig(cfg)
 	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { rec.next = rt; return rec }
@@ -211,43 +213,43 @@ func inProcess(ctx context.Context, cfg *rest.Config, cl client.Client, incident
 	if profile != "" {
 		f, err := os.Create(profile)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		defer pprof.StopCPUProfile()
 	}
-	steps := []step{{name: "who typed it (identities)"}, {name: "channel's incident (list)"}, {name: "hand-off (kubectl incident)"}}
+	steps = []step{{name: "who typed it (identities)"}, {name: "channel's incident (list)"}, {name: "hand-off (kubectl incident)"}}
 	for i := range n {
 		who := []string{"alice", "bob"}[i%2]
 		start := time.Now()
 		user, err := ids.Username(ctx, localcluster.LocalSlackUser)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		steps[0].d = append(steps[0].d, time.Since(start))
 		start = time.Now()
 		if _, err := kube.Linked(ctx, user, "C0BENCH"); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		steps[1].d = append(steps[1].d, time.Since(start))
 		start = time.Now()
 		if _, err := kube.Run(ctx, user, "handoff", "--ic="+who, "--", incident); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		steps[2].d = append(steps[2].d, time.Since(start))
 	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	fmt.Printf("in-process, per hand-off as the typist: %.1f API calls (%.1f ms in them), %.2f refused as stale (409), %.2f new connections\n",
+	calls = fmt.Sprintf("a hand-off's calls as the typist: %.1f (%.1f ms in them), %.2f refused as conflicting (409), %.2f new connections\n",
 		float64(rec.calls)/float64(n), benchenv.Ms(rec.in)/float64(n), float64(rec.conflicts)/float64(n), float64(rec.dials)/float64(n))
 	for _, verb := range slices.Sorted(maps.Keys(rec.kinds)) {
 		k := rec.kinds[verb]
-		fmt.Printf("  %-6s %.2f a hand-off, %.1f ms each on average\n", verb, float64(k.n)/float64(n), benchenv.Ms(k.d)/float64(k.n))
+		calls += fmt.Sprintf("  %-6s %.2f a hand-off, %.1f ms each on average\n", verb, float64(k.n)/float64(n), benchenv.Ms(k.d)/float64(k.n))
 	}
-	return steps, nil
+	return steps, calls, nil
 }
 
 // recorder counts the typist's calls to the API server, the time spent in them, the stale
