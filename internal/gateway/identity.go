@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -156,6 +157,14 @@ func rateLimited(ctx context.Context, call func() error) error {
 // gateway's namespace.
 const IdentitiesConfigMap = "firescope-chat-identities"
 
+// EmailTTL is how long an email Slack reported for a user (users.info) is used before Slack is
+// asked again: a changed Slack email takes effect within it. The ConfigMap is read for every
+// command, so a mapping added or changed there takes effect at the next one.
+const EmailTTL = time.Minute
+
+// maxEmails bounds the emails kept, one per Slack user who typed or was named recently.
+const maxEmails = 1024
+
 // Identities tells the Kubernetes username of a Slack user: the ConfigMap's mapping, else the
 // email Slack reports.
 type Identities struct {
@@ -163,6 +172,17 @@ type Identities struct {
 	Reader    client.Reader
 	Namespace string
 	Slack     Slack
+	// Now tells the time, for EmailTTL; nil is time.Now.
+	Now func() time.Time
+
+	mu     sync.Mutex
+	emails map[string]email
+}
+
+// email is what Slack reported for a user, and until when it is used.
+type email struct {
+	address string
+	expires time.Time
 }
 
 // ErrUnknownUser is wrapped when a Slack user has no Kubernetes username.
@@ -177,7 +197,7 @@ func (i *Identities) Username(ctx context.Context, userID string) (string, error
 	}
 	user := strings.TrimSpace(cm.Data[userID])
 	if user == "" {
-		if user, err = i.Slack.UserEmail(ctx, userID); err != nil {
+		if user, err = i.email(ctx, userID); err != nil {
 			return "", err
 		}
 	}
@@ -191,4 +211,32 @@ func (i *Identities) Username(ctx context.Context, userID string) (string, error
 		return "", fmt.Errorf("%w for Slack user %s: %q is a Kubernetes system identity, which the gateway never acts as", ErrUnknownUser, userID, user)
 	}
 	return user, nil
+}
+
+// email is the email Slack reports for the user, asked at most once per EmailTTL. Only the
+// emails Slack reported are kept, keyed by the user they were asked for: a failure, or a user
+// with no email, is asked again at the next command.
+func (i *Identities) email(ctx context.Context, userID string) (string, error) {
+	now := time.Now
+	if i.Now != nil {
+		now = i.Now
+	}
+	i.mu.Lock()
+	e, found := i.emails[userID]
+	i.mu.Unlock()
+	if found && now().Before(e.expires) {
+		return e.address, nil
+	}
+	address, err := i.Slack.UserEmail(ctx, userID)
+	if err != nil || address == "" {
+		return address, err
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.emails == nil || len(i.emails) >= maxEmails {
+		// Full: start again rather than track ages; the next commands ask Slack afresh.
+		i.emails = map[string]email{}
+	}
+	i.emails[userID] = email{address: address, expires: now().Add(EmailTTL)}
+	return address, nil
 }

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -556,5 +557,85 @@ func TestDeclareCreatesADedicatedChannelWhenThePolicyAsks(t *testing.T) {
 	}
 	if inv := c.api.Invalid(); len(inv) > 0 {
 		t.Fatalf("requests Slack would refuse: %q", inv)
+	}
+}
+
+// Two people typing in turn share the gateway's connections and its memory of Slack's
+// answers, never each other's identity: each is allowed or refused by their own RBAC, and
+// the admission webhook records the one who was allowed.
+func TestPeopleTypingInTurnEachActAsThemselves(t *testing.T) {
+	c := newChat(t)
+	if _, text := c.command("U0RICARDO", "declare Checkout errors --confirmed"); !strings.Contains(text, "declared") {
+		t.Fatal(text)
+	}
+	name := c.incidents()[0].Name
+	for i, verb := range []string{"escalate", "downgrade", "escalate", "downgrade"} {
+		before := c.incident(name).Spec.State
+		_, text := c.command("U0MALLORY", verb)
+		if !strings.Contains(text, `User "mallory@example.com" cannot`) {
+			t.Fatalf("round %d: mallory, who may not touch incidents, was told %q", i, text)
+		}
+		if state := c.incident(name).Spec.State; state != before {
+			t.Fatalf("round %d: mallory's %s moved the incident from %s to %s", i, verb, before, state)
+		}
+		if _, text = c.command("U0RICARDO", verb); strings.HasPrefix(text, ":warning:") {
+			t.Fatalf("round %d: ricardo's %s refused: %q", i, verb, text)
+		}
+		inc := c.incident(name)
+		if inc.Spec.State == before {
+			t.Fatalf("round %d: ricardo's %s left the incident %s", i, verb, before)
+		}
+		// The admission webhook records who the API server saw make the change.
+		var by map[string]string
+		must(t, json.Unmarshal([]byte(inc.Annotations[v1alpha1.AnnotationChangedBy]), &by))
+		if by["state"] != "ricardo@example.com" {
+			t.Fatalf("round %d: ricardo's %s recorded as made by %q", i, verb, by["state"])
+		}
+	}
+	asked := map[string]int{}
+	for _, r := range c.api.Requests() {
+		if r.Path == "/api/users.info" {
+			q, err := url.ParseQuery(string(r.Body))
+			must(t, err)
+			asked[q.Get("user")]++
+		}
+	}
+	if want := map[string]int{"U0RICARDO": 1, "U0MALLORY": 1}; !maps.Equal(asked, want) {
+		t.Fatalf("users.info asked %v, want each person once (their email is kept for %s)", asked, gateway.EmailTTL)
+	}
+}
+
+// A mapping in the ConfigMap takes effect at the next command; an email changed in Slack
+// within EmailTTL.
+func TestIdentityChangesTakeEffect(t *testing.T) {
+	c := newChat(t)
+	ctx := context.Background()
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	ids := c.server.Identities
+	ids.Now = func() time.Time { return now }
+	username := func() string {
+		t.Helper()
+		u, err := ids.Username(ctx, "U0RICARDO")
+		must(t, err)
+		return u
+	}
+	if u := username(); u != "ricardo@example.com" {
+		t.Fatalf("username %q", u)
+	}
+	c.api.AddUser("U0RICARDO", "ricardo@new.example.com")
+	now = now.Add(gateway.EmailTTL - time.Second)
+	if u := username(); u != "ricardo@example.com" {
+		t.Fatalf("within EmailTTL of Slack's answer: username %q", u)
+	}
+	now = now.Add(time.Second)
+	if u := username(); u != "ricardo@new.example.com" {
+		t.Fatalf("EmailTTL after Slack's answer: username %q", u)
+	}
+	cm := &corev1.ConfigMap{}
+	must(t, c.e.Client.Get(ctx, client.ObjectKey{Namespace: c.ns, Name: gateway.IdentitiesConfigMap}, cm))
+	cm.Data["U0RICARDO"] = "rico"
+	must(t, c.e.Client.Update(ctx, cm))
+	if u := username(); u != "rico" {
+		t.Fatalf("mapped in the ConfigMap: username %q", u)
 	}
 }

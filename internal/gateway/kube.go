@@ -21,8 +21,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -33,6 +36,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/transport"
 
 	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/internal/plugin"
@@ -48,28 +52,60 @@ var (
 
 // Kube acts on the API server as the person who typed a command, through impersonation: RBAC,
 // the CEL rules and the admission webhook see that person, exactly as with kubectl.
+//
+// Every command goes through one connection pool, authenticated as the gateway and made once:
+// a command only wraps it in a round-tripper that names its typist (Impersonate-User), made for
+// that command and dropped with it, so no request can carry another person's name.
 type Kube struct {
 	// Base is the gateway's own client configuration; it needs the right to impersonate users.
 	Base *rest.Config
 	// Namespace holds the incidents the gateway runs.
 	Namespace string
+
+	once      sync.Once
+	transport http.RoundTripper
+	err       error
 }
 
-func (k *Kube) as(user string) *rest.Config {
+// as returns the client configuration and HTTP client of a command typed by user.
+func (k *Kube) as(user string) (*rest.Config, *http.Client, error) {
+	// client-go keeps a cached transport only while some client holds it: holding one here
+	// keeps every command on the same connections, whatever else the process holds.
+	k.once.Do(func() {
+		c := rest.CopyConfig(k.Base)
+		c.UserAgent = "firescope-gateway"
+		k.transport, k.err = rest.TransportFor(c)
+	})
+	if k.err != nil {
+		return nil, nil, k.err
+	}
+	timeout := k.Base.Timeout
+	if timeout == 0 {
+		timeout = callTimeout
+	}
+	hc := &http.Client{Transport: transport.NewImpersonatingRoundTripper(transport.ImpersonationConfig{UserName: user}, k.transport), Timeout: timeout}
+	// The client sends the calls; the configuration names the typist too, so that a client
+	// made from it alone would still act as them.
 	c := rest.CopyConfig(k.Base)
 	c.Impersonate = rest.ImpersonationConfig{UserName: user}
-	c.UserAgent = "firescope-gateway"
-	return c
+	return c, hc, nil
 }
+
+// callTimeout bounds each call to the API server when Base sets no timeout.
+const callTimeout = 30 * time.Second
 
 // Run runs a `kubectl incident` command as user and returns what it printed. A failure is an
 // error in the API server's own words.
 func (k *Kube) Run(ctx context.Context, user string, args ...string) (string, error) {
+	cfg, hc, err := k.as(user)
+	if err != nil {
+		return "", err
+	}
 	var out, errOut bytes.Buffer
 	o := plugin.NewOptions(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
 	o.Flags = genericclioptions.NewConfigFlags(false)
 	o.Flags.Namespace = &k.Namespace
-	o.Config = k.as(user)
+	o.Config, o.HTTPClient = cfg, hc
 	if plugin.ExecuteContext(ctx, o, args) != 0 {
 		return out.String(), fmt.Errorf("%s", strings.TrimSpace(strings.TrimPrefix(errOut.String(), "error: ")))
 	}
@@ -77,7 +113,11 @@ func (k *Kube) Run(ctx context.Context, user string, args ...string) (string, er
 }
 
 func (k *Kube) incidents(user string) (dynamic.ResourceInterface, error) {
-	dc, err := dynamic.NewForConfig(k.as(user))
+	cfg, hc, err := k.as(user)
+	if err != nil {
+		return nil, err
+	}
+	dc, err := dynamic.NewForConfigAndClient(cfg, hc)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +166,11 @@ func (k *Kube) Linked(ctx context.Context, user, channel string) (string, error)
 // Policy returns the default ResponsePolicy of the incidents' namespace, read as user; nil
 // when there is none.
 func (k *Kube) Policy(ctx context.Context, user string) (*v1alpha1.ResponsePolicy, error) {
-	dc, err := dynamic.NewForConfig(k.as(user))
+	cfg, hc, err := k.as(user)
+	if err != nil {
+		return nil, err
+	}
+	dc, err := dynamic.NewForConfigAndClient(cfg, hc)
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -65,6 +66,9 @@ type Options struct {
 	// Config, when set, is the client configuration to use instead of the kubeconfig flags'
 	// (the chat gateway's, impersonating the person who typed the command).
 	Config *rest.Config
+	// HTTPClient, when set with Config, sends the calls instead of a client made from Config:
+	// the chat gateway's one connection pool, with the typist named on each request.
+	HTTPClient *http.Client
 
 	warnings *warningCollector
 }
@@ -183,6 +187,9 @@ func (o *Options) dynamicClient() (dynamic.Interface, error) {
 	cfg, err := o.restConfig()
 	if err != nil {
 		return nil, err
+	}
+	if o.HTTPClient != nil {
+		return dynamic.NewForConfigAndClient(cfg, o.HTTPClient)
 	}
 	return dynamic.NewForConfig(cfg)
 }

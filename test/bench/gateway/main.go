@@ -16,7 +16,9 @@ limitations under the License.
 
 // Command gateway measures the chat gateway on a local control plane: a signed Slack hand-off
 // to the Incident changed (seen through a watch), next to the API server's own patch-to-watch
-// latency in the same run, and the gateway's memory at rest.
+// latency in the same run, and the gateway's memory at rest. It then runs the same hand-offs
+// through the gateway's code in-process and times each step of a command, with a CPU profile
+// of those steps when -cpuprofile is given (`go tool pprof -top FILE`).
 //
 //	make build && KUBEBUILDER_ASSETS=$PWD/bin/k8s-... go run ./test/bench/gateway -n 100
 package main
@@ -25,16 +27,22 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"firescope.dev/firescope/api/v1alpha1"
@@ -47,14 +55,15 @@ import (
 
 func main() {
 	n := flag.Int("n", 100, "hand-offs to send")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the in-process hand-offs to this file")
 	flag.Parse()
-	if err := run(*n); err != nil {
+	if err := run(*n, *profile); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/gateway:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n int) error {
+func run(n int, profile string) error {
 	ctx := context.Background()
 	root := testenv.RepoRoot()
 	dir, err := os.MkdirTemp("", "firescope-bench-gateway-")
@@ -168,14 +177,127 @@ func run(n int) error {
 		}
 		api = append(api, time.Since(start))
 	}
+	steps, calls, err := inProcess(ctx, cfg, cl, name, n, profile)
+	if err != nil {
+		return err
+	}
 	q := benchenv.Quantile
 	fmt.Printf("hand-offs: %d, from a signed Slack request to the Incident changed (watch)\n", n)
 	fmt.Printf("  chat hand-off -> Incident changed  p50 %7.1f ms  p99 %7.1f ms\n", benchenv.Ms(q(chat, .5)), benchenv.Ms(q(chat, .99)))
 	fmt.Printf("  gateway answered                   p50 %7.1f ms  p99 %7.1f ms\n", benchenv.Ms(q(answer, .5)), benchenv.Ms(q(answer, .99)))
 	fmt.Printf("  API server patch -> watch          p50 %7.1f ms  p99 %7.1f ms\n", benchenv.Ms(q(api, .5)), benchenv.Ms(q(api, .99)))
 	fmt.Printf("  ratio                              p50 %7.1fx    p99 %7.1fx\n", float64(q(chat, .5))/float64(q(api, .5)), float64(q(chat, .99))/float64(q(api, .99)))
+	fmt.Printf("the steps of a hand-off, in-process (the bench's own client as the gateway):\n")
+	for _, st := range steps {
+		fmt.Printf("  %-34s p50 %7.1f ms  p99 %7.1f ms\n", st.name, benchenv.Ms(q(st.d, .5)), benchenv.Ms(q(st.d, .99)))
+	}
+	fmt.Print(calls)
 	fmt.Printf("gateway memory at rest: %s; after the hand-offs: %s\n", rssRest, rss(filepath.Join(root, "bin", "gateway")))
 	return nil
+}
+
+type step struct {
+	name string
+	d    []time.Duration
+}
+
+// inProcess runs n hand-offs through the gateway's own steps, as the typist would, and times
+// each step: who typed it, the channel's incident, the hand-off (`kubectl incident handoff`).
+// calls describes the API calls the typist made.
+func inProcess(ctx context.Context, cfg *rest.Config, cl client.Client, incident string, n int, profile string) (steps []step, calls string, err error) {
+	rec := &recorder{}
+	cfg = rest.CopyConfig(cfg)
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { rec.next = rt; return rec }
+	ids := &gateway.Identities{Reader: cl, Namespace: "default"}
+	kube := &gateway.Kube{Base: cfg, Namespace: "default"}
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return nil, "", err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, "", err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	steps = []step{{name: "who typed it (identities)"}, {name: "channel's incident (list)"}, {name: "hand-off (kubectl incident)"}}
+	for i := range n {
+		who := []string{"alice", "bob"}[i%2]
+		start := time.Now()
+		user, err := ids.Username(ctx, localcluster.LocalSlackUser)
+		if err != nil {
+			return nil, "", err
+		}
+		steps[0].d = append(steps[0].d, time.Since(start))
+		start = time.Now()
+		if _, err := kube.Linked(ctx, user, "C0BENCH"); err != nil {
+			return nil, "", err
+		}
+		steps[1].d = append(steps[1].d, time.Since(start))
+		start = time.Now()
+		if _, err := kube.Run(ctx, user, "handoff", "--ic="+who, "--", incident); err != nil {
+			return nil, "", err
+		}
+		steps[2].d = append(steps[2].d, time.Since(start))
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	calls = fmt.Sprintf("a hand-off's calls as the typist: %.1f (%.1f ms in them), %.2f refused as conflicting (409), %.2f new connections\n",
+		float64(rec.calls)/float64(n), benchenv.Ms(rec.in)/float64(n), float64(rec.conflicts)/float64(n), float64(rec.dials)/float64(n))
+	for _, verb := range slices.Sorted(maps.Keys(rec.kinds)) {
+		k := rec.kinds[verb]
+		calls += fmt.Sprintf("  %-6s %.2f a hand-off, %.1f ms each on average\n", verb, float64(k.n)/float64(n), benchenv.Ms(k.d)/float64(k.n))
+	}
+	return steps, calls, nil
+}
+
+// recorder counts the typist's calls to the API server, the time spent in them, the stale
+// writes refused, and the connections that were not reused.
+type recorder struct {
+	next                    http.RoundTripper
+	mu                      sync.Mutex
+	calls, conflicts, dials int
+	in                      time.Duration
+	kinds                   map[string]*kind
+}
+
+// kind is the calls of one sort (GET, LIST, PATCH) and the time spent in them.
+type kind struct {
+	n int
+	d time.Duration
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
+		if !i.Reused {
+			r.mu.Lock()
+			r.dials++
+			r.mu.Unlock()
+		}
+	}}
+	start := time.Now()
+	resp, err := r.next.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls++
+	r.in += time.Since(start)
+	verb := req.Method
+	if verb == http.MethodGet && strings.HasSuffix(req.URL.Path, "/incidents") {
+		verb = "LIST"
+	}
+	if r.kinds == nil {
+		r.kinds = map[string]*kind{}
+	}
+	if r.kinds[verb] == nil {
+		r.kinds[verb] = &kind{}
+	}
+	r.kinds[verb].n++
+	r.kinds[verb].d += time.Since(start)
+	if err == nil && resp.StatusCode == http.StatusConflict {
+		r.conflicts++
+	}
+	return resp, err
 }
 
 func waitFor(w watch.Interface, done func(any) bool) error {
