@@ -44,6 +44,8 @@ type PageInfo struct {
 	Location *time.Location
 	// CacheMaxAge is the Cache-Control max-age of the public reads.
 	CacheMaxAge time.Duration
+	// Subscriptions is set when the page takes subscribers: the pages link to the form.
+	Subscriptions bool
 }
 
 // Page is one status page: its records in memory, their durable copy on disk, and the
@@ -74,6 +76,9 @@ type Page struct {
 	// each version of an incident.
 	etagBase string
 	freezes  uint64
+	// announce, when subscriptions are on, takes the events of each write that published
+	// an update or a post-mortem with notifications (subscriptions.go).
+	announce func([]*eventRecord)
 }
 
 // limits are what the page holds at most: api.MaxIncidents, api.MaxIncidentBytes and
@@ -400,6 +405,7 @@ func (p *Page) putIncident(sc scope, id string, req api.IncidentRequest) (api.In
 	inc.rec = &rec
 	p.incidents[id] = inc
 	p.apply(b, now)
+	p.announceBatch(b)
 	return p.incidentAPI(inc), created, nil
 }
 
@@ -442,6 +448,7 @@ func (p *Page) putUpdate(sc scope, incidentID, updateID string, req api.UpdateRe
 	}
 	inc.rec = &rec
 	p.apply(b, now)
+	p.announceBatch(b)
 	return updateAPI(u), true, nil
 }
 
@@ -494,7 +501,7 @@ func (p *Page) prepareUpdate(inc *incidentState, id string, req *api.UpdateReque
 		return nil, nil, &apiError{status: http.StatusUnprocessableEntity, code: api.CodeLimitExceeded,
 			message: fmt.Sprintf("incident %q already has %d updates, the limit", inc.rec.ID, api.MaxUpdatesPerIncident)}
 	}
-	u := &updateRecord{ID: id, IncidentID: inc.rec.ID, Status: string(req.Status), Body: req.Body, CreatedAt: now, Seq: p.seq + 1}
+	u := &updateRecord{ID: id, IncidentID: inc.rec.ID, Status: string(req.Status), Body: req.Body, CreatedAt: now, Seq: p.seq + 1, Notify: req.Notify}
 	if req.CreatedAt != nil {
 		u.CreatedAt = req.CreatedAt.UTC()
 	}

@@ -63,7 +63,7 @@ func (p *Page) putPostmortem(sc scope, incidentID string, req api.PostmortemRequ
 	rec.Draft = req.Body
 	if req.Published && rec.PublishedBody != req.Body {
 		if !rec.published() {
-			rec.PublishedAt = now
+			rec.PublishedAt, rec.Notify = now, req.Notify
 		}
 		rec.PublishedBody, rec.RevisedAt = req.Body, now
 	}
@@ -88,6 +88,7 @@ func (p *Page) putPostmortem(sc scope, incidentID string, req api.PostmortemRequ
 		return api.Postmortem{}, false, err
 	}
 	inc.postmortem = &rec
+	p.announcePostmortem(inc, old)
 	if public {
 		inc.rec = &incRec
 		p.touch(now)

@@ -118,6 +118,7 @@ type snapshot struct {
 type timeView struct{ ISO, Text string }
 
 type siteView struct {
+	Subscribe bool
 	Name      string
 	CSS       template.CSS
 	UpdatedAt timeView
@@ -364,7 +365,7 @@ func (p *Page) cost(inc *publicIncident) int {
 }
 
 func (p *Page) site(updated time.Time) siteView {
-	s := siteView{Name: p.info.Name, CSS: template.CSS(styleCSS), Zone: p.info.Location.String()}
+	s := siteView{Name: p.info.Name, CSS: template.CSS(styleCSS), Zone: p.info.Location.String(), Subscribe: p.info.Subscriptions}
 	if !updated.IsZero() {
 		s.UpdatedAt = p.timeView(updated)
 	}

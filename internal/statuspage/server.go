@@ -70,6 +70,8 @@ type Config struct {
 	// MemoryLimit is the Go runtime's soft memory limit in bytes (debug.SetMemoryLimit), 0
 	// for none.
 	MemoryLimit int64
+	// Subscriptions configures the subscribers' mail and webhooks.
+	Subscriptions SubscriptionConfig
 }
 
 // ParseConfig reads the flags in args and, for flags not given there, the environment.
@@ -90,6 +92,7 @@ func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "How long requests in flight may take to finish on SIGTERM.")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error; debug logs every write API request, refused ones too.")
 	fs.StringVar(&memLimit, "memory-limit", "", "Soft memory limit of the Go runtime, in bytes or with Ki, Mi or Gi, such as 230Mi; 0 for none (default: half the container's memory limit, if it has one).")
+	cfg.Subscriptions.addFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(usageOut, "Usage: statuspage [flags]\n\n"+
 			"Serves the Firescope status page. Every flag can also be set in the environment as\n"+
@@ -148,6 +151,10 @@ func ParseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	if cfg.Page.CacheMaxAge < 0 {
 		return cfg, fmt.Errorf("--cache-max-age must not be negative")
 	}
+	if err := cfg.Subscriptions.finish(getenv); err != nil {
+		return cfg, err
+	}
+	cfg.Page.Subscriptions = cfg.Subscriptions.Enabled()
 	return cfg, nil
 }
 
@@ -244,7 +251,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	srv := NewHTTPServer(NewScopedHandler(page, cfg.Tokens, log), log)
+	h := NewScopedHandler(page, cfg.Tokens, log)
+	if cfg.Subscriptions.Enabled() {
+		var stop func()
+		if h, stop, err = startSubscriptions(ctx, page, cfg.Subscriptions, h, log); err != nil {
+			return err
+		}
+		// Before the database closes: the messages in flight finish and are recorded.
+		defer stop()
+	}
+	srv := NewHTTPServer(h, log)
 	ln = corkListener{ln}
 	namespaces := make([]string, 0, len(cfg.Tokens.Namespaces))
 	for ns := range cfg.Tokens.Namespaces {

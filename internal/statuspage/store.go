@@ -86,6 +86,8 @@ type updateRecord struct {
 	Components []affectedComponent `json:"components,omitempty"`
 	// Seq is the arrival order, which breaks ties between equal CreatedAt.
 	Seq uint64 `json:"seq"`
+	// Notify is set when the update was published with notifications to subscribers.
+	Notify bool `json:"notify,omitempty"`
 }
 
 // postmortemRecord is an incident's post-mortem as stored: the draft and, once published, the
@@ -97,6 +99,8 @@ type postmortemRecord struct {
 	PublishedAt   time.Time `json:"published_at,omitzero"`
 	// RevisedAt is when PublishedBody last changed.
 	RevisedAt time.Time `json:"revised_at,omitzero"`
+	// Notify is set when the first publication asked to notify subscribers.
+	Notify    bool      `json:"notify,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }

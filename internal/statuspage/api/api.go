@@ -161,6 +161,9 @@ type UpdateRequest struct {
 	CreatedAt *time.Time `json:"created_at,omitempty"`
 	// Components are the component statuses this update sets.
 	Components []ComponentChange `json:"components,omitempty"`
+	// Notify asks the page to notify its subscribers of this update, once. It is not part of
+	// the update's content: a retry that differs only in it changes nothing.
+	Notify bool `json:"notify,omitempty"`
 }
 
 // UpdateEdit is the body of PATCH /api/v1/incidents/{id}/updates/{updateID}: a correction of
@@ -211,6 +214,9 @@ type PostmortemRequest struct {
 	// correcting the published text). When false, only the draft changes: a published
 	// post-mortem stays published with its text, so a post-mortem is never withdrawn.
 	Published bool `json:"published"`
+	// Notify, with Published, asks the page to notify its subscribers of the post-mortem's
+	// first publication (a correction notifies nobody).
+	Notify bool `json:"notify,omitempty"`
 }
 
 // Postmortem is an incident's post-mortem as the server stores it.
