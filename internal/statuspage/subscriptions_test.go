@@ -19,6 +19,7 @@ package statuspage
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,8 +34,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	smtp "github.com/emersion/go-smtp"
+	bolt "go.etcd.io/bbolt"
 
 	"firescope.dev/firescope/internal/safehttp"
 	"firescope.dev/firescope/internal/statuspage/api"
@@ -45,7 +50,7 @@ const subsToken = "test-admin-token-0123456789"
 // subsFixture is a page with subscriptions, served over HTTP, mailing through an in-process
 // SMTP sink.
 type subsFixture struct {
-	t    *testing.T
+	t    testing.TB
 	path string
 	sink *MailSink
 	page *Page
@@ -54,7 +59,7 @@ type subsFixture struct {
 	stop func()
 }
 
-func newSubsFixture(t *testing.T, path string, sink *MailSink, allow *safehttp.Allowlist) *subsFixture {
+func newSubsFixture(t testing.TB, path string, sink *MailSink, allow *safehttp.Allowlist) *subsFixture {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -100,7 +105,7 @@ func newSubsFixture(t *testing.T, path string, sink *MailSink, allow *safehttp.A
 	return f
 }
 
-func newSink(t *testing.T) *MailSink {
+func newSink(t testing.TB) *MailSink {
 	t.Helper()
 	sink, err := StartMailSink("127.0.0.1:0", nil)
 	if err != nil {
@@ -111,7 +116,7 @@ func newSink(t *testing.T) *MailSink {
 }
 
 // waitFor polls cond; the bound only keeps a broken test from hanging.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(20 * time.Second); !cond(); {
 		if time.Now().After(deadline) {
@@ -156,7 +161,7 @@ type sentMail struct {
 	body   string
 }
 
-func mails(t *testing.T, sink *MailSink) []sentMail {
+func mails(t testing.TB, sink *MailSink) []sentMail {
 	t.Helper()
 	var out []sentMail
 	for _, m := range sink.Messages() {
@@ -173,14 +178,14 @@ func mails(t *testing.T, sink *MailSink) []sentMail {
 	return out
 }
 
-func mailsTo(t *testing.T, sink *MailSink, addr string) []sentMail {
+func mailsTo(t testing.TB, sink *MailSink, addr string) []sentMail {
 	return slices.DeleteFunc(mails(t, sink), func(m sentMail) bool { return !slices.Contains(m.to, addr) })
 }
 
 var linkRE = regexp.MustCompile(`https?://[^\s]+/subscriptions/[A-Za-z0-9_-]+(/[a-z]+)?`)
 
 // link returns the path of the mail's link ending in action ("" for the management link).
-func (m sentMail) link(t *testing.T, action string) string {
+func (m sentMail) link(t testing.TB, action string) string {
 	t.Helper()
 	for _, l := range linkRE.FindAllString(m.body, -1) {
 		u, err := url.Parse(l)
@@ -498,5 +503,271 @@ func TestSubscriptionPagesKeepTheTokenPrivate(t *testing.T) {
 	}
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self'") || !strings.Contains(csp, "default-src 'none'") {
 		t.Errorf("Content-Security-Policy = %q", csp)
+	}
+}
+
+// eventMails counts the notifications per subscriber and subject, leaving out the
+// confirmation requests.
+func eventMails(t *testing.T, sink *MailSink) map[string]int {
+	out := map[string]int{}
+	for _, m := range mails(t, sink) {
+		if m.header.Get("List-Unsubscribe") != "" {
+			out[m.to[0]+" "+m.header.Get("Subject")]++
+		}
+	}
+	return out
+}
+
+func TestAStopMidSendFinishesTheMailAndTheRestartSendsNothingAgain(t *testing.T) {
+	sink := newSink(t)
+	path := filepath.Join(t.TempDir(), "sp.db")
+	f := newSubsFixture(t, path, sink, nil)
+	f.subscribeAndConfirm("a@example.com")
+	f.subscribeAndConfirm("b@example.com")
+	f.idle()
+	held, release := make(chan struct{}, 2), make(chan struct{})
+	sink.Accept = func(m SinkMessage) error {
+		held <- struct{}{}
+		<-release
+		return nil
+	}
+	f.publish("api-errors", "u1", true)
+	<-held
+	stopped := make(chan struct{})
+	go func() { f.stop(); close(stopped) }()
+	select {
+	case <-stopped:
+		t.Fatal("the stop did not wait for the mail in flight")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	<-stopped
+	sink.Accept = nil
+	// The other subscriber's mail may not have started before the stop: the restart sends it.
+	f = newSubsFixture(t, path, sink, nil)
+	f.idle()
+	f.publish("api-errors", "u2", true)
+	f.idle()
+	want := map[string]int{}
+	for _, addr := range []string{"a@example.com", "b@example.com"} {
+		want[addr+" [Example Status] Elevated errors on api-errors: Investigating"] = 2
+	}
+	got := map[string]int{}
+	for k, n := range eventMails(t, sink) {
+		got[k] = n
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("mails per subscriber and subject:\n got %v\nwant %v (one for each of the two updates)", got, want)
+	}
+}
+
+// crashCopy is the file as a crash at this moment would leave it: every committed
+// transaction, nothing else.
+func crashCopy(t *testing.T, f *subsFixture) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "crashed.db")
+	if err := f.page.store.db.View(func(tx *bolt.Tx) error { return tx.CopyFile(path, 0o600) }); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestACrashBeforeTheRelayAcceptedSendsTheMailAfterTheRestart(t *testing.T) {
+	sink := newSink(t)
+	f := newSubsFixture(t, filepath.Join(t.TempDir(), "sp.db"), sink, nil)
+	f.subscribeAndConfirm("a@example.com")
+	f.idle()
+	held, release := make(chan struct{}), make(chan struct{})
+	sink.Accept = func(m SinkMessage) error {
+		close(held)
+		<-release
+		return fmt.Errorf("the connection died") // never accepted: the crash came first
+	}
+	f.publish("api-errors", "u1", true)
+	<-held
+	crashed := crashCopy(t, f)
+	sink.Accept = func(SinkMessage) error { return fmt.Errorf("the old process is gone") }
+	close(release)
+	f.stop()
+	sink.Accept = nil
+
+	f = newSubsFixture(t, crashed, sink, nil)
+	f.idle()
+	if got := eventMails(t, sink); len(got) != 1 || got["a@example.com [Example Status] Elevated errors on api-errors: Investigating"] != 1 {
+		t.Errorf("after the crash and restart: %v, want the one notification", got)
+	}
+}
+
+func TestACrashAfterTheDeliveryWasRecordedSendsNothingAgain(t *testing.T) {
+	sink := newSink(t)
+	f := newSubsFixture(t, filepath.Join(t.TempDir(), "sp.db"), sink, nil)
+	f.subscribeAndConfirm("a@example.com")
+	f.publish("api-errors", "u1", true)
+	f.idle()
+	crashed := crashCopy(t, f)
+	f.stop()
+	f = newSubsFixture(t, crashed, sink, nil)
+	f.publish("api-errors", "u1", true) // the publisher's retry after the crash
+	f.idle()
+	if got := eventMails(t, sink); len(got) != 1 || got["a@example.com [Example Status] Elevated errors on api-errors: Investigating"] != 1 {
+		t.Errorf("after the crash and restart: %v, want the one notification", got)
+	}
+}
+
+func TestACrashBeforeTheFanOutStillNotifiesAfterTheRestart(t *testing.T) {
+	sink := newSink(t)
+	path := filepath.Join(t.TempDir(), "sp.db")
+	f := newSubsFixture(t, path, sink, nil)
+	f.subscribeAndConfirm("a@example.com")
+	f.idle()
+	f.stop()
+	// The update is committed by a page whose subscriptions never saw it, as when the
+	// process dies between the page's commit and the fan-out.
+	page, err := OpenPage(path, PageInfo{Name: "Example Status", URL: "http://127.0.0.1"}, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := page.PutIncident("api-errors", api.IncidentRequest{Name: "Elevated errors on api-errors", Impact: api.ImpactMajor,
+		Update: &api.UpdateRequest{ID: "u1", Status: api.Investigating, Body: "Looking.", Notify: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := page.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f = newSubsFixture(t, path, sink, nil)
+	f.idle()
+	if got := eventMails(t, sink); len(got) != 1 {
+		t.Errorf("after the restart: %v, want the one notification", got)
+	}
+}
+
+func TestARefusedMailIsRetriedWithBackoffAndAPermanentRefusalGivenUp(t *testing.T) {
+	sink := newSink(t)
+	f := newSubsFixture(t, filepath.Join(t.TempDir(), "sp.db"), sink, nil)
+	f.subscribeAndConfirm("flaky@example.com")
+	f.subscribeAndConfirm("gone@example.com")
+	f.idle()
+	var mu sync.Mutex
+	refusals := 0
+	sink.Accept = func(m SinkMessage) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if m.To[0] == "gone@example.com" {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+		}
+		if refusals < 2 {
+			refusals++
+			return fmt.Errorf("try again later")
+		}
+		return nil
+	}
+	f.publish("api-errors", "u1", true)
+	f.idle()
+	got := eventMails(t, sink)
+	if got["flaky@example.com [Example Status] Elevated errors on api-errors: Investigating"] != 1 || len(got) != 1 {
+		t.Errorf("after two temporary refusals and one permanent: %v", got)
+	}
+	if refusals != 2 {
+		t.Errorf("%d temporary refusals, want 2", refusals)
+	}
+}
+
+func TestAPostmortemNotifiesOnItsFirstPublicationOnly(t *testing.T) {
+	sink := newSink(t)
+	f := newSubsFixture(t, filepath.Join(t.TempDir(), "sp.db"), sink, nil)
+	f.subscribeAndConfirm("a@example.com")
+	f.publish("api-errors", "u1", false)
+	for _, req := range []api.PostmortemRequest{
+		{Body: "A draft.", Notify: true},                        // drafts are private
+		{Body: "What happened.", Published: true, Notify: true}, // the publication
+		{Body: "What happened, corrected.", Published: true, Notify: true},
+	} {
+		if _, _, err := f.page.PutPostmortem("api-errors", req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.idle()
+	ms := mailsTo(t, sink, "a@example.com")
+	if len(ms) != 2 {
+		t.Fatalf("%d mails, want the confirmation and one post-mortem", len(ms))
+	}
+	checkMailHeaders(t, ms[1], "a@example.com", "[Example Status] Elevated errors on api-errors: post-mortem")
+	if !strings.Contains(ms[1].body, "What happened.") || !strings.Contains(ms[1].body, "/incidents/api-errors#postmortem") {
+		t.Errorf("the post-mortem mail:\n%s", ms[1].body)
+	}
+}
+
+func TestWebhookSubscribersGetSignedJSON(t *testing.T) {
+	sink := newSink(t)
+	type delivery struct {
+		header http.Header
+		body   []byte
+	}
+	got := make(chan delivery, 10)
+	var answered atomic.Int32
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if answered.Add(1) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		got <- delivery{r.Header.Clone(), b}
+	}))
+	defer hook.Close()
+	f := newSubsFixture(t, filepath.Join(t.TempDir(), "sp.db"), sink, safehttp.Loopback())
+	if _, _, err := f.page.PutComponent("api", api.ComponentRequest{Name: "API"}); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := f.post("/subscribe", url.Values{"email": {"ops@example.com"}, "webhook_url": {hook.URL + "/status"}}); code != http.StatusOK {
+		t.Fatalf("%d\n%s", code, body)
+	}
+	f.idle()
+	confirm := mailsTo(t, sink, "ops@example.com")[0]
+	manage := strings.TrimSuffix(confirm.link(t, "confirm"), "/confirm")
+	if code, _ := f.post(manage+"/confirm", nil); code != http.StatusOK {
+		t.Fatal(code)
+	}
+	_, page := f.get(manage)
+	secret := regexp.MustCompile(`whsec_[0-9a-f]{64}`).FindString(page)
+	if secret == "" {
+		t.Fatalf("the management page shows no signing secret:\n%s", page)
+	}
+	f.publish("api-errors", "u1", true, "api")
+	d := <-got
+	if sig := d.header.Get(WebhookSignatureHeader); sig != SignWebhook(secret, d.body) {
+		t.Errorf("signature %q does not match the body under the page's secret", sig)
+	}
+	if d.header.Get(WebhookEventHeader) != "incident.update" || d.header.Get(WebhookDeliveryHeader) == "" {
+		t.Errorf("headers: %v", d.header)
+	}
+	var pl webhookPayload
+	if err := json.Unmarshal(d.body, &pl); err != nil {
+		t.Fatal(err)
+	}
+	if pl.Incident.ID != "api-errors" || pl.Update == nil || pl.Update.ID != "u1" || len(pl.Update.Components) != 1 || pl.Update.Components[0].NewStatus != "partial_outage" {
+		t.Errorf("payload: %s", d.body)
+	}
+	f.idle()
+	if n := len(mailsTo(t, sink, "ops@example.com")); n != 1 {
+		t.Errorf("a webhook subscriber was also mailed: %d mails", n)
+	}
+}
+
+func TestWebhooksToInternalAddressesAreRefusedUnlessAllowed(t *testing.T) {
+	sink := newSink(t)
+	var calls atomic.Int32
+	hook := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { calls.Add(1) }))
+	defer hook.Close()
+	f := newSubsFixture(t, filepath.Join(t.TempDir(), "sp.db"), sink, nil)
+	if code, _ := f.post("/subscribe", url.Values{"email": {"ops@example.com"}, "webhook_url": {hook.URL}}); code != http.StatusOK {
+		t.Fatal(code)
+	}
+	f.idle()
+	manage := strings.TrimSuffix(mailsTo(t, sink, "ops@example.com")[0].link(t, "confirm"), "/confirm")
+	f.post(manage+"/confirm", nil)
+	f.publish("api-errors", "u1", true)
+	f.idle()
+	if n := calls.Load(); n != 0 {
+		t.Errorf("the loopback webhook was called %d times", n)
 	}
 }
