@@ -47,6 +47,8 @@ type MailSink struct {
 	// Accept, if set, decides each message's fate before it is kept: an error refuses it
 	// (an *smtp.SMTPError keeps its code; anything else is a 451, to be retried).
 	Accept func(SinkMessage) error
+	// Latency, if set, delays the answer to each MAIL FROM, as a relay across a network.
+	Latency time.Duration
 
 	mu   sync.Mutex
 	msgs []SinkMessage
@@ -99,9 +101,13 @@ type sinkSession struct {
 	to   []string
 }
 
-func (ss *sinkSession) Reset()                                      { ss.from, ss.to = "", nil }
-func (ss *sinkSession) Logout() error                               { return nil }
-func (ss *sinkSession) Mail(from string, _ *smtp.MailOptions) error { ss.from = from; return nil }
+func (ss *sinkSession) Reset()        { ss.from, ss.to = "", nil }
+func (ss *sinkSession) Logout() error { return nil }
+func (ss *sinkSession) Mail(from string, _ *smtp.MailOptions) error {
+	time.Sleep(ss.sink.Latency)
+	ss.from = from
+	return nil
+}
 func (ss *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	ss.to = append(ss.to, to)
 	return nil
