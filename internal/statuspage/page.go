@@ -79,6 +79,8 @@ type Page struct {
 	// announce, when subscriptions are on, takes the events of each write that published
 	// an update or a post-mortem with notifications (subscriptions.go).
 	announce func([]*eventRecord)
+	// history is each component's status changes, oldest first (history.go).
+	history map[string][]statusChange
 }
 
 // limits are what the page holds at most: api.MaxIncidents, api.MaxIncidentBytes and
@@ -215,6 +217,10 @@ func OpenPage(path string, info PageInfo, now func() time.Time) (*Page, error) {
 		// A new, empty page: page.updated_at must still be a real time.
 		p.updatedAt = p.clock()
 	}
+	if err := p.loadHistory(); err != nil {
+		_ = s.close()
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
 	p.render(nil, true)
 	return p, nil
 }
@@ -262,7 +268,7 @@ func (p *Page) PutComponent(id string, req api.ComponentRequest) (api.Component,
 			rec.Status, rec.StatusAt = string(req.Status), now
 		}
 	}
-	rec.Name, rec.Description = req.Name, req.Description
+	rec.Name, rec.Description, rec.Group = req.Name, req.Description, req.Group
 	if req.Position != nil {
 		rec.Position = *req.Position
 	}
@@ -274,6 +280,7 @@ func (p *Page) PutComponent(id string, req api.ComponentRequest) (api.Component,
 		return api.Component{}, false, err
 	}
 	p.components[id] = &rec
+	p.recordStatuses([]*componentRecord{&rec})
 	p.touch(now)
 	p.render(nil, false)
 	return componentAPI(&rec), old == nil, nil
@@ -294,6 +301,7 @@ func (p *Page) DeleteComponent(id string) error {
 		return err
 	}
 	delete(p.components, id)
+	delete(p.history, id)
 	p.touch(p.clock())
 	p.render(nil, false)
 	return nil
@@ -665,6 +673,7 @@ func (p *Page) apply(b batch, now time.Time) {
 	for _, c := range b.components {
 		p.components[c.ID] = c
 	}
+	p.recordStatuses(b.components)
 	for _, r := range b.incidents {
 		changed[r.ID] = true
 	}
@@ -689,7 +698,7 @@ func (p *Page) sortedComponents() []*componentRecord {
 }
 
 func componentAPI(c *componentRecord) api.Component {
-	return api.Component{ID: c.ID, Name: c.Name, Description: c.Description, Position: c.Position,
+	return api.Component{ID: c.ID, Name: c.Name, Description: c.Description, Group: c.Group, Position: c.Position,
 		Status: api.ComponentStatus(c.Status), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 

@@ -251,6 +251,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	go page.rerenderDaily(ctx)
 	h := NewScopedHandler(page, cfg.Tokens, log)
 	if cfg.Subscriptions.Enabled() {
 		var stop func()

@@ -60,6 +60,8 @@ type componentRecord struct {
 	// it, or the time of a PUT that changed it (zero for a status set at creation). An update
 	// written earlier (a late retry) does not override it.
 	StatusAt time.Time `json:"status_at"`
+	// Group is the name of the group the page shows the component in, "" for none.
+	Group string `json:"group,omitempty"`
 }
 
 // incidentRecord is an incident without its updates, which are stored one record each so

@@ -444,8 +444,14 @@ func (s *subscriptions) componentChoices(chosen []string) []componentChoice {
 	s.page.mu.Lock()
 	defer s.page.mu.Unlock()
 	var out []componentChoice
-	for _, c := range s.page.sortedComponents() {
-		out = append(out, componentChoice{ID: c.ID, Name: c.Name, Checked: slices.Contains(chosen, c.ID)})
+	for _, g := range groupComponents(s.page.sortedComponents()) {
+		for i, c := range g.Members {
+			choice := componentChoice{ID: c.ID, Name: c.Name, Checked: slices.Contains(chosen, c.ID)}
+			if i == 0 {
+				choice.Group = g.Name
+			}
+			out = append(out, choice)
+		}
 	}
 	return out
 }

@@ -109,6 +109,9 @@ type ComponentRequest struct {
 	Name string `json:"name"`
 	// Description is optional help text under the name.
 	Description string `json:"description,omitempty"`
+	// Group is optional: the name of the group the page shows the component in (such as
+	// "Europe"). The group's status is the worst of its components'.
+	Group string `json:"group,omitempty"`
 	// Position orders components on the page, lowest first, then by name. Optional: a new
 	// component goes last, an existing one keeps its place.
 	Position *int `json:"position,omitempty"`
@@ -121,6 +124,7 @@ type Component struct {
 	ID          string          `json:"id"`
 	Name        string          `json:"name"`
 	Description string          `json:"description,omitempty"`
+	Group       string          `json:"group,omitempty"`
 	Position    int             `json:"position"`
 	Status      ComponentStatus `json:"status"`
 	CreatedAt   time.Time       `json:"created_at"`
