@@ -111,7 +111,7 @@ func TestUptimeBarsFollowThePublishedComponentStatuses(t *testing.T) {
 	if v.Percent != "97.95%" {
 		t.Errorf("uptime over the history %q, want 97.95%%", v.Percent)
 	}
-	if page := string(p.snap.Load().routes["/"].plain.body); !strings.Contains(page, `<li class="u-major_outage"><span><b>Nov 26, 2026</b><br>91.66% uptime<br>API outage</span></li>`) || !strings.Contains(page, "API outage") {
+	if page := string(p.snap.Load().routes["/"].plain.body); !strings.Contains(page, `<li class="u-major_outage"><span><strong>Nov 26, 2026</strong><br>91.66% uptime<br>API outage</span></li>`) || !strings.Contains(page, "API outage") {
 		t.Error("the front page shows no outage bar with its incident")
 	}
 }
