@@ -49,6 +49,8 @@ type MailSink struct {
 	Accept func(SinkMessage) error
 	// Latency, if set, delays the answer to each MAIL FROM, as a relay across a network.
 	Latency time.Duration
+	// Keep is how many messages the sink keeps, the latest (set before the first message).
+	Keep int
 
 	mu   sync.Mutex
 	msgs []SinkMessage
@@ -62,7 +64,7 @@ type SinkMessage struct {
 	At   time.Time
 }
 
-// sinkKeeps is how many messages the development sink keeps, the latest.
+// sinkKeeps is how many messages a sink keeps by default, the latest.
 const sinkKeeps = 500
 
 // StartMailSink listens on addr (such as 127.0.0.1:0) and serves SMTP there until Close.
@@ -71,7 +73,7 @@ func StartMailSink(addr string, log *slog.Logger) (*MailSink, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &MailSink{ln: ln, log: log}
+	s := &MailSink{ln: ln, log: log, Keep: sinkKeeps}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &sinkSession{sink: s}, nil }))
 	s.srv.Domain = "localhost"
 	s.srv.ReadTimeout, s.srv.WriteTimeout = 30*time.Second, 30*time.Second
@@ -129,8 +131,8 @@ func (ss *sinkSession) Data(r io.Reader) error {
 	}
 	ss.sink.mu.Lock()
 	ss.sink.msgs = append(ss.sink.msgs, m)
-	if n := len(ss.sink.msgs); n > sinkKeeps {
-		ss.sink.msgs = slices.Delete(ss.sink.msgs, 0, n-sinkKeeps)
+	if n := len(ss.sink.msgs); n > ss.sink.Keep {
+		ss.sink.msgs = slices.Delete(ss.sink.msgs, 0, n-ss.sink.Keep)
 	}
 	ss.sink.mu.Unlock()
 	if ss.sink.log != nil {

@@ -56,9 +56,10 @@ const token = "bench-token-0123456789abcdef"
 func main() {
 	subscribers := flag.Int("subscribers", 20, "confirmed subscribers")
 	updates := flag.Int("updates", 30, "notified updates, with a restart after each one")
+	logPath := flag.String("log", "", "append the server's logs to this file")
 	latency := flag.Duration("relay-latency", 20*time.Millisecond, "how long the sink takes to answer MAIL FROM, as a relay across a network")
 	flag.Parse()
-	if err := run(*subscribers, *updates, *latency); err != nil {
+	if err := run(*subscribers, *updates, *latency, *logPath); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -69,7 +70,7 @@ type server struct {
 	logs *bytes.Buffer
 }
 
-func run(subscribers, updates int, latency time.Duration) error {
+func run(subscribers, updates int, latency time.Duration, logPath string) error {
 	tmp, err := os.MkdirTemp("", "subscribers-bench-")
 	if err != nil {
 		return err
@@ -85,6 +86,7 @@ func run(subscribers, updates int, latency time.Duration) error {
 	}
 	defer sink.Close()
 	sink.Latency = latency
+	sink.Keep = 10 * (subscribers*updates + subscribers)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -92,6 +94,13 @@ func run(subscribers, updates int, latency time.Duration) error {
 	addr := ln.Addr().String()
 	_ = ln.Close()
 	base := "http://" + addr
+	var logFile *os.File
+	if logPath != "" {
+		if logFile, err = os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
+			return err
+		}
+		defer logFile.Close()
+	}
 	start := func() (*server, error) {
 		cmd := exec.Command(bin, "--listen", addr, "--public-url", base, "--data", filepath.Join(tmp, "sp.db"),
 			"--page-name", "Bench Status", "--smtp-relay", sink.Addr(), "--smtp-tls", "none",
@@ -99,6 +108,9 @@ func run(subscribers, updates int, latency time.Duration) error {
 		cmd.Env = append(os.Environ(), "FIRESCOPE_STATUSPAGE_TOKEN="+token)
 		s := &server{cmd: cmd, logs: &bytes.Buffer{}}
 		cmd.Stderr = s.logs
+		if logFile != nil {
+			cmd.Stderr = io.MultiWriter(s.logs, logFile)
+		}
 		if err := cmd.Start(); err != nil {
 			return nil, err
 		}
@@ -166,7 +178,7 @@ func run(subscribers, updates int, latency time.Duration) error {
 	fmt.Printf("notification mails received:       %d\n", n.total)
 	fmt.Printf("(subscriber, update) pairs mailed: %d (missing %d)\n", n.pairs, want-n.pairs)
 	fmt.Printf("pairs mailed more than once:       %d (each with one Message-ID: %v)\n", n.repeated, n.sameID)
-	fmt.Printf("mails per update per subscriber:   %.2f\n", float64(n.total)/float64(want))
+	fmt.Printf("mails per update per subscriber:   %.3f\n", float64(n.total)/float64(want))
 	return nil
 }
 
