@@ -771,3 +771,19 @@ func TestWebhooksToInternalAddressesAreRefusedUnlessAllowed(t *testing.T) {
 		t.Errorf("the loopback webhook was called %d times", n)
 	}
 }
+
+func TestTheFormButtonsMeetWCAGAAContrast(t *testing.T) {
+	lightBlock, darkBlock, _ := strings.Cut(styleCSS, "@media (prefers-color-scheme: dark)")
+	light := cssColors(t, lightBlock[:strings.Index(lightBlock, "}")])
+	dark := cssColors(t, darkBlock[:strings.Index(darkBlock, "}\n}")])
+	for k, v := range light {
+		if _, ok := dark[k]; !ok {
+			dark[k] = v
+		}
+	}
+	for scheme, colors := range map[string]map[string]string{"light": light, "dark": dark} {
+		if r := contrast(colors["on-banner"], colors["link-bg"]); r < 4.5 {
+			t.Errorf("%s: button text on its background has contrast %.2f, want 4.5", scheme, r)
+		}
+	}
+}
