@@ -303,7 +303,7 @@ func (d *dispatcher) forget(r *deliveryRecord) {
 	d.mu.Unlock()
 }
 
-// pending counts the deliveries still queued (for tests and the benchmark).
+// pending counts the events and deliveries still queued (for tests).
 func (d *dispatcher) pending() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -61,6 +61,9 @@ type subscriptions struct {
 	// clients limits subscribe requests per client.
 	clients *rateLimiter
 	out     *dispatcher
+	// writing serialises the read-then-write of the subscription changes, so that two
+	// requests at once cannot subscribe one address twice.
+	writing sync.Mutex
 }
 
 // newSubscriptions attaches a subscription service to page: from now on every published
@@ -206,6 +209,8 @@ func (s *subscriptions) subscribe(req subscribeRequest) error {
 	if err != nil {
 		return err
 	}
+	s.writing.Lock()
+	defer s.writing.Unlock()
 	now := s.now().UTC()
 	sub, err := s.store.SubscriberByEmail(email)
 	if err != nil {
@@ -246,6 +251,8 @@ func (s *subscriptions) subscribe(req subscribeRequest) error {
 
 // confirm confirms a subscription; confirming again changes nothing.
 func (s *subscriptions) confirm(id string) (*subscriberRecord, error) {
+	s.writing.Lock()
+	defer s.writing.Unlock()
 	sub, err := s.store.Subscriber(id)
 	if err != nil || sub == nil || sub.confirmed() {
 		return sub, err
@@ -275,6 +282,11 @@ func (s *subscriptions) change(id, webhookURL string, components []string) (*sub
 	comps, err := s.checkComponents(components)
 	if err != nil {
 		return nil, err
+	}
+	s.writing.Lock()
+	defer s.writing.Unlock()
+	if sub, err = s.store.Subscriber(id); err != nil || sub == nil {
+		return sub, err
 	}
 	rec := *sub
 	rec.WebhookURL, rec.Components, rec.UpdatedAt = hook, comps, s.now().UTC()
