@@ -268,7 +268,9 @@ func (c *Cluster) startStatusPage(ctx context.Context) error {
 	}
 	defer logFile.Close()
 	cmd := exec.Command(c.opts.StatusPage, "--listen="+c.opts.StatusPageAddr, "--token-file="+tokenFile, "--tokens-dir="+tokensDir,
-		"--data="+filepath.Join(c.opts.Dir, "statuspage.db"), "--page-name=Local Status")
+		"--data="+filepath.Join(c.opts.Dir, "statuspage.db"), "--page-name=Local Status",
+		// Subscribers' mails stay on this machine: the page shows them at /dev/mail.
+		"--smtp-sink=127.0.0.1:0")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {

@@ -44,6 +44,8 @@ type PageInfo struct {
 	Location *time.Location
 	// CacheMaxAge is the Cache-Control max-age of the public reads.
 	CacheMaxAge time.Duration
+	// Subscriptions is set when the page takes subscribers: the pages link to the form.
+	Subscriptions bool
 }
 
 // Page is one status page: its records in memory, their durable copy on disk, and the
@@ -74,6 +76,11 @@ type Page struct {
 	// each version of an incident.
 	etagBase string
 	freezes  uint64
+	// announce, when subscriptions are on, takes the events of each write that published
+	// an update or a post-mortem with notifications (subscriptions.go).
+	announce func([]*eventRecord)
+	// history is each component's status changes, oldest first (history.go).
+	history map[string][]statusChange
 }
 
 // limits are what the page holds at most: api.MaxIncidents, api.MaxIncidentBytes and
@@ -215,6 +222,10 @@ func openPage(s store, where string, info PageInfo, now func() time.Time) (*Page
 		// A new, empty page: page.updated_at must still be a real time.
 		p.updatedAt = p.clock()
 	}
+	if err := p.loadHistory(); err != nil {
+		_ = s.close()
+		return nil, fmt.Errorf("load %s: %w", where, err)
+	}
 	p.render(nil, true)
 	return p, nil
 }
@@ -264,7 +275,7 @@ func (p *Page) PutComponent(id string, req api.ComponentRequest) (api.Component,
 			rec.Status, rec.StatusAt = string(req.Status), now
 		}
 	}
-	rec.Name, rec.Description = req.Name, req.Description
+	rec.Name, rec.Description, rec.Group = req.Name, req.Description, req.Group
 	if req.Position != nil {
 		rec.Position = *req.Position
 	}
@@ -276,6 +287,7 @@ func (p *Page) PutComponent(id string, req api.ComponentRequest) (api.Component,
 		return api.Component{}, false, err
 	}
 	p.components[id] = &rec
+	p.recordStatuses([]*componentRecord{&rec})
 	p.touch(now)
 	p.render(nil, false)
 	return componentAPI(&rec), old == nil, nil
@@ -298,6 +310,7 @@ func (p *Page) DeleteComponent(id string) error {
 		return err
 	}
 	delete(p.components, id)
+	delete(p.history, id)
 	p.touch(p.clock())
 	p.render(nil, false)
 	return nil
@@ -411,6 +424,7 @@ func (p *Page) putIncident(sc scope, id string, req api.IncidentRequest) (api.In
 	inc.rec = &rec
 	p.incidents[id] = inc
 	p.apply(b, now)
+	p.announceBatch(b)
 	return p.incidentAPI(inc), created, nil
 }
 
@@ -455,6 +469,7 @@ func (p *Page) putUpdate(sc scope, incidentID, updateID string, req api.UpdateRe
 	}
 	inc.rec = &rec
 	p.apply(b, now)
+	p.announceBatch(b)
 	return updateAPI(u), true, nil
 }
 
@@ -509,7 +524,7 @@ func (p *Page) prepareUpdate(inc *incidentState, id string, req *api.UpdateReque
 		return nil, nil, &apiError{status: http.StatusUnprocessableEntity, code: api.CodeLimitExceeded,
 			message: fmt.Sprintf("incident %q already has %d updates, the limit", inc.rec.ID, api.MaxUpdatesPerIncident)}
 	}
-	u := &updateRecord{ID: id, IncidentID: inc.rec.ID, Status: string(req.Status), Body: req.Body, CreatedAt: now, Seq: p.seq + 1}
+	u := &updateRecord{ID: id, IncidentID: inc.rec.ID, Status: string(req.Status), Body: req.Body, CreatedAt: now, Seq: p.seq + 1, Notify: req.Notify}
 	if req.CreatedAt != nil {
 		u.CreatedAt = req.CreatedAt.UTC()
 	}
@@ -675,6 +690,7 @@ func (p *Page) apply(b batch, now time.Time) {
 	for _, c := range b.components {
 		p.components[c.ID] = c
 	}
+	p.recordStatuses(b.components)
 	for _, r := range b.incidents {
 		changed[r.ID] = true
 	}
@@ -699,7 +715,7 @@ func (p *Page) sortedComponents() []*componentRecord {
 }
 
 func componentAPI(c *componentRecord) api.Component {
-	return api.Component{ID: c.ID, Name: c.Name, Description: c.Description, Position: c.Position,
+	return api.Component{ID: c.ID, Name: c.Name, Description: c.Description, Group: c.Group, Position: c.Position,
 		Status: api.ComponentStatus(c.Status), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 

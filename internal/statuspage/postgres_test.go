@@ -80,7 +80,7 @@ func newReplica(t *testing.T, url string) *testServer {
 }
 
 // waitFor polls s's path until its body contains want (or, with absent, no longer does).
-func waitFor(t *testing.T, s *testServer, path, want string, absent bool) {
+func waitServed(t *testing.T, s *testServer, path, want string, absent bool) {
 	t.Helper()
 	deadline := time.Now().Add(eventually)
 	for {
@@ -127,9 +127,9 @@ func TestReplicasOnPostgresServeEachOthersWritesAndStoreAnIDOnce(t *testing.T) {
 	a.mustPut(t, "/api/v1/components/api", `{"name":"API"}`)
 	a.mustPut(t, "/api/v1/incidents/inc-1", `{"name":"Elevated errors","impact":"major",
 		"update":{"id":"u1","status":"investigating","body":"We are looking into errors on the API.","components":[{"id":"api","status":"major_outage"}]}}`)
-	waitFor(t, b, "/api/v2/summary.json", "We are looking into errors on the API.", false)
-	waitFor(t, b, "/api/v2/components.json", `"major_outage"`, false)
-	waitFor(t, b, "/incidents/inc-1", "We are looking into errors on the API.", false)
+	waitServed(t, b, "/api/v2/summary.json", "We are looking into errors on the API.", false)
+	waitServed(t, b, "/api/v2/components.json", `"major_outage"`, false)
+	waitServed(t, b, "/incidents/inc-1", "We are looking into errors on the API.", false)
 
 	// The same incident and update from the other replica is a replay there, not a second
 	// record; a different body under the same id is a conflict there too.
@@ -154,17 +154,17 @@ func TestReplicasOnPostgresServeEachOthersWritesAndStoreAnIDOnce(t *testing.T) {
 	if n := countRows(t, pg.URL(), "updates"); n != 2 {
 		t.Errorf("the database holds %d updates, want 2", n)
 	}
-	waitFor(t, a, "/incidents/inc-1", "A bad deploy", false)
-	waitFor(t, b, "/incidents/inc-1", "A bad deploy", false)
+	waitServed(t, a, "/incidents/inc-1", "A bad deploy", false)
+	waitServed(t, b, "/incidents/inc-1", "A bad deploy", false)
 
 	// A deletion reaches the other replica, and so does an incident created again under
 	// the same id.
 	if r := b.do(t, http.MethodDelete, "/api/v1/incidents/inc-1", testToken, nil); r.status != http.StatusNoContent && r.status != http.StatusOK {
 		t.Fatalf("DELETE = %d %s", r.status, r.body)
 	}
-	waitFor(t, a, "/api/v2/incidents.json", "inc-1", true)
+	waitServed(t, a, "/api/v2/incidents.json", "inc-1", true)
 	a.mustPut(t, "/api/v1/incidents/inc-1", `{"name":"Slow logins","impact":"minor","update":{"id":"v1","status":"investigating","body":"Logins are slow."}}`)
-	waitFor(t, b, "/api/v2/incidents.json", "Slow logins", false)
+	waitServed(t, b, "/api/v2/incidents.json", "Slow logins", false)
 	if n := countRows(t, pg.URL(), "updates"); n != 1 {
 		t.Errorf("after the deletion and a new incident, the database holds %d updates, want 1", n)
 	}
@@ -191,7 +191,7 @@ func TestAPostgresRestartKeepsReadsAndAnswersWrites503(t *testing.T) {
 	pg := startPostgres(t)
 	a, b := newReplica(t, pg.URL()), newReplica(t, pg.URL())
 	a.mustPut(t, "/api/v1/incidents/inc-1", `{"name":"Elevated errors","impact":"major","update":{"id":"u1","status":"investigating","body":"We are looking into it."}}`)
-	waitFor(t, b, "/incidents/inc-1", "We are looking into it.", false)
+	waitServed(t, b, "/incidents/inc-1", "We are looking into it.", false)
 	before := map[string][]byte{}
 	for _, path := range []string{"/", "/api/v2/summary.json", "/incidents/inc-1"} {
 		before[path] = b.get(t, path).body
@@ -256,7 +256,7 @@ func TestAPostgresRestartKeepsReadsAndAnswersWrites503(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	// The other replica hears of it once its listener has reconnected.
-	waitFor(t, b, "/incidents/inc-1", "Found it.", false)
+	waitServed(t, b, "/incidents/inc-1", "Found it.", false)
 }
 
 func TestPostgresConfigurationErrorsAreClear(t *testing.T) {

@@ -65,7 +65,7 @@ func (p *Page) putPostmortem(sc scope, incidentID string, req api.PostmortemRequ
 	rec.Draft = req.Body
 	if req.Published && rec.PublishedBody != req.Body {
 		if !rec.published() {
-			rec.PublishedAt = now
+			rec.PublishedAt, rec.Notify = now, req.Notify
 		}
 		rec.PublishedBody, rec.RevisedAt = req.Body, now
 	}
@@ -90,6 +90,7 @@ func (p *Page) putPostmortem(sc scope, incidentID string, req api.PostmortemRequ
 		return api.Postmortem{}, false, err
 	}
 	inc.postmortem = &rec
+	p.announcePostmortem(inc, old)
 	if public {
 		inc.rec = &incRec
 		p.touch(now)

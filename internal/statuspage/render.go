@@ -118,6 +118,7 @@ type snapshot struct {
 type timeView struct{ ISO, Text string }
 
 type siteView struct {
+	Subscribe bool
 	Name      string
 	CSS       template.CSS
 	UpdatedAt timeView
@@ -130,7 +131,13 @@ type overallView struct {
 	Class string
 }
 
-type componentView struct{ Name, Description, Status, StatusText string }
+type componentView struct {
+	Name, Description, Status, StatusText string
+	// Group is set on a group's heading; InGroup on the components under it.
+	Group, InGroup bool
+	// Uptime is a component's history; nil for a group's heading.
+	Uptime *uptimeView
+}
 
 type updateView struct {
 	ID, StatusText, Body string
@@ -284,8 +291,15 @@ func (p *Page) render(changed map[string]bool, all bool) {
 	for _, inc := range shownOpen {
 		idx.Active = append(idx.Active, p.incidentView(inc, updatesInLists))
 	}
-	for _, c := range comps {
-		idx.Components = append(idx.Components, componentView{Name: c.Name, Description: c.Description, Status: c.Status, StatusText: statusText[c.Status]})
+	now := p.clock()
+	for _, g := range groupComponents(comps) {
+		if g.Name != "" {
+			idx.Components = append(idx.Components, componentView{Name: g.Name, Status: g.status(), StatusText: statusText[g.status()], Group: true})
+		}
+		for _, c := range g.Members {
+			idx.Components = append(idx.Components, componentView{Name: c.Name, Description: c.Description, Status: c.Status,
+				StatusText: statusText[c.Status], InGroup: g.Name != "", Uptime: p.uptime(c, incs, now)})
+		}
 	}
 	for _, inc := range resolved[:min(len(resolved), pastOnFrontPage)] {
 		v := p.incidentView(inc, 1)
@@ -364,7 +378,7 @@ func (p *Page) cost(inc *publicIncident) int {
 }
 
 func (p *Page) site(updated time.Time) siteView {
-	s := siteView{Name: p.info.Name, CSS: template.CSS(styleCSS), Zone: p.info.Location.String()}
+	s := siteView{Name: p.info.Name, CSS: template.CSS(styleCSS), Zone: p.info.Location.String(), Subscribe: p.info.Subscriptions}
 	if !updated.IsZero() {
 		s.UpdatedAt = p.timeView(updated)
 	}
@@ -449,10 +463,7 @@ func humanDuration(d time.Duration) string {
 func (p *Page) renderV2(comps []*componentRecord, recent, open []*publicIncident, roll overall) map[string][]byte {
 	page := v2Page{ID: p.info.ID, Name: p.info.Name, URL: p.info.URL, TimeZone: p.info.Location.String(), UpdatedAt: stamp(p.updatedAt)}
 	status := v2Status{Indicator: roll.Indicator, Description: roll.Description}
-	v2comps := make([]v2Component, 0, len(comps))
-	for _, c := range comps {
-		v2comps = append(v2comps, p.v2Component(c))
-	}
+	v2comps := p.v2Components(comps)
 	v2open := make([]v2Incident, 0, len(open))
 	for _, inc := range open {
 		v2open = append(v2open, p.v2Incident(inc))

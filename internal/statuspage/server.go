@@ -77,6 +77,8 @@ type Config struct {
 	// MemoryLimit is the Go runtime's soft memory limit in bytes (debug.SetMemoryLimit), 0
 	// for none.
 	MemoryLimit int64
+	// Subscriptions configures the subscribers' mail and webhooks.
+	Subscriptions SubscriptionConfig
 }
 
 // ParseConfig reads the flags in args and, for flags not given there, the environment.
@@ -116,6 +118,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer, 
 	if exportTo != nil {
 		fs.StringVar(exportTo, "to", "", "Directory to write the static copy of the page to; created if missing.")
 	}
+	cfg.Subscriptions.addFlags(fs)
 	fs.Usage = func() {
 		if exportTo != nil {
 			fmt.Fprintf(usageOut, "Usage: statuspage export --to DIR [flags]\n\n"+
@@ -192,6 +195,13 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer, 
 	if cfg.Page.CacheMaxAge < 0 {
 		return cfg, fmt.Errorf("--cache-max-age must not be negative")
 	}
+	if err := cfg.Subscriptions.finish(getenv); err != nil {
+		return cfg, err
+	}
+	if cfg.Subscriptions.Enabled() && cfg.Postgres.URL != "" {
+		return cfg, errors.New("subscriptions (--smtp-relay, --smtp-sink) are kept in the bbolt file and are not available on PostgreSQL yet: leave them unset on replicas")
+	}
+	cfg.Page.Subscriptions = cfg.Subscriptions.Enabled()
 	return cfg, nil
 }
 
@@ -305,7 +315,17 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	srv := NewHTTPServer(NewScopedHandler(page, cfg.Tokens, log), log)
+	go page.rerenderDaily(ctx)
+	h := NewScopedHandler(page, cfg.Tokens, log)
+	if cfg.Subscriptions.Enabled() {
+		var stop func()
+		if h, stop, err = startSubscriptions(ctx, page, cfg.Subscriptions, h, log); err != nil {
+			return err
+		}
+		// Before the database closes: the messages in flight finish and are recorded.
+		defer stop()
+	}
+	srv := NewHTTPServer(h, log)
 	ln = corkListener{ln}
 	namespaces := make([]string, 0, len(cfg.Tokens.Namespaces))
 	for ns := range cfg.Tokens.Namespaces {

@@ -60,6 +60,8 @@ type componentRecord struct {
 	// it, or the time of a PUT that changed it (zero for a status set at creation). An update
 	// written earlier (a late retry) does not override it.
 	StatusAt time.Time `json:"status_at"`
+	// Group is the name of the group the page shows the component in, "" for none.
+	Group string `json:"group,omitempty"`
 }
 
 // incidentRecord is an incident without its updates, which are stored one record each so
@@ -86,6 +88,8 @@ type updateRecord struct {
 	Components []affectedComponent `json:"components,omitempty"`
 	// Seq is the arrival order, which breaks ties between equal CreatedAt.
 	Seq uint64 `json:"seq"`
+	// Notify is set when the update was published with notifications to subscribers.
+	Notify bool `json:"notify,omitempty"`
 }
 
 // postmortemRecord is an incident's post-mortem as stored: the draft and, once published, the
@@ -97,6 +101,8 @@ type postmortemRecord struct {
 	PublishedAt   time.Time `json:"published_at,omitzero"`
 	// RevisedAt is when PublishedBody last changed.
 	RevisedAt time.Time `json:"revised_at,omitzero"`
+	// Notify is set when the first publication asked to notify subscribers.
+	Notify    bool      `json:"notify,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }

@@ -71,6 +71,8 @@ type v2Component struct {
 	PageID             string  `json:"page_id"`
 	Group              bool    `json:"group"`
 	OnlyShowIfDegraded bool    `json:"only_show_if_degraded"`
+	// Components are a group's components' ids; only groups have the key, as in Statuspage.
+	Components []string `json:"components,omitempty"`
 }
 
 type v2AffectedComponent struct {

@@ -142,6 +142,9 @@ func validateComponentRequest(req *api.ComponentRequest) *apiError {
 	if err := validateText("description", req.Description, false, api.MaxDescriptionLength, true); err != nil {
 		return err
 	}
+	if err := validateText("group", req.Group, false, api.MaxNameLength, false); err != nil {
+		return err
+	}
 	if p := req.Position; p != nil && (*p < 0 || *p > api.MaxPosition) {
 		return invalid("position", "position %d is out of range 0..%d", *p, api.MaxPosition)
 	}

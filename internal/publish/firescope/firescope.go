@@ -73,7 +73,7 @@ func updateID(uid string) string {
 
 func (p *provider) Publish(ctx context.Context, u publish.Update) (publish.Result, error) {
 	id := ID(u.IncidentKey)
-	update := &api.UpdateRequest{ID: updateID(u.UpdateID), Status: api.IncidentStatus(u.Status), Body: u.Body}
+	update := &api.UpdateRequest{ID: updateID(u.UpdateID), Status: api.IncidentStatus(u.Status), Body: u.Body, Notify: u.Notify}
 	for _, c := range u.Components {
 		update.Components = append(update.Components, api.ComponentChange{ID: c.ProviderID, Status: api.ComponentStatus(c.Status)})
 	}

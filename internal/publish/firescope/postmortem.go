@@ -41,9 +41,9 @@ func (p *provider) DraftPostmortem(ctx context.Context, providerRef, body string
 	})
 }
 
-// PublishPostmortem reads the stored draft and publishes it: two calls, both idempotent. The
-// status page has no subscribers to notify, so notify changes nothing.
-func (p *provider) PublishPostmortem(ctx context.Context, providerRef string, _ bool) error {
+// PublishPostmortem reads the stored draft and publishes it: two calls, both idempotent. With
+// notify, the status page notifies its subscribers of the first publication, once.
+func (p *provider) PublishPostmortem(ctx context.Context, providerRef string, notify bool) error {
 	pm, err := p.postmortem(ctx, providerRef)
 	if isNotFound(err) {
 		return fmt.Errorf("the status page has no post-mortem draft to publish for incident %s: %w", providerRef, err)
@@ -55,7 +55,7 @@ func (p *provider) PublishPostmortem(ctx context.Context, providerRef string, _ 
 		return nil // already public as drafted
 	}
 	return p.call(ctx, "post-mortem", func(ctx context.Context) error {
-		_, _, err := p.c.PutPostmortem(ctx, providerRef, pm.Draft, true)
+		_, _, err := p.c.PublishPostmortem(ctx, providerRef, pm.Draft, notify)
 		return err
 	})
 }

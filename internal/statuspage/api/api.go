@@ -109,6 +109,9 @@ type ComponentRequest struct {
 	Name string `json:"name"`
 	// Description is optional help text under the name.
 	Description string `json:"description,omitempty"`
+	// Group is optional: the name of the group the page shows the component in (such as
+	// "Europe"). The group's status is the worst of its components'.
+	Group string `json:"group,omitempty"`
 	// Position orders components on the page, lowest first, then by name. Optional: a new
 	// component goes last, an existing one keeps its place.
 	Position *int `json:"position,omitempty"`
@@ -121,6 +124,7 @@ type Component struct {
 	ID          string          `json:"id"`
 	Name        string          `json:"name"`
 	Description string          `json:"description,omitempty"`
+	Group       string          `json:"group,omitempty"`
 	Position    int             `json:"position"`
 	Status      ComponentStatus `json:"status"`
 	CreatedAt   time.Time       `json:"created_at"`
@@ -161,6 +165,9 @@ type UpdateRequest struct {
 	CreatedAt *time.Time `json:"created_at,omitempty"`
 	// Components are the component statuses this update sets.
 	Components []ComponentChange `json:"components,omitempty"`
+	// Notify asks the page to notify its subscribers of this update, once. It is not part of
+	// the update's content: a retry that differs only in it changes nothing.
+	Notify bool `json:"notify,omitempty"`
 }
 
 // UpdateEdit is the body of PATCH /api/v1/incidents/{id}/updates/{updateID}: a correction of
@@ -211,6 +218,9 @@ type PostmortemRequest struct {
 	// correcting the published text). When false, only the draft changes: a published
 	// post-mortem stays published with its text, so a post-mortem is never withdrawn.
 	Published bool `json:"published"`
+	// Notify, with Published, asks the page to notify its subscribers of the post-mortem's
+	// first publication (a correction notifies nobody).
+	Notify bool `json:"notify,omitempty"`
 }
 
 // Postmortem is an incident's post-mortem as the server stores it.

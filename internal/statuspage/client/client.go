@@ -152,6 +152,14 @@ func (c *Client) PutPostmortem(ctx context.Context, incidentID, body string, pub
 	return pm, created, err
 }
 
+// PublishPostmortem publishes body as the incident's post-mortem (or corrects the published
+// text), asking the page to notify its subscribers of a first publication when notify is set.
+func (c *Client) PublishPostmortem(ctx context.Context, incidentID, body string, notify bool) (pm api.Postmortem, created bool, err error) {
+	created, err = c.do(ctx, http.MethodPut, "/api/v1/incidents/"+url.PathEscape(incidentID)+"/postmortem",
+		api.PostmortemRequest{Body: body, Published: true, Notify: notify}, &pm)
+	return pm, created, err
+}
+
 // Postmortem reads an incident's post-mortem, draft included. An incident without one (or
 // an unknown incident) is an *Error with status 404.
 func (c *Client) Postmortem(ctx context.Context, incidentID string) (api.Postmortem, error) {
