@@ -277,7 +277,7 @@ func TestADrillStartsOnScheduleInjectsLandAndAScriptedResponseEarnsItsGrade(t *t
 	patch = client.MergeFrom(pm.DeepCopy())
 	pm.Spec.State, pm.Spec.Apology, pm.Spec.Understanding = v1alpha1.PostmortemPublished, "We are sorry.", "EC2 API errors stopped scaling."
 	must(t, e.Client.Patch(ctx, pm, patch))
-	d = waitDrill(t, e, f.ns, "ec2", func(d *v1alpha1.Drill) error {
+	waitDrill(t, e, f.ns, "ec2", func(d *v1alpha1.Drill) error {
 		r := d.Status.Runs[0]
 		for _, c := range r.Criteria {
 			if c.Name == drill.CriterionPostmortemWritten && (c.Result != v1alpha1.CriterionPass || !strings.Contains(c.Evidence, "owned by greg-burek and Published")) {

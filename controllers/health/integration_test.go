@@ -165,7 +165,7 @@ func TestIncidentHealthFollowsARealPrometheusAndAFailingQueryIsUnknown(t *testin
 	}
 	owned := false
 	for _, mf := range got.ManagedFields {
-		owned = owned || (mf.Manager == health.FieldOwner && mf.Subresource == "status" && strings.Contains(string(mf.FieldsV1.Raw), `"f:health"`))
+		owned = owned || (mf.Manager == health.FieldOwner && mf.Subresource == "status" && strings.Contains(mf.FieldsV1.GetRawString(), `"f:health"`))
 	}
 	if !owned {
 		t.Fatal("status.health is not owned by the health evaluator's field manager")

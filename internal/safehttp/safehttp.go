@@ -82,7 +82,7 @@ func ParseWebhookURL(raw string) (*url.URL, error) {
 		return u, err
 	}
 	noQuery, _, _ := strings.Cut(raw, "?")
-	if u, err = ParseEndpoint(noQuery); err != nil {
+	if _, err := ParseEndpoint(noQuery); err != nil {
 		return nil, err
 	}
 	if strings.Contains(raw, "#") {

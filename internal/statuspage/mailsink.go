@@ -218,7 +218,7 @@ func (s *MailSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // decodeTextBody is the text of a single-part text message, as the mailer writes them.
 func decodeTextBody(msg *mail.Message) (string, error) {
-	var r io.Reader = msg.Body
+	r := msg.Body
 	switch strings.ToLower(msg.Header.Get("Content-Transfer-Encoding")) {
 	case "quoted-printable":
 		r = quotedprintable.NewReader(r)
