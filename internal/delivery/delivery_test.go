@@ -85,7 +85,7 @@ func TestClassifyRetries5xxAnd408WithTheCallersBackoff(t *testing.T) {
 	for _, code := range []int{408, 425, 500, 502, 503, 504} {
 		err := delivery.Classify(response(code, nil, "rollup_error"), nil)
 		after, ok := delivery.Assess(err).After, !delivery.Assess(err).Terminal
-		if !ok || after != 0 {
+		if err == nil || !ok || after != 0 {
 			t.Errorf("Classify(%d) = %v (after %s, retryable %v), want retryable with no server delay", code, err, after, ok)
 		}
 		var se *delivery.StatusError

@@ -110,7 +110,9 @@ func (s *Server) alertmanager(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	defer func() { s.metrics.duration.WithLabelValues("alertmanager").Observe(time.Since(start).Seconds()) }()
 	ns := r.PathValue("namespace")
-	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	// Inside the server's 15 s WriteTimeout, so that Alertmanager always gets the answer,
+	// 503 included, rather than a broken connection after the change has landed.
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
 	res, err := s.notify(ctx, ns, r, w)
 	outcome := "ok"

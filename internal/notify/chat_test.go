@@ -110,7 +110,7 @@ func TestTeamsTimeoutsAndEmptyAnnouncements(t *testing.T) {
 	defer srv.Close()
 	srv.Delay(2 * time.Second)
 	err := notify.NewTeams(srv.WebhookURL(), delivery.NewHTTPClient(100*time.Millisecond), nil).Announce(context.Background(), handoff)
-	if ok := !delivery.Assess(err).Terminal; !ok {
+	if err == nil || delivery.Assess(err).Terminal {
 		t.Fatalf("Announce = %v, want retryable", err)
 	}
 	assertNoSecret(t, err, srv.WebhookURL(), teamsfake.Signature)

@@ -132,7 +132,7 @@ func TestSlackRetryAfterAFailureDelivers(t *testing.T) {
 	defer srv.Close()
 	srv.FailNext(1, 429, time.Second)
 	ch := notify.NewSlack(srv.WebhookURL(), nil, nil)
-	if delivery.Assess(ch.Announce(context.Background(), handoff)).Terminal {
+	if err := ch.Announce(context.Background(), handoff); err == nil || delivery.Assess(err).Terminal {
 		t.Fatal("the first try should be retryable")
 	}
 	if err := ch.Announce(context.Background(), handoff); err != nil {
@@ -157,7 +157,7 @@ func TestSlackTimeoutsAndDroppedConnectionsAreRetryable(t *testing.T) {
 			defer srv.Close()
 			tc.setup(srv)
 			err := notify.NewSlack(srv.WebhookURL(), delivery.NewHTTPClient(100*time.Millisecond), nil).Announce(context.Background(), handoff)
-			if delivery.Assess(err).Terminal {
+			if err == nil || delivery.Assess(err).Terminal {
 				t.Fatalf("Announce = %v, want retryable", err)
 			}
 			assertNoSecret(t, err, srv.WebhookURL(), slackfake.WebhookPath, "xoxtesttoken4f1r3sc0p3s3cr3t")

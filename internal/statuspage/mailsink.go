@@ -44,16 +44,23 @@ type MailSink struct {
 	srv *smtp.Server
 	ln  net.Listener
 	log *slog.Logger
-	// Accept, if set, decides each message's fate before it is kept: an error refuses it
-	// (an *smtp.SMTPError keeps its code; anything else is a 451, to be retried).
-	Accept func(SinkMessage) error
 	// Latency, if set, delays the answer to each MAIL FROM, as a relay across a network.
 	Latency time.Duration
 	// Keep is how many messages the sink keeps, the latest (set before the first message).
 	Keep int
 
-	mu   sync.Mutex
-	msgs []SinkMessage
+	mu     sync.Mutex
+	msgs   []SinkMessage
+	accept func(SinkMessage) error
+}
+
+// SetAccept sets what decides each message's fate before it is kept, while the sink runs:
+// an error refuses it (an *smtp.SMTPError keeps its code; anything else is a 451, to be
+// retried). nil accepts every message.
+func (s *MailSink) SetAccept(accept func(SinkMessage) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.accept = accept
 }
 
 // SinkMessage is one message as the sink received it.
@@ -121,7 +128,10 @@ func (ss *sinkSession) Data(r io.Reader) error {
 		return err
 	}
 	m := SinkMessage{From: ss.from, To: slices.Clone(ss.to), Raw: raw, At: time.Now()}
-	if accept := ss.sink.Accept; accept != nil {
+	ss.sink.mu.Lock()
+	accept := ss.sink.accept
+	ss.sink.mu.Unlock()
+	if accept != nil {
 		if err := accept(m); err != nil {
 			if _, ok := err.(*smtp.SMTPError); ok {
 				return err

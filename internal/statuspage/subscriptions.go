@@ -299,6 +299,10 @@ func (s *subscriptions) change(id, webhookURL string, components []string) (*sub
 // unsubscribe removes a subscription with whatever it still had to receive; unsubscribing
 // again is not an error.
 func (s *subscriptions) unsubscribe(id string) error {
+	// Under the lock that subscribe, confirm and change read and write a record under, so
+	// none of them can write back a subscription deleted meanwhile.
+	s.writing.Lock()
+	defer s.writing.Unlock()
 	if err := s.store.DeleteSubscriber(id); err != nil {
 		return err
 	}

@@ -526,11 +526,11 @@ func TestAStopMidSendFinishesTheMailAndTheRestartSendsNothingAgain(t *testing.T)
 	f.subscribeAndConfirm("b@example.com")
 	f.idle()
 	held, release := make(chan struct{}, 2), make(chan struct{})
-	sink.Accept = func(m SinkMessage) error {
+	sink.SetAccept(func(m SinkMessage) error {
 		held <- struct{}{}
 		<-release
 		return nil
-	}
+	})
 	f.publish("api-errors", "u1", true)
 	<-held
 	stopped := make(chan struct{})
@@ -542,7 +542,7 @@ func TestAStopMidSendFinishesTheMailAndTheRestartSendsNothingAgain(t *testing.T)
 	}
 	close(release)
 	<-stopped
-	sink.Accept = nil
+	sink.SetAccept(nil)
 	// The other subscriber's mail may not have started before the stop: the restart sends it.
 	f = newSubsFixture(t, path, sink, nil)
 	f.idle()
@@ -578,18 +578,18 @@ func TestACrashBeforeTheRelayAcceptedSendsTheMailAfterTheRestart(t *testing.T) {
 	f.subscribeAndConfirm("a@example.com")
 	f.idle()
 	held, release := make(chan struct{}), make(chan struct{})
-	sink.Accept = func(m SinkMessage) error {
+	sink.SetAccept(func(m SinkMessage) error {
 		close(held)
 		<-release
 		return fmt.Errorf("the connection died") // never accepted: the crash came first
-	}
+	})
 	f.publish("api-errors", "u1", true)
 	<-held
 	crashed := crashCopy(t, f)
-	sink.Accept = func(SinkMessage) error { return fmt.Errorf("the old process is gone") }
+	sink.SetAccept(func(SinkMessage) error { return fmt.Errorf("the old process is gone") })
 	close(release)
 	f.stop()
-	sink.Accept = nil
+	sink.SetAccept(nil)
 
 	f = newSubsFixture(t, crashed, sink, nil)
 	f.idle()
@@ -649,7 +649,7 @@ func TestARefusedMailIsRetriedWithBackoffAndAPermanentRefusalGivenUp(t *testing.
 	f.idle()
 	var mu sync.Mutex
 	refusals := 0
-	sink.Accept = func(m SinkMessage) error {
+	sink.SetAccept(func(m SinkMessage) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if m.To[0] == "gone@example.com" {
@@ -660,7 +660,7 @@ func TestARefusedMailIsRetriedWithBackoffAndAPermanentRefusalGivenUp(t *testing.
 			return fmt.Errorf("try again later")
 		}
 		return nil
-	}
+	})
 	f.publish("api-errors", "u1", true)
 	f.idle()
 	got := eventMails(t, sink)

@@ -295,7 +295,7 @@ func TestFailuresToGetAnAnswerAreRetryable(t *testing.T) {
 	s, p := fake(t)
 	s.DropNext(1)
 	_, err := p.Publish(ctx, update("su-1", "investigating", "Errors.", ""))
-	if f := delivery.Assess(err); f.Terminal || f.NotApplied {
+	if f := delivery.Assess(err); err == nil || f.Terminal || f.NotApplied {
 		t.Errorf("dropped connection: %v is %+v, want retryable with an unknown outcome", err, f)
 	}
 	// The dropped create did not land, and Find says so, so publishing again is safe.
@@ -305,24 +305,24 @@ func TestFailuresToGetAnAnswerAreRetryable(t *testing.T) {
 
 	s.FailNext(1, http.StatusServiceUnavailable, 0)
 	_, err = p.Publish(ctx, update("su-1", "investigating", "Errors.", ""))
-	if f := delivery.Assess(err); f.Terminal || f.After != 0 || !f.NotApplied || !strings.Contains(err.Error(), "503") {
+	if f := delivery.Assess(err); err == nil || f.Terminal || f.After != 0 || !f.NotApplied || !strings.Contains(err.Error(), "503") {
 		t.Errorf("503: %v is %+v, want retryable with the caller's backoff, known not applied", err, f)
 	}
 	s.FailNext(1, http.StatusBadGateway, 0)
 	_, err = p.Publish(ctx, update("su-1", "investigating", "Errors.", ""))
-	if f := delivery.Assess(err); f.Terminal || f.NotApplied {
+	if f := delivery.Assess(err); err == nil || f.Terminal || f.NotApplied {
 		t.Errorf("502: %v is %+v, want retryable with an unknown outcome", err, f)
 	}
 	s.FailNext(1, 420, time.Second)
 	_, err = p.Publish(ctx, update("su-1", "investigating", "Errors.", ""))
-	if f := delivery.Assess(err); f.Terminal || f.After != time.Second || !f.NotApplied {
+	if f := delivery.Assess(err); err == nil || f.Terminal || f.After != time.Second || !f.NotApplied {
 		t.Errorf("420: %v is %+v, want a wait of a second, known not applied", err, f)
 	}
 
 	s.Delay(5 * time.Second)
 	impatient := atlassian.New(statuspage.PageID, statuspage.APIKey, s.URL, delivery.NewHTTPClient(50*time.Millisecond), nil)
 	_, err = impatient.Publish(ctx, update("su-1", "investigating", "Errors.", ""))
-	if f := delivery.Assess(err); f.Terminal || f.NotApplied {
+	if f := delivery.Assess(err); err == nil || f.Terminal || f.NotApplied {
 		t.Errorf("timeout: %v is %+v, want retryable with an unknown outcome", err, f)
 	}
 	s.Delay(0)
