@@ -28,30 +28,24 @@ limitations under the License.
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"firescope.dev/firescope/internal/pgtest"
 	"firescope.dev/firescope/internal/statuspage/api"
 	"firescope.dev/firescope/internal/statuspage/client"
+	"firescope.dev/firescope/test/bench/internal/webbench"
 )
 
 const token = "bench-token-0123456789abcdef"
@@ -75,7 +69,7 @@ func run(duration time.Duration, connections, rounds, publishes int) error {
 	if err != nil {
 		return errors.New("wrk is not installed: run hack/install-test-deps.sh")
 	}
-	nginx, err := lookNginx()
+	nginx, err := webbench.LookNginx()
 	if err != nil {
 		return err
 	}
@@ -101,18 +95,18 @@ func run(duration time.Duration, connections, rounds, publishes int) error {
 	if out, err := exec.Command("go", "build", "-o", bin, "firescope.dev/firescope/cmd/statuspage").CombinedOutput(); err != nil {
 		return fmt.Errorf("go build: %v\n%s", err, out)
 	}
-	var replicas []*server
+	var replicas []*webbench.Server
 	for range 2 {
-		r, err := startStatusPage(bin, urlFile)
+		r, err := webbench.StartStatusPage(bin, token, "--postgres-url-file", urlFile, "--page-name", "Example Status", "--public-url", "https://status.example.com")
 		if err != nil {
 			return err
 		}
-		defer r.stop()
+		defer r.Stop()
 		replicas = append(replicas, r)
 	}
 
 	fmt.Println("filling the page through one replica ...")
-	if err := seed(replicas[0].url); err != nil {
+	if err := seed(replicas[0].URL); err != nil {
 		return err
 	}
 	// nginx serves the bytes the replicas serve, as static files; both replicas serve the
@@ -134,21 +128,21 @@ func run(duration time.Duration, connections, rounds, publishes int) error {
 			return err
 		}
 	}
-	theirs, err := startNginx(nginx, tmp, www)
+	theirs, err := webbench.StartNginx(nginx, tmp, www)
 	if err != nil {
 		return err
 	}
-	defer theirs.stop()
+	defer theirs.Stop()
 
 	type row struct {
 		path          string
-		nginx, status []wrkResult
+		nginx, status []webbench.WrkResult
 	}
 	rows := []*row{{path: "/api/v2/summary.json"}, {path: "/"}}
 	for round := 1; round <= rounds; round++ {
 		for _, r := range rows {
 			fmt.Printf("round %d/%d: wrk nginx %s for %s ...\n", round, rounds, r.path, duration)
-			res, err := storm(wrk, []*server{theirs}, r.path, duration, connections)
+			res, err := storm(wrk, []*webbench.Server{theirs}, r.path, duration, connections)
 			if err != nil {
 				return err
 			}
@@ -176,9 +170,9 @@ func run(duration time.Duration, connections, rounds, publishes int) error {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "path\tbytes\tnginx req/s\tp99\tCPU/req\t2 replicas req/s\tp99\tCPU/req\tratio req/s\tratio CPU/req\t")
 	for _, r := range rows {
-		n, f := median(r.nginx), median(r.status)
+		n, f := webbench.Median(r.nginx), webbench.Median(r.status)
 		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%.0f\t%s\t%s\t%.2f\t%.2f\t\n", r.path, sizes[r.path],
-			n.rps, n.p99, n.cpu, f.rps, f.p99, f.cpu, f.rps/n.rps, float64(n.cpu)/float64(f.cpu))
+			n.RPS, n.P99, n.CPU, f.RPS, f.P99, f.CPU, f.RPS/n.RPS, float64(n.CPU)/float64(f.CPU))
 	}
 	_ = tw.Flush()
 	fmt.Println("\nCPU/req is the servers' own CPU time (user+system) per request; for the replicas, both")
@@ -186,20 +180,20 @@ func run(duration time.Duration, connections, rounds, publishes int) error {
 	fmt.Println("it is the steadier figure: req/s follows each side's share of the cores. Ratio CPU/req is nginx's")
 	fmt.Println("over the replicas'.")
 	fmt.Printf("\nPublish: %d updates, one at a time, to either replica in turn:\n", len(acked))
-	fmt.Printf("  acknowledged (committed in PostgreSQL)  p50 %s  p99 %s  max %s\n", percentile(acked, 50), percentile(acked, 99), percentile(acked, 100))
-	fmt.Printf("  served by every replica                  p50 %s  p99 %s  max %s\n", percentile(served, 50), percentile(served, 99), percentile(served, 100))
+	fmt.Printf("  acknowledged (committed in PostgreSQL)  p50 %s  p99 %s  max %s\n", webbench.Percentile(acked, 50), webbench.Percentile(acked, 99), webbench.Percentile(acked, 100))
+	fmt.Printf("  served by every replica                  p50 %s  p99 %s  max %s\n", webbench.Percentile(served, 50), webbench.Percentile(served, 99), webbench.Percentile(served, 100))
 	return nil
 }
 
 // publish posts updates to open incidents through each replica in turn and times how long
 // each takes to be acknowledged, and to be in summary.json on every replica.
-func publish(replicas []*server, n int) (acked, served []time.Duration, err error) {
+func publish(replicas []*webbench.Server, n int) (acked, served []time.Duration, err error) {
 	ctx := context.Background()
 	body := "We have rolled back the change and are watching error rates. "
 	// perIncident stays under api.MaxUpdatesPerIncident.
 	const perIncident = 100
 	for i := range n {
-		c := client.New(replicas[i%len(replicas)].url, token, nil)
+		c := client.New(replicas[i%len(replicas)].URL, token, nil)
 		marker := fmt.Sprintf("Check %d.", i)
 		inc := fmt.Sprint("live-", i/perIncident)
 		upd := api.UpdateRequest{ID: fmt.Sprint("p", i), Status: api.Monitoring, Body: body + marker}
@@ -217,7 +211,7 @@ func publish(replicas []*server, n int) (acked, served []time.Duration, err erro
 		var wg sync.WaitGroup
 		errs := make([]error, len(replicas))
 		for j, r := range replicas {
-			wg.Go(func() { errs[j] = waitServed(r.url+"/api/v2/summary.json", marker) })
+			wg.Go(func() { errs[j] = waitServed(r.URL+"/api/v2/summary.json", marker) })
 		}
 		wg.Wait()
 		if err := errors.Join(errs...); err != nil {
@@ -230,11 +224,11 @@ func publish(replicas []*server, n int) (acked, served []time.Duration, err erro
 
 // sameOnEvery returns what every replica serves at path, once they all serve the same bytes
 // (the last write of the one written to reaches the others a moment later).
-func sameOnEvery(replicas []*server, path string) ([]byte, error) {
+func sameOnEvery(replicas []*webbench.Server, path string) ([]byte, error) {
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		var bodies [][]byte
 		for _, r := range replicas {
-			b, err := fetch(r.url + path)
+			b, err := webbench.Fetch(r.URL + path)
 			if err != nil {
 				return nil, err
 			}
@@ -252,7 +246,7 @@ func sameOnEvery(replicas []*server, path string) ([]byte, error) {
 // waitServed polls url until its body contains marker, for at most ten seconds.
 func waitServed(url, marker string) error {
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		body, err := fetch(url)
+		body, err := webbench.Fetch(url)
 		if err != nil {
 			return err
 		}
@@ -265,162 +259,40 @@ func waitServed(url, marker string) error {
 
 // storm runs one wrk per server at once, splitting the connections, after a warm-up, and
 // adds up their figures.
-func storm(wrk string, servers []*server, path string, d time.Duration, connections int) (wrkResult, error) {
+func storm(wrk string, servers []*webbench.Server, path string, d time.Duration, connections int) (webbench.WrkResult, error) {
 	threads := max(1, 2/len(servers))
 	conns := connections / len(servers)
 	if _, err := runAll(wrk, servers, path, time.Second, conns, threads); err != nil {
-		return wrkResult{}, err
+		return webbench.WrkResult{}, err
 	}
 	return runAll(wrk, servers, path, d, conns, threads)
 }
 
-func runAll(wrk string, servers []*server, path string, d time.Duration, connections, threads int) (wrkResult, error) {
-	results := make([]wrkResult, len(servers))
+func runAll(wrk string, servers []*webbench.Server, path string, d time.Duration, connections, threads int) (webbench.WrkResult, error) {
+	results := make([]webbench.WrkResult, len(servers))
 	errs := make([]error, len(servers))
 	cpuBefore := make([]time.Duration, len(servers))
 	for i, s := range servers {
-		cpuBefore[i] = cpuTime(s.pid)
+		cpuBefore[i] = webbench.CPUTime(s.PID)
 	}
 	var wg sync.WaitGroup
 	for i, s := range servers {
-		wg.Go(func() { results[i], errs[i] = runWrk(wrk, s.url+path, d, connections, threads) })
+		wg.Go(func() { results[i], errs[i] = webbench.RunWrk(wrk, s.URL+path, d, connections, threads) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return wrkResult{}, err
+		return webbench.WrkResult{}, err
 	}
-	var sum wrkResult
+	var sum webbench.WrkResult
 	var cpu time.Duration
 	for i, r := range results {
-		sum.rps += r.rps
-		sum.requests += r.requests
-		sum.p99 = max(sum.p99, r.p99)
-		cpu += cpuTime(servers[i].pid) - cpuBefore[i]
+		sum.RPS += r.RPS
+		sum.Requests += r.Requests
+		sum.P99 = max(sum.P99, r.P99)
+		cpu += webbench.CPUTime(servers[i].PID) - cpuBefore[i]
 	}
-	sum.cpu = (cpu / time.Duration(max(1, sum.requests))).Round(100 * time.Nanosecond)
+	sum.CPU = (cpu / time.Duration(max(1, sum.Requests))).Round(100 * time.Nanosecond)
 	return sum, nil
-}
-
-func lookNginx() (string, error) {
-	if p, err := exec.LookPath("nginx"); err == nil {
-		return p, nil
-	}
-	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
-		return "/usr/sbin/nginx", nil
-	}
-	return "", errors.New("nginx is not installed: run hack/install-test-deps.sh")
-}
-
-var servingLine = regexp.MustCompile(`msg="serving the status page" addr=(\S+)`)
-
-type server struct {
-	url  string
-	pid  int // nginx: the master; its workers are its children
-	stop func()
-}
-
-// startStatusPage runs a replica on PostgreSQL on a free loopback port.
-func startStatusPage(bin, urlFile string) (*server, error) {
-	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--postgres-url-file", urlFile, "--page-name", "Example Status",
-		"--public-url", "https://status.example.com")
-	cmd.Env = append(os.Environ(), "FIRESCOPE_STATUSPAGE_TOKEN="+token)
-	pipe, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pipe)
-		for sc.Scan() {
-			if m := servingLine.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
-			}
-		}
-	}()
-	select {
-	case a := <-addr:
-		return &server{url: "http://" + a, pid: cmd.Process.Pid, stop: stop}, nil
-	case <-time.After(30 * time.Second):
-		stop()
-		return nil, errors.New("the status page did not start")
-	}
-}
-
-// startNginx serves www on a free loopback port with the headers the status page sends (the
-// configuration of test/bench/statuspage).
-func startNginx(bin, tmp, www string) (*server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	for _, dir := range []string{tmp, www, filepath.Join(www, "api"), filepath.Join(www, "api", "v2")} {
-		if err := os.Chmod(dir, 0o755); err != nil {
-			return nil, err
-		}
-	}
-	temp := filepath.Join(tmp, "nginx-temp")
-	conf := fmt.Sprintf(`worker_processes auto;
-daemon off;
-pid %[1]s/nginx.pid;
-error_log stderr warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  tcp_nodelay on;
-  keepalive_requests 10000000;
-  keepalive_timeout 120s;
-  client_body_temp_path %[2]s/body;
-  proxy_temp_path %[2]s/proxy;
-  fastcgi_temp_path %[2]s/fastcgi;
-  uwsgi_temp_path %[2]s/uwsgi;
-  scgi_temp_path %[2]s/scgi;
-  types { text/html html; application/json json; }
-  charset utf-8;
-  charset_types application/json;
-  server {
-    listen %[3]s;
-    root %[4]s;
-    index index.html;
-    add_header Cache-Control "public, max-age=10";
-    add_header X-Content-Type-Options nosniff;
-  }
-}
-`, tmp, temp, addr, www)
-	confPath := filepath.Join(tmp, "nginx.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(temp, 0o755); err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "-p", tmp, "-c", confPath, "-e", "stderr")
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGQUIT)
-		_ = cmd.Wait()
-	}
-	base := "http://" + addr
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if _, err := fetch(base + "/"); err == nil {
-			return &server{url: base, pid: cmd.Process.Pid, stop: stop}, nil
-		}
-	}
-	stop()
-	return nil, errors.New("nginx did not start")
 }
 
 // seed fills the page as during a bad day, as test/bench/statuspage does: twelve
@@ -467,99 +339,4 @@ func seed(base string) error {
 		}
 	}
 	return nil
-}
-
-func fetch(url string) ([]byte, error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	return io.ReadAll(resp.Body)
-}
-
-type wrkResult struct {
-	rps      float64
-	requests int
-	p99      time.Duration
-	cpu      time.Duration // server CPU per request
-}
-
-var (
-	rpsLine      = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
-	requestsLine = regexp.MustCompile(`(\d+) requests in`)
-	p99Line      = regexp.MustCompile(`\n\s+99%\s+([0-9.]+)(us|ms|s)\b`)
-)
-
-func runWrk(wrk, url string, d time.Duration, connections, threads int) (wrkResult, error) {
-	seconds := max(1, int(d/time.Second))
-	ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, wrk, "-t", strconv.Itoa(threads), "-c", strconv.Itoa(connections),
-		"-d", strconv.Itoa(seconds)+"s", "--latency", url).CombinedOutput()
-	if err != nil {
-		return wrkResult{}, fmt.Errorf("wrk %s: %v\n%s", url, err, out)
-	}
-	if strings.Contains(string(out), "Non-2xx or 3xx responses") || strings.Contains(string(out), "Socket errors") {
-		return wrkResult{}, fmt.Errorf("wrk %s saw errors:\n%s", url, out)
-	}
-	rps, requests, p99 := rpsLine.FindSubmatch(out), requestsLine.FindSubmatch(out), p99Line.FindSubmatch(out)
-	if rps == nil || requests == nil || p99 == nil {
-		return wrkResult{}, fmt.Errorf("cannot read wrk's output:\n%s", out)
-	}
-	var res wrkResult
-	res.rps, _ = strconv.ParseFloat(string(rps[1]), 64)
-	res.requests, _ = strconv.Atoi(string(requests[1]))
-	res.p99, err = time.ParseDuration(string(p99[1]) + string(p99[2]))
-	return res, err
-}
-
-// cpuTime is the user and system time of pid and its child processes, from /proc.
-func cpuTime(pid int) time.Duration {
-	const tick = 10 * time.Millisecond // USER_HZ, 100 on Linux
-	var total time.Duration
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		if len(f) < 13 {
-			continue
-		}
-		self, _ := strconv.Atoi(e.Name())
-		ppid, _ := strconv.Atoi(f[1])
-		if self != pid && ppid != pid {
-			continue
-		}
-		utime, _ := strconv.ParseInt(f[11], 10, 64)
-		stime, _ := strconv.ParseInt(f[12], 10, 64)
-		total += time.Duration(utime+stime) * tick
-	}
-	return total
-}
-
-// median takes the median of each figure over the runs, separately.
-func median(runs []wrkResult) wrkResult {
-	rps := make([]float64, len(runs))
-	p99 := make([]time.Duration, len(runs))
-	cpu := make([]time.Duration, len(runs))
-	for i, r := range runs {
-		rps[i], p99[i], cpu[i] = r.rps, r.p99, r.cpu
-	}
-	slices.Sort(rps)
-	slices.Sort(p99)
-	slices.Sort(cpu)
-	return wrkResult{rps: rps[len(rps)/2], p99: p99[len(p99)/2], cpu: cpu[len(cpu)/2]}
-}
-
-func percentile(d []time.Duration, p int) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	i := max(0, (len(s)*p+99)/100-1)
-	return s[min(i, len(s)-1)].Round(10 * time.Microsecond)
 }
