@@ -70,11 +70,13 @@ func historyKey(componentID string, at time.Time, n int) []byte {
 // status now. Callers hold p.mu, or own p.
 func (p *Page) loadHistory() error {
 	p.history = map[string][]statusChange{}
+	db := p.boltDB()
+	if db == nil {
+		return nil
+	}
 	horizon := p.clock().AddDate(0, 0, -historyDays-1)
-	if db := p.boltDB(); db != nil {
-		if err := p.readHistory(db); err != nil {
-			return err
-		}
+	if err := p.readHistory(db); err != nil {
+		return err
 	}
 	for id, hist := range p.history {
 		// Keep the last change before the window: it is the status the window starts with.
@@ -129,8 +131,9 @@ func (p *Page) readHistory(db *bolt.DB) error {
 	return nil
 }
 
-// boltDB is the page's bbolt file, or nil on PostgreSQL, where the component history is
-// kept in memory only (each replica from its start) and subscriptions are not offered.
+// boltDB is the page's bbolt file, or nil on PostgreSQL, which keeps no component history
+// (the page shows no uptime bars, so that every replica serves the same bytes) and offers no
+// subscriptions yet.
 func (p *Page) boltDB() *bolt.DB {
 	if b, ok := p.store.(*boltStore); ok {
 		return b.db
@@ -143,6 +146,10 @@ func (p *Page) boltDB() *bolt.DB {
 // p.mu, after the write that changed them is committed. A failure to store them loses
 // nothing of the page: the next open records the status again.
 func (p *Page) recordStatuses(comps []*componentRecord) {
+	db := p.boltDB()
+	if db == nil {
+		return
+	}
 	now := p.clock()
 	var changes []*componentRecord
 	for _, c := range comps {
@@ -156,9 +163,7 @@ func (p *Page) recordStatuses(comps []*componentRecord) {
 	if len(changes) == 0 {
 		return
 	}
-	if db := p.boltDB(); db != nil {
-		storeStatuses(db, changes, now)
-	}
+	storeStatuses(db, changes, now)
 	for _, c := range changes {
 		ch := statusChange{At: changeTime(c, now), Status: c.Status}
 		h := p.history[c.ID]
@@ -243,6 +248,9 @@ func shorten(s string, n int) string {
 // uptime builds a component's bars for the historyDays days up to today, in the page's
 // zone. Callers hold p.mu.
 func (p *Page) uptime(c *componentRecord, incs []*publicIncident, now time.Time) *uptimeView {
+	if p.boltDB() == nil {
+		return nil
+	}
 	loc := p.info.Location
 	y, m, d := now.In(loc).Date()
 	today := time.Date(y, m, d, 0, 0, 0, 0, loc)

@@ -156,6 +156,12 @@ func TestReplicasOnPostgresServeEachOthersWritesAndStoreAnIDOnce(t *testing.T) {
 	}
 	waitServed(t, a, "/incidents/inc-1", "A bad deploy", false)
 	waitServed(t, b, "/incidents/inc-1", "A bad deploy", false)
+	// Behind a load balancer, both replicas serve the same page.
+	for _, path := range []string{"/", "/api/v2/summary.json", "/history"} {
+		if ra, rb := a.get(t, path), b.get(t, path); !bytes.Equal(ra.body, rb.body) {
+			t.Errorf("GET %s differs between the replicas:\n%s\n---\n%s", path, ra.body, rb.body)
+		}
+	}
 
 	// A deletion reaches the other replica, and so does an incident created again under
 	// the same id.
