@@ -227,8 +227,13 @@ func (s *subscriptions) serveSubscription(w http.ResponseWriter, r *http.Request
 				s.manage(w, sub, path, "Your subscription is confirmed.", "")
 				return
 			}
-			s.notice(w, http.StatusOK, "Confirm your subscription", &noticeAction{Path: path + "/confirm", Label: "Confirm the subscription"},
-				"Confirm that "+sub.Email+" should receive "+s.subscriptionScope(sub)+".")
+			what := "Confirm that " + sub.Email + " should receive " + s.subscriptionScope(sub) + "."
+			if sub.WebhookURL != "" {
+				// Anyone may ask for an address before it is confirmed: its owner sees
+				// where the notifications would go before agreeing.
+				what = "Confirm that " + sub.Email + " should have " + s.subscriptionScope(sub) + " sent by webhook to " + sub.WebhookURL + ", not by e-mail."
+			}
+			s.notice(w, http.StatusOK, "Confirm your subscription", &noticeAction{Path: path + "/confirm", Label: "Confirm the subscription"}, what)
 		case "unsubscribe":
 			s.notice(w, http.StatusOK, "Unsubscribe", &noticeAction{Path: path + "/unsubscribe", Label: "Unsubscribe"},
 				sub.Email+" receives "+s.subscriptionScope(sub)+".")

@@ -724,6 +724,10 @@ func TestWebhookSubscribersGetSignedJSON(t *testing.T) {
 	f.idle()
 	confirm := mailsTo(t, sink, "ops@example.com")[0]
 	manage := strings.TrimSuffix(confirm.link(t, "confirm"), "/confirm")
+	// The owner of the address sees where the notifications would go before agreeing.
+	if _, page := f.get(manage + "/confirm"); !strings.Contains(page, "sent by webhook to "+hook.URL+"/status") {
+		t.Errorf("the confirmation page does not name the webhook:\n%s", page)
+	}
 	if code, _ := f.post(manage+"/confirm", nil); code != http.StatusOK {
 		t.Fatal(code)
 	}
