@@ -171,7 +171,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
-	registerCollector(mgr.GetCache(), mgr.Elected())
+	drillCollector.Use(mgr.GetCache(), r.Clock, mgr.Elected())
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Drill{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&v1alpha1.Incident{}).

@@ -26,6 +26,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -42,13 +43,9 @@ func TestTheDashboardsDrillRowReadsWhatDrillsExport(t *testing.T) {
 	res := v1alpha1.DrillRunResult{Incident: "ec2-1", EndReason: v1alpha1.DrillEndResolved, Grade: "1/2", Criteria: []v1alpha1.Criterion{
 		{Name: CriterionConfirmed, Result: v1alpha1.CriterionPass}, {Name: CriterionCommsStaffed, Result: v1alpha1.CriterionFail}}}
 	d := &v1alpha1.Drill{ObjectMeta: metav1.ObjectMeta{Name: "ec2", Namespace: "dashboard"}, Status: v1alpha1.DrillStatus{Runs: []v1alpha1.DrillRunResult{res}}}
-	drillCollector.mu.Lock()
-	oldReader, oldElected := drillCollector.reader, drillCollector.elected
-	drillCollector.mu.Unlock()
-	t.Cleanup(func() { registerCollector(oldReader, oldElected) })
 	elected := make(chan struct{})
 	close(elected)
-	registerCollector(fake.NewClientBuilder().WithScheme(scheme).WithObjects(d).Build(), elected)
+	t.Cleanup(drillCollector.Use(fake.NewClientBuilder().WithScheme(scheme).WithObjects(d).Build(), clock.RealClock{}, elected))
 	observeEnded(d, res)
 
 	families, err := metrics.Registry.Gather()

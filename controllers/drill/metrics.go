@@ -18,13 +18,14 @@ package drill
 
 import (
 	"context"
-	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/leadergauge"
 )
 
 var (
@@ -53,39 +54,13 @@ func init() {
 	metrics.Registry.MustRegister(runsTotal, criteriaTotal, injectSkew, injectAnnouncements, drillCollector)
 }
 
-// collector reports each Drill's latest grade from the cache at scrape time, so the gauge is
-// right after a restart and needs no bookkeeping in the reconciler.
-type collector struct {
-	mu      sync.Mutex
-	reader  client.Reader
-	elected <-chan struct{}
-}
+// drillCollector reports each Drill's latest grade from the cache at scrape time, so the
+// gauge is right after a restart and needs no bookkeeping in the reconciler.
+var drillCollector = leadergauge.New(collectGrades, gradeDesc)
 
-var drillCollector = &collector{}
-
-func registerCollector(r client.Reader, elected <-chan struct{}) {
-	drillCollector.mu.Lock()
-	defer drillCollector.mu.Unlock()
-	drillCollector.reader, drillCollector.elected = r, elected
-}
-
-func (c *collector) Describe(ch chan<- *prometheus.Desc) { ch <- gradeDesc }
-
-func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	c.mu.Lock()
-	r, elected := c.reader, c.elected
-	c.mu.Unlock()
-	if r == nil {
-		return
-	}
-	// Only the leader reports, so that replicas do not sum to a multiple.
-	select {
-	case <-elected:
-	default:
-		return
-	}
+func collectGrades(ctx context.Context, r client.Reader, _ time.Time, ch chan<- prometheus.Metric) {
 	list := &v1alpha1.DrillList{}
-	if err := r.List(context.Background(), list); err != nil {
+	if err := r.List(ctx, list); err != nil {
 		return
 	}
 	for _, d := range list.Items {

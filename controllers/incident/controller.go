@@ -273,7 +273,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := IndexStatusUpdates(context.Background(), mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
-	registerIncidentCollector(mgr.GetCache(), mgr.Elected())
+	collector.Use(mgr.GetCache(), r.Clock, mgr.Elected())
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Incident{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.ResponsePolicy{}, handler.EnqueueRequestsFromMapFunc(r.incidentsOfPolicy)).

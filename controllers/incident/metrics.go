@@ -19,7 +19,6 @@ package incident
 import (
 	"context"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/leadergauge"
 )
 
 var (
@@ -103,49 +103,10 @@ func init() {
 		timeToConfirm, timeToFirstUpdate, timeToResolve, sitrepLateness, sitrepsTotal, reopensTotal)
 }
 
-// incidentCollector reports gauges computed from the manager's cache at scrape time, so they
-// are never stale and cost nothing between scrapes.
-type incidentCollector struct {
-	mu      sync.Mutex
-	reader  client.Reader
-	elected <-chan struct{}
-}
+// collector reports the incidents' gauges from the cache at scrape time.
+var collector = leadergauge.New(collectIncidents, incidentsDesc, overdueDesc)
 
-var collector = &incidentCollector{}
-
-// registerIncidentCollector points the gauges at a manager's cache. Only the leader reports
-// them (elected is closed once it leads), so that a sum over replicas counts each incident
-// once.
-func registerIncidentCollector(r client.Reader, elected <-chan struct{}) {
-	collector.mu.Lock()
-	defer collector.mu.Unlock()
-	collector.reader, collector.elected = r, elected
-}
-
-// leads reports whether elected is closed.
-func leads(elected <-chan struct{}) bool {
-	select {
-	case <-elected:
-		return true
-	default:
-		return false
-	}
-}
-
-func (c *incidentCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- incidentsDesc
-	ch <- overdueDesc
-}
-
-func (c *incidentCollector) Collect(ch chan<- prometheus.Metric) {
-	c.mu.Lock()
-	r, elected := c.reader, c.elected
-	c.mu.Unlock()
-	if r == nil || !leads(elected) {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+func collectIncidents(ctx context.Context, r client.Reader, _ time.Time, ch chan<- prometheus.Metric) {
 	list := &v1alpha1.IncidentList{}
 	// Read only, so the cache's own objects: a copy of every Incident per scrape is the
 	// largest allocation of a manager with thousands of them.

@@ -28,6 +28,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/leadergauge"
+	"k8s.io/utils/clock"
 )
 
 func sitrepAt(d time.Duration, summary string) v1alpha1.Sitrep {
@@ -207,7 +209,8 @@ func TestOnlyTheLeaderReportsTheGauges(t *testing.T) {
 	}
 	inc := &v1alpha1.Incident{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "team"}, Spec: v1alpha1.IncidentSpec{State: v1alpha1.StateMajor}}
 	elected := make(chan struct{})
-	c := &incidentCollector{reader: fake.NewClientBuilder().WithScheme(scheme).WithObjects(inc).Build(), elected: elected}
+	c := leadergauge.New(collectIncidents, incidentsDesc, overdueDesc)
+	c.Use(fake.NewClientBuilder().WithScheme(scheme).WithObjects(inc).Build(), clock.RealClock{}, elected)
 	count := func() int {
 		ch := make(chan prometheus.Metric, 16)
 		c.Collect(ch)

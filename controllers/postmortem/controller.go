@@ -362,7 +362,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 	}); err != nil {
 		return err
 	}
-	registerCollector(mgr.GetCache(), r.Clock, mgr.Elected())
+	pmCollector.Use(mgr.GetCache(), r.Clock, mgr.Elected())
 	specChanged := builder.WithPredicates(predicate.GenerationChangedPredicate{})
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Postmortem{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, retryAsked))).

@@ -18,15 +18,14 @@ package postmortem
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/leadergauge"
 	"firescope.dev/firescope/controllers/statusupdate"
 )
 
@@ -49,48 +48,15 @@ var (
 		[]string{"namespace", "reason"}, nil)
 )
 
-// collector counts post-mortems from the cache at scrape time, so the gauges are right after a
-// restart and need no bookkeeping in the reconciler.
-type collector struct {
-	mu      sync.Mutex
-	reader  client.Reader
-	clock   clock.PassiveClock
-	elected <-chan struct{}
-}
-
-var pmCollector = &collector{}
+// pmCollector counts post-mortems from the cache at scrape time, so the gauges are right
+// after a restart and need no bookkeeping in the reconciler.
+var pmCollector = leadergauge.New(collectPostmortems, postmortemsDesc, overdueDesc, unpublishedDesc)
 
 func init() {
 	metrics.Registry.MustRegister(openLatency, reminderAnnouncements, pmCollector)
 }
 
-func registerCollector(r client.Reader, clk clock.PassiveClock, elected <-chan struct{}) {
-	pmCollector.mu.Lock()
-	defer pmCollector.mu.Unlock()
-	pmCollector.reader, pmCollector.clock, pmCollector.elected = r, clk, elected
-}
-
-func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- postmortemsDesc
-	ch <- overdueDesc
-	ch <- unpublishedDesc
-}
-
-func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	c.mu.Lock()
-	r, clk, elected := c.reader, c.clock, c.elected
-	c.mu.Unlock()
-	if r == nil {
-		return
-	}
-	// Only the leader reports them, so that a sum over replicas counts each post-mortem once.
-	select {
-	case <-elected:
-	default:
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+func collectPostmortems(ctx context.Context, r client.Reader, now time.Time, ch chan<- prometheus.Metric) {
 	list := &v1alpha1.PostmortemList{}
 	if err := r.List(ctx, list); err != nil {
 		return
@@ -101,7 +67,6 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	late := map[nsDrill]int{}
 	type nsReason struct{ ns, reason string }
 	unpublished := map[nsReason]float64{}
-	now := clk.Now()
 	for _, pm := range list.Items {
 		drill := "false"
 		if pm.Status.Incident.Drill {

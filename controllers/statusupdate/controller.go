@@ -589,7 +589,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		}
 		return reqs
 	}
-	registerCollector(mgr.GetCache(), r.Clock, mgr.Elected())
+	suCollector.Use(mgr.GetCache(), r.Clock, mgr.Elected())
 	// inNamespace wakes every update of the namespace that a change of its StatusPage or
 	// ResponsePolicy may move on, refused ones included: mapping a component publishes them.
 	inNamespace := handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, o client.Object) []reconcile.Request {

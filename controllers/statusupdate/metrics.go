@@ -19,17 +19,16 @@ package statusupdate
 import (
 	"context"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/leadergauge"
 )
 
 var (
@@ -83,39 +82,11 @@ func requestResult(resp *http.Response, err error) string {
 	return "ok"
 }
 
-// collector reports, at scrape time from the cache, how long the updates that need a retry
-// or a person have gone unpublished. Only the leader reports it, like the other gauges.
-type collector struct {
-	mu      sync.Mutex
-	reader  client.Reader
-	clock   clock.PassiveClock
-	elected <-chan struct{}
-}
+// suCollector reports, at scrape time from the cache, how long the updates that need a retry
+// or a person have gone unpublished.
+var suCollector = leadergauge.New(collectUnpublished, unpublishedDesc)
 
-var suCollector = &collector{}
-
-func registerCollector(r client.Reader, clk clock.PassiveClock, elected <-chan struct{}) {
-	suCollector.mu.Lock()
-	defer suCollector.mu.Unlock()
-	suCollector.reader, suCollector.clock, suCollector.elected = r, clk, elected
-}
-
-func (c *collector) Describe(ch chan<- *prometheus.Desc) { ch <- unpublishedDesc }
-
-func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	c.mu.Lock()
-	r, clk, elected := c.reader, c.clock, c.elected
-	c.mu.Unlock()
-	if r == nil {
-		return
-	}
-	select {
-	case <-elected:
-	default:
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+func collectUnpublished(ctx context.Context, r client.Reader, now time.Time, ch chan<- prometheus.Metric) {
 	list := &v1alpha1.StatusUpdateList{}
 	if err := r.List(ctx, list); err != nil {
 		return
@@ -123,7 +94,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	type key struct{ ns, reason string }
 	longest := map[key]float64{}
 	for _, su := range list.Items {
-		if reason, age, ok := Stalled(su.Status.Conditions, clk.Now()); ok {
+		if reason, age, ok := Stalled(su.Status.Conditions, now); ok {
 			k := key{su.Namespace, reason}
 			longest[k] = max(longest[k], age)
 		}
