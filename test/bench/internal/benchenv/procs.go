@@ -31,10 +31,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-)
 
-// clockTick is the unit of /proc's CPU times (USER_HZ), 100 on every Linux build in use.
-const clockTick = 10 * time.Millisecond
+	"firescope.dev/firescope/test/bench/internal/webbench"
+)
 
 // CPU is the CPU time used so far by this program ("bench") and by each program it started
 // (kube-apiserver, etcd, kube-controller-manager, manager), and by the whole machine.
@@ -50,14 +49,14 @@ type CPU struct {
 func ReadCPU() CPU {
 	c := CPU{At: time.Now(), Used: map[string]time.Duration{}}
 	self := os.Getpid()
-	if name, _, used, ok := procStat(filepath.Join("/proc", strconv.Itoa(self), "stat")); ok {
+	if name, _, used, ok := webbench.ProcStat(filepath.Join("/proc", strconv.Itoa(self), "stat")); ok {
 		c.Used[name] = used
 		c.Used["bench"] = c.Used[name]
 		delete(c.Used, name)
 	}
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	for _, path := range stats {
-		name, ppid, used, ok := procStat(path)
+		name, ppid, used, ok := webbench.ProcStat(path)
 		if ok && ppid == self {
 			c.Used[name] += used
 		}
@@ -66,35 +65,13 @@ func ReadCPU() CPU {
 		line, _, _ := strings.Cut(string(b), "\n")
 		for i, f := range strings.Fields(line)[1:] {
 			v, _ := strconv.ParseInt(f, 10, 64)
-			c.Total += time.Duration(v) * clockTick
+			c.Total += time.Duration(v) * webbench.ClockTick
 			if i != 3 && i != 4 { // idle and iowait
-				c.Busy += time.Duration(v) * clockTick
+				c.Busy += time.Duration(v) * webbench.ClockTick
 			}
 		}
 	}
 	return c
-}
-
-// procStat reads a process's command name, parent and CPU time from /proc/PID/stat.
-func procStat(path string) (name string, ppid int, used time.Duration, ok bool) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", 0, 0, false
-	}
-	s := string(b)
-	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if open < 0 || end < open {
-		return "", 0, 0, false
-	}
-	// After the name: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime.
-	f := strings.Fields(s[end+1:])
-	if len(f) < 13 {
-		return "", 0, 0, false
-	}
-	ppid, _ = strconv.Atoi(f[1])
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return s[open+1 : end], ppid, time.Duration(utime+stime) * clockTick, true
 }
 
 // Sub is the CPU time used since an earlier reading.
@@ -197,7 +174,7 @@ func ReadResident(name string) Resident {
 	self := os.Getpid()
 	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	for _, path := range stats {
-		comm, ppid, _, ok := procStat(path)
+		comm, ppid, _, ok := webbench.ProcStat(path)
 		if !ok || ppid != self || comm != name {
 			continue
 		}

@@ -20,7 +20,6 @@ package webbench
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -213,31 +212,42 @@ func RunWrk(wrk, url string, d time.Duration, connections, threads int) (WrkResu
 	return res, err
 }
 
+// ClockTick is the unit of /proc's CPU times (USER_HZ), 100 on every Linux build in use.
+const ClockTick = 10 * time.Millisecond
+
 // CPUTime is the user and system time of pid and its child processes, from /proc.
 func CPUTime(pid int) time.Duration {
-	const tick = 10 * time.Millisecond // USER_HZ, 100 on Linux
 	var total time.Duration
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, path := range stats {
+		_, ppid, used, ok := ProcStat(path)
+		if self, _ := strconv.Atoi(filepath.Base(filepath.Dir(path))); ok && (self == pid || ppid == pid) {
+			total += used
 		}
-		// The fields after the command name, which is in parentheses and may hold spaces.
-		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		if len(f) < 13 {
-			continue
-		}
-		self, _ := strconv.Atoi(e.Name())
-		ppid, _ := strconv.Atoi(f[1])
-		if self != pid && ppid != pid {
-			continue
-		}
-		utime, _ := strconv.ParseInt(f[11], 10, 64)
-		stime, _ := strconv.ParseInt(f[12], 10, 64)
-		total += time.Duration(utime+stime) * tick
 	}
 	return total
+}
+
+// ProcStat reads a process's command name, parent and CPU time from /proc/PID/stat.
+func ProcStat(path string) (name string, ppid int, used time.Duration, ok bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", 0, 0, false
+	}
+	s := string(b)
+	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || end < open {
+		return "", 0, 0, false
+	}
+	// After the name: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime.
+	f := strings.Fields(s[end+1:])
+	if len(f) < 13 {
+		return "", 0, 0, false
+	}
+	ppid, _ = strconv.Atoi(f[1])
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return s[open+1 : end], ppid, time.Duration(utime+stime) * ClockTick, true
 }
 
 // Median takes the median of each figure over the runs, separately.
