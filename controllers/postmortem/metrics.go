@@ -25,8 +25,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"firescope.dev/firescope/api/v1alpha1"
-	"firescope.dev/firescope/internal/leadergauge"
 	"firescope.dev/firescope/controllers/statusupdate"
+	"firescope.dev/firescope/internal/leadergauge"
 )
 
 var (
