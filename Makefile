@@ -68,7 +68,7 @@ GENERATED := api/v1alpha1/zz_generated.deepcopy.go config/crd/bases config/rbac/
 
 .PHONY: lint
 lint: $(GOLANGCI_LINT) ## Run golangci-lint (.golangci.yml), with the Kubernetes API conventions linter on api/.
-	"$(GOLANGCI_LINT)" run ./...
+	"$(GOLANGCI_LINT)" run --allow-serial-runners ./...
 
 .PHONY: verify
 verify: $(CONTROLLER_GEN) $(CRD_REF_DOCS) $(GOLANGCI_LINT) ## Fail when generated files are stale, gofmt would change code or golangci-lint finds something.
@@ -79,7 +79,7 @@ verify: $(CONTROLLER_GEN) $(CRD_REF_DOCS) $(GOLANGCI_LINT) ## Fail when generate
 	$(MAKE) -s manifests generate api-docs chart >/dev/null; \
 	after=$$(find $(GENERATED) -type f | sort | xargs sha256sum); \
 	test "$$before" = "$$after" || { echo "generated files were stale: 'make manifests generate api-docs chart' updated them; commit the result"; exit 1; }
-	@"$(GOLANGCI_LINT)" run ./...
+	@"$(GOLANGCI_LINT)" run --allow-serial-runners ./...
 
 .PHONY: test
 test: verify vet test-deps control-plane build images dist $(HELM) $(KREW) $(VALIDATE_KREW_MANIFEST) ## Run unit, integration (real API server) and end-to-end tests.

@@ -110,10 +110,10 @@ func (r *Reconciler) readScenario(ctx context.Context, d *v1alpha1.Drill) (*v1al
 		}
 		sc = &v1alpha1.DrillScenarioSpec{}
 		if err := yaml.UnmarshalStrict([]byte(raw), sc); err != nil {
-			return nil, invalidScenario{fmt.Errorf("scenario ConfigMap %q, key %s: %v", ref.Name, v1alpha1.ScenarioConfigMapKey, err)}
+			return nil, invalidScenario{fmt.Errorf("scenario ConfigMap %q, key %s: %w", ref.Name, v1alpha1.ScenarioConfigMapKey, err)}
 		}
 		if err := checkScenario(sc); err != nil {
-			return nil, invalidScenario{fmt.Errorf("scenario ConfigMap %q: %v", ref.Name, err)}
+			return nil, invalidScenario{fmt.Errorf("scenario ConfigMap %q: %w", ref.Name, err)}
 		}
 	}
 	return sc, nil

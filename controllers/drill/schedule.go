@@ -32,7 +32,7 @@ var parser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron
 func parseSchedule(s string) (cron.Schedule, error) {
 	sched, err := parser.Parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("spec.schedule %q is not a cron expression (%v): use five fields such as \"0 14 * * 2\" (Tuesdays 14:00 UTC), six with leading seconds such as \"*/30 * * * * *\", or a descriptor such as @weekly", s, err)
+		return nil, fmt.Errorf("spec.schedule %q is not a cron expression (%w): use five fields such as \"0 14 * * 2\" (Tuesdays 14:00 UTC), six with leading seconds such as \"*/30 * * * * *\", or a descriptor such as @weekly", s, err)
 	}
 	return sched, nil
 }

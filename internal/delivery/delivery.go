@@ -123,7 +123,7 @@ type Failure struct {
 // other way round.
 func Assess(err error) Failure {
 	for e := err; e != nil; e = errors.Unwrap(e) {
-		switch e := e.(type) {
+		switch e := e.(type) { //nolint:errorlint // walks the chain itself: the outermost classification decides
 		case *TerminalError:
 			return Failure{Terminal: true, Reason: e.Reason}
 		case *RetryableError:

@@ -265,7 +265,7 @@ func TestRedactHidesSecretsAndKeepsTheClassification(t *testing.T) {
 		t.Error("Redact(nil) should be nil")
 	}
 	plain := errors.New("nothing to hide")
-	if delivery.Redact(plain, secret) != plain {
+	if delivery.Redact(plain, secret) != plain { //nolint:errorlint // the same value, not one that wraps it
 		t.Error("Redact should return an error with nothing to hide unchanged")
 	}
 }

@@ -66,7 +66,10 @@ func (p *process) waitReady(ctx context.Context, hc *http.Client, url string) er
 		}
 		select {
 		case <-p.exited:
-			return fmt.Errorf("%s exited before it was ready (%v); see %s:\n%s", p.name, p.err, p.log, tail(p.log))
+			if p.err == nil {
+				return fmt.Errorf("%s exited with status 0 before it was ready; see %s:\n%s", p.name, p.log, tail(p.log))
+			}
+			return fmt.Errorf("%s exited before it was ready (%w); see %s:\n%s", p.name, p.err, p.log, tail(p.log))
 		case <-ctx.Done():
 			return fmt.Errorf("%s was not ready within two minutes; see %s:\n%s", p.name, p.log, tail(p.log))
 		case <-time.After(100 * time.Millisecond):

@@ -18,6 +18,7 @@ package statuspage
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -255,7 +256,7 @@ func respond(w http.ResponseWriter, v any, created bool, location string, err er
 }
 
 func writeError(w http.ResponseWriter, err error) {
-	e, ok := err.(*apiError)
+	e, ok := errors.AsType[*apiError](err)
 	if !ok {
 		e = &apiError{status: http.StatusInternalServerError, code: api.CodeInternal, message: err.Error()}
 	}

@@ -19,6 +19,7 @@ package statuspage
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"html/template"
 	"io"
 	"log/slog"
@@ -133,7 +134,7 @@ func (ss *sinkSession) Data(r io.Reader) error {
 	ss.sink.mu.Unlock()
 	if accept != nil {
 		if err := accept(m); err != nil {
-			if _, ok := err.(*smtp.SMTPError); ok {
+			if _, ok := errors.AsType[*smtp.SMTPError](err); ok {
 				return err
 			}
 			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: err.Error()}

@@ -27,6 +27,7 @@ import (
 	"debug/elf"
 	"debug/macho"
 	"encoding/hex"
+	"errors"
 	"io"
 	"maps"
 	"os"
@@ -155,7 +156,7 @@ func untar(t *testing.T, archive []byte) map[string][]byte {
 	files := map[string][]byte{}
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return files
 		}
 		if err != nil {

@@ -27,6 +27,7 @@ import (
 	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -134,7 +135,7 @@ func (l layout) files(t *testing.T, m manifest, diffIDs []string) map[string]ent
 		tr := tar.NewReader(bytes.NewReader(raw))
 		for {
 			h, err := tr.Next()
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				break
 			}
 			if err != nil {

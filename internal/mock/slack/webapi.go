@@ -305,7 +305,7 @@ func (w *WebAPI) args(method string, r *http.Request) (map[string]string, string
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 		var m map[string]any
 		if err := json.Unmarshal(body, &m); err != nil {
-			return nil, "", fmt.Errorf("the JSON body does not parse: %v", err)
+			return nil, "", fmt.Errorf("the JSON body does not parse: %w", err)
 		}
 		for k, v := range m {
 			if s, ok := v.(string); ok {
@@ -318,7 +318,7 @@ func (w *WebAPI) args(method string, r *http.Request) (map[string]string, string
 	} else if len(body) > 0 {
 		form, err := url.ParseQuery(string(body))
 		if err != nil {
-			return nil, "", fmt.Errorf("the form does not parse: %v", err)
+			return nil, "", fmt.Errorf("the form does not parse: %w", err)
 		}
 		for k, v := range form {
 			args[k] = v[0]

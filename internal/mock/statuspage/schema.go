@@ -157,7 +157,7 @@ func (nopCloser) Close() error { return nil }
 
 // messages flattens kin-openapi's errors into one short line each: where, then what.
 func messages(err error) []string {
-	switch e := err.(type) {
+	switch e := err.(type) { //nolint:errorlint // flattens kin-openapi's error tree one level at a time
 	case openapi3.MultiError:
 		var out []string
 		for _, x := range e {

@@ -180,7 +180,7 @@ func parseMessage(raw []byte) (map[string]any, string, error) {
 		} `json:"attachments"`
 	}
 	if err := json.Unmarshal(raw, &msg); err != nil {
-		return nil, "", fmt.Errorf("the request content is not a valid message: %v", err)
+		return nil, "", fmt.Errorf("the request content is not a valid message: %w", err)
 	}
 	switch {
 	case msg.Type != nil && *msg.Type != "message":
@@ -210,7 +210,7 @@ func parseMessage(raw []byte) (map[string]any, string, error) {
 	for i, el := range body {
 		l, err := elementText(el)
 		if err != nil {
-			return nil, "", fmt.Errorf("body[%d]: %v", i, err)
+			return nil, "", fmt.Errorf("body[%d]: %w", i, err)
 		}
 		lines = append(lines, l...)
 	}

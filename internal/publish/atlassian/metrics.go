@@ -57,7 +57,7 @@ func (c *client) SubmitMetric(ctx context.Context, p publish.MetricPoint) error 
 		return nil
 	}
 	explained := explain(err)
-	if se, ok := errors.AsType[*delivery.StatusError](err); ok && se == err && se.StatusCode == http.StatusNotFound {
+	if se, ok := errors.AsType[*delivery.StatusError](err); ok && delivery.Assess(err).Terminal && se.StatusCode == http.StatusNotFound {
 		explained = fmt.Errorf("no such page or metric; check the page id and the health signal's statuspageMetricID: %w", se)
 	}
 	return delivery.Redact(fmt.Errorf("statuspage: submit a point to metric %s: %w", p.Metric, explained), c.apiKey)

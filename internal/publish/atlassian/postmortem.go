@@ -99,8 +99,8 @@ func (c *client) postmortemCall(ctx context.Context, method, providerRef, suffix
 		return nil
 	}
 	explained := explain(err)
-	if se, ok := errors.AsType[*delivery.StatusError](err); ok && se == err {
-		// A permanent refusal (a retryable one is wrapped).
+	if se, ok := errors.AsType[*delivery.StatusError](err); ok && delivery.Assess(err).Terminal {
+		// A permanent refusal; a retryable one is left as the client explained it.
 		switch se.StatusCode {
 		case http.StatusBadRequest:
 			explained = fmt.Errorf("%s: %w", badRequest, se)
