@@ -22,6 +22,9 @@ limitations under the License.
 // also scored per batch: a batch collected after the rules were tuned is the one whose
 // held-out figures no tuning has seen.
 //
+// It also prints what a check costs: the mean time per message over every corpus message,
+// checked -passes times.
+//
 //	go run ./test/bench/wording
 //	go run ./test/bench/wording -errors
 package main
@@ -33,7 +36,9 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"firescope.dev/firescope/internal/wording"
 	"firescope.dev/firescope/internal/wording/corpus"
@@ -41,8 +46,9 @@ import (
 
 func main() {
 	errors := flag.Bool("errors", false, "list the tuning set's false and missed findings")
+	passes := flag.Int("passes", 5, "how many times every message is checked to time the checker")
 	flag.Parse()
-	if err := run(*errors); err != nil {
+	if err := run(*errors, *passes); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -50,7 +56,7 @@ func main() {
 
 func check(e corpus.Entry) []string { return corpus.Rules(wording.Check(e.Status, e.Message)) }
 
-func run(listErrors bool) error {
+func run(listErrors bool, passes int) error {
 	entries, err := corpus.Entries()
 	if err != nil {
 		return err
@@ -87,10 +93,49 @@ func run(listErrors bool) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
+	cost(entries, passes)
 	if listErrors {
 		printErrors(entries)
 	}
 	return nil
+}
+
+// cost prints the mean wall and CPU time of one Check over the corpus messages, checked
+// passes times. The CPU time is the process's own (user and system), which a machine shared
+// with other work disturbs less than the wall time.
+func cost(entries []corpus.Entry, passes int) {
+	if passes < 1 || len(entries) == 0 {
+		return
+	}
+	bytes := 0
+	for _, e := range entries {
+		bytes += len(e.Message)
+	}
+	cpu0, cpuOK := cpuTime()
+	start := time.Now()
+	for range passes {
+		for _, e := range entries {
+			wording.Check(e.Status, e.Message)
+		}
+	}
+	wall := time.Since(start)
+	cpu1, cpuOK1 := cpuTime()
+	n := time.Duration(passes * len(entries))
+	fmt.Printf("\ncost: %d checks of messages averaging %d bytes: %v wall", n, bytes/len(entries), (wall / n).Round(time.Microsecond))
+	if cpuOK && cpuOK1 {
+		fmt.Printf(", %v CPU", ((cpu1 - cpu0) / n).Round(time.Microsecond))
+	}
+	fmt.Println(" per message")
+}
+
+// cpuTime is the user and system time the process has used so far; ok is false when the
+// system does not say.
+func cpuTime() (d time.Duration, ok bool) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, false
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), true
 }
 
 // table writes one row per rule and one for all rules, over the entries of set.
