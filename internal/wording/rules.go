@@ -23,7 +23,7 @@ import (
 
 // What is broken: a symptom a customer would recognise.
 var (
-	symptomRe = regexp.MustCompile(`\b(?:errors?|erroring|erroneous(?:ly)?|mistaken(?:ly)?|fail(?:s|ed|ing|ures?)?|unavailable|unavailability|unable|inability|cannot|could not|not (?:able|working|loading|responding|available|accessible|receiving|processing|sending|delivered|reachable|updating|running|starting|showing|displaying|appearing|receive|received|load|loaded|work|respond|send|sent|connect|display|sync|synced|save|saved|upload|uploaded)|sign(?:ed|ing) out|log(?:ged|ging) out|not being \w+|no longer (?:able|working|loading|available)|prevent\w* (?:[\w'-]+ ){0,4}?from|(?:is|are|been|was|were) (?:temporarily )?(?:disabled|paused|suspended|halted|offline)|down|offline|degraded|(?:impacted|reduced|poor) performance|performance (?:issues?|problems?|degradation)|slow(?:ness|er|ly|downs?)?|latenc(?:y|ies)|(?:response|load|queue|wait) times?|delay(?:s|ed)?|timeouts?|tim(?:e|es|ing) out|timed out|intermittent(?:ly)?|unreachable|inaccessible|broken|broke|missing|lost|stuck|backlog(?:ged)?|backed up|backup (?:in|of)|unresponsive|crash(?:es|ed|ing)?|incorrect(?:ly)?|inaccurate|wrong|5\d\d|5xx|packet loss|dropp(?:ed|ing)|rejected|partial(?:ly)? (?:unavailab\w*|available)|inconsistent|stale|duplicate[ds]?|hang(?:s|ing)?|unexpected)\b`)
+	symptomRe = regexp.MustCompile(`\b(?:errors?|erroring|erroneous(?:ly)?|mistaken(?:ly)?|fail(?:s|ed|ing|ures?)?|unavailable|unavailability|unable|inability|cannot|could not|not (?:able|working|loading|responding|available|accessible|receiving|processing|sending|delivered|reachable|updating|running|starting|showing|displaying|appearing|receive|received|load|loaded|work|respond|send|sent|connect|display|sync|synced|save|saved|upload|uploaded|appear|possible)|not [a-z]+ing (?:correctly|properly|as expected)|(?:you|users|customers) (?:are|may be) not (?:seeing|getting)|impossible|incomplete|congest(?:ed|ion)|(?:data|metrics?|packets?|traffic|connections?|calls?|messages?|events?) drops?|sign(?:ed|ing) out|log(?:ged|ging) out|not being \w+|no longer (?:able|working|loading|available)|prevent\w* (?:[\w'-]+ ){0,4}?from|prevent(?:s|ed|ing)? (?:the |some |all )?[a-z]+ing\b|(?:is|are|been|was|were) (?:temporarily )?(?:disabled|paused|suspended|halted|offline)|down|offline|degraded|(?:impacted|reduced|poor) performance|performance (?:issues?|problems?|degradation)|slow(?:ness|er|ly|downs?)?|latenc(?:y|ies)|(?:response|load|queue|wait) times?|delay(?:s|ed)?|timeouts?|tim(?:e|es|ing) out|timed out|intermittent(?:ly)?|unreachable|inaccessible|broken|broke|missing|lost|stuck|backlog(?:ged)?|backed up|backup (?:in|of)|unresponsive|crash(?:es|ed|ing)?|incorrect(?:ly)?|inaccurate|wrong|5\d\d|5xx|packet loss|dropp(?:ed|ing)|rejected|partial(?:ly)? (?:unavailab\w*|available)|inconsistent|stale|duplicate[ds]?|hang(?:s|ing)?|unexpected)\b`)
 	// elevatedRe is "elevated" or "increased" with what customers see; "increased load" is
 	// the system's trouble, not theirs.
 	elevatedRe = regexp.MustCompile(`\b(?:elevated|increased|higher|high) (?:[\w-]+ ){0,2}?(?:errors?|error rates?|latenc\w+|response times?|load times?|timeouts?|failures?|failure rates?|delays?|queue times?|wait times?|bounce rates?|5\d\d|5xx|rejections?)\b`)
@@ -35,13 +35,22 @@ var (
 	namedIssueRe = regexp.MustCompile(`\b([\w'-]+) (?:issues?|problems?)\b|\b([\w'-]+) (?:is|are|was|were) (?:still )?(?:having|experiencing|seeing) (?:issues|problems|troubles?|errors|difficult\w*)\b`)
 	// issueThatRe is "an issue that may impact New Relic UI".
 	issueThatRe = regexp.MustCompile(`\b(?:issues?|problems?) (?:that|which) (?:may |might |could |is |are |will )?(?:impact|affect)\w* ([\w'-]+)(?: ([\w'-]+))?`)
+	// issueActivityRe captures what an issue gets in the way of: "an issue retrieving call
+	// details", "an issue to send notifications", "an issue users are facing when loading
+	// comments".
+	issueActivityRe = regexp.MustCompile(`\b(?:issues?|problems?) (?:of |to |when |while |(?:[\w'-]+ ){1,3}?(?:is |are )?(?:experiencing|facing|having|seeing|encountering) (?:when|while) )?([a-z]{2,}ing|send|receive|load|access|create|view|retrieve|connect|upload|download|sign|log) ([\w'-]+)`)
+	// notActivity are words ending in "ing" that name no activity ("an issue during ...").
+	notActivity = wordSet(`being having during nothing something anything everything morning evening ongoing pending
+		going causing bring thing`)
+	// impactedRe captures what is "impacted" or "affected": "a fix for impacted M0 clusters".
+	impactedRe = regexp.MustCompile(`\b(?:impacted|affected) ([\w'-]+)(?: ([\w'-]+))?`)
 	// affectingRe is what trouble is "affecting app deploys".
 	affectingRe = regexp.MustCompile(`\b(?:affecting|impacting|affects|impacts) ([\w'-]+)(?: ([\w'-]+))?`)
 	// abilityRe is "affecting customers' ability to log in".
 	abilityRe = regexp.MustCompile(`\b(?:affect|impact)\w* (?:[\w'-]+ ){0,4}?ability to\b`)
 	// restoredRe says what works again; it counts only when the clause names what works
 	// ("Deploys are working again"), not "everything is back to normal".
-	restoredRe = regexp.MustCompile(`\b(?:restored|recovered|back to normal|back online|back up|at normal levels|operating normally|working normally|functioning normally|(?:is|are) (?:now )?operational(?: again)?|operating as expected|working as expected|fully operational|running normally|resumed|caught up|processed normally|succeeding|working again|available again|recovering|recovery (?:in|of|for)|improv(?:e|ed|es|ing|ement)|(?:fully |now )?functional(?: again)?|current again|on time|now (?:working|loading|running|available|processing)|(?:delivered|processed|sent|built|completed|loading|building|delivering|sending|syncing|processing)(?: (?:quickly|successfully|normally|again))+|return\w* to normal|(?:starting|beginning) to (?:run|load|work|process|flow|recover)|(?:loading|running|working|flowing|processing) (?:now|again)|stabl(?:e|y)|stabili[sz]ed|(?:should|can) now|(?:should|are|is) (?:now )?able to|able to [\w-]+(?: [\w-]+){0,3}? again)\b`)
+	restoredRe = regexp.MustCompile(`\b(?:restored|recovered|back to normal|back online|back up|at normal levels|operating normally|working normally|functioning normally|(?:is|are) (?:now )?operational(?: again)?|operating as expected|working as expected|fully operational|running normally|resumed|caught up|processed normally|succeeding|working again|available again|recovering|recovery (?:in|of|for|across)|improv(?:e|ed|es|ing|ement)|(?:fully |now )?functional(?: again)?|current again|on time|now (?:working|loading|running|available|processing)|(?:delivered|processed|sent|built|completed|loading|building|delivering|sending|syncing|processing)(?: (?:quickly|successfully|normally|again))+|return\w* to normal|re-?enabled|(?:has|have) been fixed|fix(?:es)? (?:has|have) been (?:rolled out|deployed|applied)|(?:is|are) (?:now )?back(?: again)?|(?:successfully|normally) (?:received|delivered|processed|sent|completed|loaded|created)|[a-z]+ing as (?:expected|intended|usual)|heal(?:ed|ing)?|(?:starting|beginning) to (?:run|load|work|process|flow|recover)|(?:loading|running|working|flowing|processing) (?:now|again)|stabl(?:e|y)|stabili[sz]ed|(?:should|can) now|(?:should|are|is) (?:now )?able to|able to [\w-]+(?: [\w-]+){0,3}? again)\b`)
 	// troubleRe are words for trouble that say something is wrong but not what: they count
 	// only next to what is in trouble ("a Slack outage", "disruption to file uploads").
 	troubleRe = regexp.MustCompile(`\b(?:outages?|downtime|degradation|disrupt(?:ed|ions?)|interrupt(?:ed|ions?)|troubles?)\b`)
@@ -71,7 +80,11 @@ var vagueWords = wordSet(`some a an all the our your you us we they i this that 
 	affected impacted normally properly correctly again aware investigating continue
 	continuing monitor monitoring will may might could can of an partial declared resolved
 	slowly gradually coming full root cause signs sign waiting become came come similar
-	prevent`)
+	prevent issue problem problems since until upstream region regions zone zones area
+	areas parts environment end start time interval period window capacity mentioned provider
+	providers vendor vendors partner partners carrier carriers supplier suppliers aws amazon gcp
+	google azure microsoft cloudflare fastly akamai digitalocean linode ovh hetzner equinix
+	observing observed noticing noticed`)
 
 func wordSet(s string) map[string]bool {
 	m := map[string]bool{"": true}
@@ -137,6 +150,16 @@ func saysWhatIsBroken(t string) bool {
 	}
 	for _, m := range append(issueThatRe.FindAllStringSubmatch(t, maxMatches), affectingRe.FindAllStringSubmatch(t, maxMatches)...) {
 		if !vagueObjects[m[1]] || !vagueObjects[m[2]] {
+			return true
+		}
+	}
+	for _, m := range issueActivityRe.FindAllStringSubmatch(t, maxMatches) {
+		if !notActivity[m[1]] && !vagueWords[m[2]] {
+			return true
+		}
+	}
+	for _, m := range impactedRe.FindAllStringSubmatch(t, maxMatches) {
+		if !vagueWords[m[1]] || !vagueWords[m[2]] {
 			return true
 		}
 	}

@@ -57,13 +57,18 @@ limitations under the License.
 //     customers see ("increased error rates"; "increased load" is the system's trouble),
 //     "issues with X" or "an issue that may impact X" or "affecting X" where X is not a vague
 //     "some customers" or "our platform", a named issue ("connection issues", "your mailbox is
-//     having issues"), a trouble word next to what is in trouble ("a Slack outage",
+//     having issues"), what an issue gets in the way of ("an issue retrieving call details",
+//     "an issue users face when loading comments"), what is impacted ("a fix for the impacted
+//     M0 clusters"), a trouble word next to what is in trouble ("a Slack outage",
 //     "disruption to file uploads", "trouble connecting"), or what works again with what it is
 //     ("Check-In is back to normal", "webhooks are being delivered normally", "a recovery in
-//     SMS delivery", "the query service is operational again"). "We are
+//     SMS delivery", "the query service is operational again", "provisioning has been
+//     re-enabled", "versions are publishing as expected", "search has been fixed"). "We are
 //     investigating an issue", "we are aware of an outage" and "all systems are operating
-//     normally" name nothing a customer can recognise; "monitoring for errors" says no error,
-//     and "things have settled down" or "narrowing down the scope" is no symptom.
+//     normally" name nothing a customer can recognise, and neither does a place, a vendor or a
+//     time ("recovery across all regions", "the AWS outage", "stable since the end of the
+//     interval"); "monitoring for errors" says no error, and "things have settled down" or
+//     "narrowing down the scope" is no symptom.
 //   - missing-what-is-being-done: needs an action of the response ("investigating",
 //     "looking into", "rolling back", "a fix", "mitigating", "monitoring", "failing over",
 //     "we are on it", "we have added capacity", "keeping an eye on", "assessing", "we are

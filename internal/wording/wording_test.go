@@ -497,3 +497,54 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	})
 }
+
+// ruleCase is a short sentence and whether one rule should report it.
+type ruleCase struct {
+	status, message string
+	want            bool
+}
+
+// checkRule runs the cases through Check and compares only the given rule's finding.
+func checkRule(t *testing.T, rule string, cases []ruleCase) {
+	t.Helper()
+	for _, tc := range cases {
+		if got := slices.Contains(rules(wording.Check(tc.status, tc.message)), rule); got != tc.want {
+			t.Errorf("Check(%q, %q): %s reported = %v, want %v", tc.status, tc.message, rule, got, tc.want)
+		}
+	}
+}
+
+// TestWhatIsBrokenNamesTheFeature: what an issue gets in the way of, what is impacted, and
+// what works again in other words name what is broken; the incident, a place, a vendor or a
+// time do not.
+func TestWhatIsBrokenNamesTheFeature(t *testing.T) {
+	checkRule(t, broken, []ruleCase{
+		{"investigating", "We are investigating an issue retrieving call details.", false},
+		{"investigating", "We are investigating an issue users are facing when loading comments.", false},
+		{"investigating", "We are investigating an issue to send invoices.", false},
+		{"identified", "We are working on a fix for the impacted staging clusters.", false},
+		{"monitoring", "Badge provisioning has been re-enabled.", false},
+		{"monitoring", "The help center is back.", false},
+		{"resolved", "Card receipts are now being successfully received.", false},
+		{"monitoring", "New package versions are publishing as expected.", false},
+		{"monitoring", "We are seeing recovery across builds.", false},
+		{"monitoring", "Database clusters are healing.", false},
+		{"investigating", "We are seeing network congestion in Europe.", false},
+		{"investigating", "Exported reports may be incomplete.", false},
+		{"investigating", "It is not possible to create new projects.", false},
+		{"investigating", "New API keys are not authenticating correctly.", false},
+		{"monitoring", "If you are not seeing your logs, reload the page.", false},
+		{"investigating", "We see partial metrics drops from the agent.", false},
+		{"monitoring", "Search has been fixed for all customers.", false},
+		{"monitoring", "The search fix has been rolled out.", false},
+		{"investigating", "This prevents the loading of stylesheets.", false},
+
+		{"investigating", "We are looking at the issue being reported.", true},
+		{"resolved", "There was an issue during the night.", true},
+		{"identified", "We are working on a fix for the affected customers.", true},
+		{"resolved", "The issue has been fixed.", true},
+		{"monitoring", "The AWS outage has ended and AWS is back.", true},
+		{"resolved", "The systems have been stable since the end of the interval.", true},
+		{"monitoring", "We are observing recovery across all regions.", true},
+	})
+}
