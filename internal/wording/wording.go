@@ -72,8 +72,10 @@ limitations under the License.
 //   - missing-what-is-being-done: needs an action of the response ("investigating",
 //     "looking into", "rolling back", "a fix", "mitigating", "monitoring", "failing over",
 //     "we are on it", "we have added capacity", "keeping an eye on", "assessing", "we are
-//     catching up", "we have made some changes", ...). "We are aware of the
-//     issue", "our investigation has determined" (it is over), what the team sees ("we are
+//     catching up", "we have made some changes", "working around the issue", "measures are
+//     currently being tested", ...), each a whole word ("we will provide additional updates"
+//     adds nothing). "We are aware of the issue", "our investigation has determined" or
+//     "initial investigation indicates" (it is over), what the team sees ("we are
 //     experiencing increased latency") and work done by someone else ("our provider is working
 //     towards a resolution", "AWS is working to restore service") are not actions of ours.
 //   - missing-what-customers-can-do: needs advice or an explicit "nothing to do": "you can",

@@ -548,3 +548,17 @@ func TestWhatIsBrokenNamesTheFeature(t *testing.T) {
 		{"monitoring", "We are observing recovery across all regions.", true},
 	})
 }
+
+// TestWhatIsBeingDoneReadsWholeWords: a verb of the response counts as a whole word ("we will
+// provide additional updates" adds nothing), with an adverb before "being", and working around
+// an issue is work; an investigation that "indicates" something has ended.
+func TestWhatIsBeingDoneReadsWholeWords(t *testing.T) {
+	checkRule(t, doing, []ruleCase{
+		{"investigating", "Builds are slow. We will provide additional updates.", true},
+		{"investigating", "Builds are slow. We are adding capacity.", false},
+		{"identified", "Builds are slow. Corrective measures are currently being tested.", false},
+		{"identified", "Build logs are missing. We are working around the issue.", false},
+		{"investigating", "Logins fail. Initial investigation indicates a network issue.", true},
+		{"investigating", "Logins fail. Our investigation continues.", false},
+	})
+}
