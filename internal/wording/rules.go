@@ -340,7 +340,7 @@ func findETA(t string) (string, bool) {
 
 // Presumed root cause (investigating only).
 var (
-	causeRe = regexp.MustCompile(`\b(?:caused by|triggered by|root[- ]cause(?: (?:is|was|appears to be|seems to be|has been (?:identified|traced) as)\b|: ?\w)|(?:stem|stems|stemmed|stemming) from|traced(?: [\w-]+){0,3}? to|attributed to|culprit|the cause (?:is|was|of (?:this|the) (?:issue|incident|outage|problem) (?:is|was))|(?:bug|regression|misconfiguration|defect) in|resulted from|results from|the result of|a result of|due to|because of)\b`)
+	causeRe = regexp.MustCompile(`\b(?:caused by|triggered by|root[- ]cause(?: (?:is|was|appears to be|seems to be|has been (?:identified|traced) as)\b|: ?\w)|(?:stem|stems|stemmed|stemming) from|traced(?: [\w-]+){0,3}? to|attributed to|culprit|the cause (?:is|was|of (?:this|the) (?:issue|incident|outage|problem) (?:is|was))|(?:bug|regression|misconfiguration|defect) in|resulted from|results from|the result of|a result of|due to|because of|(?:is|are|was|were) (?:directly )?(?:related|linked|tied|connected) to|relates? to)\b`)
 	// causeObjectRe captures the words after "due to", "because of" and "result of", which
 	// often name the incident itself ("due to this issue") rather than a cause.
 	causeObjectRe       = regexp.MustCompile(`^(?: [\w'-]+){0,3}`)
@@ -357,16 +357,21 @@ var incidentWords = map[string]bool{
 	"maintenance": true, "that": true,
 }
 
+// vendorRe is a named vendor.
+var vendorRe = regexp.MustCompile(`\b` + vendorPat + `\b`)
+
 // providerCauseRe is a third party named as what causes the trouble, which while
 // investigating is a presumed cause as much as a "caused by".
-var providerCauseRe = regexp.MustCompile(`\b(?:providers?|vendors?|partners?|suppliers?|` + vendorPat + `)\b[^.;]{0,120}?\b(?:is|are|was|were) causing\b`)
+var providerCauseRe = regexp.MustCompile(`\b(?:providers?|vendors?|partners?|suppliers?|` + vendorPat + `)\b[^.;]{0,120}?\b(?:(?:is|are|was|were) (?:causing|preventing)|causes|prevents)\b|\b` +
+	vendorPat + `(?:'s)?(?: [\w-]+){0,2}? (?:issues?|outages?|disruptions?|incidents?|problems?|failures?)\b[^.;]{0,60}?\b(?:affecting|impacting|causing|preventing)\b`)
 
 func findPresumedCause(t string) (string, bool) {
 	for _, re := range []*regexp.Regexp{providerCauseRe, changeCauseRe} {
 		for _, m := range re.FindAllStringIndex(t, maxMatches) {
 			q := t[m[0]:m[1]]
-			// "this issue caused a ..." is impact, not a cause.
-			if !hedgeRe.MatchString(clauseBefore(t, m[0])+q) && !incidentWords[strings.Fields(q)[0]] {
+			// "this issue caused a ..." is impact, not a cause, and "Cloudflare is investigating
+			// issues affecting ..." is often the page's own company.
+			if !hedgeRe.MatchString(clauseBefore(t, m[0])+q) && !incidentWords[strings.Fields(q)[0]] && !vendorInvestigatesRe.MatchString(q) {
 				return q, true
 			}
 		}
@@ -381,7 +386,11 @@ func findPresumedCause(t string) (string, bool) {
 			return false
 		}
 		if strings.HasPrefix(phrase, "due to") || strings.HasPrefix(phrase, "because of") || strings.HasSuffix(phrase, "result of") {
-			for _, w := range strings.Fields(causeObjectRe.FindString(after)) {
+			object := causeObjectRe.FindString(after)
+			if vendorRe.MatchString(object) { // "due to AWS issues" names a cause, not the incident
+				return true
+			}
+			for _, w := range strings.Fields(object) {
 				if incidentWords[strings.Trim(w, "'")] {
 					return false
 				}

@@ -104,10 +104,13 @@ limitations under the License.
 //     the rollback" are not promises of a fix.
 //   - presumed-root-cause (investigating only): "caused by", "triggered by", "the root cause
 //     is ...", "stems from", "traced to", "attributed to", "a bug in", "due to X", "because of
-//     X", "result of X" (X not "this issue" or "the incident"), "X caused a ..." (X not the
+//     X", "result of X" (X not "this issue" or "the incident", unless it names a vendor: "due
+//     to AWS issues"), "is related to", "these relate to", "X caused a ..." (X not the
 //     incident itself), "a knock-on effect of", a change named as what breaks things ("a recent
-//     update is preventing the app from loading"), and a provider or a named vendor as what "is
-//     causing" the trouble ("increased latency in Azure which is causing delays"). Hedged clauses ("may be caused by", "we suspect", "we
+//     update is preventing the app from loading"), a provider or a named vendor as what "is
+//     causing" or "prevents" the trouble ("increased latency in Azure which is causing
+//     delays"), and a vendor's trouble that affects something ("an AWS issue that is affecting
+//     compute provisioning"). Hedged clauses ("may be caused by", "we suspect", "we
 //     believe", "appears to") and clauses about finding the cause ("we have not yet determined
 //     the root cause", "we have identified the root cause", "root cause analysis") pass:
 //     saying what you do not know yet is the honesty the talk asks for.

@@ -562,3 +562,21 @@ func TestWhatIsBeingDoneReadsWholeWords(t *testing.T) {
 		{"investigating", "Logins fail. Our investigation continues.", false},
 	})
 }
+
+// TestPresumedCauseNamesWhatIsRelatedOrAVendor: "related to", a vendor's trouble that
+// affects or prevents something, and "due to" a vendor are causes stated as fact while
+// investigating; hedged, negated or the incident itself are not.
+func TestPresumedCauseNamesWhatIsRelatedOrAVendor(t *testing.T) {
+	checkRule(t, cause, []ruleCase{
+		{"investigating", "Uploads fail due to AWS issues in us-east-1.", true},
+		{"investigating", "Some uploads fail due to the issue.", false},
+		{"investigating", "The disruption is related to a database upgrade.", true},
+		{"investigating", "These errors relate to a failed certificate renewal.", true},
+		{"investigating", "The disruption may be related to a database upgrade.", false},
+		{"investigating", "Login errors are not related to the earlier incident.", false},
+		{"investigating", "Our CDN provider is down, and this prevents logins.", true},
+		{"investigating", "We are aware of an AWS outage affecting uploads.", true},
+		{"investigating", "Cloudflare is investigating issues affecting the dashboard.", false},
+		{"identified", "The disruption is related to a database upgrade.", false},
+	})
+}
