@@ -250,7 +250,10 @@ const (
 	numPat   = `(?:\d+ ?(?:-|to) ?\d+|\d+(?:[.,]\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|forty|forty-five|sixty|ninety|a few|a couple(?: of)?|few|several)`
 	unitPat  = `(?:minutes?|mins?|m|hours?|hrs?|h|days?|business days?|weeks?)`
 	clockPat = `(?:\d{1,2}(?::\d{2})? ?(?:[ap]\.m\.|[ap]m\b)|\d{1,2}:\d{2}\b(?: ?(?:utc|gmt|[a-z]{1,2}[sd]?t)\b)?|\d{3,4} ?(?:utc|gmt)\b|noon\b|midday\b|midnight\b)`
-	dayPat   = `(?:tonight|tomorrow(?: morning| afternoon| evening)?|today|this (?:morning|afternoon|evening|weekend)|(?:the )?end of (?:the )?(?:day|business day|business|week|today)|eod|eow|cob|close of business|monday|tuesday|wednesday|thursday|friday|saturday|sunday|next week)\b`
+	dayPat   = `(?:tonight|tomorrow(?: morning| afternoon| evening)?|today|this (?:morning|afternoon|evening|weekend)|(?:the )?end of (?:the )?(?:day|business day|business|week|today)|eod|eow|cob|close of business|monday|tuesday|wednesday|thursday|friday|saturday|sunday|next week|` + datePat + `)\b`
+	// datePat is a calendar date: "December 22nd", "22 December".
+	datePat  = `(?:` + monthPat + ` \d{1,2}(?:st|nd|rd|th)?|\d{1,2}(?:st|nd|rd|th)? (?:of )?` + monthPat + `)`
+	monthPat = `(?:january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)`
 )
 
 var (
@@ -261,9 +264,13 @@ var (
 		// Relative times: "in 30 minutes", "within the next 2 hours", "within the hour".
 		regexp.MustCompile(`\b(?:(?:in|within) (?:the next |the coming |about |approximately |around |roughly |~ ?|less than |under |no more than |the next about )?|over (?:the next |the coming ))` + numPat + ` ?` + unitPat + `\b`),
 		regexp.MustCompile(`\b(?:within (?:the|an) (?:hour|day)|(?:in|within) the (?:next|coming) (?:hour|day|few (?:minutes|hours|days)|couple of (?:hours|days)))\b`),
-		// Vague promises tied to a fix: "will shortly be resolved", "back up soon".
+		// How long the repair takes: "this may take a few hours".
+		regexp.MustCompile(`\b(?:this|it|recovery|the (?:fix|recovery|resolution|rollout|repair)) (?:will|may|might|could|should|can|is expected to) (?:\w+ )?take (?:about |around |approximately |roughly |up to |less than |under )?` + numPat + ` ?` + unitPat + `\b`),
+		// Vague promises tied to a fix: "will shortly be resolved", "back up soon", "expect
+		// to resolve the incident shortly".
 		regexp.MustCompile(`\b(?:shortly|soon|momentarily|imminently) (?:be )?(?:back|fixed|resolved|restored|online|operational|recovered|available|working)\b`),
 		regexp.MustCompile(`\b(?:back up|back online|back to normal|back|fixed|resolved|restored|recovered|operational|working again|a fix|resolution|recovery|deployed|rolled out|rolling out|released|in place) (?:very )?(?:shortly|soon|momentarily|imminently)\b`),
+		regexp.MustCompile(`\b(?:resolve|fix|restore|recover|complete)[a-z]* (?:the |this |all |full )?(?:[\w-]+ ){0,2}?(?:very )?(?:shortly|soon|momentarily|imminently)\b`),
 	}
 	// etaWordRe is the word itself ("ETA: 30 minutes"); it is no finding when negated
 	// ("we do not have an ETA").
@@ -275,12 +282,12 @@ var (
 	expectRe   = regexp.MustCompile(`\b(?:expect\w*|anticipat\w*|estimat\w*|on track|target\w*|aim\w*|hope\w*|projected|should be (?:fixed|resolved|restored|back))\b`)
 
 	// updateRe is language about the next communication, which may carry a time.
-	updateRe = regexp.MustCompile(`\b(?:(?:next|another|further|an|additional|more|new|status|follow-up|followup|subsequent) updates?|updates? (?:will|to follow|every|at least|again)|update (?:you|this|these|customers|users|here|the status|our status|everyone)|will (?:\w+ )?update|check back|report back|keep you (?:posted|informed|updated)|let you know|(?:more|further|additional) (?:information|details|news)|(?:share|post|provide|communicate|publish) (?:more|again)|next (?:post|communication|notice|message)|post-?mortem|incident (?:report|review)|root cause analysis|rca|retrospective|write-?up|summary|report)\b`)
+	updateRe = regexp.MustCompile(`\b(?:(?:next|another|further|an|additional|more|new|status|follow-up|followup|subsequent) updates?|updates? (?:will|to follow|every|at least|again)|update (?:you|this|these|customers|users|here|the status|our status|everyone)|will (?:\w+ )?update|check back|report back|keep you (?:posted|informed|updated)|let you know|(?:more|further|additional) (?:information|details|news)|(?:share|post|provide|communicate|publish) (?:more|again)|next (?:post|communication|notice|message)|post-?mortem|incident (?:report|review)|root cause (?:analysis|statement|report|summary)|rca|retrospective|write-?up|summary|report)\b`)
 	// softwareUpdateRe is an update that is deployed, not posted.
 	softwareUpdateRe = regexp.MustCompile(`\b(?:deploy(?:ed|ing)?|roll(?:ed|ing)? out|rolling|appl(?:y|ied|ying)|push(?:ed|ing)?|releas(?:e|ed|ing)|install(?:ed|ing)?|ship(?:ped|ping)?|software|firmware|security|kernel|configuration|config|dns) (?:an? |the |this )?(?:[\w-]+ )?updates?\b`)
 	// fixWordRe between an update word and the time means the time is about the fix.
 	fixWordRe = regexp.MustCompile(`\b(?:expect\w*|anticipat\w*|estimat\w*|fix\w*|resolv\w*|resolution|restor\w*|recover\w*|complet\w*|back (?:up|online|to normal)|mitigat\w*|repair\w*)\b`)
-	pastRe    = regexp.MustCompile(`\b(?:was|were|took|lasted|had|began|started|occurred|returned|resumed|ago|earlier|previously)\b`)
+	pastRe    = regexp.MustCompile(`\b(?:was|were|took|lasted|had|began|started|occurred|happened|returned|resumed|noticed|observed|saw|detected|experienced|ago|earlier|previously)\b`)
 	// monitorRe before a time makes it the length of the watch, not of the repair.
 	monitorRe = regexp.MustCompile(`\bmonitor\w*\b`)
 	// retryRe before a time makes it advice on when to try again ("please retry in a few
@@ -307,6 +314,9 @@ func findETA(t string) (string, bool) {
 	}
 	promise := func(start, end int) bool {
 		if strings.HasPrefix(t[end:], " of ") { // "within 5 minutes of the rollback": a timeline
+			return false
+		}
+		if strings.HasSuffix(t[start:end], "soon") && strings.HasPrefix(t[end:], " as ") { // "as soon as possible"
 			return false
 		}
 		before := clauseBefore(t, start)

@@ -86,21 +86,23 @@ limitations under the License.
 //     "Customers may see errors", "users may still see errors" and "customers should be able
 //     to log in" are impact, not advice; a workaround "put in place" by the team is an action,
 //     not advice.
-//   - explicit-eta: a deadline ("by 5pm", "by 17:00 UTC", "by end of day", "by tomorrow"), a
-//     relative time ("in 30 minutes", "within the hour", "over the next few hours"; "delayed
-//     over 30 minutes" is how bad it is, and "please retry in a few minutes" when to try
-//     again, not when it ends), the word
+//   - explicit-eta: a deadline ("by 5pm", "by 17:00 UTC", "by end of day", "by tomorrow", "by
+//     December 22nd"), a relative time ("in 30 minutes", "within the hour", "over the next few
+//     hours"; "delayed over 30 minutes" is how bad it is, and "please retry in a few minutes"
+//     when to try again, not when it ends), how long the repair takes ("this may take a few
+//     hours"; "uploads may take 30 minutes longer" is impact), the word
 //     "ETA" (unless negated: "we do not have an ETA" is honest), a time after an expectation
 //     ("expected resolution: 17:00 UTC", "we estimate 2 hours"), or a vague promise tied to a
-//     fix ("will shortly be resolved", "back up soon", "will be deployed shortly"). A match is
+//     fix ("will shortly be resolved", "back up soon", "will be deployed shortly", "expect to
+//     resolve the incident shortly"; not "as soon as possible"). A match is
 //     not a finding when an update governs it, so "next update in 30 minutes" and "we will
 //     post an update by 17:00 UTC" pass: promising the next update is what the talk recommends
 //     instead of an ETA. An update governs a match when update language ("next update", "check
-//     back", "more information", "post-mortem") comes earlier in the same clause with no fix
+//     back", "more information", "post-mortem", "a root cause statement") comes earlier in the same clause with no fix
 //     or expectation word in between ("we will update this page once the fix is out, expected
 //     in 30 minutes" is still a finding). "Rolling out an update" is a software update, not a
 //     status update. The length of a watch ("we will monitor over the next few hours"), a
-//     clause in the past tense ("was", "took", "began", "returned") and "within 5 minutes of
+//     clause in the past tense ("was", "took", "began", "returned", "we noticed") and "within 5 minutes of
 //     the rollback" are not promises of a fix.
 //   - presumed-root-cause (investigating only): "caused by", "triggered by", "the root cause
 //     is ...", "stems from", "traced to", "attributed to", "a bug in", "due to X", "because of

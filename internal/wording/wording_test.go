@@ -580,3 +580,20 @@ func TestPresumedCauseNamesWhatIsRelatedOrAVendor(t *testing.T) {
 		{"identified", "The disruption is related to a database upgrade.", false},
 	})
 }
+
+// TestETAReadsDatesDurationsAndFixVerbs: a deadline by a date, how long the repair "may take"
+// and a fix verb with "soon" promise a fix time; "as soon as possible", a root cause
+// statement's deadline and a past observation do not.
+func TestETAReadsDatesDurationsAndFixVerbs(t *testing.T) {
+	checkRule(t, eta, []ruleCase{
+		{"identified", "A fix will be in place by December 22nd.", true},
+		{"identified", "A fix will be in place by 22 December.", true},
+		{"identified", "Domains will verify once the fix is out. This may take a few hours.", true},
+		{"identified", "We expect to resolve the incident shortly.", true},
+		{"identified", "We hope to restore uploads soon.", true},
+		{"identified", "We are working to resolve the issue as soon as possible.", false},
+		{"identified", "Uploads may take 30 minutes longer than usual.", false},
+		{"resolved", "A root cause statement will be published within 5 business days.", false},
+		{"resolved", "Around 07:41 UTC we noticed an improvement, normalizing by 07:57 UTC.", false},
+	})
+}
