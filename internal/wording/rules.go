@@ -413,8 +413,8 @@ func findPresumedCause(t string) (string, bool) {
 // Blame.
 const vendorPat = `(?:aws|amazon web services|ec2|s3|gcp|google cloud(?: platform)?|google|microsoft|azure|cloudflare|fastly|akamai|digitalocean|linode|ovh|hetzner|equinix|softlayer|joyent|salesforce|sendgrid|mailgun|twilio)`
 
-var blameRe = regexp.MustCompile(`\b(?:not our fault|(?:their|its|\w+'s) fault|fault (?:of|lies with)|blam(?:e|ed|ing)|(?:beyond|outside(?: of)?) our control|out of our (?:hands|control)|nothing we can do|(?:upstream|third[- ]party|3rd[- ]party|external|hosting|cloud|infrastructure|network|dns|cdn|data ?cent(?:er|re)|colocation|payment|email|sms|telecom|service) (?:provider|vendor|supplier|carrier|partner)s?|our (?:provider|vendor|supplier|isp|carrier)s?|upstream (?:service|dependency|outage|issue|incident|problem|failure|isp)s?|third[- ]party (?:outage|issue|incident|problem|failure|dependency|dependencies)|(?:provider|vendor|supplier|carrier|isp)'s (?:outage|issue|problem|incident|failure|network)|(?:an?|our) (?:vendor|provider|supplier|third[- ]party) (?:issue|outage|problem|incident|failure)s?|` +
-	vendorPat + `(?:'s)?(?: [\w()-]+){0,3}? (?:down|outages?|incident|issues?|problems?|failures?|degradation|degraded|disruption|anomal(?:y|ies)|unavailable|experiencing|having)|` + vendorPat + `(?: is| are| has| have| continues)(?: \w+){0,2}? (?:working to restore|working toward|restoring|implemented mitigation|identified|mitigat|resolv|fix)\w*|(?:outage|incident|issues?|problems?|failure|degradation|disruption|latenc(?:y|ies)|response times|packet loss)s? (?:at|with|in|from) (?:our )?` + vendorPat +
+var blameRe = regexp.MustCompile(`\b(?:not our fault|(?:their|its|\w+'s) fault|fault (?:of|lies with)|blam(?:e|ed|ing)|(?:beyond|outside(?: of)?) our control|out of our (?:hands|control)|nothing we can do|(?:upstream|downstream|third[- ]party|3rd[- ]party|external|hosting|cloud|infrastructure|network|dns|cdn|data ?cent(?:er|re)|colocation|payment|email|sms|telecom|service) (?:provider|vendor|supplier|carrier|partner|processor)s?|our (?:provider|vendor|supplier|isp|carrier)s?|(?:up|down)stream (?:service|dependency|dependencies|outage|issue|incident|problem|failure|isp|maintenance|change|network)s?|on the (?:carrier|provider|vendor|isp|partner|supplier)(?:'s)? side|(?:isps?|carriers?)(?: network)? (?:issues?|problems?|outages?|failures?)|third[- ]party (?:outage|issue|incident|problem|failure|dependency|dependencies)|(?:provider|vendor|supplier|carrier|isp)'s (?:outage|issue|problem|incident|failure|network)|(?:an?|our) (?:vendor|provider|supplier|third[- ]party) (?:issue|outage|problem|incident|failure)s?|` +
+	vendorPat + `(?:'s)?(?: [\w()-]+){0,3}? (?:down|outages?|incident|issues?|problems?|failures?|degradation|degraded|disruption|anomal(?:y|ies)|unavailable|experiencing|having)|` + vendorPat + `(?:'s(?: [\w-]+){1,2}| \([\w-]+\))? (?:is|are|has|have|continues)(?: \w+){0,2}? (?:working to restore|working toward|restoring|implemented mitigation|identified|mitigat|resolv|fix|report|indicat)\w*|` + vendorPat + `(?: [\w-]+){0,2}? recover(?:s|ed|ing|y)?\b|(?:caused|triggered|made|introduced) by ` + vendorPat + `|(?:monitor|track|follow|watch)\w* (?:the )?(?:` + vendorPat + `|their|(?:(?:up|down)stream |third[- ]party )?(?:provider|vendor|partner|supplier|carrier)s?)(?:'s|')? (?:status|updates|announcements?)|(?:outage|incident|issues?|problems?|failure|degradation|disruption|latenc(?:y|ies)|response times|packet loss)s? (?:at|with|in|from) (?:our )?` + vendorPat +
 	`|external to|rather than (?:on )?our|(?:software|services?|providers?|platforms?|products?|tools?) (?:that )?we use\b|they (?:have|had) (?:now )?(?:resolved|fixed|mitigated|restored)|(?:resolved|fixed|mitigated) their (?:issue|outage|problem)s?|an? [\w.-]+ (?:outage|incident|failure) (?:has |have )?(?:caused|affected|impacted) our)\b`)
 
 // fromRe is trouble that comes from someone: "downtime from NIBSS" points at them, "errors
@@ -425,16 +425,29 @@ var notAThirdParty = wordSet(`our the a an this that these those its it your you
 	yesterday today last`)
 
 // withRe before a third party makes it someone the team works with, not the source.
-var withRe = regexp.MustCompile(`\b(?:working|work|works|engaged|engaging|coordinating|investigation|investigating|monitoring|in contact|in touch)(?: closely| directly| actively)? (?:with|alongside) (?:our )?$`)
+var withRe = regexp.MustCompile(`\b(?:working|work|works|engaged|engaging|coordinating|investigation|investigating|monitoring|in contact|in touch)(?: closely| directly| actively)?(?: the situation| this| the issue| it)? (?:with|alongside) (?:our )?$`)
 
 // vendorInvestigatesRe is a named company looking into trouble, which is often the page's
 // own company ("Cloudflare is investigating issues with the Cloudflare Dashboard").
 var vendorInvestigatesRe = regexp.MustCompile(`^` + vendorPat + ` (?:(?:is|are) (?:\w+ )?(?:investigating|looking into|aware of)|customers|users|accounts)\b`)
 
+// unaffectedRe in the sentence of a third party's trouble says it did not reach us ("Atlas is
+// unaffected by the Azure issue"); noImpactRe anywhere says there is no impact to blame on
+// anyone.
+var (
+	unaffectedRe = regexp.MustCompile(`\b(?:unaffected|not (?:been )?(?:affected|impacted))\b`)
+	noImpactRe   = regexp.MustCompile(`\b(?:no|not (?:observing|seeing) any) (?:customer|user) impact\b`)
+)
+
 func findBlame(t string) (string, bool) {
+	if noImpactRe.MatchString(t) {
+		return "", false
+	}
 	for _, m := range blameRe.FindAllStringIndex(t, maxMatches) {
 		q := t[m[0]:m[1]]
-		if !withRe.MatchString(t[max(0, m[0]-40):m[0]]) && !vendorInvestigatesRe.MatchString(q) {
+		sentence := sentenceBefore(t, m[0]) + q + sentenceAfter(t, m[1])
+		if !withRe.MatchString(t[max(0, m[0]-40):m[0]]) && !vendorInvestigatesRe.MatchString(q) &&
+			!vendorInvestigatesRe.MatchString(strings.TrimSpace(sentenceBefore(t, m[0]))) && !unaffectedRe.MatchString(sentence) {
 			return q, true
 		}
 	}

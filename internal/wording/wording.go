@@ -117,15 +117,22 @@ limitations under the License.
 //     the root cause", "we have identified the root cause", "root cause analysis") pass:
 //     saying what you do not know yet is the honesty the talk asks for.
 //   - blame: fault words ("not our fault", "beyond our control", "blame"), a third party as the
-//     source ("our upstream provider", "a third-party outage", "the software we use", "an issue
-//     external to us", "they have resolved the issue", "downtime from NIBSS", "a Salesforce
-//     outage has caused our portal to ..."), or a named infrastructure vendor next to trouble
-//     words ("AWS is down", "an outage at Cloudflare", "a GCP network anomaly", "a vendor issue")
-//     or as the one restoring service ("AWS is working to restore service", "Google has
-//     identified the root cause"); an instance failure "on GCP" is where, not who, "working
-//     with our carrier partner" is collaboration, and "Cloudflare is investigating issues" or
-//     "Twilio customers may be experiencing" is often the page's own company. Customers chose
-//     us, not our vendors ("who owns my availability?"), so the update owns the impact.
+//     source ("our upstream provider", "a downstream provider", "the payment processor", "an
+//     upstream maintenance", "on the carrier side", "ISP network issues", "a third-party
+//     outage", "the software we use", "an issue external to us", "they have resolved the
+//     issue", "downtime from NIBSS", "a Salesforce outage has caused our portal to ...", "a
+//     change made by AWS"), a named infrastructure vendor next to trouble words ("AWS is down",
+//     "an outage at Cloudflare", "a GCP network anomaly", "a vendor issue"), as the one
+//     restoring or reporting ("AWS is working to restore service", "Google's engineering team
+//     has identified the root cause", "GCP has reported", "we have seen AWS S3 recover"), or
+//     a third party's status page as where to look ("we are monitoring the provider's
+//     status"). An instance failure "on GCP" is where, not who; "working with our carrier
+//     partner" or "monitoring the situation alongside our carriers" is collaboration; a
+//     sentence that opens with "Cloudflare is investigating" or "Twilio customers may be
+//     experiencing" is often the page's own company; and a vendor's trouble that left us
+//     "unaffected", or an update that says customers see no impact, blames no one for
+//     anything. Customers chose us, not our vendors ("who owns my availability?"), so the
+//     update owns the impact.
 //
 // The rules are measured against real updates from public status pages
 // (internal/wording/corpus, docs/statusupdates.md).
@@ -330,17 +337,33 @@ func sentenceEnd(t string, i int) bool {
 	return false
 }
 
-// clauseBefore returns the text of the clause from its start up to p.
-func clauseBefore(t string, p int) string {
+// sentenceBefore returns the text of the sentence from its start up to p, at most
+// clauseWindow bytes.
+func sentenceBefore(t string, p int) string {
 	lo := max(0, p-clauseWindow)
-	start := lo
 	for i := p - 1; i >= lo; i-- {
 		if sentenceEnd(t, i) {
-			start = i + 1
-			break
+			return t[i+1 : p]
 		}
 	}
-	seg := t[start:p]
+	return t[lo:p]
+}
+
+// sentenceAfter returns the text of the sentence from q to its end, at most clauseWindow
+// bytes.
+func sentenceAfter(t string, q int) string {
+	hi := min(len(t), q+clauseWindow)
+	for i := q; i < hi; i++ {
+		if sentenceEnd(t, i) {
+			return t[q:i]
+		}
+	}
+	return t[q:hi]
+}
+
+// clauseBefore returns the text of the clause from its start up to p.
+func clauseBefore(t string, p int) string {
+	seg := sentenceBefore(t, p)
 	cut := 0
 	for _, c := range conjunctions {
 		if j := strings.LastIndex(seg, c); j >= 0 && j+len(c) > cut {
@@ -352,15 +375,7 @@ func clauseBefore(t string, p int) string {
 
 // clauseAfter returns the text of the clause from q to its end.
 func clauseAfter(t string, q int) string {
-	hi := min(len(t), q+clauseWindow)
-	end := hi
-	for i := q; i < hi; i++ {
-		if sentenceEnd(t, i) {
-			end = i
-			break
-		}
-	}
-	seg := t[q:end]
+	seg := sentenceAfter(t, q)
 	for _, c := range conjunctions {
 		if j := strings.Index(seg, c); j >= 0 {
 			seg = seg[:j]

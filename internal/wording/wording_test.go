@@ -597,3 +597,30 @@ func TestETAReadsDatesDurationsAndFixVerbs(t *testing.T) {
 		{"resolved", "Around 07:41 UTC we noticed an improvement, normalizing by 07:57 UTC.", false},
 	})
 }
+
+// TestBlameReadsThirdPartiesAsTheSource: downstream providers, processors, the carrier's side,
+// a vendor that reports or recovers, a change made by a vendor and watching someone else's
+// status point at a third party; working alongside one, a product named after one, a vendor
+// trouble that left us unaffected and a company speaking of itself do not.
+func TestBlameReadsThirdPartiesAsTheSource(t *testing.T) {
+	checkRule(t, blame, []ruleCase{
+		{"investigating", "SSO logins fail because of a downstream provider outage.", true},
+		{"identified", "IPv6 errors come from an upstream maintenance.", true},
+		{"resolved", "Some card payments were declined by the payment processor.", true},
+		{"resolved", "It was a network configuration issue on the carrier side.", true},
+		{"monitoring", "The ISP network issues have recovered.", true},
+		{"monitoring", "Google's engineering team has identified the root cause.", true},
+		{"monitoring", "Google Cloud Platform (GCP) has reported that services recovered.", true},
+		{"monitoring", "We have seen AWS S3 recover.", true},
+		{"identified", "Uploads fail after a change made by AWS to its SDKs.", true},
+		{"investigating", "Logins fail. We are monitoring the provider's status.", true},
+		{"investigating", "Logins fail. We are tracking their status.", true},
+
+		{"monitoring", "We are monitoring the situation alongside our upstream carriers.", false},
+		{"monitoring", "Scheduling with Google Workspace has been fixed.", false},
+		{"resolved", "Atlas is unaffected by the Azure network issue.", false},
+		{"identified", "Azure reports network issues. We are not seeing any customer impact.", false},
+		{"investigating", "Cloudflare is aware of and investigating an issue with Cloudflare Workers.", false},
+		{"investigating", "We are working with our payment processor.", false},
+	})
+}
