@@ -84,7 +84,15 @@ var vagueWords = wordSet(`some a an all the our your you us we they i this that 
 	areas parts environment end start time interval period window capacity mentioned provider
 	providers vendor vendors partner partners carrier carriers supplier suppliers aws amazon gcp
 	google azure microsoft cloudflare fastly akamai digitalocean linode ovh hetzner equinix
-	observing observed noticing noticed`)
+	observing observed noticing noticed bringing brought bring mitigated addressed fixed
+	mitigate address fix investigate`)
+
+// regionCodeRe is a cloud region's code ("us-east-1", "prod-eu-west-2"): a place, not a
+// feature.
+var regionCodeRe = regexp.MustCompile(`^[a-z]{2,4}(?:-[a-z]+)+-\d+[a-z]?$`)
+
+// vague reports whether a word names nothing a customer would recognise.
+func vague(w string) bool { return vagueWords[w] || regionCodeRe.MatchString(w) }
 
 func wordSet(s string) map[string]bool {
 	m := map[string]bool{"": true}
@@ -106,7 +114,7 @@ func namesSomething(t string, start, end int) bool {
 		after = after[:3]
 	}
 	for _, w := range append(before, after...) {
-		if !vagueWords[strings.Trim(w, `.,:;!?()'"`)] {
+		if !vague(strings.Trim(w, `.,:;!?()'"`)) {
 			return true
 		}
 	}
@@ -117,7 +125,7 @@ func namesSomething(t string, start, end int) bool {
 // before it ("a Slack outage") or the object after it ("disruption to file uploads").
 func troubleNames(t string, start, end int) bool {
 	before := strings.Fields(clauseBefore(t, start))
-	if len(before) > 0 && !vagueWords[strings.Trim(before[len(before)-1], `.,:;!?()'"`)] {
+	if len(before) > 0 && !vague(strings.Trim(before[len(before)-1], `.,:;!?()'"`)) {
 		return true
 	}
 	m := troubleObjectRe.FindStringSubmatch(t[end:])
@@ -125,7 +133,7 @@ func troubleNames(t string, start, end int) bool {
 		return false
 	}
 	for _, w := range strings.Fields(m[1] + " " + m[2]) {
-		if !vagueWords[w] {
+		if !vague(w) {
 			return true
 		}
 	}
@@ -154,12 +162,12 @@ func saysWhatIsBroken(t string) bool {
 		}
 	}
 	for _, m := range issueActivityRe.FindAllStringSubmatch(t, maxMatches) {
-		if !notActivity[m[1]] && !vagueWords[m[2]] {
+		if !notActivity[m[1]] && !vague(m[2]) {
 			return true
 		}
 	}
 	for _, m := range impactedRe.FindAllStringSubmatch(t, maxMatches) {
-		if !vagueWords[m[1]] || !vagueWords[m[2]] {
+		if !vague(m[1]) || !vague(m[2]) {
 			return true
 		}
 	}
@@ -169,7 +177,7 @@ func saysWhatIsBroken(t string) bool {
 		}
 	}
 	for _, m := range namedIssueRe.FindAllStringSubmatch(t, maxMatches) {
-		if w := m[1] + m[2]; !vagueWords[strings.Trim(w, "'")] {
+		if w := m[1] + m[2]; !vague(strings.Trim(w, "'")) {
 			return true
 		}
 	}

@@ -546,6 +546,8 @@ func TestWhatIsBrokenNamesTheFeature(t *testing.T) {
 		{"monitoring", "The AWS outage has ended and AWS is back.", true},
 		{"resolved", "The systems have been stable since the end of the interval.", true},
 		{"monitoring", "We are observing recovery across all regions.", true},
+		{"investigating", "There is an outage in us-east-1.", true},
+		{"identified", "We have mitigated issues and we are bringing services back online.", true},
 	})
 }
 
