@@ -361,8 +361,10 @@ var (
 	causeRe = regexp.MustCompile(`\b(?:caused by|triggered by|root[- ]cause(?: (?:is|was|appears to be|seems to be|has been (?:identified|traced) as)\b|: ?\w)|(?:stem|stems|stemmed|stemming) from|traced(?: [\w-]+){0,3}? to|attributed to|culprit|the cause (?:is|was|of (?:this|the) (?:issue|incident|outage|problem) (?:is|was))|(?:bug|regression|misconfiguration|defect) in|resulted from|results from|the result of|a result of|due to|because of|(?:is|are|was|were) (?:directly )?(?:related|linked|tied|connected) to|relates? to)\b`)
 	// causeObjectRe captures the words after "due to", "because of" and "result of", which
 	// often name the incident itself ("due to this issue") rather than a cause.
-	causeObjectRe       = regexp.MustCompile(`^(?: [\w'-]+){0,3}`)
-	hedgeRe             = regexp.MustCompile(`\b(?:may|might|could|possibly|potentially|perhaps|appears?|appear to|seems?|suspect\w*|believe\w*|likely|unlikely|whether|if|not yet|unknown|unclear|yet to|determin\w*|identify|identifying|understand\w*|confirm\w*|to find|finding|looking for|searching for|hypothes\w*|theory|rul(?:e|ing) out|no evidence|not (?:believed|known|related))\b`)
+	causeObjectRe = regexp.MustCompile(`^(?: [\w'-]+){0,3}`)
+	hedgeRe       = regexp.MustCompile(`\b(?:may|might|could|possibly|potentially|perhaps|indicat\w*|suggest\w*|preliminary|initial|appears?|appear to|seems?|suspect\w*|believe\w*|likely|unlikely|whether|if|not yet|unknown|unclear|yet to|determin\w*|identify|identifying|understand\w*|confirm\w*|to find|finding|looking for|searching for|hypothes\w*|theory|rul(?:e|ing) out|no evidence|not (?:believed|known|related))\b`)
+	// negatedRe just before a cause rules it out ("is not caused by an outage").
+	negatedRe           = regexp.MustCompile(`\bnot (?:\w+ )?$`)
 	causeUnknownAfterRe = regexp.MustCompile(`^ (?:analysis|is (?:not|still|yet|under|being|unknown)|has not|remains|will be|investigation)\b`)
 	// changeCauseRe is a change of ours named as what breaks things ("a recent update is
 	// preventing the app from loading", "the rollout of new compute sizes is causing ...").
@@ -395,7 +397,7 @@ func findPresumedCause(t string) (string, bool) {
 		}
 	}
 	return firstMatch(causeRe, t, func(start, end int) bool {
-		if hedgeRe.MatchString(clauseBefore(t, start)) {
+		if before := clauseBefore(t, start); hedgeRe.MatchString(before) || negatedRe.MatchString(before) {
 			return false
 		}
 		after := t[end:]

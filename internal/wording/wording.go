@@ -112,10 +112,11 @@ limitations under the License.
 //     update is preventing the app from loading"), a provider or a named vendor as what "is
 //     causing" or "prevents" the trouble ("increased latency in Azure which is causing
 //     delays"), and a vendor's trouble that affects something ("an AWS issue that is affecting
-//     compute provisioning"). Hedged clauses ("may be caused by", "we suspect", "we
-//     believe", "appears to") and clauses about finding the cause ("we have not yet determined
-//     the root cause", "we have identified the root cause", "root cause analysis") pass:
-//     saying what you do not know yet is the honesty the talk asks for.
+//     compute provisioning"). Hedged or negated clauses ("may be caused by", "initial
+//     investigation indicates", "is not caused by", "we suspect", "we believe", "appears to")
+//     and clauses about finding the cause ("we have not yet determined the root cause", "we
+//     have identified the root cause", "root cause analysis") pass: saying what you do not
+//     know yet is the honesty the talk asks for.
 //   - blame: fault words ("not our fault", "beyond our control", "blame"), a third party as the
 //     source ("our upstream provider", "a downstream provider", "the payment processor", "an
 //     upstream maintenance", "on the carrier side", "ISP network issues", "a third-party

@@ -580,6 +580,9 @@ func TestPresumedCauseNamesWhatIsRelatedOrAVendor(t *testing.T) {
 		{"investigating", "We are aware of an AWS outage affecting uploads.", true},
 		{"investigating", "Cloudflare is investigating issues affecting the dashboard.", false},
 		{"identified", "The disruption is related to a database upgrade.", false},
+		{"investigating", "Logins fail. This is not caused by an outage of our servers.", false},
+		{"investigating", "Initial findings indicate the errors are caused by a bad cache.", false},
+		{"investigating", "The errors are caused by a bad cache.", true},
 	})
 }
 
