@@ -83,8 +83,9 @@ limitations under the License.
 //     "if you ...", "there is no workaround" or "as a workaround" (honest answers), "no action
 //     is required", "retry", "contact support", "we recommend ...", "in the meantime, reloading
 //     ...", or a sentence that starts with an imperative ("Use ...", "Switch ...", "Avoid ...").
-//     "Customers may see errors", "users may still see errors" and "customers should be able
-//     to log in" are impact, not advice; a workaround "put in place" by the team is an action,
+//     "Owners of the machines must ..." is advice too. "Customers may see errors", "users may
+//     still see errors", "users could experience errors" and "customers should be able to log
+//     in" are impact, not advice; a workaround "put in place" by the team is an action,
 //     not advice.
 //   - explicit-eta: a deadline ("by 5pm", "by 17:00 UTC", "by end of day", "by tomorrow", "by
 //     December 22nd"), a relative time ("in 30 minutes", "within the hour", "over the next few
@@ -127,7 +128,7 @@ limitations under the License.
 //     restoring or reporting ("AWS is working to restore service", "Google's engineering team
 //     has identified the root cause", "GCP has reported", "we have seen AWS S3 recover"), or
 //     a third party's status page as where to look ("we are monitoring the provider's
-//     status"). An instance failure "on GCP" is where, not who; "working with our carrier
+//     status", "we will monitor Microsoft Azure's status post"). An instance failure "on GCP" is where, not who; "working with our carrier
 //     partner" or "monitoring the situation alongside our carriers" is collaboration; a
 //     sentence that opens with "Cloudflare is investigating" or "Twilio customers may be
 //     experiencing" is often the page's own company; and a vendor's trouble that left us

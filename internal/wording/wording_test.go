@@ -620,6 +620,7 @@ func TestBlameReadsThirdPartiesAsTheSource(t *testing.T) {
 		{"identified", "Uploads fail after a change made by AWS to its SDKs.", true},
 		{"investigating", "Logins fail. We are monitoring the provider's status.", true},
 		{"investigating", "Logins fail. We are tracking their status.", true},
+		{"monitoring", "Clusters recover. We will monitor Microsoft Azure's status post.", true},
 
 		{"monitoring", "We are monitoring the situation alongside our upstream carriers.", false},
 		{"monitoring", "Scheduling with Google Workspace has been fixed.", false},
@@ -627,5 +628,16 @@ func TestBlameReadsThirdPartiesAsTheSource(t *testing.T) {
 		{"identified", "Azure reports network issues. We are not seeing any customer impact.", false},
 		{"investigating", "Cloudflare is aware of and investigating an issue with Cloudflare Workers.", false},
 		{"investigating", "We are working with our payment processor.", false},
+	})
+}
+
+// TestWhatCustomersCanDoTellsAdviceFromPrediction: "users could experience errors" says what
+// they will see; what owners of something "must" do is advice.
+func TestWhatCustomersCanDoTellsAdviceFromPrediction(t *testing.T) {
+	checkRule(t, canDo, []ruleCase{
+		{"investigating", "Billing is slow. Some customers could be experiencing delays.", true},
+		{"investigating", "Billing is slow. Users could experience errors.", true},
+		{"investigating", "Billing is slow. Customers could retry later.", false},
+		{"monitoring", "Backups are fixed. Owners of affected machines must rerun the backup.", false},
 	})
 }
