@@ -18,6 +18,7 @@ package wording
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -266,20 +267,23 @@ const (
 
 var (
 	// etaPatterns are promises of a fix time; each match is then checked against its clause.
-	etaPatterns = []*regexp.Regexp{
+	// A pattern is only run on a text that holds one of its words, so that most updates,
+	// which promise nothing, cost a few substring searches.
+	etaPatterns = []etaPattern{
 		// Deadlines: "by 5pm", "by end of day".
-		regexp.MustCompile(`\b(?:by|before|no later than) (?:about |around |approximately |roughly )?(?:` + clockPat + `|` + dayPat + `)`),
+		{[]string{"by ", "before ", "later than "}, regexp.MustCompile(`\b(?:by|before|no later than) (?:about |around |approximately |roughly )?(?:` + clockPat + `|` + dayPat + `)`)},
 		// Relative times: "in 30 minutes", "within the next 2 hours", "within the hour".
-		regexp.MustCompile(`\b(?:(?:in|within) (?:the next |the coming |about |approximately |around |roughly |~ ?|less than |under |no more than |the next about )?|over (?:the next |the coming ))` + numPat + ` ?` + unitPat + `\b`),
-		regexp.MustCompile(`\b(?:within (?:the|an) (?:hour|day)|(?:in|within) the (?:next|coming) (?:hour|day|few (?:minutes|hours|days)|couple of (?:hours|days)))\b`),
+		{[]string{"in ", "within ", "over "}, regexp.MustCompile(`\b(?:(?:in|within) (?:the next |the coming |about |approximately |around |roughly |~ ?|less than |under |no more than |the next about )?|over (?:the next |the coming ))` + numPat + ` ?` + unitPat + `\b`)},
+		{[]string{"within ", "in the "}, regexp.MustCompile(`\b(?:within (?:the|an) (?:hour|day)|(?:in|within) the (?:next|coming) (?:hour|day|few (?:minutes|hours|days)|couple of (?:hours|days)))\b`)},
 		// How long the repair takes: "this may take a few hours".
-		regexp.MustCompile(`\b(?:this|it|recovery|the (?:fix|recovery|resolution|rollout|repair)) (?:will|may|might|could|should|can|is expected to) (?:\w+ )?take (?:about |around |approximately |roughly |up to |less than |under )?` + numPat + ` ?` + unitPat + `\b`),
+		{[]string{" take "}, regexp.MustCompile(`\b(?:this|it|recovery|the (?:fix|recovery|resolution|rollout|repair)) (?:will|may|might|could|should|can|is expected to) (?:\w+ )?take (?:about |around |approximately |roughly |up to |less than |under )?` + numPat + ` ?` + unitPat + `\b`)},
 		// Vague promises tied to a fix: "will shortly be resolved", "back up soon", "expect
 		// to resolve the incident shortly".
-		regexp.MustCompile(`\b(?:shortly|soon|momentarily|imminently) (?:be )?(?:back|fixed|resolved|restored|online|operational|recovered|available|working)\b`),
-		regexp.MustCompile(`\b(?:back up|back online|back to normal|back|fixed|resolved|restored|recovered|operational|working again|a fix|resolution|recovery|deployed|rolled out|rolling out|released|in place) (?:very )?(?:shortly|soon|momentarily|imminently)\b`),
-		regexp.MustCompile(`\b(?:resolve|fix|restore|recover|complete)[a-z]* (?:the |this |all |full )?(?:[\w-]+ ){0,2}?(?:very )?(?:shortly|soon|momentarily|imminently)\b`),
+		{soonWords, regexp.MustCompile(`\b(?:shortly|soon|momentarily|imminently) (?:be )?(?:back|fixed|resolved|restored|online|operational|recovered|available|working)\b`)},
+		{soonWords, regexp.MustCompile(`\b(?:back up|back online|back to normal|back|fixed|resolved|restored|recovered|operational|working again|a fix|resolution|recovery|deployed|rolled out|rolling out|released|in place) (?:very )?(?:shortly|soon|momentarily|imminently)\b`)},
+		{soonWords, regexp.MustCompile(`\b(?:resolve|fix|restore|recover|complete)[a-z]* (?:the |this |all |full )?(?:[\w-]+ ){0,2}?(?:very )?(?:shortly|soon|momentarily|imminently)\b`)},
 	}
+	soonWords = []string{"shortly", "soon", "momentarily", "imminently"}
 	// etaWordRe is the word itself ("ETA: 30 minutes"); it is no finding when negated
 	// ("we do not have an ETA").
 	etaWordRe  = regexp.MustCompile(`\b(?:etas?|e\.t\.a|estimated time (?:to|of) (?:resolution|recovery|repair|fix|restoration)|time to (?:resolution|recovery))\b`)
@@ -302,6 +306,12 @@ var (
 	// minutes"), not a fix time.
 	retryRe = regexp.MustCompile(`\b(?:retry|try again|check back|wait)\b`)
 )
+
+// etaPattern is a pattern and the words it cannot match without.
+type etaPattern struct {
+	words []string
+	re    *regexp.Regexp
+}
 
 // updateGoverns reports whether the clause before a time is about the next update.
 func updateGoverns(before string) bool {
@@ -331,8 +341,11 @@ func findETA(t string) (string, bool) {
 		return !updateGoverns(before) && !monitorRe.MatchString(before) && !retryRe.MatchString(before) &&
 			!pastRe.MatchString(before+t[start:end]+clauseAfter(t, end))
 	}
-	for _, re := range etaPatterns {
-		for _, m := range re.FindAllStringIndex(t, maxMatches) {
+	for _, p := range etaPatterns {
+		if !slices.ContainsFunc(p.words, func(w string) bool { return strings.Contains(t, w) }) {
+			continue
+		}
+		for _, m := range p.re.FindAllStringIndex(t, maxMatches) {
 			if promise(m[0], m[1]) {
 				consider(t[m[0]:m[1]], m[0])
 				break
@@ -344,6 +357,9 @@ func findETA(t string) (string, bool) {
 			consider(t[m[0]:m[1]], m[0])
 			break
 		}
+	}
+	if !expectRe.MatchString(t) { // a bare time counts only after an expectation word
+		return best, bestAt >= 0
 	}
 	for _, m := range bareTimeRe.FindAllStringIndex(t, maxMatches) {
 		before := clauseBefore(t, m[0])
@@ -423,9 +439,16 @@ func findPresumedCause(t string) (string, bool) {
 // Blame.
 const vendorPat = `(?:aws|amazon web services|ec2|s3|gcp|google cloud(?: platform)?|google|microsoft|azure|cloudflare|fastly|akamai|digitalocean|linode|ovh|hetzner|equinix|softlayer|joyent|salesforce|sendgrid|mailgun|twilio)`
 
-var blameRe = regexp.MustCompile(`\b(?:not our fault|(?:their|its|\w+'s) fault|fault (?:of|lies with)|blam(?:e|ed|ing)|(?:beyond|outside(?: of)?) our control|out of our (?:hands|control)|nothing we can do|(?:upstream|downstream|third[- ]party|3rd[- ]party|external|hosting|cloud|infrastructure|network|dns|cdn|data ?cent(?:er|re)|colocation|payment|email|sms|telecom|service) (?:provider|vendor|supplier|carrier|partner|processor)s?|our (?:provider|vendor|supplier|isp|carrier)s?|(?:up|down)stream (?:service|dependency|dependencies|outage|issue|incident|problem|failure|isp|maintenance|change|network)s?|on the (?:carrier|provider|vendor|isp|partner|supplier)(?:'s)? side|(?:isps?|carriers?)(?: network)? (?:issues?|problems?|outages?|failures?)|third[- ]party (?:outage|issue|incident|problem|failure|dependency|dependencies)|(?:provider|vendor|supplier|carrier|isp)'s (?:outage|issue|problem|incident|failure|network)|(?:an?|our) (?:vendor|provider|supplier|third[- ]party) (?:issue|outage|problem|incident|failure)s?|` +
-	vendorPat + `(?:'s)?(?: [\w()-]+){0,3}? (?:down|outages?|incident|issues?|problems?|failures?|degradation|degraded|disruption|anomal(?:y|ies)|unavailable|experiencing|having)|` + vendorPat + `(?:'s(?: [\w-]+){1,2}| \([\w-]+\))? (?:is|are|has|have|continues)(?: \w+){0,2}? (?:working to restore|working toward|restoring|implemented mitigation|identified|mitigat|resolv|fix|report|indicat)\w*|` + vendorPat + `(?: [\w-]+){0,2}? recover(?:s|ed|ing|y)?\b|(?:caused|triggered|made|introduced) by ` + vendorPat + `|(?:monitor|track|follow|watch)\w* (?:the )?(?:` + vendorPat + `(?: \w+)?|their|(?:(?:up|down)stream |third[- ]party )?(?:provider|vendor|partner|supplier|carrier)s?)(?:'s|')? (?:status|updates|announcements?)|(?:outage|incident|issues?|problems?|failure|degradation|disruption|latenc(?:y|ies)|response times|packet loss)s? (?:at|with|in|from) (?:our )?` + vendorPat +
+var blameRe = regexp.MustCompile(`\b(?:not our fault|(?:their|its|\w+'s) fault|fault (?:of|lies with)|blam(?:e|ed|ing)|(?:beyond|outside(?: of)?) our control|out of our (?:hands|control)|nothing we can do|(?:upstream|downstream|third[- ]party|3rd[- ]party|external|hosting|cloud|infrastructure|network|dns|cdn|data ?cent(?:er|re)|colocation|payment|email|sms|telecom|service) (?:provider|vendor|supplier|carrier|partner|processor)s?|our (?:provider|vendor|supplier|isp|carrier)s?|(?:up|down)stream (?:service|dependency|dependencies|outage|issue|incident|problem|failure|isp|maintenance|change|network)s?|on the (?:carrier|provider|vendor|isp|partner|supplier)(?:'s)? side|(?:isps?|carriers?)(?: network)? (?:issues?|problems?|outages?|failures?)|third[- ]party (?:outage|issue|incident|problem|failure|dependency|dependencies)|(?:provider|vendor|supplier|carrier|isp)'s (?:outage|issue|problem|incident|failure|network)|(?:an?|our) (?:vendor|provider|supplier|third[- ]party) (?:issue|outage|problem|incident|failure)s?|(?:monitor|track|follow|watch)\w* (?:the )?(?:their|(?:(?:up|down)stream |third[- ]party )?(?:provider|vendor|partner|supplier|carrier)s?)(?:'s|')? (?:status|updates|announcements?)` +
 	`|external to|rather than (?:on )?our|(?:software|services?|providers?|platforms?|products?|tools?) (?:that )?we use\b|they (?:have|had) (?:now )?(?:resolved|fixed|mitigated|restored)|(?:resolved|fixed|mitigated) their (?:issue|outage|problem)s?|an? [\w.-]+ (?:outage|incident|failure) (?:has |have )?(?:caused|affected|impacted) our)\b`)
+
+// vendorBlameRe is a named vendor next to trouble, restoring, reporting or recovering, as
+// what caused a change, or as the status page to watch. It is read only when a vendor is
+// named (vendorRe), which most updates do not, so that its many alternatives cost nothing
+// there.
+var vendorBlameRe = regexp.MustCompile(`\b(?:` + vendorPat + `(?:'s)?(?: [\w()-]+){0,3}? (?:down|outages?|incident|issues?|problems?|failures?|degradation|degraded|disruption|anomal(?:y|ies)|unavailable|experiencing|having)|` +
+	vendorPat + `(?:'s(?: [\w-]+){1,2}| \([\w-]+\))? (?:is|are|has|have|continues)(?: \w+){0,2}? (?:working to restore|working toward|restoring|implemented mitigation|identified|mitigat|resolv|fix|report|indicat)\w*|` +
+	vendorPat + `(?: [\w-]+){0,2}? recover(?:s|ed|ing|y)?\b|(?:caused|triggered|made|introduced) by ` + vendorPat + `|(?:monitor|track|follow|watch)\w* (?:the )?` + vendorPat + `(?: \w+)?(?:'s|')? (?:status|updates|announcements?)|(?:outage|incident|issues?|problems?|failure|degradation|disruption|latenc(?:y|ies)|response times|packet loss)s? (?:at|with|in|from) (?:our )?` + vendorPat + `)\b`)
 
 // fromRe is trouble that comes from someone: "downtime from NIBSS" points at them, "errors
 // from our API" does not.
@@ -453,7 +476,12 @@ func findBlame(t string) (string, bool) {
 	if noImpactRe.MatchString(t) {
 		return "", false
 	}
-	for _, m := range blameRe.FindAllStringIndex(t, maxMatches) {
+	matches := blameRe.FindAllStringIndex(t, maxMatches)
+	if vendorRe.MatchString(t) {
+		matches = append(matches, vendorBlameRe.FindAllStringIndex(t, maxMatches)...)
+		slices.SortFunc(matches, func(a, b []int) int { return a[0] - b[0] })
+	}
+	for _, m := range matches {
 		q := t[m[0]:m[1]]
 		sentence := sentenceBefore(t, m[0]) + q + sentenceAfter(t, m[1])
 		if !withRe.MatchString(t[max(0, m[0]-40):m[0]]) && !vendorInvestigatesRe.MatchString(q) &&
