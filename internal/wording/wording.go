@@ -95,16 +95,16 @@ limitations under the License.
 //     "ETA" (unless negated: "we do not have an ETA" is honest), a time after an expectation
 //     ("expected resolution: 17:00 UTC", "we estimate 2 hours"), or a vague promise tied to a
 //     fix ("will shortly be resolved", "back up soon", "will be deployed shortly", "expect to
-//     resolve the incident shortly"; not "as soon as possible"). A match is
-//     not a finding when an update governs it, so "next update in 30 minutes" and "we will
-//     post an update by 17:00 UTC" pass: promising the next update is what the talk recommends
-//     instead of an ETA. An update governs a match when update language ("next update", "check
-//     back", "more information", "post-mortem", "a root cause statement") comes earlier in the same clause with no fix
-//     or expectation word in between ("we will update this page once the fix is out, expected
-//     in 30 minutes" is still a finding). "Rolling out an update" is a software update, not a
-//     status update. The length of a watch ("we will monitor over the next few hours"), a
-//     clause in the past tense ("was", "took", "began", "returned", "we noticed") and "within 5 minutes of
-//     the rollback" are not promises of a fix.
+//     resolve the incident shortly"; not "as soon as possible"). A match is not a finding
+//     when an update governs it, so "next update in 30 minutes" and "we will post an update by
+//     17:00 UTC" pass: promising the next update is what the talk recommends instead of an
+//     ETA. An update governs a match when update language ("next update", "check back", "more
+//     information", "post-mortem", "a root cause statement") comes earlier in the same clause
+//     with no fix or expectation word in between ("we will update this page once the fix is
+//     out, expected in 30 minutes" is still a finding). "Rolling out an update" is a software
+//     update, not a status update. The length of a watch ("we will monitor over the next few
+//     hours"), a clause in the past tense ("was", "took", "began", "returned", "we noticed")
+//     and "within 5 minutes of the rollback" are not promises of a fix.
 //   - presumed-root-cause (investigating only): "caused by", "triggered by", "the root cause
 //     is ...", "stems from", "traced to", "attributed to", "a bug in", "due to X", "because of
 //     X", "result of X" (X not "this issue" or "the incident", unless it names a vendor: "due
@@ -128,13 +128,13 @@ limitations under the License.
 //     restoring or reporting ("AWS is working to restore service", "Google's engineering team
 //     has identified the root cause", "GCP has reported", "we have seen AWS S3 recover"), or
 //     a third party's status page as where to look ("we are monitoring the provider's
-//     status", "we will monitor Microsoft Azure's status post"). An instance failure "on GCP" is where, not who; "working with our carrier
-//     partner" or "monitoring the situation alongside our carriers" is collaboration; a
-//     sentence that opens with "Cloudflare is investigating" or "Twilio customers may be
-//     experiencing" is often the page's own company; and a vendor's trouble that left us
-//     "unaffected", or an update that says customers see no impact, blames no one for
-//     anything. Customers chose us, not our vendors ("who owns my availability?"), so the
-//     update owns the impact.
+//     status", "we will monitor Microsoft Azure's status post"). An instance failure "on GCP"
+//     is where, not who; "working with our carrier partner" or "monitoring the situation
+//     alongside our carriers" is collaboration; a sentence that opens with "Cloudflare is
+//     investigating" or "Twilio customers may be experiencing" is often the page's own
+//     company; and a vendor's trouble that left us "unaffected", or an update that says
+//     customers see no impact, blames no one for anything. Customers chose us, not our vendors
+//     ("who owns my availability?"), so the update owns the impact.
 //
 // The rules are measured against real updates from public status pages
 // (internal/wording/corpus, docs/statusupdates.md).
