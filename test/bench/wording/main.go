@@ -23,10 +23,11 @@ limitations under the License.
 // held-out figures no tuning has seen.
 //
 // It also prints what a check costs: the mean time per message over every corpus message,
-// checked -passes times.
+// checked -passes times (0 skips it).
 //
 //	go run ./test/bench/wording
 //	go run ./test/bench/wording -errors
+//	go run ./test/bench/wording -passes 10
 package main
 
 import (
@@ -120,10 +121,11 @@ func cost(entries []corpus.Entry, passes int) {
 	}
 	wall := time.Since(start)
 	cpu1, cpuOK1 := cpuTime()
-	n := time.Duration(passes * len(entries))
-	fmt.Printf("\ncost: %d checks of messages averaging %d bytes: %v wall", n, bytes/len(entries), (wall / n).Round(time.Microsecond))
+	checks := passes * len(entries)
+	per := func(d time.Duration) time.Duration { return (d / time.Duration(checks)).Round(time.Microsecond) }
+	fmt.Printf("\ncost: %d checks of messages averaging %d bytes: %v wall", checks, bytes/len(entries), per(wall))
 	if cpuOK && cpuOK1 {
-		fmt.Printf(", %v CPU", ((cpu1 - cpu0) / n).Round(time.Microsecond))
+		fmt.Printf(", %v CPU", per(cpu1-cpu0))
 	}
 	fmt.Println(" per message")
 }
