@@ -18,12 +18,13 @@ package wording
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 )
 
 // What is broken: a symptom a customer would recognise.
 var (
-	symptomRe = regexp.MustCompile(`\b(?:errors?|erroring|erroneous(?:ly)?|mistaken(?:ly)?|fail(?:s|ed|ing|ures?)?|unavailable|unavailability|unable|inability|cannot|could not|not (?:able|working|loading|responding|available|accessible|receiving|processing|sending|delivered|reachable|updating|running|starting|showing|displaying|appearing|receive|received|load|loaded|work|respond|send|sent|connect|display|sync|synced|save|saved|upload|uploaded)|sign(?:ed|ing) out|log(?:ged|ging) out|not being \w+|no longer (?:able|working|loading|available)|prevent\w* (?:[\w'-]+ ){0,4}?from|(?:is|are|been|was|were) (?:temporarily )?(?:disabled|paused|suspended|halted|offline)|down|offline|degraded|(?:impacted|reduced|poor) performance|performance (?:issues?|problems?|degradation)|slow(?:ness|er|ly|downs?)?|latenc(?:y|ies)|(?:response|load|queue|wait) times?|delay(?:s|ed)?|timeouts?|tim(?:e|es|ing) out|timed out|intermittent(?:ly)?|unreachable|inaccessible|broken|broke|missing|lost|stuck|backlog(?:ged)?|backed up|backup (?:in|of)|unresponsive|crash(?:es|ed|ing)?|incorrect(?:ly)?|inaccurate|wrong|5\d\d|5xx|packet loss|dropp(?:ed|ing)|rejected|partial(?:ly)? (?:unavailab\w*|available)|inconsistent|stale|duplicate[ds]?|hang(?:s|ing)?|unexpected)\b`)
+	symptomRe = regexp.MustCompile(`\b(?:errors?|erroring|erroneous(?:ly)?|mistaken(?:ly)?|fail(?:s|ed|ing|ures?)?|unavailable|unavailability|unable|inability|cannot|could not|not (?:able|working|loading|responding|available|accessible|receiving|processing|sending|delivered|reachable|updating|running|starting|showing|displaying|appearing|receive|received|load|loaded|work|respond|send|sent|connect|display|sync|synced|save|saved|upload|uploaded|appear|possible)|not [a-z]+ing (?:correctly|properly|as expected)|(?:you|users|customers) (?:are|may be) not (?:seeing|getting)|impossible|incomplete|congest(?:ed|ion)|(?:data|metrics?|packets?|traffic|connections?|calls?|messages?|events?) drops?|sign(?:ed|ing) out|log(?:ged|ging) out|not being \w+|no longer (?:able|working|loading|available)|prevent\w* (?:[\w'-]+ ){0,4}?from|prevent(?:s|ed|ing)? (?:the |some |all )?[a-z]+ing\b|(?:is|are|been|was|were) (?:temporarily )?(?:disabled|paused|suspended|halted|offline)|down|offline|degraded|(?:impacted|reduced|poor) performance|performance (?:issues?|problems?|degradation)|slow(?:ness|er|ly|downs?)?|latenc(?:y|ies)|(?:response|load|queue|wait) times?|delay(?:s|ed)?|timeouts?|tim(?:e|es|ing) out|timed out|intermittent(?:ly)?|unreachable|inaccessible|broken|broke|missing|lost|stuck|backlog(?:ged)?|backed up|backup (?:in|of)|unresponsive|crash(?:es|ed|ing)?|incorrect(?:ly)?|inaccurate|wrong|5\d\d|5xx|packet loss|dropp(?:ed|ing)|rejected|partial(?:ly)? (?:unavailab\w*|available)|inconsistent|stale|duplicate[ds]?|hang(?:s|ing)?|unexpected)\b`)
 	// elevatedRe is "elevated" or "increased" with what customers see; "increased load" is
 	// the system's trouble, not theirs.
 	elevatedRe = regexp.MustCompile(`\b(?:elevated|increased|higher|high) (?:[\w-]+ ){0,2}?(?:errors?|error rates?|latenc\w+|response times?|load times?|timeouts?|failures?|failure rates?|delays?|queue times?|wait times?|bounce rates?|5\d\d|5xx|rejections?)\b`)
@@ -35,13 +36,22 @@ var (
 	namedIssueRe = regexp.MustCompile(`\b([\w'-]+) (?:issues?|problems?)\b|\b([\w'-]+) (?:is|are|was|were) (?:still )?(?:having|experiencing|seeing) (?:issues|problems|troubles?|errors|difficult\w*)\b`)
 	// issueThatRe is "an issue that may impact New Relic UI".
 	issueThatRe = regexp.MustCompile(`\b(?:issues?|problems?) (?:that|which) (?:may |might |could |is |are |will )?(?:impact|affect)\w* ([\w'-]+)(?: ([\w'-]+))?`)
+	// issueActivityRe captures what an issue gets in the way of: "an issue retrieving call
+	// details", "an issue to send notifications", "an issue users are facing when loading
+	// comments".
+	issueActivityRe = regexp.MustCompile(`\b(?:issues?|problems?) (?:of |to |when |while |(?:[\w'-]+ ){1,3}?(?:is |are )?(?:experiencing|facing|having|seeing|encountering) (?:when|while) )?([a-z]{2,}ing|send|receive|load|access|create|view|retrieve|connect|upload|download|sign|log) ([\w'-]+)`)
+	// notActivity are words ending in "ing" that name no activity ("an issue during ...").
+	notActivity = wordSet(`being having during nothing something anything everything morning evening ongoing pending
+		going causing bring thing`)
+	// impactedRe captures what is "impacted" or "affected": "a fix for impacted M0 clusters".
+	impactedRe = regexp.MustCompile(`\b(?:impacted|affected) ([\w'-]+)(?: ([\w'-]+))?`)
 	// affectingRe is what trouble is "affecting app deploys".
 	affectingRe = regexp.MustCompile(`\b(?:affecting|impacting|affects|impacts) ([\w'-]+)(?: ([\w'-]+))?`)
 	// abilityRe is "affecting customers' ability to log in".
 	abilityRe = regexp.MustCompile(`\b(?:affect|impact)\w* (?:[\w'-]+ ){0,4}?ability to\b`)
 	// restoredRe says what works again; it counts only when the clause names what works
 	// ("Deploys are working again"), not "everything is back to normal".
-	restoredRe = regexp.MustCompile(`\b(?:restored|recovered|back to normal|back online|back up|at normal levels|operating normally|working normally|functioning normally|(?:is|are) (?:now )?operational(?: again)?|operating as expected|working as expected|fully operational|running normally|resumed|caught up|processed normally|succeeding|working again|available again|recovering|recovery (?:in|of|for)|improv(?:e|ed|es|ing|ement)|(?:fully |now )?functional(?: again)?|current again|on time|now (?:working|loading|running|available|processing)|(?:delivered|processed|sent|built|completed|loading|building|delivering|sending|syncing|processing)(?: (?:quickly|successfully|normally|again))+|return\w* to normal|(?:starting|beginning) to (?:run|load|work|process|flow|recover)|(?:loading|running|working|flowing|processing) (?:now|again)|stabl(?:e|y)|stabili[sz]ed|(?:should|can) now|(?:should|are|is) (?:now )?able to|able to [\w-]+(?: [\w-]+){0,3}? again)\b`)
+	restoredRe = regexp.MustCompile(`\b(?:restored|recovered|back to normal|back online|back up|at normal levels|operating normally|working normally|functioning normally|(?:is|are) (?:now )?operational(?: again)?|operating as expected|working as expected|fully operational|running normally|resumed|caught up|processed normally|succeeding|working again|available again|recovering|recovery (?:in|of|for|across)|improv(?:e|ed|es|ing|ement)|(?:fully |now )?functional(?: again)?|current again|on time|now (?:working|loading|running|available|processing)|(?:delivered|processed|sent|built|completed|loading|building|delivering|sending|syncing|processing)(?: (?:quickly|successfully|normally|again))+|return\w* to normal|re-?enabled|(?:has|have) been fixed|fix(?:es)? (?:has|have) been (?:rolled out|deployed|applied)|(?:is|are) (?:now )?back(?: again)?|(?:successfully|normally) (?:received|delivered|processed|sent|completed|loaded|created)|[a-z]+ing as (?:expected|intended|usual)|heal(?:ed|ing)?|(?:starting|beginning) to (?:run|load|work|process|flow|recover)|(?:loading|running|working|flowing|processing) (?:now|again)|stabl(?:e|y)|stabili[sz]ed|(?:should|can) now|(?:should|are|is) (?:now )?able to|able to [\w-]+(?: [\w-]+){0,3}? again)\b`)
 	// troubleRe are words for trouble that say something is wrong but not what: they count
 	// only next to what is in trouble ("a Slack outage", "disruption to file uploads").
 	troubleRe = regexp.MustCompile(`\b(?:outages?|downtime|degradation|disrupt(?:ed|ions?)|interrupt(?:ed|ions?)|troubles?)\b`)
@@ -71,7 +81,19 @@ var vagueWords = wordSet(`some a an all the our your you us we they i this that 
 	affected impacted normally properly correctly again aware investigating continue
 	continuing monitor monitoring will may might could can of an partial declared resolved
 	slowly gradually coming full root cause signs sign waiting become came come similar
-	prevent`)
+	prevent issue problem problems since until upstream region regions zone zones area
+	areas parts environment end start time interval period window capacity mentioned provider
+	providers vendor vendors partner partners carrier carriers supplier suppliers aws amazon gcp
+	google azure microsoft cloudflare fastly akamai digitalocean linode ovh hetzner equinix
+	observing observed noticing noticed bringing brought bring mitigated addressed fixed
+	mitigate address fix investigate`)
+
+// regionCodeRe is a cloud region's code ("us-east-1", "prod-eu-west-2"): a place, not a
+// feature.
+var regionCodeRe = regexp.MustCompile(`^[a-z]{2,4}(?:-[a-z]+)+-\d+[a-z]?$`)
+
+// vague reports whether a word names nothing a customer would recognise.
+func vague(w string) bool { return vagueWords[w] || regionCodeRe.MatchString(w) }
 
 func wordSet(s string) map[string]bool {
 	m := map[string]bool{"": true}
@@ -93,7 +115,7 @@ func namesSomething(t string, start, end int) bool {
 		after = after[:3]
 	}
 	for _, w := range append(before, after...) {
-		if !vagueWords[strings.Trim(w, `.,:;!?()'"`)] {
+		if !vague(strings.Trim(w, `.,:;!?()'"`)) {
 			return true
 		}
 	}
@@ -104,7 +126,7 @@ func namesSomething(t string, start, end int) bool {
 // before it ("a Slack outage") or the object after it ("disruption to file uploads").
 func troubleNames(t string, start, end int) bool {
 	before := strings.Fields(clauseBefore(t, start))
-	if len(before) > 0 && !vagueWords[strings.Trim(before[len(before)-1], `.,:;!?()'"`)] {
+	if len(before) > 0 && !vague(strings.Trim(before[len(before)-1], `.,:;!?()'"`)) {
 		return true
 	}
 	m := troubleObjectRe.FindStringSubmatch(t[end:])
@@ -112,7 +134,7 @@ func troubleNames(t string, start, end int) bool {
 		return false
 	}
 	for _, w := range strings.Fields(m[1] + " " + m[2]) {
-		if !vagueWords[w] {
+		if !vague(w) {
 			return true
 		}
 	}
@@ -140,13 +162,23 @@ func saysWhatIsBroken(t string) bool {
 			return true
 		}
 	}
+	for _, m := range issueActivityRe.FindAllStringSubmatch(t, maxMatches) {
+		if !notActivity[m[1]] && !vague(m[2]) {
+			return true
+		}
+	}
+	for _, m := range impactedRe.FindAllStringSubmatch(t, maxMatches) {
+		if !vague(m[1]) || !vague(m[2]) {
+			return true
+		}
+	}
 	for _, m := range troubleRe.FindAllStringIndex(t, maxMatches) {
 		if troubleNames(t, m[0], m[1]) {
 			return true
 		}
 	}
 	for _, m := range namedIssueRe.FindAllStringSubmatch(t, maxMatches) {
-		if w := m[1] + m[2]; !vagueWords[strings.Trim(w, "'")] {
+		if w := m[1] + m[2]; !vague(strings.Trim(w, "'")) {
 			return true
 		}
 	}
@@ -168,12 +200,12 @@ var vagueObjects = map[string]bool{
 
 // What is being done: an action of the response. Verbs that also describe impact ("deploy",
 // "restore") count only with "we" or the team as the subject.
-var doingRe = regexp.MustCompile(`\b(?:investigat\w*|look(?:ing|ed)? into|mitigat\w*|remediat\w*|revert(?:ed|ing)|roll(?:ed|ing)?(?: \w+)? (?:back|out)|rollback|hot ?fix(?:es)?|(?:a|the) (?:fix|patch|work ?around|mitigation|change|rollback|failover)|fix(?:es)? (?:is|are|has|have|was|were|will)|work(?:ing|ed)?(?: hard| actively| closely)? (?:on|to|with|through|towards?)|work is (?:underway|ongoing|in progress)|in progress|underway|fail(?:ed|ing)? ?over|failover|monitor(?:ing|ed)?|rerout\w*|scal(?:ed|ing) (?:up|out)|restarting|rebuilding|re-?indexing|keep(?:ing)? an eye on|assess(?:ing|ed)|evaluat(?:ing|ed)|work(?:ing)? in (?:restor|fix|resolv)\w*|(?:made|making) (?:a |some |several )?(?:changes?|adjustments?)|repairs?|focus(?:ed|ing)? (?:is )?on|(?:continu\w+|ongoing) (?:our )?efforts|(?:we are|team is|engineers are) on (?:it|the case)|(?:(?:have|has) been(?: \w+ and)?|(?:is|are)(?: now)?) (?:fixed|corrected|restored|resolved|mitigated|deployed|applied|implemented|rolled back|reverted|isolated|replaced|restarted)|(?:is|are) being (?:deployed|applied|rolled out|implemented|tested|worked on|investigated)|(?:we|team|teams|engineers) (?:are|have|has|is|will|\w+ly)(?: \w+){0,2}? (?:restor|restart|replac|migrat|rebuild|drain|catch|reprocess|deploy|process|clear|add|increas|disabl|enabl|isolat|block|contact|engag|escalat|tak|appl|implement|fix|patch|provision|remov|reduc|throttl|purg|flush|recover|paus|shift|mov|bring|brought|rebalanc|rotat|contain|stabiliz|repair|debug|diagnos|analyz|review|test|verif|coordinat|correct|address|rectif|scal)\w*|(?:we|team|teams|engineers) (?:have|has) updated (?:the|our) (?:config\w*|settings|routing|dns|certificates?))\b`)
+var doingRe = regexp.MustCompile(`\b(?:investigat\w*|look(?:ing|ed)? into|mitigat\w*|remediat\w*|revert(?:ed|ing)|roll(?:ed|ing)?(?: \w+)? (?:back|out)|rollback|hot ?fix(?:es)?|(?:a|the) (?:fix|patch|work ?around|mitigation|change|rollback|failover)|fix(?:es)? (?:is|are|has|have|was|were|will)|work(?:ing|ed)?(?: hard| actively| closely)? (?:on|to|with|through|towards?|around)|work is (?:underway|ongoing|in progress)|in progress|underway|fail(?:ed|ing)? ?over|failover|monitor(?:ing|ed)?|rerout\w*|scal(?:ed|ing) (?:up|out)|restarting|rebuilding|re-?indexing|keep(?:ing)? an eye on|assess(?:ing|ed)|evaluat(?:ing|ed)|work(?:ing)? in (?:restor|fix|resolv)\w*|(?:made|making) (?:a |some |several )?(?:changes?|adjustments?)|repairs?|focus(?:ed|ing)? (?:is )?on|(?:continu\w+|ongoing) (?:our )?efforts|(?:we are|team is|engineers are) on (?:it|the case)|(?:(?:have|has) been(?: \w+ and)?|(?:is|are)(?: now)?) (?:fixed|corrected|restored|resolved|mitigated|deployed|applied|implemented|rolled back|reverted|isolated|replaced|restarted)|(?:is|are) (?:\w+ly )?being (?:deployed|applied|rolled out|implemented|tested|worked on|investigated)|(?:we|team|teams|engineers) (?:are|have|has|is|will|\w+ly)(?: \w+){0,2}? (?:restor|restart|replac|migrat|rebuild|drain|catch|reprocess|deploy|process|clear|add|increas|disabl|enabl|isolat|block|contact|engag|escalat|tak|appl|implement|fix|patch|provision|remov|reduc|throttl|purg|flush|recover|paus|shift|mov|bring|brought|rebalanc|rotat|contain|stabiliz|repair|debug|diagnos|analyz|review|test|verif|coordinat|correct|address|rectif|scal)(?:e|es|ed|ing|s|y|ied|ying|ies|ged|ging|ted|ting|ped|ping)?|(?:we|team|teams|engineers) (?:have|has) updated (?:the|our) (?:config\w*|settings|routing|dns|certificates?))\b`)
 
 // doneRe is an investigation that has ended ("our investigation has determined"), which
 // says what was found, not what is being done.
 var (
-	doneRe = regexp.MustCompile(`\b(?:our |the )?investigation (?:has |have )?(?:determined|found|revealed|concluded|shown|identified|uncovered)\b`)
+	doneRe = regexp.MustCompile(`\b(?:our |the )?investigation (?:has |have )?(?:determined|found|revealed|concluded|shown|identified|uncovered|indicates|shows|suggests|points to)\b`)
 	// thirdPartyRe as the subject means someone else is doing the work.
 	thirdPartyRe = regexp.MustCompile(`\b(?:providers?|vendors?|partners?|suppliers?|carriers?|` + vendorPat + `)\b`)
 	// impactVerbRe after "we are" is what the team sees, not what it does ("we are
@@ -193,7 +225,7 @@ func saysWhatIsBeingDone(t string) bool {
 
 // What customers can do: advice, a workaround, or an explicit "nothing to do".
 var (
-	adviceRe = regexp.MustCompile(`\b(?:(?:you|customers|users|developers|admins|administrators|anyone|those)(?: who [\w'-]+(?: [\w'-]+){0,5}?)? (?:can|should|could|may want to|might want to|may need to|will need to|need to|are (?:advised|encouraged|able) to|may (?:retry|try|use|continue to (?:use|work|access|deploy|push|send|run)|re-?run|redeploy|safely|still|proceed|wish))|please [\w'-]+|no (?:known )?work ?arounds?|as a work ?around|work ?arounds? (?:is |are )?(?:available|to|:)|the following work ?arounds?|no (?:customer |further |user |additional )?action (?:is |will be )?(?:required|needed|necessary)|(?:do|does) not need to|no need to|nothing (?:you|customers) need to do|if you (?:are|were|have|had|see|saw|continue|still|notice|experience|need|use|rely|run|received|want|encounter|believe)|retry(?:ing)?|re-?run(?:ning)?|(?:can|may|might|should) (?:still )?(?:be used|help)|after a (?:refresh|reload|restart)|in the meantime,? (?:you|customers|users|[a-z]+ing)|disregard|instead|alternatively|as an alternative|redeploy\w*|contact (?:our )?support|reach out|support ticket|subscribe|we (?:recommend|suggest|advise|encourage))\b`)
+	adviceRe = regexp.MustCompile(`\b(?:(?:you|customers|users|developers|admins|administrators|anyone|those|owners)(?: who [\w'-]+(?: [\w'-]+){0,5}?| of [\w'-]+(?: [\w'-]+){0,5}?)? (?:can|should|could|must|may want to|might want to|may need to|will need to|need to|are (?:advised|encouraged|able) to|may (?:retry|try|use|continue to (?:use|work|access|deploy|push|send|run)|re-?run|redeploy|safely|still|proceed|wish))|please [\w'-]+|no (?:known )?work ?arounds?|as a work ?around|work ?arounds? (?:is |are )?(?:available|to|:)|the following work ?arounds?|no (?:customer |further |user |additional )?action (?:is |will be )?(?:required|needed|necessary)|(?:do|does) not need to|no need to|nothing (?:you|customers) need to do|if you (?:are|were|have|had|see|saw|continue|still|notice|experience|need|use|rely|run|received|want|encounter|believe)|retry(?:ing)?|re-?run(?:ning)?|(?:can|may|might|should) (?:still )?(?:be used|help)|after a (?:refresh|reload|restart)|in the meantime,? (?:you|customers|users|[a-z]+ing)|disregard|instead|alternatively|as an alternative|redeploy\w*|contact (?:our )?support|reach out|support ticket|subscribe|we (?:recommend|suggest|advise|encourage))\b`)
 	// predictionRe follows "customers should" when it says what they will see, not what
 	// they should do ("customers should be able to", "should no longer see").
 	predictionRe = regexp.MustCompile(`^ (?:now |not |no longer |start |begin |be (?:able|seeing|experiencing|back|unaffected)|see|experience|notice|have)`)
@@ -214,7 +246,7 @@ func saysWhatCustomersCanDo(t string) bool {
 			if notAdvice[strings.TrimPrefix(q, "please ")] {
 				continue
 			}
-		case (strings.HasSuffix(q, " should") || strings.HasSuffix(q, " may still")) && predictionRe.MatchString(t[m[1]:]):
+		case (strings.HasSuffix(q, " should") || strings.HasSuffix(q, " could") || strings.HasSuffix(q, " may still")) && predictionRe.MatchString(t[m[1]:]):
 			continue
 		}
 		return true
@@ -227,21 +259,31 @@ const (
 	numPat   = `(?:\d+ ?(?:-|to) ?\d+|\d+(?:[.,]\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|forty|forty-five|sixty|ninety|a few|a couple(?: of)?|few|several)`
 	unitPat  = `(?:minutes?|mins?|m|hours?|hrs?|h|days?|business days?|weeks?)`
 	clockPat = `(?:\d{1,2}(?::\d{2})? ?(?:[ap]\.m\.|[ap]m\b)|\d{1,2}:\d{2}\b(?: ?(?:utc|gmt|[a-z]{1,2}[sd]?t)\b)?|\d{3,4} ?(?:utc|gmt)\b|noon\b|midday\b|midnight\b)`
-	dayPat   = `(?:tonight|tomorrow(?: morning| afternoon| evening)?|today|this (?:morning|afternoon|evening|weekend)|(?:the )?end of (?:the )?(?:day|business day|business|week|today)|eod|eow|cob|close of business|monday|tuesday|wednesday|thursday|friday|saturday|sunday|next week)\b`
+	dayPat   = `(?:tonight|tomorrow(?: morning| afternoon| evening)?|today|this (?:morning|afternoon|evening|weekend)|(?:the )?end of (?:the )?(?:day|business day|business|week|today)|eod|eow|cob|close of business|monday|tuesday|wednesday|thursday|friday|saturday|sunday|next week|` + datePat + `)\b`
+	// datePat is a calendar date: "December 22nd", "22 December".
+	datePat  = `(?:` + monthPat + ` \d{1,2}(?:st|nd|rd|th)?|\d{1,2}(?:st|nd|rd|th)? (?:of )?` + monthPat + `)`
+	monthPat = `(?:january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)`
 )
 
 var (
 	// etaPatterns are promises of a fix time; each match is then checked against its clause.
-	etaPatterns = []*regexp.Regexp{
+	// A pattern is only run on a text that holds one of its words, so that most updates,
+	// which promise nothing, cost a few substring searches.
+	etaPatterns = []etaPattern{
 		// Deadlines: "by 5pm", "by end of day".
-		regexp.MustCompile(`\b(?:by|before|no later than) (?:about |around |approximately |roughly )?(?:` + clockPat + `|` + dayPat + `)`),
+		{[]string{"by ", "before ", "later than "}, regexp.MustCompile(`\b(?:by|before|no later than) (?:about |around |approximately |roughly )?(?:` + clockPat + `|` + dayPat + `)`)},
 		// Relative times: "in 30 minutes", "within the next 2 hours", "within the hour".
-		regexp.MustCompile(`\b(?:(?:in|within) (?:the next |the coming |about |approximately |around |roughly |~ ?|less than |under |no more than |the next about )?|over (?:the next |the coming ))` + numPat + ` ?` + unitPat + `\b`),
-		regexp.MustCompile(`\b(?:within (?:the|an) (?:hour|day)|(?:in|within) the (?:next|coming) (?:hour|day|few (?:minutes|hours|days)|couple of (?:hours|days)))\b`),
-		// Vague promises tied to a fix: "will shortly be resolved", "back up soon".
-		regexp.MustCompile(`\b(?:shortly|soon|momentarily|imminently) (?:be )?(?:back|fixed|resolved|restored|online|operational|recovered|available|working)\b`),
-		regexp.MustCompile(`\b(?:back up|back online|back to normal|back|fixed|resolved|restored|recovered|operational|working again|a fix|resolution|recovery|deployed|rolled out|rolling out|released|in place) (?:very )?(?:shortly|soon|momentarily|imminently)\b`),
+		{[]string{"in ", "within ", "over "}, regexp.MustCompile(`\b(?:(?:in|within) (?:the next |the coming |about |approximately |around |roughly |~ ?|less than |under |no more than |the next about )?|over (?:the next |the coming ))` + numPat + ` ?` + unitPat + `\b`)},
+		{[]string{"within ", "in the "}, regexp.MustCompile(`\b(?:within (?:the|an) (?:hour|day)|(?:in|within) the (?:next|coming) (?:hour|day|few (?:minutes|hours|days)|couple of (?:hours|days)))\b`)},
+		// How long the repair takes: "this may take a few hours".
+		{[]string{" take "}, regexp.MustCompile(`\b(?:this|it|recovery|the (?:fix|recovery|resolution|rollout|repair)) (?:will|may|might|could|should|can|is expected to) (?:\w+ )?take (?:about |around |approximately |roughly |up to |less than |under )?` + numPat + ` ?` + unitPat + `\b`)},
+		// Vague promises tied to a fix: "will shortly be resolved", "back up soon", "expect
+		// to resolve the incident shortly".
+		{soonWords, regexp.MustCompile(`\b(?:shortly|soon|momentarily|imminently) (?:be )?(?:back|fixed|resolved|restored|online|operational|recovered|available|working)\b`)},
+		{soonWords, regexp.MustCompile(`\b(?:back up|back online|back to normal|back|fixed|resolved|restored|recovered|operational|working again|a fix|resolution|recovery|deployed|rolled out|rolling out|released|in place) (?:very )?(?:shortly|soon|momentarily|imminently)\b`)},
+		{soonWords, regexp.MustCompile(`\b(?:resolve|fix|restore|recover|complete)[a-z]* (?:the |this |all |full )?(?:[\w-]+ ){0,2}?(?:very )?(?:shortly|soon|momentarily|imminently)\b`)},
 	}
+	soonWords = []string{"shortly", "soon", "momentarily", "imminently"}
 	// etaWordRe is the word itself ("ETA: 30 minutes"); it is no finding when negated
 	// ("we do not have an ETA").
 	etaWordRe  = regexp.MustCompile(`\b(?:etas?|e\.t\.a|estimated time (?:to|of) (?:resolution|recovery|repair|fix|restoration)|time to (?:resolution|recovery))\b`)
@@ -252,18 +294,24 @@ var (
 	expectRe   = regexp.MustCompile(`\b(?:expect\w*|anticipat\w*|estimat\w*|on track|target\w*|aim\w*|hope\w*|projected|should be (?:fixed|resolved|restored|back))\b`)
 
 	// updateRe is language about the next communication, which may carry a time.
-	updateRe = regexp.MustCompile(`\b(?:(?:next|another|further|an|additional|more|new|status|follow-up|followup|subsequent) updates?|updates? (?:will|to follow|every|at least|again)|update (?:you|this|these|customers|users|here|the status|our status|everyone)|will (?:\w+ )?update|check back|report back|keep you (?:posted|informed|updated)|let you know|(?:more|further|additional) (?:information|details|news)|(?:share|post|provide|communicate|publish) (?:more|again)|next (?:post|communication|notice|message)|post-?mortem|incident (?:report|review)|root cause analysis|rca|retrospective|write-?up|summary|report)\b`)
+	updateRe = regexp.MustCompile(`\b(?:(?:next|another|further|an|additional|more|new|status|follow-up|followup|subsequent) updates?|updates? (?:will|to follow|every|at least|again)|update (?:you|this|these|customers|users|here|the status|our status|everyone)|will (?:\w+ )?update|check back|report back|keep you (?:posted|informed|updated)|let you know|(?:more|further|additional) (?:information|details|news)|(?:share|post|provide|communicate|publish) (?:more|again)|next (?:post|communication|notice|message)|post-?mortem|incident (?:report|review)|root cause (?:analysis|statement|report|summary)|rca|retrospective|write-?up|summary|report)\b`)
 	// softwareUpdateRe is an update that is deployed, not posted.
 	softwareUpdateRe = regexp.MustCompile(`\b(?:deploy(?:ed|ing)?|roll(?:ed|ing)? out|rolling|appl(?:y|ied|ying)|push(?:ed|ing)?|releas(?:e|ed|ing)|install(?:ed|ing)?|ship(?:ped|ping)?|software|firmware|security|kernel|configuration|config|dns) (?:an? |the |this )?(?:[\w-]+ )?updates?\b`)
 	// fixWordRe between an update word and the time means the time is about the fix.
 	fixWordRe = regexp.MustCompile(`\b(?:expect\w*|anticipat\w*|estimat\w*|fix\w*|resolv\w*|resolution|restor\w*|recover\w*|complet\w*|back (?:up|online|to normal)|mitigat\w*|repair\w*)\b`)
-	pastRe    = regexp.MustCompile(`\b(?:was|were|took|lasted|had|began|started|occurred|returned|resumed|ago|earlier|previously)\b`)
+	pastRe    = regexp.MustCompile(`\b(?:was|were|took|lasted|had|began|started|occurred|happened|returned|resumed|noticed|observed|saw|detected|experienced|ago|earlier|previously)\b`)
 	// monitorRe before a time makes it the length of the watch, not of the repair.
 	monitorRe = regexp.MustCompile(`\bmonitor\w*\b`)
 	// retryRe before a time makes it advice on when to try again ("please retry in a few
 	// minutes"), not a fix time.
 	retryRe = regexp.MustCompile(`\b(?:retry|try again|check back|wait)\b`)
 )
+
+// etaPattern is a pattern and the words it cannot match without.
+type etaPattern struct {
+	words []string
+	re    *regexp.Regexp
+}
 
 // updateGoverns reports whether the clause before a time is about the next update.
 func updateGoverns(before string) bool {
@@ -286,12 +334,18 @@ func findETA(t string) (string, bool) {
 		if strings.HasPrefix(t[end:], " of ") { // "within 5 minutes of the rollback": a timeline
 			return false
 		}
+		if strings.HasSuffix(t[start:end], "soon") && strings.HasPrefix(t[end:], " as ") { // "as soon as possible"
+			return false
+		}
 		before := clauseBefore(t, start)
 		return !updateGoverns(before) && !monitorRe.MatchString(before) && !retryRe.MatchString(before) &&
 			!pastRe.MatchString(before+t[start:end]+clauseAfter(t, end))
 	}
-	for _, re := range etaPatterns {
-		for _, m := range re.FindAllStringIndex(t, maxMatches) {
+	for _, p := range etaPatterns {
+		if !slices.ContainsFunc(p.words, func(w string) bool { return strings.Contains(t, w) }) {
+			continue
+		}
+		for _, m := range p.re.FindAllStringIndex(t, maxMatches) {
 			if promise(m[0], m[1]) {
 				consider(t[m[0]:m[1]], m[0])
 				break
@@ -303,6 +357,9 @@ func findETA(t string) (string, bool) {
 			consider(t[m[0]:m[1]], m[0])
 			break
 		}
+	}
+	if !expectRe.MatchString(t) { // a bare time counts only after an expectation word
+		return best, bestAt >= 0
 	}
 	for _, m := range bareTimeRe.FindAllStringIndex(t, maxMatches) {
 		before := clauseBefore(t, m[0])
@@ -317,11 +374,13 @@ func findETA(t string) (string, bool) {
 
 // Presumed root cause (investigating only).
 var (
-	causeRe = regexp.MustCompile(`\b(?:caused by|triggered by|root[- ]cause(?: (?:is|was|appears to be|seems to be|has been (?:identified|traced) as)\b|: ?\w)|(?:stem|stems|stemmed|stemming) from|traced(?: [\w-]+){0,3}? to|attributed to|culprit|the cause (?:is|was|of (?:this|the) (?:issue|incident|outage|problem) (?:is|was))|(?:bug|regression|misconfiguration|defect) in|resulted from|results from|the result of|a result of|due to|because of)\b`)
+	causeRe = regexp.MustCompile(`\b(?:caused by|triggered by|root[- ]cause(?: (?:is|was|appears to be|seems to be|has been (?:identified|traced) as)\b|: ?\w)|(?:stem|stems|stemmed|stemming) from|traced(?: [\w-]+){0,3}? to|attributed to|culprit|the cause (?:is|was|of (?:this|the) (?:issue|incident|outage|problem) (?:is|was))|(?:bug|regression|misconfiguration|defect) in|resulted from|results from|the result of|a result of|due to|because of|(?:is|are|was|were) (?:directly )?(?:related|linked|tied|connected) to|relates? to)\b`)
 	// causeObjectRe captures the words after "due to", "because of" and "result of", which
 	// often name the incident itself ("due to this issue") rather than a cause.
-	causeObjectRe       = regexp.MustCompile(`^(?: [\w'-]+){0,3}`)
-	hedgeRe             = regexp.MustCompile(`\b(?:may|might|could|possibly|potentially|perhaps|appears?|appear to|seems?|suspect\w*|believe\w*|likely|unlikely|whether|if|not yet|unknown|unclear|yet to|determin\w*|identify|identifying|understand\w*|confirm\w*|to find|finding|looking for|searching for|hypothes\w*|theory|rul(?:e|ing) out|no evidence|not (?:believed|known|related))\b`)
+	causeObjectRe = regexp.MustCompile(`^(?: [\w'-]+){0,3}`)
+	hedgeRe       = regexp.MustCompile(`\b(?:may|might|could|possibly|potentially|perhaps|indicat\w*|suggest\w*|preliminary|initial|appears?|appear to|seems?|suspect\w*|believe\w*|likely|unlikely|whether|if|not yet|unknown|unclear|yet to|determin\w*|identify|identifying|understand\w*|confirm\w*|to find|finding|looking for|searching for|hypothes\w*|theory|rul(?:e|ing) out|no evidence|not (?:believed|known|related))\b`)
+	// negatedRe just before a cause rules it out ("is not caused by an outage").
+	negatedRe           = regexp.MustCompile(`\bnot (?:\w+ )?$`)
 	causeUnknownAfterRe = regexp.MustCompile(`^ (?:analysis|is (?:not|still|yet|under|being|unknown)|has not|remains|will be|investigation)\b`)
 	// changeCauseRe is a change of ours named as what breaks things ("a recent update is
 	// preventing the app from loading", "the rollout of new compute sizes is causing ...").
@@ -334,22 +393,27 @@ var incidentWords = map[string]bool{
 	"maintenance": true, "that": true,
 }
 
+// vendorRe is a named vendor.
+var vendorRe = regexp.MustCompile(`\b` + vendorPat + `\b`)
+
 // providerCauseRe is a third party named as what causes the trouble, which while
 // investigating is a presumed cause as much as a "caused by".
-var providerCauseRe = regexp.MustCompile(`\b(?:providers?|vendors?|partners?|suppliers?|` + vendorPat + `)\b[^.;]{0,120}?\b(?:is|are|was|were) causing\b`)
+var providerCauseRe = regexp.MustCompile(`\b(?:providers?|vendors?|partners?|suppliers?|` + vendorPat + `)\b[^.;]{0,120}?\b(?:(?:is|are|was|were) (?:causing|preventing)|causes|prevents)\b|\b` +
+	vendorPat + `(?:'s)?(?: [\w-]+){0,2}? (?:issues?|outages?|disruptions?|incidents?|problems?|failures?)\b[^.;]{0,60}?\b(?:affecting|impacting|causing|preventing)\b`)
 
 func findPresumedCause(t string) (string, bool) {
 	for _, re := range []*regexp.Regexp{providerCauseRe, changeCauseRe} {
 		for _, m := range re.FindAllStringIndex(t, maxMatches) {
 			q := t[m[0]:m[1]]
-			// "this issue caused a ..." is impact, not a cause.
-			if !hedgeRe.MatchString(clauseBefore(t, m[0])+q) && !incidentWords[strings.Fields(q)[0]] {
+			// "this issue caused a ..." is impact, not a cause, and "Cloudflare is investigating
+			// issues affecting ..." is often the page's own company.
+			if !hedgeRe.MatchString(clauseBefore(t, m[0])+q) && !incidentWords[strings.Fields(q)[0]] && !vendorInvestigatesRe.MatchString(q) {
 				return q, true
 			}
 		}
 	}
 	return firstMatch(causeRe, t, func(start, end int) bool {
-		if hedgeRe.MatchString(clauseBefore(t, start)) {
+		if before := clauseBefore(t, start); hedgeRe.MatchString(before) || negatedRe.MatchString(before) {
 			return false
 		}
 		after := t[end:]
@@ -358,7 +422,11 @@ func findPresumedCause(t string) (string, bool) {
 			return false
 		}
 		if strings.HasPrefix(phrase, "due to") || strings.HasPrefix(phrase, "because of") || strings.HasSuffix(phrase, "result of") {
-			for _, w := range strings.Fields(causeObjectRe.FindString(after)) {
+			object := causeObjectRe.FindString(after)
+			if vendorRe.MatchString(object) { // "due to AWS issues" names a cause, not the incident
+				return true
+			}
+			for _, w := range strings.Fields(object) {
 				if incidentWords[strings.Trim(w, "'")] {
 					return false
 				}
@@ -371,9 +439,16 @@ func findPresumedCause(t string) (string, bool) {
 // Blame.
 const vendorPat = `(?:aws|amazon web services|ec2|s3|gcp|google cloud(?: platform)?|google|microsoft|azure|cloudflare|fastly|akamai|digitalocean|linode|ovh|hetzner|equinix|softlayer|joyent|salesforce|sendgrid|mailgun|twilio)`
 
-var blameRe = regexp.MustCompile(`\b(?:not our fault|(?:their|its|\w+'s) fault|fault (?:of|lies with)|blam(?:e|ed|ing)|(?:beyond|outside(?: of)?) our control|out of our (?:hands|control)|nothing we can do|(?:upstream|third[- ]party|3rd[- ]party|external|hosting|cloud|infrastructure|network|dns|cdn|data ?cent(?:er|re)|colocation|payment|email|sms|telecom|service) (?:provider|vendor|supplier|carrier|partner)s?|our (?:provider|vendor|supplier|isp|carrier)s?|upstream (?:service|dependency|outage|issue|incident|problem|failure|isp)s?|third[- ]party (?:outage|issue|incident|problem|failure|dependency|dependencies)|(?:provider|vendor|supplier|carrier|isp)'s (?:outage|issue|problem|incident|failure|network)|(?:an?|our) (?:vendor|provider|supplier|third[- ]party) (?:issue|outage|problem|incident|failure)s?|` +
-	vendorPat + `(?:'s)?(?: [\w()-]+){0,3}? (?:down|outages?|incident|issues?|problems?|failures?|degradation|degraded|disruption|anomal(?:y|ies)|unavailable|experiencing|having)|` + vendorPat + `(?: is| are| has| have| continues)(?: \w+){0,2}? (?:working to restore|working toward|restoring|implemented mitigation|identified|mitigat|resolv|fix)\w*|(?:outage|incident|issues?|problems?|failure|degradation|disruption|latenc(?:y|ies)|response times|packet loss)s? (?:at|with|in|from) (?:our )?` + vendorPat +
+var blameRe = regexp.MustCompile(`\b(?:not our fault|(?:their|its|\w+'s) fault|fault (?:of|lies with)|blam(?:e|ed|ing)|(?:beyond|outside(?: of)?) our control|out of our (?:hands|control)|nothing we can do|(?:upstream|downstream|third[- ]party|3rd[- ]party|external|hosting|cloud|infrastructure|network|dns|cdn|data ?cent(?:er|re)|colocation|payment|email|sms|telecom|service) (?:provider|vendor|supplier|carrier|partner|processor)s?|our (?:provider|vendor|supplier|isp|carrier)s?|(?:up|down)stream (?:service|dependency|dependencies|outage|issue|incident|problem|failure|isp|maintenance|change|network)s?|on the (?:carrier|provider|vendor|isp|partner|supplier)(?:'s)? side|(?:isps?|carriers?)(?: network)? (?:issues?|problems?|outages?|failures?)|third[- ]party (?:outage|issue|incident|problem|failure|dependency|dependencies)|(?:provider|vendor|supplier|carrier|isp)'s (?:outage|issue|problem|incident|failure|network)|(?:an?|our) (?:vendor|provider|supplier|third[- ]party) (?:issue|outage|problem|incident|failure)s?|(?:monitor|track|follow|watch)\w* (?:the )?(?:their|(?:(?:up|down)stream |third[- ]party )?(?:provider|vendor|partner|supplier|carrier)s?)(?:'s|')? (?:status|updates|announcements?)` +
 	`|external to|rather than (?:on )?our|(?:software|services?|providers?|platforms?|products?|tools?) (?:that )?we use\b|they (?:have|had) (?:now )?(?:resolved|fixed|mitigated|restored)|(?:resolved|fixed|mitigated) their (?:issue|outage|problem)s?|an? [\w.-]+ (?:outage|incident|failure) (?:has |have )?(?:caused|affected|impacted) our)\b`)
+
+// vendorBlameRe is a named vendor next to trouble, restoring, reporting or recovering, as
+// what caused a change, or as the status page to watch. It is read only when a vendor is
+// named (vendorRe), which most updates do not, so that its many alternatives cost nothing
+// there.
+var vendorBlameRe = regexp.MustCompile(`\b(?:` + vendorPat + `(?:'s)?(?: [\w()-]+){0,3}? (?:down|outages?|incident|issues?|problems?|failures?|degradation|degraded|disruption|anomal(?:y|ies)|unavailable|experiencing|having)|` +
+	vendorPat + `(?:'s(?: [\w-]+){1,2}| \([\w-]+\))? (?:is|are|has|have|continues)(?: \w+){0,2}? (?:working to restore|working toward|restoring|implemented mitigation|identified|mitigat|resolv|fix|report|indicat)\w*|` +
+	vendorPat + `(?: [\w-]+){0,2}? recover(?:s|ed|ing|y)?\b|(?:caused|triggered|made|introduced) by ` + vendorPat + `|(?:monitor|track|follow|watch)\w* (?:the )?` + vendorPat + `(?: \w+)?(?:'s|')? (?:status|updates|announcements?)|(?:outage|incident|issues?|problems?|failure|degradation|disruption|latenc(?:y|ies)|response times|packet loss)s? (?:at|with|in|from) (?:our )?` + vendorPat + `)\b`)
 
 // fromRe is trouble that comes from someone: "downtime from NIBSS" points at them, "errors
 // from our API" does not.
@@ -383,16 +458,34 @@ var notAThirdParty = wordSet(`our the a an this that these those its it your you
 	yesterday today last`)
 
 // withRe before a third party makes it someone the team works with, not the source.
-var withRe = regexp.MustCompile(`\b(?:working|work|works|engaged|engaging|coordinating|investigation|investigating|monitoring|in contact|in touch)(?: closely| directly| actively)? (?:with|alongside) (?:our )?$`)
+var withRe = regexp.MustCompile(`\b(?:working|work|works|engaged|engaging|coordinating|investigation|investigating|monitoring|in contact|in touch)(?: closely| directly| actively)?(?: the situation| this| the issue| it)? (?:with|alongside) (?:our )?$`)
 
 // vendorInvestigatesRe is a named company looking into trouble, which is often the page's
 // own company ("Cloudflare is investigating issues with the Cloudflare Dashboard").
 var vendorInvestigatesRe = regexp.MustCompile(`^` + vendorPat + ` (?:(?:is|are) (?:\w+ )?(?:investigating|looking into|aware of)|customers|users|accounts)\b`)
 
+// unaffectedRe in the sentence of a third party's trouble says it did not reach us ("Atlas is
+// unaffected by the Azure issue"); noImpactRe anywhere says there is no impact to blame on
+// anyone.
+var (
+	unaffectedRe = regexp.MustCompile(`\b(?:unaffected|not (?:been )?(?:affected|impacted))\b`)
+	noImpactRe   = regexp.MustCompile(`\b(?:no|not (?:observing|seeing) any) (?:customer|user) impact\b`)
+)
+
 func findBlame(t string) (string, bool) {
-	for _, m := range blameRe.FindAllStringIndex(t, maxMatches) {
+	if noImpactRe.MatchString(t) {
+		return "", false
+	}
+	matches := blameRe.FindAllStringIndex(t, maxMatches)
+	if vendorRe.MatchString(t) {
+		matches = append(matches, vendorBlameRe.FindAllStringIndex(t, maxMatches)...)
+		slices.SortFunc(matches, func(a, b []int) int { return a[0] - b[0] })
+	}
+	for _, m := range matches {
 		q := t[m[0]:m[1]]
-		if !withRe.MatchString(t[max(0, m[0]-40):m[0]]) && !vendorInvestigatesRe.MatchString(q) {
+		sentence := sentenceBefore(t, m[0]) + q + sentenceAfter(t, m[1])
+		if !withRe.MatchString(t[max(0, m[0]-40):m[0]]) && !vendorInvestigatesRe.MatchString(q) &&
+			!vendorInvestigatesRe.MatchString(strings.TrimSpace(sentenceBefore(t, m[0]))) && !unaffectedRe.MatchString(sentence) {
 			return q, true
 		}
 	}

@@ -497,3 +497,147 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	})
 }
+
+// ruleCase is a short sentence and whether one rule should report it.
+type ruleCase struct {
+	status, message string
+	want            bool
+}
+
+// checkRule runs the cases through Check and compares only the given rule's finding.
+func checkRule(t *testing.T, rule string, cases []ruleCase) {
+	t.Helper()
+	for _, tc := range cases {
+		if got := slices.Contains(rules(wording.Check(tc.status, tc.message)), rule); got != tc.want {
+			t.Errorf("Check(%q, %q): %s reported = %v, want %v", tc.status, tc.message, rule, got, tc.want)
+		}
+	}
+}
+
+// TestWhatIsBrokenNamesTheFeature: what an issue gets in the way of, what is impacted, and
+// what works again in other words name what is broken; the incident, a place, a vendor or a
+// time do not.
+func TestWhatIsBrokenNamesTheFeature(t *testing.T) {
+	checkRule(t, broken, []ruleCase{
+		{"investigating", "We are investigating an issue retrieving call details.", false},
+		{"investigating", "We are investigating an issue users are facing when loading comments.", false},
+		{"investigating", "We are investigating an issue to send invoices.", false},
+		{"identified", "We are working on a fix for the impacted staging clusters.", false},
+		{"monitoring", "Badge provisioning has been re-enabled.", false},
+		{"monitoring", "The help center is back.", false},
+		{"resolved", "Card receipts are now being successfully received.", false},
+		{"monitoring", "New package versions are publishing as expected.", false},
+		{"monitoring", "We are seeing recovery across builds.", false},
+		{"monitoring", "Database clusters are healing.", false},
+		{"investigating", "We are seeing network congestion in Europe.", false},
+		{"investigating", "Exported reports may be incomplete.", false},
+		{"investigating", "It is not possible to create new projects.", false},
+		{"investigating", "New API keys are not authenticating correctly.", false},
+		{"monitoring", "If you are not seeing your logs, reload the page.", false},
+		{"investigating", "We see partial metrics drops from the agent.", false},
+		{"monitoring", "Search has been fixed for all customers.", false},
+		{"monitoring", "The search fix has been rolled out.", false},
+		{"investigating", "This prevents the loading of stylesheets.", false},
+
+		{"investigating", "We are looking at the issue being reported.", true},
+		{"resolved", "There was an issue during the night.", true},
+		{"identified", "We are working on a fix for the affected customers.", true},
+		{"resolved", "The issue has been fixed.", true},
+		{"monitoring", "The AWS outage has ended and AWS is back.", true},
+		{"resolved", "The systems have been stable since the end of the interval.", true},
+		{"monitoring", "We are observing recovery across all regions.", true},
+		{"investigating", "There is an outage in us-east-1.", true},
+		{"identified", "We have mitigated issues and we are bringing services back online.", true},
+	})
+}
+
+// TestWhatIsBeingDoneReadsWholeWords: a verb of the response counts as a whole word ("we will
+// provide additional updates" adds nothing), with an adverb before "being", and working around
+// an issue is work; an investigation that "indicates" something has ended.
+func TestWhatIsBeingDoneReadsWholeWords(t *testing.T) {
+	checkRule(t, doing, []ruleCase{
+		{"investigating", "Builds are slow. We will provide additional updates.", true},
+		{"investigating", "Builds are slow. We are adding capacity.", false},
+		{"identified", "Builds are slow. Corrective measures are currently being tested.", false},
+		{"identified", "Build logs are missing. We are working around the issue.", false},
+		{"investigating", "Logins fail. Initial investigation indicates a network issue.", true},
+		{"investigating", "Logins fail. Our investigation continues.", false},
+	})
+}
+
+// TestPresumedCauseNamesWhatIsRelatedOrAVendor: "related to", a vendor's trouble that
+// affects or prevents something, and "due to" a vendor are causes stated as fact while
+// investigating; hedged, negated or the incident itself are not.
+func TestPresumedCauseNamesWhatIsRelatedOrAVendor(t *testing.T) {
+	checkRule(t, cause, []ruleCase{
+		{"investigating", "Uploads fail due to AWS issues in us-east-1.", true},
+		{"investigating", "Some uploads fail due to the issue.", false},
+		{"investigating", "The disruption is related to a database upgrade.", true},
+		{"investigating", "These errors relate to a failed certificate renewal.", true},
+		{"investigating", "The disruption may be related to a database upgrade.", false},
+		{"investigating", "Login errors are not related to the earlier incident.", false},
+		{"investigating", "Our CDN provider is down, and this prevents logins.", true},
+		{"investigating", "We are aware of an AWS outage affecting uploads.", true},
+		{"investigating", "Cloudflare is investigating issues affecting the dashboard.", false},
+		{"identified", "The disruption is related to a database upgrade.", false},
+		{"investigating", "Logins fail. This is not caused by an outage of our servers.", false},
+		{"investigating", "Initial findings indicate the errors are caused by a bad cache.", false},
+		{"investigating", "The errors are caused by a bad cache.", true},
+	})
+}
+
+// TestETAReadsDatesDurationsAndFixVerbs: a deadline by a date, how long the repair "may take"
+// and a fix verb with "soon" promise a fix time; "as soon as possible", a root cause
+// statement's deadline and a past observation do not.
+func TestETAReadsDatesDurationsAndFixVerbs(t *testing.T) {
+	checkRule(t, eta, []ruleCase{
+		{"identified", "A fix will be in place by December 22nd.", true},
+		{"identified", "A fix will be in place by 22 December.", true},
+		{"identified", "Domains will verify once the fix is out. This may take a few hours.", true},
+		{"identified", "We expect to resolve the incident shortly.", true},
+		{"identified", "We hope to restore uploads soon.", true},
+		{"identified", "We are working to resolve the issue as soon as possible.", false},
+		{"identified", "Uploads may take 30 minutes longer than usual.", false},
+		{"resolved", "A root cause statement will be published within 5 business days.", false},
+		{"resolved", "Around 07:41 UTC we noticed an improvement, normalizing by 07:57 UTC.", false},
+	})
+}
+
+// TestBlameReadsThirdPartiesAsTheSource: downstream providers, processors, the carrier's side,
+// a vendor that reports or recovers, a change made by a vendor and watching someone else's
+// status point at a third party; working alongside one, a product named after one, a vendor
+// trouble that left us unaffected and a company speaking of itself do not.
+func TestBlameReadsThirdPartiesAsTheSource(t *testing.T) {
+	checkRule(t, blame, []ruleCase{
+		{"investigating", "SSO logins fail because of a downstream provider outage.", true},
+		{"identified", "IPv6 errors come from an upstream maintenance.", true},
+		{"resolved", "Some card payments were declined by the payment processor.", true},
+		{"resolved", "It was a network configuration issue on the carrier side.", true},
+		{"monitoring", "The ISP network issues have recovered.", true},
+		{"monitoring", "Google's engineering team has identified the root cause.", true},
+		{"monitoring", "Google Cloud Platform (GCP) has reported that services recovered.", true},
+		{"monitoring", "We have seen AWS S3 recover.", true},
+		{"identified", "Uploads fail after a change made by AWS to its SDKs.", true},
+		{"investigating", "Logins fail. We are monitoring the provider's status.", true},
+		{"investigating", "Logins fail. We are tracking their status.", true},
+		{"monitoring", "Clusters recover. We will monitor Microsoft Azure's status post.", true},
+
+		{"monitoring", "We are monitoring the situation alongside our upstream carriers.", false},
+		{"monitoring", "Scheduling with Google Workspace has been fixed.", false},
+		{"resolved", "Atlas is unaffected by the Azure network issue.", false},
+		{"identified", "Azure reports network issues. We are not seeing any customer impact.", false},
+		{"investigating", "Cloudflare is aware of and investigating an issue with Cloudflare Workers.", false},
+		{"investigating", "We are working with our payment processor.", false},
+	})
+}
+
+// TestWhatCustomersCanDoTellsAdviceFromPrediction: "users could experience errors" says what
+// they will see; what owners of something "must" do is advice.
+func TestWhatCustomersCanDoTellsAdviceFromPrediction(t *testing.T) {
+	checkRule(t, canDo, []ruleCase{
+		{"investigating", "Billing is slow. Some customers could be experiencing delays.", true},
+		{"investigating", "Billing is slow. Users could experience errors.", true},
+		{"investigating", "Billing is slow. Customers could retry later.", false},
+		{"monitoring", "Backups are fixed. Owners of affected machines must rerun the backup.", false},
+	})
+}
