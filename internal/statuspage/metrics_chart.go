@@ -37,7 +37,7 @@ import (
 // the axis labels.
 const (
 	chartW, chartH                           = 640, 180
-	plotLeft, plotRight, plotTop, plotBottom = 64, 8, 10, 26
+	plotLeft, plotRight, plotTop, plotBottom = 80, 8, 10, 26
 	// chartColumns bounds the points drawn: past it, each column of the plot draws the
 	// lowest and highest reading in it, so that a dip stays visible.
 	chartColumns = 240
@@ -54,8 +54,10 @@ type chartView struct {
 	Bands           []chartBand
 	Thresholds      []chartLine
 	YTicks, XTicks  []chartTick
-	Path            string
-	Last            chartLast
+	// Marks are the incident's start and resolution, as vertical lines at X.
+	Marks []chartTick
+	Path  string
+	Last  chartLast
 	// metric and drawn are what the chart shows, for /api/v2/metrics.json.
 	metric *metricRecord
 	drawn  []sample
@@ -63,8 +65,9 @@ type chartView struct {
 
 type chartRect struct{ X, Y, W, H float64 }
 
-// Right is the x of the rectangle's right edge.
-func (r chartRect) Right() float64 { return r.X + r.W }
+// Right and Bottom are the rectangle's right and bottom edges.
+func (r chartRect) Right() float64  { return r.X + r.W }
+func (r chartRect) Bottom() float64 { return r.Y + r.H }
 
 type chartBand struct {
 	chartRect
@@ -169,18 +172,39 @@ func (p *Page) chart(inc *publicIncident, m *metricRecord) (chartView, bool) {
 			c.Thresholds = c.Thresholds[1:]
 		}
 	}
-	for _, v := range []float64{ymax - pad, (ymax + ymin) / 2, ymin + pad} {
+	for _, v := range valueTicks(ymin, ymax) {
 		c.YTicks = append(c.YTicks, chartTick{X: plot.X - 6, Y: y(v) + 4, LineY: y(v), Label: val(v), Anchor: "end"})
 	}
 	layout := "15:04"
 	if time.Duration(end-start)*time.Millisecond > 20*time.Hour {
 		layout = "Jan 2 15:04"
 	}
-	at := func(t int64) string { return time.UnixMilli(t).In(p.info.Location).Format(layout) }
-	c.XTicks = []chartTick{
-		{X: plot.X, Y: chartH - 6, Label: at(start), Anchor: "start"},
-		{X: plot.X + plot.W/2, Y: chartH - 6, Label: at(start + (end-start)/2), Anchor: "middle"},
-		{X: plot.X + plot.W, Y: chartH - 6, Label: at(end) + " " + p.info.Location.String(), Anchor: "end"},
+	for _, t := range timeTicks(start, end, p.info.Location) {
+		// A label near an edge is aligned with it rather than centred past it.
+		tick := chartTick{X: x(t), Y: chartH - 6, Label: time.UnixMilli(t).In(p.info.Location).Format(layout), Anchor: "middle"}
+		switch {
+		case tick.X < plot.X+24:
+			tick.Anchor = "start"
+		case tick.X > plot.Right()-24:
+			tick.Anchor = "end"
+		}
+		c.XTicks = append(c.XTicks, tick)
+	}
+	// The incident's start and resolution, where the chart's span holds them.
+	marks := []struct {
+		at   time.Time
+		text string
+	}{{inc.startedAt(), "Started"}}
+	if r := inc.resolvedAt(); r != nil {
+		marks = append(marks, struct {
+			at   time.Time
+			text string
+		}{*r, "Resolved"})
+	}
+	for _, mk := range marks {
+		if t := mk.at.UnixMilli(); t >= start && t <= end {
+			c.Marks = append(c.Marks, chartTick{X: x(t), Y: plot.Y + 12, Label: mk.text})
+		}
 	}
 	c.metric, c.drawn = m, thin(pts, start, end)
 	c.Path = linePath(c.drawn, x, y)
@@ -201,6 +225,46 @@ func (p *Page) chart(inc *publicIncident, m *metricRecord) (chartView, bool) {
 	}
 	c.Desc += "."
 	return c, true
+}
+
+// valueTicks returns round values to label the y axis from lo to hi: three to six of them.
+func valueTicks(lo, hi float64) []float64 {
+	raw := (hi - lo) / 4
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := 10 * mag
+	for _, m := range []float64{1, 2, 2.5, 5} {
+		if m*mag >= raw {
+			step = m * mag
+			break
+		}
+	}
+	var out []float64
+	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
+		out = append(out, math.Round(v/step)*step)
+	}
+	return out
+}
+
+// timeSteps are the spacings of the x axis's labels, in minutes.
+var timeSteps = []int64{1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080}
+
+// timeTicks returns round times (in loc's wall clock) to label the x axis from start to end,
+// in Unix milliseconds: at most five.
+func timeTicks(start, end int64, loc *time.Location) []int64 {
+	step := timeSteps[len(timeSteps)-1] * 60_000
+	for _, m := range timeSteps {
+		if (end-start)/(m*60_000) < 5 {
+			step = m * 60_000
+			break
+		}
+	}
+	_, offset := time.UnixMilli(start).In(loc).Zone()
+	shift := int64(offset) * 1000
+	var out []int64
+	for t := (start+shift+step-1)/step*step - shift; t <= end; t += step {
+		out = append(out, t)
+	}
+	return out
 }
 
 // firstAt returns the index of the first sample at or after t.
@@ -284,10 +348,13 @@ func round1(v float64) float64 { return math.Round(v*10) / 10 }
 
 // formatValue writes a value with about four significant digits, as a person reads a chart.
 func formatValue(v float64) string {
+	if v == 0 {
+		return "0" // not "-0", which rounding leaves
+	}
 	a := math.Abs(v)
 	var s string
 	switch {
-	case a >= 1000 || a == 0:
+	case a >= 1000:
 		s = strconv.FormatFloat(v, 'f', 0, 64)
 	case a >= 100:
 		s = strconv.FormatFloat(v, 'f', 1, 64)

@@ -21,6 +21,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -250,7 +251,7 @@ func TestAnIncidentPageChartsItsMetricsOverItsWindow(t *testing.T) {
 	if strings.Join(classes, ",") != "band band-degraded,band band-down,frame" {
 		t.Errorf("the rectangles are %v, want the degraded and down bands and the frame", classes)
 	}
-	for _, want := range []string{"Degraded below 99.5%", "Down below 95%", "09:25", "09:32 UTC"} {
+	for _, want := range []string{"Degraded below 99.5%", "Down below 95%", "96%|98%|100%", "Started", "09:26|09:28|09:30|09:32"} {
 		if !strings.Contains(strings.Join(labels, "|"), want) {
 			t.Errorf("the labels %q lack %q", labels, want)
 		}
@@ -297,5 +298,28 @@ func TestAnIncidentPageChartsItsMetricsOverItsWindow(t *testing.T) {
 	}
 	if n := len(charts(t, incidentHTML(p, "inc-1"))); n != 1 {
 		t.Errorf("the resolved incident's page has %d charts, want 1", n)
+	}
+}
+
+func TestTheStaticExportCarriesTheChartsAndTheirJSON(t *testing.T) {
+	p, clock := newTestPage(t)
+	mustPutIncident(t, p, "inc-1", clock.Now())
+	clock.Advance(time.Minute)
+	if _, _, err := p.PutMetric("availability", metricBody(clock.Now().Add(-time.Minute), 97.5, 96)); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, err := p.Export(dir); err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{
+		"incidents/inc-1/index.html": "Last reading <strong>96%</strong>",
+		"index.html":                 "Last reading <strong>96%</strong>",
+		"api/v2/metrics.json":        `"points":[{"timestamp":"2026-11-25T09:30:00Z","value":97.5},{"timestamp":"2026-11-25T09:31:00Z","value":96}]`,
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(file)))
+		if err != nil || !strings.Contains(string(b), want) {
+			t.Errorf("%s (%v) lacks %s", file, err, want)
+		}
 	}
 }
