@@ -90,7 +90,7 @@ func (p *StatusPagePublisher) Publish(ctx context.Context, policy *v1alpha1.Resp
 	page := &v1alpha1.StatusPage{}
 	if err := p.Client.Get(ctx, client.ObjectKey{Namespace: policy.Namespace, Name: policy.Spec.StatusPageRef.Name}, page); err != nil {
 		logger.Error(err, "reading the StatusPage to publish health signals")
-		publishes.WithLabelValues("failed").Add(float64(len(values)))
+		publishes.WithLabelValues("failed").Add(float64(len(newPoints(policy, v1alpha1.ProviderFirescope, open, values, now, nil))))
 		return
 	}
 	if page.Spec.Provider != v1alpha1.ProviderStatuspage && page.Spec.Provider != v1alpha1.ProviderFirescope {
@@ -145,7 +145,8 @@ func (p *StatusPagePublisher) Publish(ctx context.Context, policy *v1alpha1.Resp
 }
 
 // newPoints builds the points of the signals marked publish that were read. A signal
-// without statuspageMetricID cannot be sent to Atlassian Statuspage: skipped reports it.
+// without statuspageMetricID cannot be sent to Atlassian Statuspage: skipped, if set,
+// reports it.
 func newPoints(policy *v1alpha1.ResponsePolicy, provider v1alpha1.StatusPageProvider, open []*v1alpha1.Incident,
 	values map[string]float64, now time.Time, skipped func(signal string)) []publish.MetricPoint {
 	var keys []string
@@ -161,7 +162,9 @@ func newPoints(policy *v1alpha1.ResponsePolicy, provider v1alpha1.StatusPageProv
 			continue
 		}
 		if provider == v1alpha1.ProviderStatuspage && s.StatuspageMetricID == "" {
-			skipped(s.Name)
+			if skipped != nil {
+				skipped(s.Name)
+			}
 			continue
 		}
 		pt := publish.MetricPoint{Metric: s.StatuspageMetricID, Signal: policy.Namespace + "/" + policy.Name + "/" + s.Name,

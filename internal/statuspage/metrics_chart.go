@@ -136,9 +136,10 @@ func (p *Page) chart(inc *publicIncident, m *metricRecord) (chartView, bool) {
 	if t := m.Thresholds; t != nil {
 		ymin, ymax = min(ymin, t.Degraded, t.Down), max(ymax, t.Degraded, t.Down)
 	}
-	pad := (ymax - ymin) * 0.08
+	// A flat line sits in the middle; a nearly flat one is not magnified into noise.
+	pad := math.Max((ymax-ymin)*0.08, math.Abs(ymax)*0.005)
 	if pad == 0 {
-		pad = math.Max(math.Abs(ymax)*0.05, 1)
+		pad = 1
 	}
 	ymin, ymax = ymin-pad, ymax+pad
 	plot := chartRect{X: plotLeft, Y: plotTop, W: chartW - plotLeft - plotRight, H: chartH - plotTop - plotBottom}
@@ -218,8 +219,12 @@ func (p *Page) chart(inc *publicIncident, m *metricRecord) (chartView, bool) {
 		limits = fmt.Sprintf(" Degraded at or %s %s, down at or %s %s.", map[api.BadWhen]string{api.BadBelow: "below", api.BadAbove: "above"}[t.BadWhen],
 			val(t.Degraded), map[api.BadWhen]string{api.BadBelow: "below", api.BadAbove: "above"}[t.BadWhen], val(t.Down))
 	}
-	c.Desc = fmt.Sprintf("%s from %s to %s: %d readings, lowest %s, highest %s.%s Last reading %s at %s",
-		m.Name, p.timeView(pts[0].at()).Text, c.Last.At.Text, len(pts), val(vmin), val(vmax), limits, c.Last.Text, c.Last.At.Text)
+	readings := "1 reading"
+	if len(pts) > 1 {
+		readings = fmt.Sprintf("%d readings", len(pts))
+	}
+	c.Desc = fmt.Sprintf("%s from %s to %s: %s, lowest %s, highest %s.%s Last reading %s at %s",
+		m.Name, p.timeView(pts[0].at()).Text, c.Last.At.Text, readings, val(vmin), val(vmax), limits, c.Last.Text, c.Last.At.Text)
 	if c.Last.State != "" {
 		c.Desc += ": " + strings.ToLower(c.Last.State)
 	}
@@ -240,7 +245,11 @@ func valueTicks(lo, hi float64) []float64 {
 	}
 	var out []float64
 	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
-		out = append(out, math.Round(v/step)*step)
+		t := math.Round(v/step) * step
+		if t == 0 {
+			t = 0 // not -0
+		}
+		out = append(out, t)
 	}
 	return out
 }

@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -320,6 +321,60 @@ func TestTheStaticExportCarriesTheChartsAndTheirJSON(t *testing.T) {
 		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(file)))
 		if err != nil || !strings.Contains(string(b), want) {
 			t.Errorf("%s (%v) lacks %s", file, err, want)
+		}
+	}
+}
+
+func TestChartAxesAndValuesReadAsAPersonWritesThem(t *testing.T) {
+	for _, tc := range []struct {
+		v    float64
+		want string
+	}{{99.95, "99.95"}, {99.9512, "99.95"}, {0, "0"}, {math.Copysign(0, -1), "0"}, {2.5, "2.5"}, {1250.4, "1250"}, {123.45, "123.5"}, {0.0004, "0.0004"}, {-3.1, "-3.1"}} {
+		if got := formatValue(tc.v); got != tc.want {
+			t.Errorf("formatValue(%v) = %q, want %q", tc.v, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		lo, hi float64
+		want   string
+	}{{92.08, 100.6, "[92.5 95 97.5 100]"}, {-0.4, 7.6, "[0 2 4 6]"}, {0, 1000, "[0 250 500 750 1000]"}} {
+		if got := fmt.Sprint(valueTicks(tc.lo, tc.hi)); got != tc.want {
+			t.Errorf("valueTicks(%v, %v) = %s, want %s", tc.lo, tc.hi, got, tc.want)
+		}
+	}
+	at := func(s string) int64 { t, _ := time.Parse(time.RFC3339, s); return t.UnixMilli() }
+	hhmm := func(ts []int64, loc *time.Location) string {
+		var out []string
+		for _, t := range ts {
+			out = append(out, time.UnixMilli(t).In(loc).Format("15:04"))
+		}
+		return strings.Join(out, " ")
+	}
+	india, _ := time.LoadLocation("Asia/Kolkata")
+	for _, tc := range []struct {
+		from, to string
+		loc      *time.Location
+		want     string
+	}{
+		{"2026-11-25T09:03:10Z", "2026-11-25T09:58:00Z", time.UTC, "09:15 09:30 09:45"},
+		{"2026-11-25T09:03:10Z", "2026-11-25T09:09:00Z", time.UTC, "09:04 09:06 09:08"},
+		{"2026-11-25T01:00:00Z", "2026-11-25T13:00:00Z", time.UTC, "03:00 06:00 09:00 12:00"},
+		// Round times on the reader's clock, not UTC's.
+		{"2026-11-25T09:03:10Z", "2026-11-25T09:58:00Z", india, "14:45 15:00 15:15"},
+	} {
+		if got := hhmm(timeTicks(at(tc.from), at(tc.to), tc.loc), tc.loc); got != tc.want {
+			t.Errorf("timeTicks(%s, %s, %s) = %s, want %s", tc.from, tc.to, tc.loc, got, tc.want)
+		}
+	}
+	below := &api.MetricThresholds{BadWhen: api.BadBelow, Degraded: 99.5, Down: 95}
+	above := &api.MetricThresholds{BadWhen: api.BadAbove, Degraded: 1, Down: 5}
+	for _, tc := range []struct {
+		t    *api.MetricThresholds
+		v    float64
+		want string
+	}{{below, 99.9, "healthy"}, {below, 99.5, "degraded"}, {below, 95, "down"}, {above, 0.5, "healthy"}, {above, 1, "degraded"}, {above, 7, "down"}} {
+		if got := metricState(tc.t, tc.v); got != tc.want {
+			t.Errorf("metricState(%+v, %v) = %s, want %s", *tc.t, tc.v, got, tc.want)
 		}
 	}
 }
