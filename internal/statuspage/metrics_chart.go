@@ -44,6 +44,9 @@ const (
 	// gapFactor: readings further apart than this many times the usual interval are drawn
 	// with a gap between them, not joined by a line that would invent values.
 	gapFactor = 4
+	// maxChartBytes bounds the markup of one chart, for the lists' budget: a path through
+	// 2*chartColumns points, and the metric's name and unit, escaped, in its texts.
+	maxChartBytes = 16 << 10
 )
 
 type chartView struct {

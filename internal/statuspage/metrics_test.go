@@ -378,3 +378,28 @@ func TestChartAxesAndValuesReadAsAPersonWritesThem(t *testing.T) {
 		}
 	}
 }
+
+// The lists count maxChartBytes per chart against their budget: the worst chart, a full metric
+// of jagged readings with a name and unit of characters that grow when escaped, fits in it.
+func TestTheWorstChartFitsItsBudget(t *testing.T) {
+	p, clock := newTestPage(t)
+	start := clock.Now().Add(-time.Duration(api.MaxMetricPoints) * 20 * time.Second)
+	mustPutIncident(t, p, "inc-1", start)
+	name, unit := strings.Repeat(`&<>"'`, api.MaxNameLength/5), strings.Repeat("<", api.MaxUnitLength)
+	for sent := 0; sent < api.MaxMetricPoints; {
+		req := api.MetricRequest{Name: name, Unit: unit, Incidents: []string{"inc-1"},
+			Thresholds: &api.MetricThresholds{BadWhen: api.BadAbove, Degraded: 1.23456789, Down: 5.87654321}}
+		for ; len(req.Points) < api.MaxPointsPerRequest && sent < api.MaxMetricPoints; sent++ {
+			req.Points = append(req.Points, api.MetricPoint{Timestamp: start.Add(time.Duration(sent) * 20 * time.Second), Value: float64(sent%7)*1.111111 + 0.123456})
+		}
+		if _, _, err := p.PutMetric("jagged", req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := string(incidentHTML(p, "inc-1"))
+	chart := page[strings.Index(page, `<figure class="chart">`) : strings.Index(page, "</figure>")+len("</figure>")]
+	if len(chart) > maxChartBytes {
+		t.Errorf("the chart is %d bytes, past maxChartBytes (%d)", len(chart), maxChartBytes)
+	}
+	t.Logf("the worst chart: %d bytes", len(chart))
+}

@@ -381,7 +381,7 @@ func (p *Page) cost(inc *publicIncident) int {
 			n += len(live.ID) + len(live.Name) + len(live.Description) + 128
 		}
 	}
-	return 6*n + 1024
+	return 6*n + 1024 + len(inc.charts)*maxChartBytes
 }
 
 func (p *Page) site(updated time.Time) siteView {
