@@ -177,10 +177,8 @@ func (p *Page) putMetric(sc scope, id string, req api.MetricRequest) (api.Metric
 	return metricAPI(&rec, false), old == nil, nil
 }
 
-// DeleteMetric removes a metric and its points, as the admin. Deleting a missing metric is
-// not an error, so that a retried delete succeeds.
-func (p *Page) DeleteMetric(id string) error { return p.deleteMetric(adminScope, id) }
-
+// deleteMetric removes a metric and its points. Deleting a missing metric is not an error,
+// so that a retried delete succeeds.
 func (p *Page) deleteMetric(sc scope, id string) error {
 	if err := validateID("id", id); err != nil {
 		return err

@@ -31,8 +31,3 @@ func (c *Client) PutMetric(ctx context.Context, id string, req api.MetricRequest
 	return m, created, err
 }
 
-// Metric reads a metric with its points.
-func (c *Client) Metric(ctx context.Context, id string) (m api.Metric, err error) {
-	_, err = c.do(ctx, http.MethodGet, "/api/v1/metrics/"+url.PathEscape(id), nil, &m)
-	return m, err
-}
