@@ -30,4 +30,3 @@ func (c *Client) PutMetric(ctx context.Context, id string, req api.MetricRequest
 	created, err = c.do(ctx, http.MethodPut, "/api/v1/metrics/"+url.PathEscape(id), req, &m)
 	return m, created, err
 }
-
