@@ -65,9 +65,11 @@ type HealthSignal struct {
 	Thresholds HealthThresholds `json:"thresholds"`
 
 	// publish shows the signal's values on the policy's status page while a real incident is
-	// open (never for drills), for a page of provider statuspage: each reading is a point of
-	// the Atlassian Statuspage system metric statuspageMetricID. Pages of other providers show
-	// no metrics. Default false.
+	// open (never for drills). On a page of provider statuspage each reading is a point of
+	// the Atlassian Statuspage system metric statuspageMetricID; on a page of provider
+	// firescope, a point of a public metric that the pages of the policy's open incidents
+	// chart over the incident's window, with the thresholds shaded. Pages of provider webhook
+	// show no metrics. Default false.
 	// +optional
 	Publish bool `json:"publish,omitempty"`
 

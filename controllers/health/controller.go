@@ -123,7 +123,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}, signals, now)
 	// After the incidents' status, so that a slow status page delays nobody's view of it.
 	if fresh && r.Publisher != nil {
-		r.Publisher.Publish(ctx, policy, known(measured), now)
+		r.Publisher.Publish(ctx, policy, open, known(measured), now)
 	}
 	return ctrl.Result{RequeueAfter: wait}, err
 }

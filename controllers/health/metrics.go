@@ -32,7 +32,7 @@ var (
 	}, []string{"reason"})
 	publishes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "firescope_health_signal_publishes_total",
-		Help: "Health signal values sent to status pages, by result (published, failed, skipped).",
+		Help: "Health signal values sent to status pages, by result: published; failed (refused, dropped); retrying (kept to send again after a backoff); dropped (the oldest kept, past the bound); skipped (no statuspageMetricID).",
 	}, []string{"result"})
 	statusWrites = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "firescope_health_status_writes_total",

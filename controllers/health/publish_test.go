@@ -70,19 +70,18 @@ func TestPublishSendsOnlyTheSignalsMarkedPublishThatWereRead(t *testing.T) {
 	}
 	t0 := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 	// errors was not read this time: nothing is sent for it.
-	p.Publish(context.Background(), policy("atlassian"), map[string]float64{"availability": 97.5, "internal": 1, "no-metric": 2}, t0)
+	p.Publish(context.Background(), policy("atlassian"), nil, map[string]float64{"availability": 97.5, "internal": 1, "no-metric": 2}, t0)
 	if got := page.MetricPoints("mtr0avail001"); len(got) != 1 || got[0] != (statuspage.MetricPoint{Timestamp: t0.Unix(), Value: 97.5}) {
 		t.Fatalf("availability: %+v", got)
 	}
 	if got := page.MetricPoints("mtr0error001"); len(got) != 0 {
 		t.Fatalf("a signal that was not read was sent: %+v", got)
 	}
-	// The Firescope page and a policy without a status page show no metrics.
+	// A policy without a status page shows no metrics.
 	asked = 0
-	p.Publish(context.Background(), policy("own"), map[string]float64{"availability": 90}, t0.Add(time.Minute))
-	p.Publish(context.Background(), policy(""), map[string]float64{"availability": 90}, t0.Add(time.Minute))
+	p.Publish(context.Background(), policy(""), nil, map[string]float64{"availability": 90}, t0.Add(time.Minute))
 	if asked != 0 || len(page.MetricPoints("mtr0avail001")) != 1 {
-		t.Fatalf("published to a page that shows no metrics: asked %d, points %+v", asked, page.MetricPoints("mtr0avail001"))
+		t.Fatalf("published without a status page: asked %d, points %+v", asked, page.MetricPoints("mtr0avail001"))
 	}
 	if inv := page.Invalid(); len(inv) > 0 {
 		t.Fatalf("requests that do not match Statuspage's document: %+v", inv)

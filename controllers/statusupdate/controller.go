@@ -539,7 +539,7 @@ func (r *Reconciler) page(ctx context.Context, inc *v1alpha1.Incident) (*v1alpha
 // update builds the provider update; an unmapped component is an error a person must fix.
 func update(su *v1alpha1.StatusUpdate, inc *v1alpha1.Incident, page *v1alpha1.StatusPage) (publish.Update, error) {
 	u := publish.Update{
-		IncidentKey: fmt.Sprintf("%s/%s/%s", inc.Namespace, inc.Name, inc.UID),
+		IncidentKey: publish.IncidentKey(inc.Namespace, inc.Name, string(inc.UID)),
 		UpdateID:    string(su.UID),
 		Title:       inc.Spec.Title,
 		Status:      string(su.Spec.Status),

@@ -23,13 +23,34 @@ import (
 
 // MetricPoint is one value of a published health signal.
 type MetricPoint struct {
-	// Metric is the provider's metric: the Statuspage metric id.
+	// Metric is the Atlassian Statuspage metric id, which a person creates on Statuspage.
 	Metric string
+	// Signal is the signal's identity, "<namespace>/<policy>/<signal>": the Firescope
+	// status page derives its metric id from it.
+	Signal string
+	// Name and Unit are how the Firescope status page titles the metric's chart.
+	Name, Unit string
+	// Thresholds, if set, shade the chart's degraded and down ranges on the Firescope page.
+	Thresholds *MetricThresholds
+	// IncidentKeys are the Incidents (as in Update.IncidentKey) whose pages show the metric
+	// on the Firescope status page: the policy's open real incidents.
+	IncidentKeys []string
 	// At is when the value was read.
 	At time.Time
 	// Value is the value read.
 	Value float64
 }
+
+// MetricThresholds are a signal's thresholds: values at or past Degraded (Down) are
+// degraded (down); past means above when BadAbove is set, below otherwise.
+type MetricThresholds struct {
+	BadAbove       bool
+	Degraded, Down float64
+}
+
+// IncidentKey is the identity of a Firescope Incident that providers store: see
+// Update.IncidentKey.
+func IncidentKey(namespace, name, uid string) string { return namespace + "/" + name + "/" + uid }
 
 // MetricPublisher is a Provider that shows public metrics ("system metrics" on Statuspage).
 type MetricPublisher interface {

@@ -210,6 +210,8 @@ func (h *handler) serveWrite(w http.ResponseWriter, r *http.Request) {
 				respond(w, u, false, "", err)
 			},
 		})
+	case seg[0] == "metrics" && len(seg) <= 2:
+		h.serveMetrics(w, r, sc, seg[1:])
 	default:
 		writeError(w, &apiError{status: http.StatusNotFound, code: api.CodeNotFound,
 			message: "no such endpoint: " + r.URL.Path + " (see docs/statuspage.md for the API)"})

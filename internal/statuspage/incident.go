@@ -45,7 +45,9 @@ type publicIncident struct {
 	incidentPage
 	// affected is every component the incident's updates set, newest mention first.
 	affected []affectedComponent
-	etag     string
+	// charts are the incident's metrics as drawn when it was frozen (metrics_chart.go).
+	charts []chartView
+	etag   string
 }
 
 func freeze(inc *incidentState, etag string) *publicIncident {
@@ -106,6 +108,7 @@ func (p *Page) serveIncident(w http.ResponseWriter, r *http.Request, inc *public
 	}
 	view := incidentPageView{Title: inc.rec.Name + " · " + p.info.Name, Site: p.site(inc.rec.UpdatedAt), Incident: p.incidentView(inc, -1)}
 	view.Incident.Postmortem = p.postmortemView(inc)
+	view.Incident.Charts = inc.charts
 	out := bufio.NewWriterSize(w, 32<<10)
 	var zw *gzip.Writer
 	if compress {

@@ -81,6 +81,8 @@ type Page struct {
 	announce func([]*eventRecord)
 	// history is each component's status changes, oldest first (history.go).
 	history map[string][]statusChange
+	// metrics are the public metrics by id (metrics.go).
+	metrics map[string]*metricRecord
 }
 
 // limits are what the page holds at most: api.MaxIncidents, api.MaxIncidentBytes and
@@ -192,6 +194,7 @@ func openPage(s store, where string, info PageInfo, now func() time.Time) (*Page
 	for _, n := range recs.incidentBytes {
 		p.storedBytes += n
 	}
+	p.loadMetrics(recs.metrics, recs.metricBytes)
 	for _, c := range recs.components {
 		p.components[c.ID] = c
 		p.touch(c.UpdatedAt)
@@ -681,6 +684,7 @@ func (p *Page) growth(b batch) (total int64, byIncident map[string]int64) {
 	for _, id := range b.deleteIncidents {
 		add(id, -p.incidentBytes[id])
 	}
+	total += p.metricGrowth(b)
 	return total, byIncident
 }
 

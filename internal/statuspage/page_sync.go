@@ -108,6 +108,7 @@ func (p *Page) applyChanges(ch changes) {
 				changed[pm.IncidentID] = true
 			}
 		}
+		p.applyMetricChanges(b, changed)
 	}
 	if !ch.deletes.empty() {
 		p.touch(p.clock())
@@ -116,5 +117,5 @@ func (p *Page) applyChanges(ch changes) {
 }
 
 func (b *batch) empty() bool {
-	return len(b.components)+len(b.deleteComponents)+len(b.incidents)+len(b.updates)+len(b.postmortems)+len(b.deleteIncidents) == 0
+	return len(b.components)+len(b.deleteComponents)+len(b.incidents)+len(b.updates)+len(b.postmortems)+len(b.deleteIncidents)+len(b.metrics)+len(b.deleteMetrics) == 0
 }

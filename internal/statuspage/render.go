@@ -82,7 +82,7 @@ func mustRead(name string) string {
 }
 
 func parseTemplates() map[string]*template.Template {
-	base := template.Must(template.ParseFS(templateFS, "templates/layout.html"))
+	base := template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/metrics.html"))
 	out := map[string]*template.Template{}
 	for _, name := range []string{"index", "incident", "history", "notfound"} {
 		out[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name+".html"))
@@ -164,6 +164,9 @@ type incidentView struct {
 	// incident's own page only (parsing every post-mortem for the lists would be wasted).
 	HasPostmortem bool
 	Postmortem    *postmortemView
+	// Charts are the metrics published for the incident, on its own page and on the front
+	// page while it is open.
+	Charts []chartView
 }
 
 type postmortemView struct {
@@ -263,6 +266,7 @@ func (p *Page) render(changed map[string]bool, all bool) {
 		if all || changed[inc.rec.ID] || inc.public == nil {
 			p.freezes++
 			inc.public = freeze(inc, fmt.Sprintf(`"%s-%d"`, p.etagBase, p.freezes))
+			inc.public.charts = p.incidentCharts(inc.public)
 		}
 		incs = append(incs, inc.public)
 		pages[inc.rec.ID] = inc.public
@@ -289,7 +293,9 @@ func (p *Page) render(changed map[string]bool, all bool) {
 		idx.Overall.Class = "maintenance"
 	}
 	for _, inc := range shownOpen {
-		idx.Active = append(idx.Active, p.incidentView(inc, updatesInLists))
+		v := p.incidentView(inc, updatesInLists)
+		v.Charts = inc.charts
+		idx.Active = append(idx.Active, v)
 	}
 	now := p.clock()
 	for _, g := range groupComponents(comps) {
@@ -331,6 +337,7 @@ func (p *Page) render(changed map[string]bool, all bool) {
 		set(path, body, jsonRes)
 	}
 	set("/history.atom", p.renderFeed(incs), p.feedResource)
+	set("/api/v2/metrics.json", p.renderMetricsJSON(shownOpen), jsonRes)
 
 	// The not-found page never changes.
 	var notFound *resource
@@ -374,7 +381,7 @@ func (p *Page) cost(inc *publicIncident) int {
 			n += len(live.ID) + len(live.Name) + len(live.Description) + 128
 		}
 	}
-	return 6*n + 1024
+	return 6*n + 1024 + len(inc.charts)*maxChartBytes
 }
 
 func (p *Page) site(updated time.Time) siteView {

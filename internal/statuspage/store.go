@@ -126,6 +126,8 @@ type batch struct {
 	postmortems      []*postmortemRecord
 	// deleteIncidents removes incidents with their updates and post-mortems.
 	deleteIncidents []string
+	metrics         []*metricRecord
+	deleteMetrics   []string
 }
 
 // boltStore keeps the records in one bbolt file, for a single server process.
@@ -144,7 +146,7 @@ func openStore(path string) (*boltStore, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketComponents, bucketIncidents, bucketUpdates, bucketPostmortems} {
+		for _, name := range [][]byte{bucketMeta, bucketComponents, bucketIncidents, bucketUpdates, bucketPostmortems, bucketMetrics} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -175,6 +177,8 @@ type records struct {
 	// incident's records (see recordSize).
 	componentBytes int64
 	incidentBytes  map[string]int64
+	metrics        []*metricRecord
+	metricBytes    int64
 }
 
 // load reads every record.
@@ -199,9 +203,15 @@ func (s *boltStore) load() (recs records, err error) {
 		}); err != nil {
 			return err
 		}
-		return forEach(tx, bucketPostmortems, func(r *postmortemRecord, n int64) {
+		if err := forEach(tx, bucketPostmortems, func(r *postmortemRecord, n int64) {
 			recs.postmortems = append(recs.postmortems, r)
 			recs.incidentBytes[r.IncidentID] += n
+		}); err != nil {
+			return err
+		}
+		return forEach(tx, bucketMetrics, func(r *metricRecord, n int64) {
+			recs.metrics = append(recs.metrics, r)
+			recs.metricBytes += n
 		})
 	})
 	return recs, err
@@ -276,6 +286,16 @@ func (s *boltStore) commit(b batch) error {
 		}
 		for _, id := range b.deleteIncidents {
 			if err := deleteIncident(tx, id); err != nil {
+				return err
+			}
+		}
+		for _, m := range b.metrics {
+			if err := put(bucketMetrics, []byte(m.ID), m); err != nil {
+				return err
+			}
+		}
+		for _, id := range b.deleteMetrics {
+			if err := tx.Bucket(bucketMetrics).Delete([]byte(id)); err != nil {
 				return err
 			}
 		}

@@ -191,6 +191,11 @@ func (s *postgresStore) load() (recs records, err error) {
 				recs.postmortems = append(recs.postmortems, r)
 				recs.incidentBytes[r.IncidentID] += n
 				return err
+			case string(bucketMetrics):
+				r, err := decode[metricRecord](kind, key, data)
+				recs.metrics = append(recs.metrics, r)
+				recs.metricBytes += n
+				return err
 			}
 			return fmt.Errorf("record %s/%s: unknown kind", kind, key)
 		})
@@ -243,6 +248,8 @@ func changesSince(ctx context.Context, tx pgx.Tx, rev int64) (ch changes, err er
 			ch.deletes.deleteComponents = append(ch.deletes.deleteComponents, key)
 		case string(bucketIncidents):
 			ch.deletes.deleteIncidents = append(ch.deletes.deleteIncidents, key)
+		case string(bucketMetrics):
+			ch.deletes.deleteMetrics = append(ch.deletes.deleteMetrics, key)
 		}
 		return nil
 	})
@@ -269,6 +276,10 @@ func changesSince(ctx context.Context, tx pgx.Tx, rev int64) (ch changes, err er
 			var r *postmortemRecord
 			r, err = decode[postmortemRecord](kind, key, data)
 			b.postmortems = append(b.postmortems, r)
+		case string(bucketMetrics):
+			var r *metricRecord
+			r, err = decode[metricRecord](kind, key, data)
+			b.metrics = append(b.metrics, r)
 		}
 		return err
 	})
@@ -342,6 +353,15 @@ func (s *postgresStore) commit(b batch) error {
 		prefix := string(updateKey(id, ""))
 		q.Queue(`DELETE FROM statuspage_records WHERE kind = $1 AND key >= $2 AND key < $3`, string(bucketUpdates), prefix, id+"0")
 		tombstone(bucketIncidents, id)
+	}
+	for _, m := range b.metrics {
+		if err := put(bucketMetrics, m.ID, m); err != nil {
+			return err
+		}
+	}
+	for _, id := range b.deleteMetrics {
+		q.Queue(`DELETE FROM statuspage_records WHERE kind = $1 AND key = $2`, string(bucketMetrics), id)
+		tombstone(bucketMetrics, id)
 	}
 	q.Queue(`SELECT pg_notify($1, $2)`, notifyChannel, strconv.FormatInt(s.next, 10))
 	if err := s.tx.SendBatch(s.ctx, q).Close(); err != nil {
