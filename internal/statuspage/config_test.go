@@ -160,7 +160,6 @@ func TestBadConfigurationIsRefusedWithTheReason(t *testing.T) {
 		{"missing connection string file", []string{"--postgres-url-file", file + ".missing"}, good, "--postgres-url-file"},
 		{"empty pool", []string{"--postgres-max-conns", "0"}, good, "pool size of at least 1"},
 		{"no database timeout", []string{"--postgres-timeout", "0s"}, good, "--postgres-timeout"},
-		{"subscriptions on PostgreSQL", []string{"--smtp-sink", "127.0.0.1:0"}, map[string]string{EnvToken: "env-token-0123456789", EnvPostgresURL: "postgres://db"}, "not available on PostgreSQL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseConfig(tc.args, env(tc.env), io.Discard)

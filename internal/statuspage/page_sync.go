@@ -63,6 +63,7 @@ func (p *Page) applyChanges(ch changes) {
 	if ch.deletes.empty() && ch.puts.empty() {
 		return
 	}
+	unseenUpdates, unseenPostmortems := p.unseenNotifications(ch)
 	changed := map[string]bool{}
 	for _, b := range []batch{ch.deletes, ch.puts} {
 		total, byIncident := p.growth(b)
@@ -113,6 +114,7 @@ func (p *Page) applyChanges(ch changes) {
 		p.touch(p.clock())
 	}
 	p.render(changed, false)
+	p.announceUnseen(unseenUpdates, unseenPostmortems)
 }
 
 func (b *batch) empty() bool {

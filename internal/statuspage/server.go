@@ -198,9 +198,6 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer, 
 	if err := cfg.Subscriptions.finish(getenv); err != nil {
 		return cfg, err
 	}
-	if cfg.Subscriptions.Enabled() && cfg.Postgres.URL != "" {
-		return cfg, errors.New("subscriptions (--smtp-relay, --smtp-sink) are kept in the bbolt file and are not available on PostgreSQL yet: leave them unset on replicas")
-	}
 	cfg.Page.Subscriptions = cfg.Subscriptions.Enabled()
 	return cfg, nil
 }
