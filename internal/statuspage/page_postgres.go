@@ -18,6 +18,7 @@ package statuspage
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 )
@@ -32,6 +33,11 @@ func OpenPostgresPage(ctx context.Context, cfg PostgresConfig, info PageInfo, no
 	p, err := openPage(s, "from PostgreSQL", info, now)
 	if err != nil {
 		return nil, err
+	}
+	s.statusRows = p.statusRows
+	if err := p.recordHistoryStart(); err != nil {
+		_ = p.Close()
+		return nil, fmt.Errorf("PostgreSQL: record the components' history: %w", err)
 	}
 	lctx, stop := context.WithCancel(context.Background())
 	s.stopListen = stop

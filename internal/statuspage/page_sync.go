@@ -60,7 +60,7 @@ func storeError(err error) *apiError {
 // applyChanges installs in memory what other processes committed, counting its bytes as
 // commit does for this process's writes, and renders again. Callers hold p.mu.
 func (p *Page) applyChanges(ch changes) {
-	if ch.deletes.empty() && ch.puts.empty() {
+	if ch.deletes.empty() && ch.puts.empty() && len(ch.statuses) == 0 {
 		return
 	}
 	unseenUpdates, unseenPostmortems := p.unseenNotifications(ch)
@@ -73,6 +73,7 @@ func (p *Page) applyChanges(ch changes) {
 		}
 		for _, id := range b.deleteComponents {
 			delete(p.components, id)
+			delete(p.history, id)
 		}
 		for _, id := range b.deleteIncidents {
 			delete(p.incidents, id)
@@ -110,6 +111,7 @@ func (p *Page) applyChanges(ch changes) {
 			}
 		}
 	}
+	p.applyStatusRows(ch.statuses)
 	if !ch.deletes.empty() {
 		p.touch(p.clock())
 	}

@@ -312,7 +312,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	go page.rerenderDaily(ctx)
+	go page.rerender(ctx)
 	h := NewScopedHandler(page, cfg.Tokens, log)
 	if cfg.Subscriptions.Enabled() {
 		var stop func()

@@ -78,6 +78,11 @@ var postgresSchema = []string{
 		PRIMARY KEY (kind, key))`,
 	`CREATE INDEX IF NOT EXISTS statuspage_deleted_rev ON statuspage_deleted (rev)`,
 	`INSERT INTO statuspage_meta (id, schema_version, rev) VALUES (1, '` + postgresSchemaVersion + `', 0) ON CONFLICT (id) DO NOTHING`,
+	// Tables added since version 1 was released, which a database of that version gains on
+	// open (as a bbolt file gains buckets).
+	postgresHistoryTable,
+	postgresHistoryIndexes[0],
+	postgresHistoryIndexes[1],
 }
 
 // schemaLockKey is the advisory lock that keeps replicas starting together from creating
@@ -99,6 +104,11 @@ type postgresStore struct {
 
 	stopListen context.CancelFunc
 	listening  sync.WaitGroup
+
+	// statusRows, set by the page, are the component history rows a write adds; loaded is
+	// the history that load read, until the page takes it (store_postgres_history.go).
+	statusRows func([]*componentRecord) []statusRow
+	loaded     []statusRow
 }
 
 // openPostgresStore connects, creates the tables if they are missing and checks their
@@ -166,6 +176,10 @@ func (s *postgresStore) load() (recs records, err error) {
 	recs.incidentBytes = map[string]int64{}
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT rev FROM statuspage_meta WHERE id = 1`).Scan(&s.rev); err != nil {
+			return err
+		}
+		var err error
+		if s.loaded, err = readStatusRows(ctx, tx, -1); err != nil {
 			return err
 		}
 		return forEachRow(ctx, tx, `SELECT kind, key, data FROM statuspage_records`, nil, func(kind, key string, data []byte) error {
@@ -272,6 +286,10 @@ func changesSince(ctx context.Context, tx pgx.Tx, rev int64) (ch changes, err er
 		}
 		return err
 	})
+	if err != nil {
+		return ch, err
+	}
+	ch.statuses, err = readStatusRows(ctx, tx, rev)
 	return ch, err
 }
 
@@ -343,6 +361,7 @@ func (s *postgresStore) commit(b batch) error {
 		q.Queue(`DELETE FROM statuspage_records WHERE kind = $1 AND key >= $2 AND key < $3`, string(bucketUpdates), prefix, id+"0")
 		tombstone(bucketIncidents, id)
 	}
+	s.queueStatusRows(q, b)
 	q.Queue(`SELECT pg_notify($1, $2)`, notifyChannel, strconv.FormatInt(s.next, 10))
 	if err := s.tx.SendBatch(s.ctx, q).Close(); err != nil {
 		return unavailable(err)
