@@ -127,7 +127,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer, 
 			fs.PrintDefaults()
 			return
 		}
-		fmt.Fprintf(usageOut, "Usage: statuspage [flags]\n       statuspage export --to DIR [flags]\n\n"+
+		fmt.Fprintf(usageOut, "Usage: statuspage [flags]\n       statuspage export --to DIR [flags]\n       statuspage migrate --from FILE.db [--postgres-url-file FILE]\n\n"+
 			"Serves the Firescope status page. Every flag can also be set in the environment as\n"+
 			"%sFLAG_NAME (--public-url as %sPUBLIC_URL); a flag wins.\n"+
 			"The write API's tokens come from --tokens-dir (one per namespace) and --token-file or $%s (admin);\n"+
@@ -371,6 +371,9 @@ func dataName(cfg Config) string {
 func Main(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "export" {
 		return mainExport(ctx, args[1:], getenv, stderr)
+	}
+	if len(args) > 0 && args[0] == "migrate" {
+		return mainMigrate(ctx, args[1:], getenv, stderr)
 	}
 	cfg, err := ParseConfig(args, getenv, stderr)
 	if err != nil {
