@@ -30,6 +30,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // `statuspage migrate` copies a page from its bbolt file into PostgreSQL: the records, the
@@ -54,7 +55,7 @@ type fileCopy struct {
 func readFile(path string) (*fileCopy, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 2 * time.Second})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("open %s: the file is in use by a status page process: stop it first", path)
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)

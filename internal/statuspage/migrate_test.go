@@ -81,12 +81,15 @@ func TestMigrateCopiesAFileIntoPostgresOnceAndTheReplicasServeTheSamePage(t *tes
 	}
 	paths := []string{"/", "/api/v2/summary.json", "/history", "/history.atom"}
 	want := routes(p, paths...)
+	pg := startPostgres(t)
+	log := slog.New(slog.DiscardHandler)
+	if err := Migrate(context.Background(), path, testPostgresConfig(pg.URL()), log); err == nil || !strings.Contains(err.Error(), "stop it first") {
+		t.Errorf("copying a file a server has open: %v, want a refusal", err)
+	}
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
 
-	pg := startPostgres(t)
-	log := slog.New(slog.DiscardHandler)
 	for range 2 { // the second copy changes nothing
 		if err := Migrate(context.Background(), path, testPostgresConfig(pg.URL()), log); err != nil {
 			t.Fatal(err)
