@@ -89,6 +89,14 @@ func TestThePostgresConnectionStringComesFromAFileOrTheEnvironment(t *testing.T)
 	}
 }
 
+func TestSubscriptionsAreTakenOnPostgresToo(t *testing.T) {
+	cfg, err := ParseConfig([]string{"--smtp-relay", "smtp.example.com:587", "--mail-from", "Example Status <status@example.com>"},
+		env(map[string]string{EnvToken: "env-token-0123456789", EnvPostgresURL: "postgres://db"}), io.Discard)
+	if err != nil || !cfg.Subscriptions.Enabled() || !cfg.Page.Subscriptions || cfg.Postgres.URL == "" {
+		t.Errorf("a relay on PostgreSQL: err %v, subscriptions %v", err, cfg.Page.Subscriptions)
+	}
+}
+
 func TestExportNeedsADirectoryButNoToken(t *testing.T) {
 	var dir string
 	if _, err := parseConfig(nil, env(nil), io.Discard, &dir); err == nil || !strings.Contains(err.Error(), "--to") {
