@@ -85,7 +85,7 @@ func run(subscribers, updates int, latency time.Duration, logPath string, postgr
 	defer os.RemoveAll(tmp)
 	bin := filepath.Join(tmp, "statuspage")
 	if out, err := exec.Command("go", "build", "-o", bin, "firescope.dev/firescope/cmd/statuspage").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, out)
+		return fmt.Errorf("go build: %w\n%s", err, out)
 	}
 	sink, err := statuspage.StartMailSink("127.0.0.1:0", nil)
 	if err != nil {
