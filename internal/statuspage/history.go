@@ -17,10 +17,12 @@ limitations under the License.
 package statuspage
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"math"
 	"slices"
 	"strings"
@@ -248,6 +250,8 @@ type uptimeView struct {
 	Percent string
 	// Summary says it in words, for screen readers.
 	Summary string
+	// Bars is Days rendered (the index template's "bars").
+	Bars template.HTML
 }
 
 type dayBar struct {
@@ -327,7 +331,31 @@ func (p *Page) uptime(c *componentRecord, incs []*publicIncident, now time.Time)
 	} else {
 		v.Summary = "No history yet."
 	}
+	p.renderBars(c.ID, v)
 	return v
+}
+
+// renderBars renders v's bars, or takes them from the last render of the component's when
+// they are the same: most writes change one component's bars, if any, and rendering all of
+// them again would take most of a write's time. Callers hold p.mu.
+func (p *Page) renderBars(id string, v *uptimeView) {
+	if p.bars == nil || len(p.bars) > 2*len(p.components) {
+		// Start afresh rather than keep the bars of deleted components.
+		p.bars = map[string]*uptimeView{}
+	}
+	if old := p.bars[id]; old != nil && slices.EqualFunc(old.Days, v.Days, func(a, b dayBar) bool {
+		return a.Class == b.Class && a.Date == b.Date && a.Uptime == b.Uptime && slices.Equal(a.Incidents, b.Incidents)
+	}) {
+		v.Bars = old.Bars
+	} else {
+		var buf bytes.Buffer
+		// The template is fixed and covered by tests; an error here is a bug.
+		if err := templates["index"].ExecuteTemplate(&buf, "bars", v); err != nil {
+			panic(fmt.Sprintf("render the uptime bars: %v", err))
+		}
+		v.Bars = template.HTML(buf.String()) // escaped by html/template as it rendered
+	}
+	p.bars[id] = v
 }
 
 // statusTime is how long within [start, end) the history covers, the downtime in it, and the

@@ -79,8 +79,10 @@ type Page struct {
 	// announce, when subscriptions are on, takes the events of each write that published
 	// an update or a post-mortem with notifications (subscriptions.go).
 	announce func([]*eventRecord)
-	// history is each component's status changes, oldest first (history.go).
+	// history is each component's status changes, oldest first, and bars the uptime bars
+	// last rendered of each (history.go).
 	history map[string][]statusChange
+	bars    map[string]*uptimeView
 }
 
 // limits are what the page holds at most: api.MaxIncidents, api.MaxIncidentBytes and
