@@ -308,12 +308,13 @@ func (p *Page) DeleteComponent(id string) error {
 	if p.components[id] == nil {
 		return nil
 	}
-	if err := p.commit(batch{deleteComponents: []string{id}}); err != nil {
+	now := p.clock()
+	if err := p.commit(batch{deleteComponents: []string{id}, deletedAt: now}); err != nil {
 		return err
 	}
 	delete(p.components, id)
 	delete(p.history, id)
-	p.touch(p.clock())
+	p.touch(now)
 	p.render(nil, false)
 	return nil
 }
@@ -602,11 +603,12 @@ func (p *Page) deleteIncident(sc scope, id string) error {
 	if err := sc.mayWrite(inc); err != nil {
 		return err
 	}
-	if err := p.commit(batch{deleteIncidents: []string{id}}); err != nil {
+	now := p.clock()
+	if err := p.commit(batch{deleteIncidents: []string{id}, deletedAt: now}); err != nil {
 		return err
 	}
 	delete(p.incidents, id)
-	p.touch(p.clock())
+	p.touch(now)
 	p.render(nil, false)
 	return nil
 }

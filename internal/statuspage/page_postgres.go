@@ -35,6 +35,13 @@ func OpenPostgresPage(ctx context.Context, cfg PostgresConfig, info PageInfo, no
 		return nil, err
 	}
 	s.statusRows = p.statusRows
+	p.mu.Lock()
+	if s.deletedAt.After(p.updatedAt) {
+		// A deletion is news the records no longer carry.
+		p.touch(s.deletedAt)
+		p.render(nil, false)
+	}
+	p.mu.Unlock()
 	if err := p.recordHistoryStart(); err != nil {
 		_ = p.Close()
 		return nil, fmt.Errorf("PostgreSQL: record the components' history: %w", err)

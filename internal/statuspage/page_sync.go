@@ -112,9 +112,7 @@ func (p *Page) applyChanges(ch changes) {
 		}
 	}
 	p.applyStatusRows(ch.statuses)
-	if !ch.deletes.empty() {
-		p.touch(p.clock())
-	}
+	p.touch(ch.deletes.deletedAt)
 	p.render(changed, false)
 	p.announceUnseen(unseenUpdates, unseenPostmortems)
 }

@@ -190,7 +190,19 @@ func TestReplicasOnPostgresServeEachOthersWritesAndStoreAnIDOnce(t *testing.T) {
 	if r := b.do(t, http.MethodDelete, "/api/v1/incidents/inc-1", testToken, nil); r.status != http.StatusNoContent && r.status != http.StatusOK {
 		t.Fatalf("DELETE = %d %s", r.status, r.body)
 	}
+	clock.Advance(time.Minute)
 	waitServed(t, a, "/api/v2/incidents.json", "inc-1", true)
+	// The page's updated_at is the deletion's, on every replica and on one opened since,
+	// whatever their clocks say as they hear of it.
+	opened := newReplica(t, pg.URL(), clock.Now)
+	for _, path := range []string{"/api/v2/summary.json", "/history"} {
+		rb := b.get(t, path)
+		for name, s := range map[string]*testServer{"a": a, "a new replica": opened} {
+			if rs := s.get(t, path); !bytes.Equal(rs.body, rb.body) {
+				t.Errorf("after a deletion, GET %s differs between replica b and %s:\n%s\n---\n%s", path, name, rb.body, rs.body)
+			}
+		}
+	}
 	a.mustPut(t, "/api/v1/incidents/inc-1", `{"name":"Slow logins","impact":"minor","update":{"id":"v1","status":"investigating","body":"Logins are slow."}}`)
 	waitServed(t, b, "/api/v2/incidents.json", "Slow logins", false)
 	if n := countRows(t, pg.URL(), "updates"); n != 1 {

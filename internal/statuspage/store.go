@@ -125,6 +125,9 @@ type batch struct {
 	postmortems      []*postmortemRecord
 	// deleteIncidents removes incidents with their updates and post-mortems.
 	deleteIncidents []string
+	// deletedAt is when the deletions were made, the page's updated_at (PostgreSQL keeps it
+	// for the other replicas).
+	deletedAt time.Time
 }
 
 // boltStore keeps the records in one bbolt file, for a single server process.

@@ -83,6 +83,8 @@ var postgresSchema = []string{
 	postgresHistoryTable,
 	postgresHistoryIndexes[0],
 	postgresHistoryIndexes[1],
+	// When each deletion was made, so that every replica's updated_at is the same.
+	`ALTER TABLE statuspage_deleted ADD COLUMN IF NOT EXISTS at_ns bigint NOT NULL DEFAULT 0`,
 }
 
 // schemaLockKey is the advisory lock that keeps replicas starting together from creating
@@ -109,6 +111,8 @@ type postgresStore struct {
 	// the history that load read, until the page takes it (store_postgres_history.go).
 	statusRows func([]*componentRecord) []statusRow
 	loaded     []statusRow
+	// deletedAt is the time of the latest deletion that load read.
+	deletedAt time.Time
 }
 
 // openPostgresStore connects, creates the tables if they are missing and checks their
@@ -180,6 +184,9 @@ func (s *postgresStore) load() (recs records, err error) {
 		}
 		var err error
 		if s.loaded, err = readStatusRows(ctx, tx, -1); err != nil {
+			return err
+		}
+		if s.deletedAt, err = lastDeletion(ctx, tx, -1); err != nil {
 			return err
 		}
 		return forEachRow(ctx, tx, `SELECT kind, key, data FROM statuspage_records`, nil, func(kind, key string, data []byte) error {
@@ -289,8 +296,21 @@ func changesSince(ctx context.Context, tx pgx.Tx, rev int64) (ch changes, err er
 	if err != nil {
 		return ch, err
 	}
+	if ch.deletes.deletedAt, err = lastDeletion(ctx, tx, rev); err != nil {
+		return ch, err
+	}
 	ch.statuses, err = readStatusRows(ctx, tx, rev)
 	return ch, err
+}
+
+// lastDeletion is the time of the latest deletion committed after revision rev (zero if
+// none, or if only binaries that kept no time deleted since).
+func lastDeletion(ctx context.Context, tx pgx.Tx, rev int64) (time.Time, error) {
+	var ns int64
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(at_ns), 0) FROM statuspage_deleted WHERE rev > $1`, rev).Scan(&ns); err != nil || ns == 0 {
+		return time.Time{}, err
+	}
+	return time.Unix(0, ns).UTC(), nil
 }
 
 // begin takes the write lock of every replica (the row lock of statuspage_meta, held until
@@ -326,8 +346,8 @@ func (s *postgresStore) commit(b batch) error {
 		return nil
 	}
 	tombstone := func(bucket []byte, key string) {
-		q.Queue(`INSERT INTO statuspage_deleted (kind, key, rev) VALUES ($1, $2, $3)
-			ON CONFLICT (kind, key) DO UPDATE SET rev = excluded.rev`, string(bucket), key, s.next)
+		q.Queue(`INSERT INTO statuspage_deleted (kind, key, rev, at_ns) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (kind, key) DO UPDATE SET rev = excluded.rev, at_ns = excluded.at_ns`, string(bucket), key, s.next, b.deletedAt.UnixNano())
 	}
 	for _, c := range b.components {
 		if err := put(bucketComponents, c.ID, c); err != nil {
