@@ -17,17 +17,24 @@ limitations under the License.
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"firescope.dev/firescope/internal/pgtest"
+	"firescope.dev/firescope/internal/statuspage"
 	"firescope.dev/firescope/internal/statuspage/api"
 	"firescope.dev/firescope/internal/statuspage/client"
 )
@@ -160,5 +167,92 @@ func TestExportWritesTheStaticPageFromPostgres(t *testing.T) {
 		if !strings.Contains(string(b), "Elevated API errors") {
 			t.Errorf("%s lacks the incident", file)
 		}
+	}
+}
+
+// notifications counts the notification mails (not confirmation requests) a sink kept.
+func notifications(sink *statuspage.MailSink) int {
+	n := 0
+	for _, m := range sink.Messages() {
+		if bytes.Contains(m.Raw, []byte("List-Unsubscribe-Post:")) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestAReplicaKilledMidSendLeavesTheMailToAnotherReplica(t *testing.T) {
+	bin := buildBinary(t)
+	urlFile := startPostgres(t)
+	unused := filepath.Join(t.TempDir(), "unused.db")
+	// A relay for each replica, to tell which one sent a mail.
+	sinks := make([]*statuspage.MailSink, 2)
+	for i := range sinks {
+		s, err := statuspage.StartMailSink("127.0.0.1:0", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		sinks[i] = s
+	}
+	replica := func(sink *statuspage.MailSink) *server {
+		return start(t, bin, unused, "--postgres-url-file", urlFile, "--smtp-relay", sink.Addr(), "--smtp-tls", "none",
+			"--mail-from", "Example Status <status@example.com>")
+	}
+	a := replica(sinks[0])
+
+	resp, err := http.PostForm(a.url+"/subscribe", url.Values{"email": {"x@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	var confirm string
+	for deadline := time.Now().Add(startupTimeout); confirm == ""; time.Sleep(20 * time.Millisecond) {
+		for _, m := range sinks[0].Messages() {
+			if l := regexp.MustCompile(`/subscriptions/[A-Za-z0-9_-]+/confirm`).Find(bytes.ReplaceAll(m.Raw, []byte("=\r\n"), nil)); l != nil {
+				confirm = string(l)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no confirmation request reached the relay")
+		}
+	}
+	if resp, err = http.PostForm(a.url+confirm, nil); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("confirm: %v %v", resp, err)
+	}
+	_ = resp.Body.Close()
+
+	// The relay holds the notification; the replica sending it is killed meanwhile.
+	held := make(chan struct{})
+	var once sync.Once
+	sinks[0].SetAccept(func(statuspage.SinkMessage) error {
+		once.Do(func() { close(held) })
+		time.Sleep(time.Second) // past the kill: the connection is gone before an answer
+		return errors.New("the sender went away")
+	})
+	if _, _, err := client.New(a.url, token, nil).PutIncident(context.Background(), "inc-1", api.IncidentRequest{Name: "Elevated API errors", Impact: api.ImpactMajor,
+		Update: &api.UpdateRequest{ID: "u1", Status: api.Investigating, Body: "We are investigating.", Notify: true}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-held:
+	case <-time.After(startupTimeout):
+		t.Fatalf("the notification never reached the relay\n%s", a.stderr)
+	}
+	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.wait(t)
+
+	// The other replica sends it once the killed one's claim has lapsed (40 s).
+	b := replica(sinks[1])
+	for deadline := time.Now().Add(2 * time.Minute); notifications(sinks[1]) == 0; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the other replica never sent the notification\n%s", b.stderr)
+		}
+	}
+	time.Sleep(time.Second) // room for a second copy, were one coming
+	if n, m := notifications(sinks[0]), notifications(sinks[1]); n != 0 || m != 1 {
+		t.Errorf("the killed replica's relay kept %d notifications and the other's %d, want 0 and 1", n, m)
 	}
 }

@@ -89,6 +89,14 @@ func TestThePostgresConnectionStringComesFromAFileOrTheEnvironment(t *testing.T)
 	}
 }
 
+func TestSubscriptionsAreTakenOnPostgresToo(t *testing.T) {
+	cfg, err := ParseConfig([]string{"--smtp-relay", "smtp.example.com:587", "--mail-from", "Example Status <status@example.com>"},
+		env(map[string]string{EnvToken: "env-token-0123456789", EnvPostgresURL: "postgres://db"}), io.Discard)
+	if err != nil || !cfg.Subscriptions.Enabled() || !cfg.Page.Subscriptions || cfg.Postgres.URL == "" {
+		t.Errorf("a relay on PostgreSQL: err %v, subscriptions %v", err, cfg.Page.Subscriptions)
+	}
+}
+
 func TestExportNeedsADirectoryButNoToken(t *testing.T) {
 	var dir string
 	if _, err := parseConfig(nil, env(nil), io.Discard, &dir); err == nil || !strings.Contains(err.Error(), "--to") {
@@ -160,7 +168,6 @@ func TestBadConfigurationIsRefusedWithTheReason(t *testing.T) {
 		{"missing connection string file", []string{"--postgres-url-file", file + ".missing"}, good, "--postgres-url-file"},
 		{"empty pool", []string{"--postgres-max-conns", "0"}, good, "pool size of at least 1"},
 		{"no database timeout", []string{"--postgres-timeout", "0s"}, good, "--postgres-timeout"},
-		{"subscriptions on PostgreSQL", []string{"--smtp-sink", "127.0.0.1:0"}, map[string]string{EnvToken: "env-token-0123456789", EnvPostgresURL: "postgres://db"}, "not available on PostgreSQL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseConfig(tc.args, env(tc.env), io.Discard)

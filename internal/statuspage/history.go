@@ -17,10 +17,12 @@ limitations under the License.
 package statuspage
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"math"
 	"slices"
 	"strings"
@@ -34,8 +36,10 @@ import (
 // Component history: every change of a component's status is recorded with its time (the
 // update's created_at, or the time of the write that set it), and the front page shows each
 // component's last historyDays days as daily bars, with the day's incidents on hover and the
-// uptime over the period. The records live in a bucket of their own; a file from before
-// them starts its history with each component's status at open.
+// uptime over the period. The records live in a bucket of their own, or on PostgreSQL in a
+// table written in the transaction of the write that changed the statuses
+// (store_postgres_history.go); a file or database from before them starts its history with
+// each component's status at open.
 
 const (
 	historyDays = 90
@@ -70,13 +74,19 @@ func historyKey(componentID string, at time.Time, n int) []byte {
 // status now. Callers hold p.mu, or own p.
 func (p *Page) loadHistory() error {
 	p.history = map[string][]statusChange{}
-	db := p.boltDB()
-	if db == nil {
-		return nil
-	}
 	horizon := p.clock().AddDate(0, 0, -historyDays-1)
-	if err := p.readHistory(db); err != nil {
-		return err
+	switch s := p.store.(type) {
+	case *boltStore:
+		if err := p.readHistory(s.db); err != nil {
+			return err
+		}
+	case *postgresStore:
+		p.history = s.takeHistory()
+		for id := range p.history {
+			if p.components[id] == nil {
+				delete(p.history, id)
+			}
+		}
 	}
 	for id, hist := range p.history {
 		// Keep the last change before the window: it is the status the window starts with.
@@ -84,14 +94,23 @@ func (p *Page) loadHistory() error {
 			p.history[id] = hist[i-1:]
 		}
 	}
-	var heal []*componentRecord
+	if p.boltDB() != nil {
+		// PostgreSQL's replicas must agree on it: OpenPostgresPage records it in a write.
+		p.recordStatuses(p.unrecordedStatuses())
+	}
+	return nil
+}
+
+// unrecordedStatuses are the components without a history, or whose last recorded status is
+// not their status. Callers hold p.mu.
+func (p *Page) unrecordedStatuses() []*componentRecord {
+	var out []*componentRecord
 	for _, c := range p.components {
 		if h := p.history[c.ID]; len(h) == 0 || h[len(h)-1].Status != c.Status {
-			heal = append(heal, c)
+			out = append(out, c)
 		}
 	}
-	p.recordStatuses(heal)
-	return nil
+	return out
 }
 
 // readHistory reads the recorded changes from the bbolt file and deletes those of components
@@ -131,9 +150,7 @@ func (p *Page) readHistory(db *bolt.DB) error {
 	return nil
 }
 
-// boltDB is the page's bbolt file, or nil on PostgreSQL, which keeps no component history
-// (the page shows no uptime bars, so that every replica serves the same bytes) and offers no
-// subscriptions yet.
+// boltDB is the page's bbolt file, or nil on PostgreSQL.
 func (p *Page) boltDB() *bolt.DB {
 	if b, ok := p.store.(*boltStore); ok {
 		return b.db
@@ -142,37 +159,47 @@ func (p *Page) boltDB() *bolt.DB {
 }
 
 // recordStatuses records the components whose status differs from the one recorded for the
-// time it was decided (an update published late is placed at its own time). Callers hold
-// p.mu, after the write that changed them is committed. A failure to store them loses
-// nothing of the page: the next open records the status again.
+// time it was decided (statusChanges). Callers hold p.mu, after the write that changed them
+// is committed: on PostgreSQL the commit stored the same changes; in the file a failure to
+// store them loses nothing of the page, since the next open records the status again.
 func (p *Page) recordStatuses(comps []*componentRecord) {
-	db := p.boltDB()
-	if db == nil {
+	now := p.clock()
+	changes := p.statusChanges(comps)
+	if len(changes) == 0 {
 		return
 	}
+	if db := p.boltDB(); db != nil {
+		storeStatuses(db, changes, now)
+	}
+	for _, c := range changes {
+		p.addStatusChange(c.ID, statusChange{At: changeTime(c, now), Status: c.Status})
+	}
+}
+
+// statusChanges are those of comps whose status differs from the one recorded for the time
+// it was decided (an update published late is placed at its own time). Callers hold p.mu.
+func (p *Page) statusChanges(comps []*componentRecord) []*componentRecord {
 	now := p.clock()
 	var changes []*componentRecord
 	for _, c := range comps {
 		h := p.history[c.ID]
-		at := changeTime(c, now)
-		if i := historyIndex(h, at); i > 0 && h[i-1].Status == c.Status {
+		if i := historyIndex(h, changeTime(c, now)); i > 0 && h[i-1].Status == c.Status {
 			continue
 		}
 		changes = append(changes, c)
 	}
-	if len(changes) == 0 {
-		return
+	return changes
+}
+
+// addStatusChange puts a change in a component's history, after every change at or before
+// its time. Callers hold p.mu.
+func (p *Page) addStatusChange(id string, ch statusChange) {
+	h := p.history[id]
+	h = slices.Insert(h, historyIndex(h, ch.At), ch)
+	if len(h) > maxChangesPerComponent {
+		h = h[len(h)-maxChangesPerComponent:]
 	}
-	storeStatuses(db, changes, now)
-	for _, c := range changes {
-		ch := statusChange{At: changeTime(c, now), Status: c.Status}
-		h := p.history[c.ID]
-		h = slices.Insert(h, historyIndex(h, ch.At), ch)
-		if len(h) > maxChangesPerComponent {
-			h = h[len(h)-maxChangesPerComponent:]
-		}
-		p.history[c.ID] = h
-	}
+	p.history[id] = h
 }
 
 // storeStatuses writes the changes to the bbolt file, best effort (see recordStatuses).
@@ -223,6 +250,8 @@ type uptimeView struct {
 	Percent string
 	// Summary says it in words, for screen readers.
 	Summary string
+	// Bars is Days rendered (the index template's "bars").
+	Bars template.HTML
 }
 
 type dayBar struct {
@@ -248,12 +277,12 @@ func shorten(s string, n int) string {
 // uptime builds a component's bars for the historyDays days up to today, in the page's
 // zone. Callers hold p.mu.
 func (p *Page) uptime(c *componentRecord, incs []*publicIncident, now time.Time) *uptimeView {
-	if p.boltDB() == nil {
-		return nil
-	}
 	loc := p.info.Location
 	y, m, d := now.In(loc).Date()
 	today := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	// The bars run to the end of the current minute, not to this instant, so that replicas
+	// rendering in the same minute serve the same bytes; rerender moves them on each minute.
+	now = now.Truncate(time.Minute).Add(time.Minute)
 	hist := p.history[c.ID]
 	var affecting []*publicIncident
 	for _, inc := range incs {
@@ -302,7 +331,31 @@ func (p *Page) uptime(c *componentRecord, incs []*publicIncident, now time.Time)
 	} else {
 		v.Summary = "No history yet."
 	}
+	p.renderBars(c.ID, v)
 	return v
+}
+
+// renderBars renders v's bars, or takes them from the last render of the component's when
+// they are the same: most writes change one component's bars, if any, and rendering all of
+// them again would take most of a write's time. Callers hold p.mu.
+func (p *Page) renderBars(id string, v *uptimeView) {
+	if p.bars == nil || len(p.bars) > 2*len(p.components) {
+		// Start afresh rather than keep the bars of deleted components.
+		p.bars = map[string]*uptimeView{}
+	}
+	if old := p.bars[id]; old != nil && slices.EqualFunc(old.Days, v.Days, func(a, b dayBar) bool {
+		return a.Class == b.Class && a.Date == b.Date && a.Uptime == b.Uptime && slices.Equal(a.Incidents, b.Incidents)
+	}) {
+		v.Bars = old.Bars
+	} else {
+		var buf bytes.Buffer
+		// The template is fixed and covered by tests; an error here is a bug.
+		if err := templates["index"].ExecuteTemplate(&buf, "bars", v); err != nil {
+			panic(fmt.Sprintf("render the uptime bars: %v", err))
+		}
+		v.Bars = template.HTML(buf.String()) // escaped by html/template as it rendered
+	}
+	p.bars[id] = v
 }
 
 // statusTime is how long within [start, end) the history covers, the downtime in it, and the
@@ -353,13 +406,12 @@ func formatUptime(covered, down float64) string {
 	return strings.TrimSuffix(strings.TrimSuffix(fmt.Sprintf("%.2f", pct), "0"), ".0") + "%"
 }
 
-// rerenderDaily renders the page again at each midnight of its zone, so that the bars move on
-// a day even without writes.
-func (p *Page) rerenderDaily(ctx context.Context) {
+// rerender renders the page again a second into each minute, so that the bars move on
+// even without writes (rendering unchanged bytes keeps their ETags).
+func (p *Page) rerender(ctx context.Context) {
 	for {
-		now := p.now().In(p.info.Location)
-		y, m, d := now.Date()
-		next := time.Date(y, m, d+1, 0, 0, 1, 0, p.info.Location)
+		now := p.now()
+		next := now.Truncate(time.Minute).Add(time.Minute + time.Second)
 		select {
 		case <-ctx.Done():
 			return

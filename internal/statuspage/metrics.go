@@ -194,12 +194,13 @@ func (p *Page) deleteMetric(sc scope, id string) error {
 	if err := sc.mayWriteMetric(old); err != nil {
 		return err
 	}
-	if err := p.commit(batch{deleteMetrics: []string{id}}); err != nil {
+	now := p.clock()
+	if err := p.commit(batch{deleteMetrics: []string{id}, deletedAt: now}); err != nil {
 		return err
 	}
 	changed := p.chartedBy(old, nil, nil)
 	delete(p.metrics, id)
-	p.touch(p.clock())
+	p.touch(now)
 	p.render(changed, false)
 	return nil
 }

@@ -28,7 +28,7 @@ import (
 
 func TestReplicasOnPostgresStoreAMetricPointOnceAndServeTheSameChart(t *testing.T) {
 	pg := startPostgres(t)
-	a, b := newReplica(t, pg.URL()), newReplica(t, pg.URL())
+	a, b := newReplica(t, pg.URL(), time.Now), newReplica(t, pg.URL(), time.Now)
 	start := time.Now().UTC().Truncate(time.Second)
 	a.mustPut(t, "/api/v1/incidents/inc-1", `{"name":"Elevated errors","impact":"major","update":{"id":"u1","status":"investigating","body":"We are looking into it.","created_at":"`+start.Format(time.RFC3339)+`"}}`)
 	point := func(i int, v float64) string {
@@ -72,7 +72,7 @@ func TestReplicasOnPostgresStoreAMetricPointOnceAndServeTheSameChart(t *testing.
 		}
 	}
 	// A replica started now reads the metric, and counts the same bytes.
-	c := newReplica(t, pg.URL())
+	c := newReplica(t, pg.URL(), time.Now)
 	if m, ok := c.page.Metric("availability"); !ok || m.PointCount != 3 {
 		t.Errorf("a new replica reads %+v", m)
 	}

@@ -44,6 +44,21 @@ const (
 // retryBase is the first wait before a retry.
 const retryBase = 10 * time.Second
 
+// Where other processes send from the same store (PostgreSQL), an attempt is claimed for
+// claimLease, past the longest a message may take, so that no other replica starts it
+// again unless this one died; and each replica looks in the store every pollInterval for
+// due deliveries it does not hold.
+const (
+	claimLease   = sendTimeout + 10*time.Second
+	pollInterval = 5 * time.Second
+)
+
+// sharedDeliveries is a SubscriberStore that several processes send from.
+type sharedDeliveries interface {
+	// DueDeliveries returns up to n deliveries due at now, the longest waiting first.
+	DueDeliveries(now time.Time, n int) ([]*deliveryRecord, error)
+}
+
 // backoff is the wait before attempt n+1: base doubling to an hour, with a tenth of jitter so
 // that a relay's recovery is not met by every retry at once.
 func backoff(base time.Duration, n int) time.Duration {
@@ -66,6 +81,11 @@ type dispatcher struct {
 	now   func() time.Time
 	// retryBase is the first backoff (tests shorten it).
 	retryBase time.Duration
+	// lease is how long an attempt is claimed for, and pollEvery how often the store is
+	// looked in for due deliveries; both zero for a store that this process alone sends
+	// from (tests shorten them).
+	lease, pollEvery time.Duration
+	polled           time.Time
 
 	mu       sync.Mutex
 	queue    map[string]*deliveryRecord
@@ -76,8 +96,12 @@ type dispatcher struct {
 }
 
 func newDispatcher(store SubscriberStore, m mailer, from string, hooks *http.Client, log *slog.Logger, now func() time.Time) *dispatcher {
-	return &dispatcher{store: store, mail: m, from: from, hooks: hooks, log: log, now: now, retryBase: retryBase,
+	d := &dispatcher{store: store, mail: m, from: from, hooks: hooks, log: log, now: now, retryBase: retryBase,
 		queue: map[string]*deliveryRecord{}, inFlight: map[string]bool{}, kick: make(chan struct{}, 1)}
+	if _, ok := store.(sharedDeliveries); ok {
+		d.lease, d.pollEvery = claimLease, pollInterval
+	}
+	return d
 }
 
 // load reads the queued deliveries, those a stop left unsent among them.
@@ -142,6 +166,7 @@ func (d *dispatcher) run(ctx context.Context) {
 	defer timer.Stop()
 	for {
 		d.fanOut()
+		d.poll()
 		due, next := d.due()
 		for _, r := range due {
 			wg.Add(1)
@@ -189,6 +214,29 @@ func (d *dispatcher) fanOut() {
 	}
 }
 
+// poll takes from a shared store the due deliveries that this process does not hold: those
+// another replica queued, or left when it stopped.
+func (d *dispatcher) poll() {
+	shared, ok := d.store.(sharedDeliveries)
+	if !ok || d.now().Sub(d.polled) < d.pollEvery {
+		return
+	}
+	d.polled = d.now()
+	found, err := shared.DueDeliveries(d.polled, 10*senders)
+	if err != nil {
+		d.log.Error("looking for due deliveries", "err", err)
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, r := range found {
+		// A copy with fewer attempts is stale: another replica tried it since.
+		if q := d.queue[r.Key]; q == nil || !d.inFlight[r.Key] && q.Attempts < r.Attempts {
+			d.queue[r.Key] = r
+		}
+	}
+}
+
 // due picks the deliveries to start now, and how long to wait before looking again.
 func (d *dispatcher) due() ([]*deliveryRecord, time.Duration) {
 	d.mu.Lock()
@@ -197,6 +245,9 @@ func (d *dispatcher) due() ([]*deliveryRecord, time.Duration) {
 	next := time.Hour
 	if len(d.events) > 0 {
 		next = time.Second
+	}
+	if d.pollEvery > 0 {
+		next = min(next, d.pollEvery)
 	}
 	var out []*deliveryRecord
 	for _, r := range d.queue {
@@ -237,8 +288,10 @@ func (d *dispatcher) deliver(ctx context.Context, r *deliveryRecord) {
 	}
 	attempt := *r
 	attempt.Attempts++
-	attempt.NextAt = d.now().Add(backoff(d.retryBase, attempt.Attempts))
-	if queued, err := d.store.SaveDelivery(&attempt); err != nil || !queued {
+	now := d.now()
+	retryAt := now.Add(backoff(d.retryBase, attempt.Attempts))
+	attempt.NextAt = maxTime(retryAt, now.Add(d.lease))
+	if claimed, err := d.store.ClaimDelivery(&attempt); err != nil || !claimed {
 		if err != nil {
 			d.retryLater(r, err)
 		} else {
@@ -268,8 +321,10 @@ func (d *dispatcher) deliver(ctx context.Context, r *deliveryRecord) {
 		log.Warn("giving up a delivery", "err", err)
 		d.finish(r)
 	default:
-		log.Info("delivery failed; retrying", "err", err, "at", attempt.NextAt)
-		attempt.LastError = err.Error()
+		log.Info("delivery failed; retrying", "err", err, "at", retryAt)
+		d.mu.Lock()
+		attempt.LastError, attempt.NextAt = err.Error(), retryAt
+		d.mu.Unlock()
 		if _, err := d.store.SaveDelivery(&attempt); err != nil {
 			log.Error("recording a failed delivery", "err", err)
 		}

@@ -79,10 +79,12 @@ type Page struct {
 	// announce, when subscriptions are on, takes the events of each write that published
 	// an update or a post-mortem with notifications (subscriptions.go).
 	announce func([]*eventRecord)
-	// history is each component's status changes, oldest first (history.go).
+	// history is each component's status changes, oldest first, and bars the uptime bars
+	// last rendered of each (history.go).
 	history map[string][]statusChange
 	// metrics are the public metrics by id (metrics.go).
 	metrics map[string]*metricRecord
+	bars    map[string]*uptimeView
 }
 
 // limits are what the page holds at most: api.MaxIncidents, api.MaxIncidentBytes and
@@ -309,12 +311,13 @@ func (p *Page) DeleteComponent(id string) error {
 	if p.components[id] == nil {
 		return nil
 	}
-	if err := p.commit(batch{deleteComponents: []string{id}}); err != nil {
+	now := p.clock()
+	if err := p.commit(batch{deleteComponents: []string{id}, deletedAt: now}); err != nil {
 		return err
 	}
 	delete(p.components, id)
 	delete(p.history, id)
-	p.touch(p.clock())
+	p.touch(now)
 	p.render(nil, false)
 	return nil
 }
@@ -603,11 +606,12 @@ func (p *Page) deleteIncident(sc scope, id string) error {
 	if err := sc.mayWrite(inc); err != nil {
 		return err
 	}
-	if err := p.commit(batch{deleteIncidents: []string{id}}); err != nil {
+	now := p.clock()
+	if err := p.commit(batch{deleteIncidents: []string{id}, deletedAt: now}); err != nil {
 		return err
 	}
 	delete(p.incidents, id)
-	p.touch(p.clock())
+	p.touch(now)
 	p.render(nil, false)
 	return nil
 }

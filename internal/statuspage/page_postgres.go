@@ -18,6 +18,7 @@ package statuspage
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 )
@@ -32,6 +33,18 @@ func OpenPostgresPage(ctx context.Context, cfg PostgresConfig, info PageInfo, no
 	p, err := openPage(s, "from PostgreSQL", info, now)
 	if err != nil {
 		return nil, err
+	}
+	s.statusRows = p.statusRows
+	p.mu.Lock()
+	if s.deletedAt.After(p.updatedAt) {
+		// A deletion is news the records no longer carry.
+		p.touch(s.deletedAt)
+		p.render(nil, false)
+	}
+	p.mu.Unlock()
+	if err := p.recordHistoryStart(); err != nil {
+		_ = p.Close()
+		return nil, fmt.Errorf("PostgreSQL: record the components' history: %w", err)
 	}
 	lctx, stop := context.WithCancel(context.Background())
 	s.stopListen = stop
@@ -57,4 +70,46 @@ func (p *Page) heard(s *postgresStore, rev int64) error {
 	}
 	p.applyChanges(ch)
 	return nil
+}
+
+// unseenNotifications are the updates and post-mortem publications with notifications on in
+// changes that other replicas committed, and that this page has not seen yet. Every replica
+// announces them to its subscriptions, not only the one that wrote them, so that the writer
+// stopping before its fan-out delays nobody's mail; the store fans each event out once.
+// Callers hold p.mu, before applying ch.
+func (p *Page) unseenNotifications(ch changes) (updates []*updateRecord, postmortems []*postmortemRecord) {
+	if p.announce == nil {
+		return nil, nil
+	}
+	for _, u := range ch.puts.updates {
+		if inc := p.incidents[u.IncidentID]; u.Notify && (inc == nil || inc.byID[u.ID] == nil) {
+			updates = append(updates, u)
+		}
+	}
+	for _, pm := range ch.puts.postmortems {
+		inc := p.incidents[pm.IncidentID]
+		if pm.Notify && pm.published() && (inc == nil || inc.postmortem == nil || !inc.postmortem.published()) {
+			postmortems = append(postmortems, pm)
+		}
+	}
+	return updates, postmortems
+}
+
+// announceUnseen announces what unseenNotifications found, once the changes are applied.
+// Callers hold p.mu.
+func (p *Page) announceUnseen(updates []*updateRecord, postmortems []*postmortemRecord) {
+	var evs []*eventRecord
+	for _, u := range updates {
+		if inc := p.incidents[u.IncidentID]; inc != nil && inc.byID[u.ID] == u {
+			evs = append(evs, p.updateEvent(inc, u))
+		}
+	}
+	for _, pm := range postmortems {
+		if inc := p.incidents[pm.IncidentID]; inc != nil && inc.postmortem == pm {
+			evs = append(evs, p.postmortemEvent(inc, pm))
+		}
+	}
+	if len(evs) > 0 {
+		p.announce(evs)
+	}
 }

@@ -60,9 +60,10 @@ func storeError(err error) *apiError {
 // applyChanges installs in memory what other processes committed, counting its bytes as
 // commit does for this process's writes, and renders again. Callers hold p.mu.
 func (p *Page) applyChanges(ch changes) {
-	if ch.deletes.empty() && ch.puts.empty() {
+	if ch.deletes.empty() && ch.puts.empty() && len(ch.statuses) == 0 {
 		return
 	}
+	unseenUpdates, unseenPostmortems := p.unseenNotifications(ch)
 	changed := map[string]bool{}
 	for _, b := range []batch{ch.deletes, ch.puts} {
 		total, byIncident := p.growth(b)
@@ -72,6 +73,7 @@ func (p *Page) applyChanges(ch changes) {
 		}
 		for _, id := range b.deleteComponents {
 			delete(p.components, id)
+			delete(p.history, id)
 		}
 		for _, id := range b.deleteIncidents {
 			delete(p.incidents, id)
@@ -110,10 +112,10 @@ func (p *Page) applyChanges(ch changes) {
 		}
 		p.applyMetricChanges(b, changed)
 	}
-	if !ch.deletes.empty() {
-		p.touch(p.clock())
-	}
+	p.applyStatusRows(ch.statuses)
+	p.touch(ch.deletes.deletedAt)
 	p.render(changed, false)
+	p.announceUnseen(unseenUpdates, unseenPostmortems)
 }
 
 func (b *batch) empty() bool {

@@ -58,12 +58,12 @@ func testPostgresConfig(url string) PostgresConfig {
 	return PostgresConfig{URL: url, MaxConns: 4, Timeout: 5 * time.Second}
 }
 
-// newReplica opens a page on the database at url and serves it.
-func newReplica(t *testing.T, url string) *testServer {
+// newReplica opens a page on the database at url and serves it, with the time from now.
+func newReplica(t *testing.T, url string, now func() time.Time) *testServer {
 	t.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	p, err := OpenPostgresPage(context.Background(), testPostgresConfig(url), PageInfo{Name: "Example Status", URL: "https://status.example.com"}, time.Now, log)
+	p, err := OpenPostgresPage(context.Background(), testPostgresConfig(url), PageInfo{Name: "Example Status", URL: "https://status.example.com"}, now, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,9 +122,14 @@ func storedBytes(p *Page) (int64, map[string]int64) {
 
 func TestReplicasOnPostgresServeEachOthersWritesAndStoreAnIDOnce(t *testing.T) {
 	pg := startPostgres(t)
-	a, b := newReplica(t, pg.URL()), newReplica(t, pg.URL())
+	// One clock for every replica, as if they were in step: the uptime bars run to the end of
+	// the current minute, and so are the same on replicas rendering within one.
+	clock := newClock()
+	a, b := newReplica(t, pg.URL(), clock.Now), newReplica(t, pg.URL(), clock.Now)
 
 	a.mustPut(t, "/api/v1/components/api", `{"name":"API"}`)
+	b.mustPut(t, "/api/v1/components/db", `{"name":"Database","status":"degraded_performance"}`)
+	clock.Advance(26 * time.Hour)
 	a.mustPut(t, "/api/v1/incidents/inc-1", `{"name":"Elevated errors","impact":"major",
 		"update":{"id":"u1","status":"investigating","body":"We are looking into errors on the API.","components":[{"id":"api","status":"major_outage"}]}}`)
 	waitServed(t, b, "/api/v2/summary.json", "We are looking into errors on the API.", false)
@@ -156,10 +161,27 @@ func TestReplicasOnPostgresServeEachOthersWritesAndStoreAnIDOnce(t *testing.T) {
 	}
 	waitServed(t, a, "/incidents/inc-1", "A bad deploy", false)
 	waitServed(t, b, "/incidents/inc-1", "A bad deploy", false)
-	// Behind a load balancer, both replicas serve the same page.
+	clock.Advance(90 * time.Minute)
+	b.mustPut(t, "/api/v1/incidents/inc-1/updates/u3", `{"status":"resolved","body":"Fixed.","components":[{"id":"api","status":"operational"}]}`)
+	b.mustPut(t, "/api/v1/components/db", `{"name":"Database","status":"operational"}`)
+	waitServed(t, a, "/", "Fixed.", false)
+	waitServed(t, a, "/api/v2/components.json", `"degraded_performance"`, true)
+	// Behind a load balancer, both replicas serve the same page, the uptime bars with it;
+	// and so does a replica that reads the history afresh.
+	fresh := newReplica(t, pg.URL(), clock.Now)
+	front := a.get(t, "/").body
+	for _, want := range []string{`<li class="u-major_outage"><span><strong>Nov 26, 2026</strong><br>88.47% uptime<br>Elevated errors</span></li>`,
+		`<li class="u-degraded_performance"><span><strong>Nov 25, 2026</strong><br>100% uptime<br>No incidents</span></li>`} {
+		if !bytes.Contains(front, []byte(want)) {
+			t.Errorf("the front page lacks the bar %s:\n%s", want, front)
+		}
+	}
 	for _, path := range []string{"/", "/api/v2/summary.json", "/history"} {
-		if ra, rb := a.get(t, path), b.get(t, path); !bytes.Equal(ra.body, rb.body) {
-			t.Errorf("GET %s differs between the replicas:\n%s\n---\n%s", path, ra.body, rb.body)
+		ra := a.get(t, path)
+		for name, s := range map[string]*testServer{"b": b, "a new replica": fresh} {
+			if rs := s.get(t, path); !bytes.Equal(ra.body, rs.body) {
+				t.Errorf("GET %s differs between replica a and %s:\n%s\n---\n%s", path, name, ra.body, rs.body)
+			}
 		}
 	}
 
@@ -168,7 +190,19 @@ func TestReplicasOnPostgresServeEachOthersWritesAndStoreAnIDOnce(t *testing.T) {
 	if r := b.do(t, http.MethodDelete, "/api/v1/incidents/inc-1", testToken, nil); r.status != http.StatusNoContent && r.status != http.StatusOK {
 		t.Fatalf("DELETE = %d %s", r.status, r.body)
 	}
+	clock.Advance(time.Minute)
 	waitServed(t, a, "/api/v2/incidents.json", "inc-1", true)
+	// The page's updated_at is the deletion's, on every replica and on one opened since,
+	// whatever their clocks say as they hear of it.
+	opened := newReplica(t, pg.URL(), clock.Now)
+	for _, path := range []string{"/api/v2/summary.json", "/history"} {
+		rb := b.get(t, path)
+		for name, s := range map[string]*testServer{"a": a, "a new replica": opened} {
+			if rs := s.get(t, path); !bytes.Equal(rs.body, rb.body) {
+				t.Errorf("after a deletion, GET %s differs between replica b and %s:\n%s\n---\n%s", path, name, rb.body, rs.body)
+			}
+		}
+	}
 	a.mustPut(t, "/api/v1/incidents/inc-1", `{"name":"Slow logins","impact":"minor","update":{"id":"v1","status":"investigating","body":"Logins are slow."}}`)
 	waitServed(t, b, "/api/v2/incidents.json", "Slow logins", false)
 	if n := countRows(t, pg.URL(), "updates"); n != 1 {
@@ -176,7 +210,7 @@ func TestReplicasOnPostgresServeEachOthersWritesAndStoreAnIDOnce(t *testing.T) {
 	}
 
 	// Both replicas, and one started now, count the same bytes against the limits.
-	c := newReplica(t, pg.URL())
+	c := newReplica(t, pg.URL(), clock.Now)
 	wantTotal, wantByIncident := storedBytes(c.page)
 	for name, s := range map[string]*testServer{"a": a, "b": b} {
 		deadline := time.Now().Add(eventually)
@@ -195,7 +229,7 @@ func TestReplicasOnPostgresServeEachOthersWritesAndStoreAnIDOnce(t *testing.T) {
 
 func TestAPostgresRestartKeepsReadsAndAnswersWrites503(t *testing.T) {
 	pg := startPostgres(t)
-	a, b := newReplica(t, pg.URL()), newReplica(t, pg.URL())
+	a, b := newReplica(t, pg.URL(), time.Now), newReplica(t, pg.URL(), time.Now)
 	a.mustPut(t, "/api/v1/incidents/inc-1", `{"name":"Elevated errors","impact":"major","update":{"id":"u1","status":"investigating","body":"We are looking into it."}}`)
 	waitServed(t, b, "/incidents/inc-1", "We are looking into it.", false)
 	before := map[string][]byte{}
@@ -293,5 +327,46 @@ func TestPostgresConfigurationErrorsAreClear(t *testing.T) {
 	_, err = OpenPostgresPage(context.Background(), testPostgresConfig(pg.URL()), info, time.Now, log)
 	if err == nil || !strings.Contains(err.Error(), `schema version "99"`) {
 		t.Errorf("tables of another schema version: error %v, want one naming the version", err)
+	}
+}
+
+func TestReplicasOpeningADatabaseWithoutHistoryStartItOnceAndAlike(t *testing.T) {
+	pg := startPostgres(t)
+	clock := newClock()
+	old := newReplica(t, pg.URL(), clock.Now)
+	old.mustPut(t, "/api/v1/components/api", `{"name":"API","status":"degraded_performance"}`)
+	old.mustPut(t, "/api/v1/components/db", `{"name":"Database"}`)
+	if err := old.page.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// As a database written before the history was kept leaves it.
+	conn, err := pgx.Connect(context.Background(), pg.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close(context.Background()) }()
+	if _, err := conn.Exec(context.Background(), `DELETE FROM statuspage_component_history`); err != nil {
+		t.Fatal(err)
+	}
+
+	clock.Advance(time.Hour)
+	replicas := make([]*testServer, 2)
+	var wg sync.WaitGroup
+	for i := range replicas {
+		wg.Go(func() { replicas[i] = newReplica(t, pg.URL(), clock.Now) })
+	}
+	wg.Wait()
+	var n int
+	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM statuspage_component_history`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Errorf("two replicas opening at once recorded %d history rows, want one per component", n)
+	}
+	a, b := replicas[0], replicas[1]
+	waitServed(t, a, "/", `<li class="u-degraded_performance"><span><strong>Nov 25, 2026</strong><br>100% uptime<br>No incidents</span></li>`, false)
+	waitServed(t, b, "/", `<li class="u-degraded_performance"><span><strong>Nov 25, 2026</strong><br>100% uptime<br>No incidents</span></li>`, false)
+	if ra, rb := a.get(t, "/"), b.get(t, "/"); !bytes.Equal(ra.body, rb.body) {
+		t.Errorf("the replicas' front pages differ:\n%s\n---\n%s", ra.body, rb.body)
 	}
 }

@@ -127,7 +127,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer, 
 			fs.PrintDefaults()
 			return
 		}
-		fmt.Fprintf(usageOut, "Usage: statuspage [flags]\n       statuspage export --to DIR [flags]\n\n"+
+		fmt.Fprintf(usageOut, "Usage: statuspage [flags]\n       statuspage export --to DIR [flags]\n       statuspage migrate --from FILE.db [--postgres-url-file FILE]\n\n"+
 			"Serves the Firescope status page. Every flag can also be set in the environment as\n"+
 			"%sFLAG_NAME (--public-url as %sPUBLIC_URL); a flag wins.\n"+
 			"The write API's tokens come from --tokens-dir (one per namespace) and --token-file or $%s (admin);\n"+
@@ -197,9 +197,6 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer, 
 	}
 	if err := cfg.Subscriptions.finish(getenv); err != nil {
 		return cfg, err
-	}
-	if cfg.Subscriptions.Enabled() && cfg.Postgres.URL != "" {
-		return cfg, errors.New("subscriptions (--smtp-relay, --smtp-sink) are kept in the bbolt file and are not available on PostgreSQL yet: leave them unset on replicas")
 	}
 	cfg.Page.Subscriptions = cfg.Subscriptions.Enabled()
 	return cfg, nil
@@ -315,7 +312,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	go page.rerenderDaily(ctx)
+	go page.rerender(ctx)
 	h := NewScopedHandler(page, cfg.Tokens, log)
 	if cfg.Subscriptions.Enabled() {
 		var stop func()
@@ -374,6 +371,9 @@ func dataName(cfg Config) string {
 func Main(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "export" {
 		return mainExport(ctx, args[1:], getenv, stderr)
+	}
+	if len(args) > 0 && args[0] == "migrate" {
+		return mainMigrate(ctx, args[1:], getenv, stderr)
 	}
 	cfg, err := ParseConfig(args, getenv, stderr)
 	if err != nil {

@@ -128,6 +128,9 @@ type batch struct {
 	deleteIncidents []string
 	metrics         []*metricRecord
 	deleteMetrics   []string
+	// deletedAt is when the deletions were made, the page's updated_at (PostgreSQL keeps it
+	// for the other replicas).
+	deletedAt time.Time
 }
 
 // boltStore keeps the records in one bbolt file, for a single server process.

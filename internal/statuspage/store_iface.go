@@ -39,6 +39,8 @@ type store interface {
 // may be deleted and written again).
 type changes struct {
 	deletes, puts batch
+	// statuses are the component status changes written, in order (PostgreSQL).
+	statuses []statusRow
 }
 
 // errUnavailable marks a store error that a retry may get past, such as a database that is

@@ -78,6 +78,13 @@ var postgresSchema = []string{
 		PRIMARY KEY (kind, key))`,
 	`CREATE INDEX IF NOT EXISTS statuspage_deleted_rev ON statuspage_deleted (rev)`,
 	`INSERT INTO statuspage_meta (id, schema_version, rev) VALUES (1, '` + postgresSchemaVersion + `', 0) ON CONFLICT (id) DO NOTHING`,
+	// Tables added since version 1 was released, which a database of that version gains on
+	// open (as a bbolt file gains buckets).
+	postgresHistoryTable,
+	postgresHistoryIndexes[0],
+	postgresHistoryIndexes[1],
+	// When each deletion was made, so that every replica's updated_at is the same.
+	`ALTER TABLE statuspage_deleted ADD COLUMN IF NOT EXISTS at_ns bigint NOT NULL DEFAULT 0`,
 }
 
 // schemaLockKey is the advisory lock that keeps replicas starting together from creating
@@ -99,6 +106,13 @@ type postgresStore struct {
 
 	stopListen context.CancelFunc
 	listening  sync.WaitGroup
+
+	// statusRows, set by the page, are the component history rows a write adds; loaded is
+	// the history that load read, until the page takes it (store_postgres_history.go).
+	statusRows func([]*componentRecord) []statusRow
+	loaded     []statusRow
+	// deletedAt is the time of the latest deletion that load read.
+	deletedAt time.Time
 }
 
 // openPostgresStore connects, creates the tables if they are missing and checks their
@@ -166,6 +180,13 @@ func (s *postgresStore) load() (recs records, err error) {
 	recs.incidentBytes = map[string]int64{}
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT rev FROM statuspage_meta WHERE id = 1`).Scan(&s.rev); err != nil {
+			return err
+		}
+		var err error
+		if s.loaded, err = readStatusRows(ctx, tx, -1); err != nil {
+			return err
+		}
+		if s.deletedAt, err = lastDeletion(ctx, tx, -1); err != nil {
 			return err
 		}
 		return forEachRow(ctx, tx, `SELECT kind, key, data FROM statuspage_records`, nil, func(kind, key string, data []byte) error {
@@ -283,7 +304,24 @@ func changesSince(ctx context.Context, tx pgx.Tx, rev int64) (ch changes, err er
 		}
 		return err
 	})
+	if err != nil {
+		return ch, err
+	}
+	if ch.deletes.deletedAt, err = lastDeletion(ctx, tx, rev); err != nil {
+		return ch, err
+	}
+	ch.statuses, err = readStatusRows(ctx, tx, rev)
 	return ch, err
+}
+
+// lastDeletion is the time of the latest deletion committed after revision rev (zero if
+// none, or if only binaries that kept no time deleted since).
+func lastDeletion(ctx context.Context, tx pgx.Tx, rev int64) (time.Time, error) {
+	var ns int64
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(at_ns), 0) FROM statuspage_deleted WHERE rev > $1`, rev).Scan(&ns); err != nil || ns == 0 {
+		return time.Time{}, err
+	}
+	return time.Unix(0, ns).UTC(), nil
 }
 
 // begin takes the write lock of every replica (the row lock of statuspage_meta, held until
@@ -319,8 +357,8 @@ func (s *postgresStore) commit(b batch) error {
 		return nil
 	}
 	tombstone := func(bucket []byte, key string) {
-		q.Queue(`INSERT INTO statuspage_deleted (kind, key, rev) VALUES ($1, $2, $3)
-			ON CONFLICT (kind, key) DO UPDATE SET rev = excluded.rev`, string(bucket), key, s.next)
+		q.Queue(`INSERT INTO statuspage_deleted (kind, key, rev, at_ns) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (kind, key) DO UPDATE SET rev = excluded.rev, at_ns = excluded.at_ns`, string(bucket), key, s.next, b.deletedAt.UnixNano())
 	}
 	for _, c := range b.components {
 		if err := put(bucketComponents, c.ID, c); err != nil {
@@ -363,6 +401,7 @@ func (s *postgresStore) commit(b batch) error {
 		q.Queue(`DELETE FROM statuspage_records WHERE kind = $1 AND key = $2`, string(bucketMetrics), id)
 		tombstone(bucketMetrics, id)
 	}
+	s.queueStatusRows(q, b)
 	q.Queue(`SELECT pg_notify($1, $2)`, notifyChannel, strconv.FormatInt(s.next, 10))
 	if err := s.tx.SendBatch(s.ctx, q).Close(); err != nil {
 		return unavailable(err)

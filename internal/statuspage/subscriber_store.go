@@ -123,7 +123,12 @@ type SubscriberStore interface {
 	Deliveries() ([]*deliveryRecord, error)
 	// Event returns a stored event, nil if there is none.
 	Event(key string) (*eventRecord, error)
-	// SaveDelivery writes a delivery's attempts, if it is still queued (false if not).
+	// ClaimDelivery starts an attempt: it writes the delivery with one more attempt and the
+	// time until which no other process may start one, if the delivery is still queued with
+	// one attempt fewer, as read (false if not: it was sent, or another process started it).
+	ClaimDelivery(attempt *deliveryRecord) (bool, error)
+	// SaveDelivery writes the outcome of an attempt, if the delivery is still queued with as
+	// many attempts (false if not).
 	SaveDelivery(d *deliveryRecord) (bool, error)
 	// FinishDelivery removes a delivery (sent, or given up), and its event once no delivery
 	// needs it.
@@ -379,15 +384,25 @@ func (s *boltSubscribers) Event(key string) (ev *eventRecord, err error) {
 	return ev, err
 }
 
-func (s *boltSubscribers) SaveDelivery(d *deliveryRecord) (queued bool, err error) {
+func (s *boltSubscribers) ClaimDelivery(attempt *deliveryRecord) (bool, error) {
+	return s.saveIf(attempt, attempt.Attempts-1)
+}
+
+func (s *boltSubscribers) SaveDelivery(d *deliveryRecord) (bool, error) {
+	return s.saveIf(d, d.Attempts)
+}
+
+// saveIf writes d if the stored delivery has attempts attempts.
+func (s *boltSubscribers) saveIf(d *deliveryRecord, attempts int) (saved bool, err error) {
 	err = s.db.Update(func(tx *bolt.Tx) error {
-		if tx.Bucket(bucketDeliveries).Get([]byte(d.Key)) == nil {
-			return nil
+		old, err := getJSON[deliveryRecord](tx, bucketDeliveries, d.Key)
+		if err != nil || old == nil || old.Attempts != attempts {
+			return err
 		}
-		queued = true
+		saved = true
 		return putJSON(tx, bucketDeliveries, d.Key, d)
 	})
-	return queued, err
+	return saved, err
 }
 
 func (s *boltSubscribers) FinishDelivery(d *deliveryRecord) error {

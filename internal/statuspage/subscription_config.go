@@ -18,7 +18,6 @@ package statuspage
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -123,11 +122,7 @@ func startSubscriptions(ctx context.Context, page *Page, cfg SubscriptionConfig,
 		smtpCfg.Relay, smtpCfg.TLS = sink.Addr(), "none"
 		log.Info("development mail sink: nothing is delivered; the mails are at /dev/mail", "smtp", sink.Addr(), "url", page.info.URL+"/dev/mail")
 	}
-	db := page.boltDB()
-	if db == nil {
-		return nil, nil, errors.New("subscriptions are kept in the bbolt file and are not available on PostgreSQL yet")
-	}
-	store, err := newBoltSubscribers(db)
+	store, err := openSubscriberStore(page)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -56,6 +56,7 @@ type subsFixture struct {
 	page *Page
 	subs *subscriptions
 	srv  *httptest.Server
+	run  func()
 	stop func()
 }
 
@@ -70,8 +71,18 @@ func newSubsFixture(t testing.TB, path string, sink *MailSink, allow *safehttp.A
 	if err != nil {
 		t.Fatal(err)
 	}
+	f := serveSubscriptions(t, page, ln, sink, allow, nil)
+	f.path = path
+	f.run()
+	return f
+}
+
+// serveSubscriptions attaches subscriptions to page and serves it on ln; f.run starts
+// sending. tune, if set, adjusts the dispatcher first.
+func serveSubscriptions(t testing.TB, page *Page, ln net.Listener, sink *MailSink, allow *safehttp.Allowlist, tune func(*dispatcher)) *subsFixture {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := newBoltSubscribers(page.boltDB())
+	store, err := openSubscriberStore(page)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,22 +92,26 @@ func newSubsFixture(t testing.TB, path string, sink *MailSink, allow *safehttp.A
 	out := newDispatcher(store, smtpMailer{cfg: SMTPConfig{Relay: sink.Addr(), TLS: "none", Timeout: 10 * time.Second}},
 		"Example Status <status@example.com>", newWebhookClient(allow), log, page.now)
 	out.retryBase = 20 * time.Millisecond
+	if tune != nil {
+		tune(out)
+	}
 	subs, err := newSubscriptions(page, store, out, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); out.run(ctx) }()
 	srv := httptest.NewUnstartedServer(subs.Handler(NewHandler(page, subsToken, log), ""))
 	srv.Listener = ln
 	srv.Start()
-	f := &subsFixture{t: t, path: path, sink: sink, page: page, subs: subs, srv: srv}
-	var once sync.Once
+	f := &subsFixture{t: t, sink: sink, page: page, subs: subs, srv: srv}
+	var start, once sync.Once
+	f.run = func() { start.Do(func() { go func() { defer close(done); out.run(ctx) }() }) }
 	f.stop = func() {
 		once.Do(func() {
 			srv.Close()
 			cancel()
+			start.Do(func() { close(done) }) // never started
 			<-done
 			_ = page.Close()
 		})

@@ -18,10 +18,14 @@ limitations under the License.
 // when the status page is restarted while it sends them: half of the restarts a graceful
 // SIGTERM, half a SIGKILL. The goal is exactly 1.00: no update skipped, none mailed twice.
 //
-//	go run ./test/bench/subscribers          # about a minute; -subscribers, -updates
+//	go run ./test/bench/subscribers             # about a minute; -subscribers, -updates
+//	go run ./test/bench/subscribers -postgres   # two replicas on PostgreSQL, a few minutes
 //
-// The relay is an in-process SMTP sink that answers slowly (as a relay across a network
-// does), so that the kills land in the middle of conversations. Everything runs on
+// With -postgres, two replicas share a real PostgreSQL (internal/pgtest) and one relay;
+// the updates are published to either in turn, and after each one either replica in turn
+// is restarted, so that the other sends what the killed one had claimed once its lease is
+// over. The relay is an in-process SMTP sink that answers slowly (as a relay across a
+// network does), so that the kills land in the middle of conversations. Everything runs on
 // 127.0.0.1 and stops by itself.
 package main
 
@@ -46,6 +50,7 @@ import (
 	"syscall"
 	"time"
 
+	"firescope.dev/firescope/internal/pgtest"
 	"firescope.dev/firescope/internal/statuspage"
 	"firescope.dev/firescope/internal/statuspage/api"
 	"firescope.dev/firescope/internal/statuspage/client"
@@ -58,8 +63,9 @@ func main() {
 	updates := flag.Int("updates", 30, "notified updates, with a restart after each one")
 	logPath := flag.String("log", "", "append the server's logs to this file")
 	latency := flag.Duration("relay-latency", 20*time.Millisecond, "how long the sink takes to answer MAIL FROM, as a relay across a network")
+	postgres := flag.Bool("postgres", false, "run two replicas on PostgreSQL instead of one server on a bbolt file")
 	flag.Parse()
-	if err := run(*subscribers, *updates, *latency, *logPath); err != nil {
+	if err := run(*subscribers, *updates, *latency, *logPath, *postgres); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -68,9 +74,10 @@ func main() {
 type server struct {
 	cmd  *exec.Cmd
 	logs *bytes.Buffer
+	base string
 }
 
-func run(subscribers, updates int, latency time.Duration, logPath string) error {
+func run(subscribers, updates int, latency time.Duration, logPath string, postgres bool) error {
 	tmp, err := os.MkdirTemp("", "subscribers-bench-")
 	if err != nil {
 		return err
@@ -78,7 +85,7 @@ func run(subscribers, updates int, latency time.Duration, logPath string) error 
 	defer os.RemoveAll(tmp)
 	bin := filepath.Join(tmp, "statuspage")
 	if out, err := exec.Command("go", "build", "-o", bin, "firescope.dev/firescope/cmd/statuspage").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, out)
+		return fmt.Errorf("go build: %w\n%s", err, out)
 	}
 	sink, err := statuspage.StartMailSink("127.0.0.1:0", nil)
 	if err != nil {
@@ -87,13 +94,31 @@ func run(subscribers, updates int, latency time.Duration, logPath string) error 
 	defer sink.Close()
 	sink.Latency = latency
 	sink.Keep = 10 * (subscribers*updates + subscribers)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
+	store := []string{"--data", filepath.Join(tmp, "sp.db")}
+	replicas := 1
+	if postgres {
+		pg, err := pgtest.New()
+		if err != nil {
+			return err
+		}
+		defer func() { _ = pg.Close() }()
+		urlFile := filepath.Join(tmp, "postgres-url")
+		if err := os.WriteFile(urlFile, []byte(pg.URL()), 0o600); err != nil {
+			return err
+		}
+		store, replicas = []string{"--postgres-url-file", urlFile}, 2
 	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	base := "http://" + addr
+	addrs := make([]string, replicas)
+	for i := range addrs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		addrs[i] = ln.Addr().String()
+		_ = ln.Close()
+	}
+	// The links in the mails name the first replica, as they would name the load balancer.
+	public := "http://" + addrs[0]
 	var logFile *os.File
 	if logPath != "" {
 		if logFile, err = os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
@@ -101,12 +126,14 @@ func run(subscribers, updates int, latency time.Duration, logPath string) error 
 		}
 		defer logFile.Close()
 	}
-	start := func() (*server, error) {
-		cmd := exec.Command(bin, "--listen", addr, "--public-url", base, "--data", filepath.Join(tmp, "sp.db"),
+	start := func(i int) (*server, error) {
+		args := append([]string{"--listen", addrs[i], "--public-url", public,
 			"--page-name", "Bench Status", "--smtp-relay", sink.Addr(), "--smtp-tls", "none",
-			"--mail-from", "Bench Status <status@bench.example>", "--client-ip-header", "X-Forwarded-For")
+			"--mail-from", "Bench Status <status@bench.example>", "--client-ip-header", "X-Forwarded-For"}, store...)
+		cmd := exec.Command(bin, args...)
 		cmd.Env = append(os.Environ(), "FIRESCOPE_STATUSPAGE_TOKEN="+token)
-		s := &server{cmd: cmd, logs: &bytes.Buffer{}}
+		base := "http://" + addrs[i]
+		s := &server{cmd: cmd, logs: &bytes.Buffer{}, base: base}
 		cmd.Stderr = s.logs
 		if logFile != nil {
 			cmd.Stderr = io.MultiWriter(s.logs, logFile)
@@ -125,26 +152,33 @@ func run(subscribers, updates int, latency time.Duration, logPath string) error 
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	srv, err := start()
-	if err != nil {
-		return err
+	srvs := make([]*server, replicas)
+	for i := range srvs {
+		if srvs[i], err = start(i); err != nil {
+			return err
+		}
 	}
-	defer func() { _ = srv.cmd.Process.Kill(); _ = srv.cmd.Wait() }()
+	defer func() {
+		for _, srv := range srvs {
+			_ = srv.cmd.Process.Kill()
+			_ = srv.cmd.Wait()
+		}
+	}()
 
-	fmt.Printf("subscribing and confirming %d addresses\n", subscribers)
+	fmt.Printf("subscribing and confirming %d addresses (on each replica in turn)\n", subscribers)
 	for i := range subscribers {
-		if err := subscribe(base, sink, fmt.Sprintf("reader%02d@bench.example", i), i); err != nil {
+		if err := subscribe(srvs[i%replicas].base, sink, fmt.Sprintf("reader%02d@bench.example", i), i); err != nil {
 			return err
 		}
 	}
 
-	c := client.New(base, token, &http.Client{Timeout: 10 * time.Second})
 	ctx := context.Background()
 	terms, kills := 0, 0
-	fmt.Printf("publishing %d updates, restarting the server after each one\n", updates)
+	fmt.Printf("publishing %d updates to each replica in turn, restarting one after each update\n", updates)
 	for u := range updates {
 		req := api.IncidentRequest{Name: "Elevated errors", Impact: api.ImpactMajor,
 			Update: &api.UpdateRequest{ID: fmt.Sprintf("u%03d", u), Status: api.Investigating, Body: fmt.Sprintf("Update %d.", u), Notify: true}}
+		c := client.New(srvs[u%replicas].base, token, &http.Client{Timeout: 10 * time.Second})
 		if _, _, err := c.PutIncident(ctx, "bench-incident", req); err != nil {
 			return fmt.Errorf("publish %d: %w", u, err)
 		}
@@ -157,23 +191,35 @@ func run(subscribers, updates int, latency time.Duration, logPath string) error 
 		} else {
 			terms++
 		}
-		_ = srv.cmd.Process.Signal(sig)
-		_ = srv.cmd.Wait()
-		if srv, err = start(); err != nil {
+		// Either replica in turn, the one published to and the other: on two replicas the
+		// signals alternate so that each replica gets both.
+		i := (u / 2) % replicas
+		_ = srvs[i].cmd.Process.Signal(sig)
+		_ = srvs[i].cmd.Wait()
+		if srvs[i], err = start(i); err != nil {
 			return err
 		}
 	}
 
 	want := subscribers * updates
 	fmt.Printf("waiting for the %d notifications (retries after a kill wait their backoff)\n", want)
-	deadline := time.Now().Add(3 * time.Minute)
+	deadline := time.Now().Add(5 * time.Minute)
 	for countNotifications(sink).total < want && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
 	}
-	// Anything sent twice would arrive within the same backoff: wait one more.
-	time.Sleep(15 * time.Second)
+	// Anything sent twice would arrive within the same backoff, or on PostgreSQL once a
+	// claim's lease is over: wait that long again.
+	settle := 15 * time.Second
+	if postgres {
+		settle = 45 * time.Second
+	}
+	time.Sleep(settle)
 	n := countNotifications(sink)
-	fmt.Printf("\nrestarts: %d SIGTERM, %d SIGKILL; relay latency %s\n", terms, kills, latency)
+	where := "one server on a bbolt file"
+	if postgres {
+		where = "two replicas on PostgreSQL"
+	}
+	fmt.Printf("\n%s; restarts: %d SIGTERM, %d SIGKILL; relay latency %s\n", where, terms, kills, latency)
 	fmt.Printf("subscribers x updates:             %d\n", want)
 	fmt.Printf("notification mails received:       %d\n", n.total)
 	fmt.Printf("(subscriber, update) pairs mailed: %d (missing %d)\n", n.pairs, want-n.pairs)
