@@ -62,8 +62,30 @@ type subscriptions struct {
 	clients *rateLimiter
 	out     *dispatcher
 	// writing serialises the read-then-write of the subscription changes, so that two
-	// requests at once cannot subscribe one address twice.
+	// requests at once cannot subscribe one address twice (lockChanges).
 	writing sync.Mutex
+}
+
+// changeLocker is a SubscriberStore that other processes change too (PostgreSQL): its lock
+// serialises the subscription changes of all of them.
+type changeLocker interface {
+	lockChanges() (unlock func(), err error)
+}
+
+// lockChanges takes the lock of the subscription changes, in this process and, on a shared
+// store, across processes.
+func (s *subscriptions) lockChanges() (func(), error) {
+	s.writing.Lock()
+	l, ok := s.store.(changeLocker)
+	if !ok {
+		return s.writing.Unlock, nil
+	}
+	unlock, err := l.lockChanges()
+	if err != nil {
+		s.writing.Unlock()
+		return nil, err
+	}
+	return func() { unlock(); s.writing.Unlock() }, nil
 }
 
 // newSubscriptions attaches a subscription service to page: from now on every published
@@ -122,7 +144,9 @@ func (s *subscriptions) token(id string) string {
 
 // parseToken returns the subscriber id a token names, if the token is genuine.
 func (s *subscriptions) parseToken(tok string) (string, bool) {
-	raw, err := base64.RawURLEncoding.DecodeString(tok)
+	// Strict: the last character of 32 bytes has two unused bits, and a token is genuine
+	// in its own spelling only.
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(tok)
 	if err != nil || len(raw) != 32 {
 		return "", false
 	}
@@ -209,8 +233,11 @@ func (s *subscriptions) subscribe(req subscribeRequest) error {
 	if err != nil {
 		return err
 	}
-	s.writing.Lock()
-	defer s.writing.Unlock()
+	unlock, err := s.lockChanges()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	now := s.now().UTC()
 	sub, err := s.store.SubscriberByEmail(email)
 	if err != nil {
@@ -251,8 +278,11 @@ func (s *subscriptions) subscribe(req subscribeRequest) error {
 
 // confirm confirms a subscription; confirming again changes nothing.
 func (s *subscriptions) confirm(id string) (*subscriberRecord, error) {
-	s.writing.Lock()
-	defer s.writing.Unlock()
+	unlock, err := s.lockChanges()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	sub, err := s.store.Subscriber(id)
 	if err != nil || sub == nil || sub.confirmed() {
 		return sub, err
@@ -283,8 +313,11 @@ func (s *subscriptions) change(id, webhookURL string, components []string) (*sub
 	if err != nil {
 		return nil, err
 	}
-	s.writing.Lock()
-	defer s.writing.Unlock()
+	unlock, err := s.lockChanges()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if sub, err = s.store.Subscriber(id); err != nil || sub == nil {
 		return sub, err
 	}
@@ -301,8 +334,11 @@ func (s *subscriptions) change(id, webhookURL string, components []string) (*sub
 func (s *subscriptions) unsubscribe(id string) error {
 	// Under the lock that subscribe, confirm and change read and write a record under, so
 	// none of them can write back a subscription deleted meanwhile.
-	s.writing.Lock()
-	defer s.writing.Unlock()
+	unlock, err := s.lockChanges()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := s.store.DeleteSubscriber(id); err != nil {
 		return err
 	}

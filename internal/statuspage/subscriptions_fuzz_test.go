@@ -130,3 +130,28 @@ func FuzzSubscriptionLinks(f *testing.F) {
 		}
 	})
 }
+
+// The last character of a token carries two unused bits; a token spelt with them set opens
+// nothing.
+func TestATokenOpensOnlyInItsOwnSpelling(t *testing.T) {
+	fx := newSubsFixture(t, filepath.Join(t.TempDir(), "sp.db"), newSink(t), nil)
+	if err := fx.subs.subscribe(subscribeRequest{Email: "jane@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := fx.subs.store.SubscriberByEmail("jane@example.com")
+	if err != nil || sub == nil {
+		t.Fatal(sub, err)
+	}
+	good := fx.subs.token(sub.ID)
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, good[len(good)-1])
+	if id, ok := fx.subs.parseToken(good); !ok || id != sub.ID {
+		t.Fatalf("the token itself: %q, %v", id, ok)
+	}
+	for _, bits := range []int{1, 2, 3} {
+		other := good[:len(good)-1] + string(alphabet[last^bits])
+		if _, ok := fx.subs.parseToken(other); ok {
+			t.Errorf("%q, the token with unused bits %d set, is accepted", other, bits)
+		}
+	}
+}
