@@ -209,6 +209,8 @@ func (h *handler) serveWrite(w http.ResponseWriter, r *http.Request) {
 				respond(w, u, false, "", err)
 			},
 		})
+	case len(seg) == 2 && seg[0] == "maintenances":
+		h.serveMaintenance(w, r, sc, seg[1])
 	default:
 		writeError(w, &apiError{status: http.StatusNotFound, code: api.CodeNotFound,
 			message: "no such endpoint: " + r.URL.Path + " (see docs/statuspage.md for the API)"})

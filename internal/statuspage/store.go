@@ -123,6 +123,7 @@ type batch struct {
 	incidents        []*incidentRecord
 	updates          []*updateRecord
 	postmortems      []*postmortemRecord
+	maintenances     []*maintenanceRecord
 	// deleteIncidents removes incidents with their updates and post-mortems.
 	deleteIncidents []string
 }
@@ -143,7 +144,7 @@ func openStore(path string) (*boltStore, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketComponents, bucketIncidents, bucketUpdates, bucketPostmortems} {
+		for _, name := range [][]byte{bucketMeta, bucketComponents, bucketIncidents, bucketUpdates, bucketPostmortems, bucketMaintenances} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -170,6 +171,8 @@ type records struct {
 	incidents   []*incidentRecord
 	updates     []*updateRecord
 	postmortems []*postmortemRecord
+	// maintenances count in componentBytes: they belong to the page, not to an incident.
+	maintenances []*maintenanceRecord
 	// componentBytes is the stored size of the components; incidentBytes that of each
 	// incident's records (see recordSize).
 	componentBytes int64
@@ -195,6 +198,12 @@ func (s *boltStore) load() (recs records, err error) {
 		if err := forEach(tx, bucketUpdates, func(r *updateRecord, n int64) {
 			recs.updates = append(recs.updates, r)
 			recs.incidentBytes[r.IncidentID] += n
+		}); err != nil {
+			return err
+		}
+		if err := forEach(tx, bucketMaintenances, func(r *maintenanceRecord, n int64) {
+			recs.maintenances = append(recs.maintenances, r)
+			recs.componentBytes += n
 		}); err != nil {
 			return err
 		}
@@ -270,6 +279,11 @@ func (s *boltStore) commit(b batch) error {
 		}
 		for _, pm := range b.postmortems {
 			if err := put(bucketPostmortems, []byte(pm.IncidentID), pm); err != nil {
+				return err
+			}
+		}
+		for _, m := range b.maintenances {
+			if err := put(bucketMaintenances, []byte(m.ID), m); err != nil {
 				return err
 			}
 		}
