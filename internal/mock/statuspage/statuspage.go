@@ -37,7 +37,10 @@ limitations under the License.
 //     document lists no 5xx answer, and RFC 9110 defines 503 as a server "unable to handle
 //     the request", so a 503 never applies a write (a lost answer is DropNext's, or Delay's).
 //
-// The fake models realtime incidents only (investigating, identified, monitoring, resolved).
+// The fake models realtime incidents (investigating, identified, monitoring, resolved) and
+// scheduled maintenances (scheduled, in_progress, verifying, completed; scheduled.go), which
+// it never moves by itself: scheduled_auto_in_progress and scheduled_auto_completed are
+// stored and shown, and a test that sets them can see it.
 // A post-mortem holds a draft (body_draft) and, once published, the published text (body):
 // PUT .../postmortem replaces the draft and never changes what is published; publishing
 // copies the draft to body and sets published_at (again on every publish); reverting clears
@@ -116,7 +119,10 @@ type Incident struct {
 	Updates []IncidentUpdate
 	// Postmortem is the incident's post-mortem, nil if it has none.
 	Postmortem *Postmortem
-	// CreatedAt, UpdatedAt and ResolvedAt (zero while unresolved) are the fake's clock.
+	// Schedule is set for a scheduled maintenance (scheduled.go), nil for a realtime incident.
+	Schedule *Schedule
+	// CreatedAt, UpdatedAt and ResolvedAt (zero while unresolved, or until a maintenance
+	// completes) are the fake's clock.
 	CreatedAt, UpdatedAt, ResolvedAt time.Time
 }
 
@@ -371,6 +377,8 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		s.list(w, r)
 	case "getPagesPageIdIncidentsUnresolved":
 		s.listUnresolved(w, r)
+	case "getPagesPageIdIncidentsScheduled", "getPagesPageIdIncidentsUpcoming", "getPagesPageIdIncidentsActiveMaintenance":
+		s.listScheduled(w, r, rt.Operation.OperationID)
 	case "postPagesPageIdIncidents":
 		s.create(w, object(req["incident"]))
 	case "getPagesPageIdIncidentsIncidentId":
@@ -409,9 +417,9 @@ var realtime = []string{"investigating", "identified", "monitoring", "resolved"}
 
 // check applies the rules the document states in prose to an incident in a POST or PATCH,
 // returning Statuspage's 422 message or "".
-func (s *Server) check(in map[string]any, create bool) string {
+func (s *Server) check(in map[string]any, inc *Incident) string {
 	var errs []string
-	if name, ok := in["name"].(string); ok || create {
+	if name, ok := in["name"].(string); ok || inc == nil {
 		switch {
 		case strings.TrimSpace(name) == "":
 			errs = append(errs, "Name can't be blank")
@@ -422,9 +430,7 @@ func (s *Server) check(in map[string]any, create bool) string {
 	if body, ok := in["body"].(string); ok && utf8.RuneCountInString(body) > maxBodyLength {
 		errs = append(errs, fmt.Sprintf("Body is too long (maximum is %d characters)", maxBodyLength))
 	}
-	if st, ok := in["status"].(string); ok && !slices.Contains(realtime, st) {
-		errs = append(errs, "Status "+st+" is for scheduled maintenances, which the fake Statuspage does not model")
-	}
+	errs = append(errs, scheduleErrors(in, inc)...)
 	for k, v := range object(in["metadata"]) {
 		if _, ok := v.(map[string]any); !ok {
 			errs = append(errs, "Metadata values at the top level must be objects: "+k)
@@ -479,7 +485,7 @@ func (s *Server) incident(id string) *Incident {
 }
 
 func (s *Server) create(w http.ResponseWriter, in map[string]any) {
-	if msg := s.check(in, true); msg != "" {
+	if msg := s.check(in, nil); msg != "" {
 		writeError(w, http.StatusUnprocessableEntity, msg)
 		return
 	}
@@ -496,7 +502,7 @@ func (s *Server) update(w http.ResponseWriter, id string, in map[string]any) {
 		writeError(w, http.StatusNotFound, notFound)
 		return
 	}
-	if msg := s.check(in, false); msg != "" {
+	if msg := s.check(in, inc); msg != "" {
 		writeError(w, http.StatusUnprocessableEntity, msg)
 		return
 	}
@@ -532,10 +538,11 @@ func (s *Server) apply(inc *Incident, in map[string]any, now time.Time, create b
 		c := s.component(id)
 		c.Status, c.UpdatedAt = st, now
 	}
+	applySchedule(inc, in, create)
 	status, hasStatus := in["status"].(string)
 	if hasStatus {
 		inc.Status = status
-		if status == "resolved" {
+		if status == "resolved" || status == "completed" {
 			inc.ResolvedAt = now
 		} else {
 			inc.ResolvedAt = time.Time{}
@@ -612,12 +619,12 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	s.writePage(w, match, r.URL.Query().Get("page"), r.URL.Query().Get("limit"))
 }
 
-// listUnresolved is GET /incidents/unresolved: newest first, per_page rows (default 100) of
-// page page (from 1).
+// listUnresolved is GET /incidents/unresolved: the realtime incidents not resolved, newest
+// first, per_page rows (default 100) of page page (from 1).
 func (s *Server) listUnresolved(w http.ResponseWriter, r *http.Request) {
 	var match []*Incident
 	for _, inc := range slices.Backward(s.incidents) {
-		if inc.Status != "resolved" {
+		if inc.Status != "resolved" && inc.Schedule == nil {
 			match = append(match, inc)
 		}
 	}
@@ -663,6 +670,10 @@ func (inc *Incident) clone() Incident {
 		pm := *inc.Postmortem
 		c.Postmortem = &pm
 	}
+	if inc.Schedule != nil {
+		sc := *inc.Schedule
+		c.Schedule = &sc
+	}
 	return c
 }
 
@@ -690,6 +701,11 @@ func (s *Server) incidentJSON(inc *Incident) map[string]any {
 	}
 	if !inc.ResolvedAt.IsZero() {
 		m["resolved_at"] = stamp(inc.ResolvedAt)
+	}
+	if sc := inc.Schedule; sc != nil {
+		m["scheduled_for"], m["scheduled_until"] = stamp(sc.For), stamp(sc.Until)
+		m["scheduled_auto_in_progress"], m["scheduled_auto_completed"] = sc.AutoInProgress, sc.AutoCompleted
+		m["scheduled_remind_prior"] = false
 	}
 	if pm := inc.Postmortem; pm != nil && !pm.PublishedAt.IsZero() {
 		m["postmortem_body"] = pm.Body
