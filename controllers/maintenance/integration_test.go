@@ -122,7 +122,7 @@ func (h *harness) create(name string, start, end time.Duration) *v1alpha1.Mainte
 		StatusPageRef: v1alpha1.LocalReference{Name: "public"}, Title: "Database upgrade",
 		Message:    "We are upgrading the primary database. Writes may be slow for a few minutes.",
 		Components: []string{"Database"}, Notify: true,
-		Window:     v1alpha1.MaintenanceWindow{Start: metav1.NewTime(t0.Add(start)), End: metav1.NewTime(t0.Add(end))}}}
+		Window: v1alpha1.MaintenanceWindow{Start: metav1.NewTime(t0.Add(start)), End: metav1.NewTime(t0.Add(end))}}}
 	must(h.t, env.Client.Create(context.Background(), m))
 	return m
 }

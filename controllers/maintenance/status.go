@@ -49,7 +49,9 @@ const (
 func (s step) String() string { return [...]string{"Done", "Held", "Wait", "Find", "Send"}[s] }
 
 // revision names what is published: a phase and the generation whose text it carries.
-func revision(phase v1alpha1.MaintenancePhase, gen int64) string { return fmt.Sprintf("%s/%d", phase, gen) }
+func revision(phase v1alpha1.MaintenancePhase, gen int64) string {
+	return fmt.Sprintf("%s/%d", phase, gen)
+}
 
 // decide says what to do with m's publication at now, when its phase is phase. A completed
 // maintenance is done once its completion is on the page: later edits are history.
