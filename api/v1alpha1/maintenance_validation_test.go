@@ -18,11 +18,15 @@ package v1alpha1_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
 
 	. "firescope.dev/firescope/api/v1alpha1"
 )
@@ -63,5 +67,22 @@ func TestAPIServerRefusesAMaintenanceWithABadWindowOrNoComponents(t *testing.T) 
 	ok.Spec.StatusPageRef.Name = "other"
 	if err := k8s.Update(context.Background(), ok); err == nil || !strings.Contains(err.Error(), "statusPageRef cannot change") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestAPIServerAcceptsTheMaintenanceSampleOnceItsWindowIsSet(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "config", "samples", "maintenances", "postgres-upgrade.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().UTC().Add(5 * time.Minute).Truncate(time.Second)
+	doc := strings.NewReplacer("START", start.Format(time.RFC3339), "END", start.Add(5*time.Minute).Format(time.RFC3339)).Replace(string(raw))
+	u := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+		t.Fatal(err)
+	}
+	u.SetNamespace("default")
+	if err := k8s.Create(context.Background(), u); err != nil {
+		t.Fatalf("the sample is refused: %v", err)
 	}
 }
