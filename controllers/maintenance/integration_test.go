@@ -232,7 +232,9 @@ func TestALostAnswerIsAdoptedNotScheduledTwice(t *testing.T) {
 	// A start whose request never arrives is sent again, onto the same incident.
 	h.advance(5 * time.Minute)
 	fake.DropNext(1)
-	_, m = h.reconcile("db-upgrade")
+	if _, m = h.reconcile("db-upgrade"); m.Status.SendingSince == nil {
+		t.Fatalf("after a dropped request: status %+v, want the intent kept", m.Status)
+	}
 	h.advance(time.Minute)
 	_, m = h.reconcile("db-upgrade")
 	inc := fake.Incidents()[0]
