@@ -16,7 +16,8 @@ limitations under the License.
 
 // Package statuspage is an in-process fake of the Atlassian Statuspage management API v1 for
 // tests. It serves the incident endpoints a publisher uses (create, update, list, list
-// unresolved, get, edit an incident update) and the incident post-mortem endpoints (get,
+// unresolved, get, edit an incident update; list scheduled, upcoming and active maintenances)
+// and the incident post-mortem endpoints (get,
 // create or replace the draft, publish, revert, delete) and adding data to a system metric
 // (metrics.go) under /v1, as the real API does under
 // https://api.statuspage.io/v1, and answers the way Statuspage documents:
@@ -25,7 +26,8 @@ limitations under the License.
 //   - 400 for a request that does not match Atlassian's OpenAPI document, which the fake
 //     embeds and checks every request against (Invalid lists the failures);
 //   - 422 for what the document states in prose: an unknown component id, a blank or too
-//     long name, a body over 25000 characters, metadata whose top-level values are not objects;
+//     long name, a body over 25000 characters, metadata whose top-level values are not objects,
+//     a maintenance without its window or one status of the other kind of incident;
 //   - 404 for another page, an unknown incident or incident update, a post-mortem an incident
 //     does not have (GET, DELETE, revert), or a path not in the document; 501 for operations
 //     in the document the fake does not model;
