@@ -42,7 +42,7 @@ func TestSubscribersHearOfEachNotifiedMaintenanceStatusOnce(t *testing.T) {
 		{Status: api.MaintenanceScheduled, Body: "Writes may be slow. (Corrected.)", Notify: true}, // an edit notifies nobody
 		{Status: api.MaintenanceInProgress, Body: "The upgrade is under way.", Notify: true},
 		{Status: api.MaintenanceInProgress, Body: "The upgrade is under way.", Notify: true}, // a replay
-		{Status: api.MaintenanceCompleted, Body: "Done."},                                   // without notify
+		{Status: api.MaintenanceCompleted, Body: "Done."},                                    // without notify
 	} {
 		req.Name, req.ScheduledFor, req.ScheduledUntil, req.Components = "Database upgrade", from, from.Add(time.Hour), []string{"db"}
 		if _, _, err := f.page.PutMaintenance("mw-1", req); err != nil {
