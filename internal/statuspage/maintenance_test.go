@@ -17,9 +17,11 @@ limitations under the License.
 package statuspage
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -241,5 +243,27 @@ func TestAMaintenanceSurvivesReopeningTheStore(t *testing.T) {
 	}
 	if _, created, err := q.PutMaintenance("mw-1", req); err != nil || created {
 		t.Errorf("replay after reopening: created %v, %v", created, err)
+	}
+}
+
+func TestTheExportHoldsTheMaintenanceNoticeAndDocuments(t *testing.T) {
+	s := newTestServer(t)
+	s.mustPut(t, "/api/v1/components/db", `{"name":"Database"}`)
+	s.mustPut(t, "/api/v1/maintenances/mw-1", maintenanceBody("in_progress", "The upgrade is under way.", s.clock.Now(), "db"))
+	dir := t.TempDir()
+	if _, err := s.page.Export(dir); err != nil {
+		t.Fatal(err)
+	}
+	for file, path := range map[string]string{"index.html": "/", "api/v2/summary.json": "/api/v2/summary.json",
+		"api/v2/scheduled-maintenances.json":          "/api/v2/scheduled-maintenances.json",
+		"api/v2/scheduled-maintenances/upcoming.json": "/api/v2/scheduled-maintenances/upcoming.json",
+		"api/v2/scheduled-maintenances/active.json":   "/api/v2/scheduled-maintenances/active.json"} {
+		got, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil || !bytes.Equal(got, s.get(t, path).body) {
+			t.Errorf("%s is not what the server answers at %s: %v", file, path, err)
+		}
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "api/v2/scheduled-maintenances/active.json")); !bytes.Contains(got, []byte("The upgrade is under way.")) {
+		t.Errorf("active.json lacks the maintenance: %s", got)
 	}
 }
