@@ -242,6 +242,11 @@ func (m *Maintenance) Covers(components []string, now time.Time) bool {
 	return true
 }
 
+// FinalizerCompleteMaintenance is on a Maintenance the status page may show: deleting it
+// first completes it there (a scheduled one as cancelled), so that no page keeps announcing
+// work that is no longer planned.
+const FinalizerCompleteMaintenance = "firescope.dev/complete-maintenance"
+
 // Condition reasons and Events of a Maintenance. The Published condition type is
 // ConditionPublished, with the StatusUpdate's reasons Published, Pending, Retrying,
 // Rejected and NeedsAttention.

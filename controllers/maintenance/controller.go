@@ -29,6 +29,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -61,7 +62,7 @@ type Reconciler struct {
 	Clock     clock.PassiveClock
 }
 
-// +kubebuilder:rbac:groups=firescope.dev,resources=maintenances,verbs=get;list;watch
+// +kubebuilder:rbac:groups=firescope.dev,resources=maintenances,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=firescope.dev,resources=maintenances/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=firescope.dev,resources=statuspages,verbs=get;list;watch
 
@@ -74,9 +75,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Get(ctx, req.NamespacedName, m); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if !m.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, nil
-	}
 	if m.Status.SendingSince != nil {
 		// The cache may still show the intent of a call that since succeeded; only the API
 		// server can say whether an outcome is really unknown.
@@ -84,8 +82,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
 	}
-	last := m.DeepCopy()
 	now := r.Clock.Now()
+	if !m.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, m, now)
+	}
+	if !controllerutil.ContainsFinalizer(m, v1alpha1.FinalizerCompleteMaintenance) {
+		// Before anything reaches the page, so that deleting the Maintenance takes it off.
+		before := m.DeepCopy()
+		controllerutil.AddFinalizer(m, v1alpha1.FinalizerCompleteMaintenance)
+		if err := r.Patch(ctx, m, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	last := m.DeepCopy()
 	m.Status.Phase = m.PhaseAt(now)
 	res, err := r.publication(ctx, m, last, now)
 	if err == nil {

@@ -27,6 +27,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -34,6 +35,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -71,7 +73,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-var t0 = time.Date(2026, 12, 3, 21, 55, 0, 0, time.UTC)
+// t0 is near the API server's clock, which stamps deletionTimestamp: the controller compares
+// its own clock with that.
+var t0 = time.Now().UTC().Truncate(time.Second)
 
 type harness struct {
 	t     *testing.T
@@ -365,4 +369,65 @@ func wantEvents(t *testing.T, ns, reason string, n int) {
 		}
 		return nil
 	})
+}
+
+func TestDeletingAMaintenanceTakesItOffThePageFirst(t *testing.T) {
+	fake := statuspage.New()
+	t.Cleanup(fake.Close)
+	fake.AddComponent("db0000000001", "Database")
+	h := newHarness(t, v1alpha1.ProviderStatuspage, fake.URL, statuspage.APIKey, "db0000000001")
+	ctx := context.Background()
+	m := h.create("db-upgrade", 5*time.Minute, 65*time.Minute)
+	if _, m = h.reconcile("db-upgrade"); !slices.Contains(m.Finalizers, v1alpha1.FinalizerCompleteMaintenance) || m.Status.PublishedPhase != v1alpha1.MaintenanceScheduled {
+		t.Fatalf("finalizers %v, status %+v", m.Finalizers, m.Status)
+	}
+	must(t, env.Client.Delete(ctx, m))
+	if _, err := h.r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(m)}); err != nil {
+		t.Fatal(err)
+	}
+	inc := fake.Incidents()[0]
+	if inc.Status != "completed" || inc.Updates[len(inc.Updates)-1].Body != "The scheduled maintenance has been cancelled." {
+		t.Fatalf("on Statuspage after the deletion: %s, %q", inc.Status, inc.Updates[len(inc.Updates)-1].Body)
+	}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(m), &v1alpha1.Maintenance{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("the Maintenance is still there: %v", err)
+	}
+
+	// One the page never showed goes at once, with no call.
+	unmapped := h.create("api-upgrade", 5*time.Minute, 65*time.Minute)
+	unmapped.Spec.Components = []string{"API"}
+	must(t, env.Client.Update(ctx, unmapped))
+	h.reconcile("api-upgrade")
+	requests := len(fake.Requests())
+	must(t, env.Client.Delete(ctx, unmapped))
+	if _, err := h.r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(unmapped)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(unmapped), &v1alpha1.Maintenance{}); !apierrors.IsNotFound(err) || len(fake.Requests()) != requests {
+		t.Fatalf("an unpublished Maintenance: %v after %d requests", err, len(fake.Requests())-requests)
+	}
+}
+
+func TestADeletionWaitsForAPageThatIsDownOnlySoLong(t *testing.T) {
+	fake := statuspage.New()
+	t.Cleanup(fake.Close)
+	fake.AddComponent("db0000000001", "Database")
+	h := newHarness(t, v1alpha1.ProviderStatuspage, fake.URL, statuspage.APIKey, "db0000000001")
+	ctx := context.Background()
+	m := h.create("db-upgrade", -time.Minute, time.Hour)
+	h.reconcile("db-upgrade")
+	must(t, env.Client.Delete(ctx, m))
+	fake.FailNext(100, http.StatusServiceUnavailable, 0)
+	wait, m := h.reconcile("db-upgrade")
+	if wait <= 0 || !slices.Contains(m.Finalizers, v1alpha1.FinalizerCompleteMaintenance) || published(m) != "False/Retrying" {
+		t.Fatalf("with the page down: requeue %s, finalizers %v, status %+v", wait, m.Finalizers, m.Status)
+	}
+	h.advance(20 * time.Minute)
+	if _, err := h.r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(m)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(m), &v1alpha1.Maintenance{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("still there after the grace: %v", err)
+	}
+	wantEvents(t, h.ns, v1alpha1.EventMaintenancePublishFailed, 1)
 }

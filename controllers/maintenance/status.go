@@ -157,6 +157,9 @@ func body(m *v1alpha1.Maintenance, phase v1alpha1.MaintenancePhase) string {
 	case v1alpha1.MaintenanceInProgress:
 		return "The scheduled maintenance is in progress.\n\n" + m.Spec.Message
 	case v1alpha1.MaintenanceCompleted:
+		if !m.DeletionTimestamp.IsZero() && m.Status.PublishedPhase == v1alpha1.MaintenanceScheduled {
+			return "The scheduled maintenance has been cancelled."
+		}
 		return "The scheduled maintenance has been completed."
 	}
 	return m.Spec.Message
