@@ -377,10 +377,11 @@ func TestDeletingAMaintenanceTakesItOffThePageFirst(t *testing.T) {
 	fake.AddComponent("db0000000001", "Database")
 	h := newHarness(t, v1alpha1.ProviderStatuspage, fake.URL, statuspage.APIKey, "db0000000001")
 	ctx := context.Background()
-	m := h.create("db-upgrade", 5*time.Minute, 65*time.Minute)
-	if _, m = h.reconcile("db-upgrade"); !slices.Contains(m.Finalizers, v1alpha1.FinalizerCompleteMaintenance) || m.Status.PublishedPhase != v1alpha1.MaintenanceScheduled {
+	h.create("db-upgrade", 5*time.Minute, 65*time.Minute)
+	if _, m := h.reconcile("db-upgrade"); !slices.Contains(m.Finalizers, v1alpha1.FinalizerCompleteMaintenance) || m.Status.PublishedPhase != v1alpha1.MaintenanceScheduled {
 		t.Fatalf("finalizers %v, status %+v", m.Finalizers, m.Status)
 	}
+	m := &v1alpha1.Maintenance{ObjectMeta: metav1.ObjectMeta{Name: "db-upgrade", Namespace: h.ns}}
 	must(t, env.Client.Delete(ctx, m))
 	if _, err := h.r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(m)}); err != nil {
 		t.Fatal(err)
