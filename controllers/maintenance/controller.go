@@ -18,7 +18,8 @@ limitations under the License.
 // Scheduled to InProgress to Completed at its window's edges, waking exactly at the next
 // edge (no polling), and publishes each phase once to the StatusPage the Maintenance names:
 // Atlassian Statuspage as a scheduled incident, the Firescope status page through its
-// maintenance endpoint, a webhook as one delivery per phase.
+// maintenance endpoint, a webhook as one delivery per phase. A deleted Maintenance is
+// completed on the page before it goes.
 package maintenance
 
 import (
@@ -67,7 +68,8 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=firescope.dev,resources=statuspages,verbs=get;list;watch
 
 // Reconcile moves the Maintenance in req to the phase its window gives it now and publishes
-// that phase: it computes the phase, publishes it (recording the intent in a status write of
+// that phase: it puts on the finalizer that completes a deleted Maintenance on the page
+// (finalize.go), computes the phase, publishes it (recording the intent in a status write of
 // its own before any call that is not safe to repeat), stores the status in one patch, and
 // requeues at the sooner of the next window edge and the next attempt.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
