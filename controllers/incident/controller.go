@@ -133,7 +133,11 @@ func (r *Reconciler) inputs(ctx context.Context, inc *v1alpha1.Incident) (inputs
 	if err != nil {
 		return inputs{}, err
 	}
-	return inputs{policy: policy, updates: updates, by: attribution.Verified(r.Attribution, inc)}, nil
+	maintenances, err := r.maintenancesOf(ctx, inc)
+	if err != nil {
+		return inputs{}, err
+	}
+	return inputs{policy: policy, updates: updates, by: attribution.Verified(r.Attribution, inc), maintenances: maintenances}, nil
 }
 
 func (r *Reconciler) wasDelivered(id string) bool {

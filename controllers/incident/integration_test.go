@@ -328,7 +328,7 @@ func freshCache(t *testing.T, e *testenv.Env) client.Client {
 	}
 	go func() { _ = c.Start(ctx) }()
 	// Informers start on first use: ask for every kind the reconcile reads, then wait.
-	for _, o := range []client.Object{&v1alpha1.Incident{}, &v1alpha1.ResponsePolicy{}, &v1alpha1.StatusUpdate{}} {
+	for _, o := range []client.Object{&v1alpha1.Incident{}, &v1alpha1.ResponsePolicy{}, &v1alpha1.StatusUpdate{}, &v1alpha1.Maintenance{}} {
 		if _, err := c.GetInformer(ctx, o); err != nil {
 			t.Fatal(err)
 		}

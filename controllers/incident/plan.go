@@ -30,6 +30,8 @@ type inputs struct {
 	updates []v1alpha1.StatusUpdate
 	// by is who changed each tracked field, as the webhook signed it; nil when unverified.
 	by map[string]string
+	// maintenances are the Maintenances of the Incident's namespace (suppressPaging).
+	maintenances []v1alpha1.Maintenance
 }
 
 // planned is what one reconcile records and delivers.
@@ -57,8 +59,8 @@ type planned struct {
 //  3. turn what changed in the spec into timeline facts (recordChanges);
 //  4. run the IC's checklist, as reminders due now (checklist);
 //  5. derive the conditions and observedGeneration;
-//  6. enqueue the announcements and pages of the new facts, and claim those due (enqueue,
-//     claimDue).
+//  6. enqueue the announcements and pages of the new facts, hold back the pages a Maintenance
+//     in progress covers, and claim those due (enqueue, suppressPaging, claimDue).
 func plan(inc *v1alpha1.Incident, in inputs, now time.Time, delivered func(id string) bool) planned {
 	p := planned{cadence: cadenceOf(in.policy)}
 	p.unknown, p.settled = recoverOutbox(inc, delivered)
@@ -70,6 +72,7 @@ func plan(inc *v1alpha1.Incident, in inputs, now time.Time, delivered func(id st
 	setConditions(inc, in.policy, p.cadence, now)
 	inc.Status.ObservedGeneration = inc.Generation
 	enqueue(inc, p.facts, in.policy)
+	p.facts = append(p.facts, suppressPaging(inc, in.maintenances, now)...)
 	claimed, outboxWait := claimDue(inc, now)
 	p.claimed, p.wait = claimed, minPositive(wait, outboxWait)
 	return p

@@ -39,6 +39,7 @@ import (
 	"firescope.dev/firescope/controllers/drill"
 	"firescope.dev/firescope/controllers/health"
 	"firescope.dev/firescope/controllers/incident"
+	"firescope.dev/firescope/controllers/maintenance"
 	"firescope.dev/firescope/controllers/postmortem"
 	"firescope.dev/firescope/controllers/statusupdate"
 	fsadmission "firescope.dev/firescope/internal/admission"
@@ -152,6 +153,15 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		Providers: &statusupdate.SecretProviders{Secrets: mgr.GetAPIReader(), HTTP: httpClient, Limits: limits},
 		Clock:     clk,
 	}).SetupWithManager(context.Background(), mgr); err != nil {
+		return err
+	}
+	if err := (&maintenance.Reconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  &eventrecord.Recorder{Client: mgr.GetClient(), Controller: ReportingController},
+		Providers: &statusupdate.SecretProviders{Secrets: mgr.GetAPIReader(), HTTP: httpClient, Limits: limits},
+		Clock:     clk,
+	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if err := (&health.Reconciler{

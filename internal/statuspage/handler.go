@@ -212,6 +212,8 @@ func (h *handler) serveWrite(w http.ResponseWriter, r *http.Request) {
 		})
 	case seg[0] == "metrics" && len(seg) <= 2:
 		h.serveMetrics(w, r, sc, seg[1:])
+	case len(seg) == 2 && seg[0] == "maintenances":
+		h.serveMaintenance(w, r, sc, seg[1])
 	default:
 		writeError(w, &apiError{status: http.StatusNotFound, code: api.CodeNotFound,
 			message: "no such endpoint: " + r.URL.Path + " (see docs/statuspage.md for the API)"})

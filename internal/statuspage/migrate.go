@@ -158,6 +158,9 @@ func (fc *fileCopy) keys() map[string]map[string]bool {
 	for _, m := range fc.recs.metrics {
 		add(bucketMetrics, m.ID)
 	}
+	for _, m := range fc.recs.maintenances {
+		add(bucketMaintenances, m.ID)
+	}
 	for _, s := range fc.subs {
 		add(bucketSubscribers, s.ID)
 	}
@@ -231,6 +234,9 @@ func (fc *fileCopy) copyInto(ctx context.Context, tx pgx.Tx) (int64, error) {
 	}
 	for _, m := range fc.recs.metrics {
 		errs = append(errs, put(bucketMetrics, m.ID, m))
+	}
+	for _, m := range fc.recs.maintenances {
+		errs = append(errs, put(bucketMaintenances, m.ID, m))
 	}
 	for _, r := range fc.history {
 		if !keys[string(bucketComponents)][r.component] {

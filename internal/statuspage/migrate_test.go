@@ -67,6 +67,10 @@ func TestMigrateCopiesAFileIntoPostgresOnceAndTheReplicasServeTheSamePage(t *tes
 	if _, _, err := p.PutMetric("availability", availability); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := p.PutMaintenance("db-upgrade", api.MaintenanceRequest{Name: "Database upgrade", Body: "Writes pause for a minute.",
+		Status: api.MaintenanceScheduled, ScheduledFor: clock.Now().Add(24 * time.Hour), ScheduledUntil: clock.Now().Add(25 * time.Hour), Components: []string{"db"}}); err != nil {
+		t.Fatal(err)
+	}
 	subs, err := newBoltSubscribers(p.boltDB())
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +89,7 @@ func TestMigrateCopiesAFileIntoPostgresOnceAndTheReplicasServeTheSamePage(t *tes
 	if err != nil {
 		t.Fatal(err)
 	}
-	paths := []string{"/", "/api/v2/summary.json", "/history", "/history.atom", "/api/v2/metrics.json"}
+	paths := []string{"/", "/api/v2/summary.json", "/history", "/history.atom", "/api/v2/metrics.json", "/api/v2/scheduled-maintenances.json"}
 	want := routes(p, paths...)
 	pg := startPostgres(t)
 	log := slog.New(slog.DiscardHandler)
@@ -101,7 +105,7 @@ func TestMigrateCopiesAFileIntoPostgresOnceAndTheReplicasServeTheSamePage(t *tes
 			t.Fatal(err)
 		}
 	}
-	for kind, n := range map[string]int{"components": 2, "incidents": 1, "updates": 2, "postmortems": 1, "metrics": 1} {
+	for kind, n := range map[string]int{"components": 2, "incidents": 1, "updates": 2, "postmortems": 1, "metrics": 1, "maintenances": 1} {
 		if got := countRows(t, pg.URL(), kind); got != n {
 			t.Errorf("after two copies the database holds %d %s, want %d", got, kind, n)
 		}

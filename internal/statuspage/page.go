@@ -66,8 +66,10 @@ type Page struct {
 	mu         sync.Mutex
 	components map[string]*componentRecord
 	incidents  map[string]*incidentState
-	seq        uint64
-	updatedAt  time.Time
+	// maintenances are the scheduled maintenances by id (maintenance.go).
+	maintenances map[string]*maintenanceRecord
+	seq          uint64
+	updatedAt    time.Time
 	// storedBytes is the stored size of every record, incidentBytes that of each
 	// incident's records: what api.MaxStoredBytes and api.MaxIncidentBytes bound.
 	storedBytes   int64
@@ -185,7 +187,8 @@ func openPage(s store, where string, info PageInfo, now func() time.Time) (*Page
 	nonce := make([]byte, 6)
 	_, _ = rand.Read(nonce)
 	p := &Page{info: info, now: now, store: s, components: map[string]*componentRecord{}, incidents: map[string]*incidentState{},
-		renderSlots: make(chan struct{}, incidentRenderSlots), etagBase: hex.EncodeToString(nonce),
+		maintenances: map[string]*maintenanceRecord{},
+		renderSlots:  make(chan struct{}, incidentRenderSlots), etagBase: hex.EncodeToString(nonce),
 		limits: limits{incidents: api.MaxIncidents, incidentBytes: api.MaxIncidentBytes, storedBytes: api.MaxStoredBytes}}
 	recs, err := s.load()
 	if err != nil {
@@ -204,6 +207,10 @@ func openPage(s store, where string, info PageInfo, now func() time.Time) (*Page
 	for _, r := range recs.incidents {
 		p.incidents[r.ID] = newIncidentState(r)
 		p.touch(r.UpdatedAt)
+	}
+	for _, m := range recs.maintenances {
+		p.maintenances[m.ID] = m
+		p.touch(m.UpdatedAt)
 	}
 	for _, u := range recs.updates {
 		inc := p.incidents[u.IncidentID]
@@ -683,6 +690,12 @@ func (p *Page) growth(b batch) (total int64, byIncident map[string]int64) {
 		add(pm.IncidentID, sizeOf([]byte(pm.IncidentID), pm))
 		if inc := p.incidents[pm.IncidentID]; inc != nil && inc.postmortem != nil {
 			add(pm.IncidentID, -sizeOf([]byte(pm.IncidentID), inc.postmortem))
+		}
+	}
+	for _, m := range b.maintenances {
+		add("", sizeOf([]byte(m.ID), m))
+		if old := p.maintenances[m.ID]; old != nil {
+			add("", -sizeOf([]byte(m.ID), old))
 		}
 	}
 	for _, id := range b.deleteIncidents {

@@ -104,6 +104,10 @@ func (p *Page) applyChanges(ch changes) {
 			p.seq = max(p.seq, u.Seq)
 			changed[u.IncidentID] = true
 		}
+		for _, m := range b.maintenances {
+			p.maintenances[m.ID] = m
+			p.touch(m.UpdatedAt)
+		}
 		for _, pm := range b.postmortems {
 			if inc := p.incidents[pm.IncidentID]; inc != nil {
 				inc.postmortem = pm
@@ -119,5 +123,5 @@ func (p *Page) applyChanges(ch changes) {
 }
 
 func (b *batch) empty() bool {
-	return len(b.components)+len(b.deleteComponents)+len(b.incidents)+len(b.updates)+len(b.postmortems)+len(b.deleteIncidents)+len(b.metrics)+len(b.deleteMetrics) == 0
+	return len(b.components)+len(b.deleteComponents)+len(b.incidents)+len(b.updates)+len(b.postmortems)+len(b.deleteIncidents)+len(b.maintenances)+len(b.metrics)+len(b.deleteMetrics) == 0
 }

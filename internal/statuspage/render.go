@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -82,7 +83,7 @@ func mustRead(name string) string {
 }
 
 func parseTemplates() map[string]*template.Template {
-	base := template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/metrics.html"))
+	base := template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/metrics.html", "templates/maintenance.html"))
 	out := map[string]*template.Template{}
 	for _, name := range []string{"index", "incident", "history", "notfound"} {
 		out[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, "templates/"+name+".html"))
@@ -192,10 +193,12 @@ type indexView struct {
 	Overall overallView
 	Active  []incidentView
 	// MoreActive counts the open incidents that did not fit in the list.
-	MoreActive  int
-	Components  []componentView
-	Past        []dayView
-	MoreHistory bool
+	MoreActive int
+	Components []componentView
+	// Maintenances are those not completed, for the notice.
+	Maintenances []maintenanceView
+	Past         []dayView
+	MoreHistory  bool
 }
 
 type incidentPageView struct {
@@ -222,6 +225,10 @@ var statusText = map[string]string{
 	string(api.PartialOutage):       "Partial outage",
 	string(api.MajorOutage):         "Major outage",
 	string(api.UnderMaintenance):    "Under maintenance",
+	// A scheduled maintenance's statuses.
+	string(api.MaintenanceScheduled):  "Scheduled",
+	string(api.MaintenanceInProgress): "In progress",
+	string(api.MaintenanceCompleted):  "Completed",
 }
 
 // changeText is statusText as it reads after a component's name.
@@ -238,6 +245,7 @@ var impactText = map[string]string{
 	string(api.ImpactMinor):    "Minor impact",
 	string(api.ImpactMajor):    "Major impact",
 	string(api.ImpactCritical): "Critical impact",
+	"maintenance":              "Planned maintenance",
 }
 
 // render builds a new snapshot: the front page, history, JSON and feed, and a frozen copy of
@@ -259,7 +267,7 @@ func (p *Page) render(changed map[string]bool, all bool) {
 	}
 	html := func(body []byte) *resource { return p.htmlResource(body, 200) }
 	jsonRes := func(body []byte) *resource { return jsonResource(body, p.info.CacheMaxAge) }
-	comps := p.sortedComponents()
+	comps := p.underMaintenance(p.sortedComponents())
 	incs := make([]*publicIncident, 0, len(p.incidents))
 	pages := make(map[string]*publicIncident, len(p.incidents))
 	for _, inc := range p.incidents {
@@ -288,7 +296,7 @@ func (p *Page) render(changed map[string]bool, all bool) {
 
 	site := p.site(p.updatedAt)
 	idx := indexView{Title: p.info.Name, Site: site, Overall: overallView{roll, roll.Indicator},
-		MoreActive: len(open) - len(shownOpen), MoreHistory: len(resolved) > pastOnFrontPage}
+		MoreActive: len(open) - len(shownOpen), MoreHistory: len(resolved) > pastOnFrontPage, Maintenances: p.maintenanceViews()}
 	if roll.Indicator == "none" && roll.Description != "All Systems Operational" {
 		idx.Overall.Class = "maintenance"
 	}
@@ -479,14 +487,16 @@ func (p *Page) renderV2(comps []*componentRecord, recent, open []*publicIncident
 	for _, inc := range recent {
 		v2recent = append(v2recent, p.v2Incident(inc))
 	}
-	return map[string][]byte{
+	docs, maintenances := p.maintenanceDocs(page, comps)
+	maps.Copy(docs, map[string][]byte{
 		"/api/v2/status.json": marshalJSON(v2StatusDoc{Page: page, Status: status}),
 		"/api/v2/summary.json": marshalJSON(v2SummaryDoc{Page: page, Components: v2comps, Incidents: v2open,
-			ScheduledMaintenances: []v2Incident{}, Status: status}),
+			ScheduledMaintenances: maintenances, Status: status}),
 		"/api/v2/components.json":           marshalJSON(v2ComponentsDoc{Page: page, Components: v2comps}),
 		"/api/v2/incidents.json":            marshalJSON(v2IncidentsDoc{Page: page, Incidents: v2recent}),
 		"/api/v2/incidents/unresolved.json": marshalJSON(v2IncidentsDoc{Page: page, Incidents: v2open}),
-	}
+	})
+	return docs
 }
 
 func (p *Page) v2Component(c *componentRecord) v2Component {

@@ -124,6 +124,7 @@ type batch struct {
 	incidents        []*incidentRecord
 	updates          []*updateRecord
 	postmortems      []*postmortemRecord
+	maintenances     []*maintenanceRecord
 	// deleteIncidents removes incidents with their updates and post-mortems.
 	deleteIncidents []string
 	metrics         []*metricRecord
@@ -149,7 +150,7 @@ func openStore(path string) (*boltStore, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketComponents, bucketIncidents, bucketUpdates, bucketPostmortems, bucketMetrics} {
+		for _, name := range [][]byte{bucketMeta, bucketComponents, bucketIncidents, bucketUpdates, bucketPostmortems, bucketMetrics, bucketMaintenances} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -176,6 +177,8 @@ type records struct {
 	incidents   []*incidentRecord
 	updates     []*updateRecord
 	postmortems []*postmortemRecord
+	// maintenances count in componentBytes: they belong to the page, not to an incident.
+	maintenances []*maintenanceRecord
 	// componentBytes is the stored size of the components; incidentBytes that of each
 	// incident's records (see recordSize).
 	componentBytes int64
@@ -203,6 +206,12 @@ func (s *boltStore) load() (recs records, err error) {
 		if err := forEach(tx, bucketUpdates, func(r *updateRecord, n int64) {
 			recs.updates = append(recs.updates, r)
 			recs.incidentBytes[r.IncidentID] += n
+		}); err != nil {
+			return err
+		}
+		if err := forEach(tx, bucketMaintenances, func(r *maintenanceRecord, n int64) {
+			recs.maintenances = append(recs.maintenances, r)
+			recs.componentBytes += n
 		}); err != nil {
 			return err
 		}
@@ -284,6 +293,11 @@ func (s *boltStore) commit(b batch) error {
 		}
 		for _, pm := range b.postmortems {
 			if err := put(bucketPostmortems, []byte(pm.IncidentID), pm); err != nil {
+				return err
+			}
+		}
+		for _, m := range b.maintenances {
+			if err := put(bucketMaintenances, []byte(m.ID), m); err != nil {
 				return err
 			}
 		}

@@ -217,6 +217,11 @@ func (s *postgresStore) load() (recs records, err error) {
 				recs.metrics = append(recs.metrics, r)
 				recs.metricBytes += n
 				return err
+			case string(bucketMaintenances):
+				r, err := decode[maintenanceRecord](kind, key, data)
+				recs.maintenances = append(recs.maintenances, r)
+				recs.componentBytes += n
+				return err
 			}
 			return fmt.Errorf("record %s/%s: unknown kind", kind, key)
 		})
@@ -301,6 +306,10 @@ func changesSince(ctx context.Context, tx pgx.Tx, rev int64) (ch changes, err er
 			var r *metricRecord
 			r, err = decode[metricRecord](kind, key, data)
 			b.metrics = append(b.metrics, r)
+		case string(bucketMaintenances):
+			var r *maintenanceRecord
+			r, err = decode[maintenanceRecord](kind, key, data)
+			b.maintenances = append(b.maintenances, r)
 		}
 		return err
 	})
@@ -381,6 +390,11 @@ func (s *postgresStore) commit(b batch) error {
 	}
 	for _, pm := range b.postmortems {
 		if err := put(bucketPostmortems, pm.IncidentID, pm); err != nil {
+			return err
+		}
+	}
+	for _, m := range b.maintenances {
+		if err := put(bucketMaintenances, m.ID, m); err != nil {
 			return err
 		}
 	}

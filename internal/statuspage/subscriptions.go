@@ -408,6 +408,7 @@ func (p *Page) notifiableEvents(since time.Time) []*eventRecord {
 			out = append(out, p.postmortemEvent(inc, pm))
 		}
 	}
+	out = append(out, p.maintenanceEvents(since)...)
 	slices.SortFunc(out, func(a, b *eventRecord) int { return a.At.Compare(b.At) })
 	return out
 }

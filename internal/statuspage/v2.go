@@ -118,11 +118,11 @@ type v2StatusDoc struct {
 }
 
 type v2SummaryDoc struct {
-	Page                  v2Page        `json:"page"`
-	Components            []v2Component `json:"components"`
-	Incidents             []v2Incident  `json:"incidents"`
-	ScheduledMaintenances []v2Incident  `json:"scheduled_maintenances"`
-	Status                v2Status      `json:"status"`
+	Page                  v2Page          `json:"page"`
+	Components            []v2Component   `json:"components"`
+	Incidents             []v2Incident    `json:"incidents"`
+	ScheduledMaintenances []v2Maintenance `json:"scheduled_maintenances"`
+	Status                v2Status        `json:"status"`
 }
 
 type v2ComponentsDoc struct {

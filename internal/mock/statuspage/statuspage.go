@@ -16,7 +16,8 @@ limitations under the License.
 
 // Package statuspage is an in-process fake of the Atlassian Statuspage management API v1 for
 // tests. It serves the incident endpoints a publisher uses (create, update, list, list
-// unresolved, get, edit an incident update) and the incident post-mortem endpoints (get,
+// unresolved, get, edit an incident update; list scheduled, upcoming and active maintenances)
+// and the incident post-mortem endpoints (get,
 // create or replace the draft, publish, revert, delete) and adding data to a system metric
 // (metrics.go) under /v1, as the real API does under
 // https://api.statuspage.io/v1, and answers the way Statuspage documents:
@@ -25,7 +26,8 @@ limitations under the License.
 //   - 400 for a request that does not match Atlassian's OpenAPI document, which the fake
 //     embeds and checks every request against (Invalid lists the failures);
 //   - 422 for what the document states in prose: an unknown component id, a blank or too
-//     long name, a body over 25000 characters, metadata whose top-level values are not objects;
+//     long name, a body over 25000 characters, metadata whose top-level values are not objects,
+//     a maintenance without its window or one status of the other kind of incident;
 //   - 404 for another page, an unknown incident or incident update, a post-mortem an incident
 //     does not have (GET, DELETE, revert), or a path not in the document; 501 for operations
 //     in the document the fake does not model;
@@ -37,7 +39,10 @@ limitations under the License.
 //     document lists no 5xx answer, and RFC 9110 defines 503 as a server "unable to handle
 //     the request", so a 503 never applies a write (a lost answer is DropNext's, or Delay's).
 //
-// The fake models realtime incidents only (investigating, identified, monitoring, resolved).
+// The fake models realtime incidents (investigating, identified, monitoring, resolved) and
+// scheduled maintenances (scheduled, in_progress, verifying, completed; scheduled.go), which
+// it never moves by itself: scheduled_auto_in_progress and scheduled_auto_completed are
+// stored and shown, and a test that sets them can see it.
 // A post-mortem holds a draft (body_draft) and, once published, the published text (body):
 // PUT .../postmortem replaces the draft and never changes what is published; publishing
 // copies the draft to body and sets published_at (again on every publish); reverting clears
@@ -116,7 +121,10 @@ type Incident struct {
 	Updates []IncidentUpdate
 	// Postmortem is the incident's post-mortem, nil if it has none.
 	Postmortem *Postmortem
-	// CreatedAt, UpdatedAt and ResolvedAt (zero while unresolved) are the fake's clock.
+	// Schedule is set for a scheduled maintenance (scheduled.go), nil for a realtime incident.
+	Schedule *Schedule
+	// CreatedAt, UpdatedAt and ResolvedAt (zero while unresolved, or until a maintenance
+	// completes) are the fake's clock.
 	CreatedAt, UpdatedAt, ResolvedAt time.Time
 }
 
@@ -371,6 +379,8 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		s.list(w, r)
 	case "getPagesPageIdIncidentsUnresolved":
 		s.listUnresolved(w, r)
+	case "getPagesPageIdIncidentsScheduled", "getPagesPageIdIncidentsUpcoming", "getPagesPageIdIncidentsActiveMaintenance":
+		s.listScheduled(w, r, rt.Operation.OperationID)
 	case "postPagesPageIdIncidents":
 		s.create(w, object(req["incident"]))
 	case "getPagesPageIdIncidentsIncidentId":
@@ -409,9 +419,9 @@ var realtime = []string{"investigating", "identified", "monitoring", "resolved"}
 
 // check applies the rules the document states in prose to an incident in a POST or PATCH,
 // returning Statuspage's 422 message or "".
-func (s *Server) check(in map[string]any, create bool) string {
+func (s *Server) check(in map[string]any, inc *Incident) string {
 	var errs []string
-	if name, ok := in["name"].(string); ok || create {
+	if name, ok := in["name"].(string); ok || inc == nil {
 		switch {
 		case strings.TrimSpace(name) == "":
 			errs = append(errs, "Name can't be blank")
@@ -422,9 +432,7 @@ func (s *Server) check(in map[string]any, create bool) string {
 	if body, ok := in["body"].(string); ok && utf8.RuneCountInString(body) > maxBodyLength {
 		errs = append(errs, fmt.Sprintf("Body is too long (maximum is %d characters)", maxBodyLength))
 	}
-	if st, ok := in["status"].(string); ok && !slices.Contains(realtime, st) {
-		errs = append(errs, "Status "+st+" is for scheduled maintenances, which the fake Statuspage does not model")
-	}
+	errs = append(errs, scheduleErrors(in, inc)...)
 	for k, v := range object(in["metadata"]) {
 		if _, ok := v.(map[string]any); !ok {
 			errs = append(errs, "Metadata values at the top level must be objects: "+k)
@@ -479,7 +487,7 @@ func (s *Server) incident(id string) *Incident {
 }
 
 func (s *Server) create(w http.ResponseWriter, in map[string]any) {
-	if msg := s.check(in, true); msg != "" {
+	if msg := s.check(in, nil); msg != "" {
 		writeError(w, http.StatusUnprocessableEntity, msg)
 		return
 	}
@@ -496,7 +504,7 @@ func (s *Server) update(w http.ResponseWriter, id string, in map[string]any) {
 		writeError(w, http.StatusNotFound, notFound)
 		return
 	}
-	if msg := s.check(in, false); msg != "" {
+	if msg := s.check(in, inc); msg != "" {
 		writeError(w, http.StatusUnprocessableEntity, msg)
 		return
 	}
@@ -532,10 +540,11 @@ func (s *Server) apply(inc *Incident, in map[string]any, now time.Time, create b
 		c := s.component(id)
 		c.Status, c.UpdatedAt = st, now
 	}
+	applySchedule(inc, in, create)
 	status, hasStatus := in["status"].(string)
 	if hasStatus {
 		inc.Status = status
-		if status == "resolved" {
+		if status == "resolved" || status == "completed" {
 			inc.ResolvedAt = now
 		} else {
 			inc.ResolvedAt = time.Time{}
@@ -612,12 +621,12 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	s.writePage(w, match, r.URL.Query().Get("page"), r.URL.Query().Get("limit"))
 }
 
-// listUnresolved is GET /incidents/unresolved: newest first, per_page rows (default 100) of
-// page page (from 1).
+// listUnresolved is GET /incidents/unresolved: the realtime incidents not resolved, newest
+// first, per_page rows (default 100) of page page (from 1).
 func (s *Server) listUnresolved(w http.ResponseWriter, r *http.Request) {
 	var match []*Incident
 	for _, inc := range slices.Backward(s.incidents) {
-		if inc.Status != "resolved" {
+		if inc.Status != "resolved" && inc.Schedule == nil {
 			match = append(match, inc)
 		}
 	}
@@ -663,6 +672,10 @@ func (inc *Incident) clone() Incident {
 		pm := *inc.Postmortem
 		c.Postmortem = &pm
 	}
+	if inc.Schedule != nil {
+		sc := *inc.Schedule
+		c.Schedule = &sc
+	}
 	return c
 }
 
@@ -690,6 +703,11 @@ func (s *Server) incidentJSON(inc *Incident) map[string]any {
 	}
 	if !inc.ResolvedAt.IsZero() {
 		m["resolved_at"] = stamp(inc.ResolvedAt)
+	}
+	if sc := inc.Schedule; sc != nil {
+		m["scheduled_for"], m["scheduled_until"] = stamp(sc.For), stamp(sc.Until)
+		m["scheduled_auto_in_progress"], m["scheduled_auto_completed"] = sc.AutoInProgress, sc.AutoCompleted
+		m["scheduled_remind_prior"] = false
 	}
 	if pm := inc.Postmortem; pm != nil && !pm.PublishedAt.IsZero() {
 		m["postmortem_body"] = pm.Body

@@ -244,32 +244,9 @@ func (c *client) Find(ctx context.Context, incidentKey string) (publish.Found, b
 	if incidentKey == "" {
 		return publish.Found{}, false, delivery.Terminal("Invalid", errors.New("statuspage: cannot find: the incident key is empty"))
 	}
-	var found []incident
-	for page := 1; page <= FindMaxPages; page++ {
-		q := url.Values{"limit": {strconv.Itoa(findPageSize)}, "page": {strconv.Itoa(page)}}
-		var list []incident
-		if err := c.doWithin(ctx, FindPageTimeout, http.MethodGet, c.incidentsPath()+"?"+q.Encode(), nil, &list, "list incidents"); err != nil {
-			return publish.Found{}, false, err
-		}
-		for _, inc := range list {
-			if key, _ := firescope(inc)["incident"].(string); key == incidentKey && !slices.ContainsFunc(found, func(f incident) bool { return f.ID == inc.ID }) {
-				found = append(found, inc)
-			}
-		}
-		if len(list) < findPageSize {
-			break
-		}
-	}
-	switch len(found) {
-	case 0:
-		return publish.Found{}, false, nil
-	case 1:
-	default:
-		ids := make([]string, len(found))
-		for i, f := range found {
-			ids[i] = f.ID
-		}
-		return publish.Found{}, false, fmt.Errorf("statuspage: incidents %s: %w", strings.Join(ids, ", "), publish.ErrAmbiguous)
+	found, err := c.findTagged(ctx, "incident", incidentKey)
+	if err != nil || len(found) == 0 {
+		return publish.Found{}, false, err
 	}
 	inc := found[0]
 	f := publish.Found{ProviderRef: inc.ID}
@@ -281,6 +258,36 @@ func (c *client) Find(ctx context.Context, incidentKey string) (publish.Found, b
 	slices.Reverse(f.Updates)
 	slices.SortStableFunc(f.Updates, func(a, b publish.FoundUpdate) int { return a.At.Compare(b.At) })
 	return f, true, nil
+}
+
+// findTagged pages through GET /v1/pages/{page_id}/incidents, newest first, 100 at a time,
+// and returns the incident whose Firescope metadata has key under field: none, or exactly
+// one, since more than one is publish.ErrAmbiguous.
+func (c *client) findTagged(ctx context.Context, field, key string) ([]incident, error) {
+	var found []incident
+	for page := 1; page <= FindMaxPages; page++ {
+		q := url.Values{"limit": {strconv.Itoa(findPageSize)}, "page": {strconv.Itoa(page)}}
+		var list []incident
+		if err := c.doWithin(ctx, FindPageTimeout, http.MethodGet, c.incidentsPath()+"?"+q.Encode(), nil, &list, "list incidents"); err != nil {
+			return nil, err
+		}
+		for _, inc := range list {
+			if k, _ := firescope(inc)[field].(string); k == key && !slices.ContainsFunc(found, func(f incident) bool { return f.ID == inc.ID }) {
+				found = append(found, inc)
+			}
+		}
+		if len(list) < findPageSize {
+			break
+		}
+	}
+	if len(found) > 1 {
+		ids := make([]string, len(found))
+		for i, f := range found {
+			ids[i] = f.ID
+		}
+		return nil, fmt.Errorf("statuspage: incidents %s: %w", strings.Join(ids, ", "), publish.ErrAmbiguous)
+	}
+	return found, nil
 }
 
 func firescope(inc incident) map[string]any {

@@ -19,7 +19,8 @@ limitations under the License.
 // (internal/notify): X-Firescope-Signature-256, and X-Firescope-Delivery carrying an id that
 // is the same for every retry of one update, so that receivers deduplicate on it. A webhook
 // cannot be asked what it received, so after an unknown outcome the update is sent again,
-// with the same delivery id: exactly once is the receiver's deduplication.
+// with the same delivery id: exactly once is the receiver's deduplication. Maintenances are
+// posted the same way, one delivery per status (maintenance.go).
 package webhook
 
 import (
@@ -41,12 +42,18 @@ type Payload struct {
 	// ID is the delivery id, also in X-Firescope-Delivery: the update's id, or for an edit the
 	// update's id and the edited text's hash.
 	ID string `json:"id"`
-	// Kind is "StatusUpdate" or "StatusUpdateEdited".
+	// Kind is "StatusUpdate", "StatusUpdateEdited" or "Maintenance".
 	Kind string `json:"kind"`
 	// IncidentKey identifies the Firescope Incident ("<namespace>/<name>/<uid>").
 	IncidentKey string `json:"incident_key"`
 	// UpdateID identifies the StatusUpdate.
 	UpdateID string `json:"update_id"`
+	// MaintenanceKey identifies the Firescope Maintenance ("<namespace>/<name>/<uid>"), and
+	// ScheduledFor and ScheduledUntil are its window; set for a Maintenance only, whose
+	// Status is scheduled, in_progress or completed.
+	MaintenanceKey string     `json:"maintenance_key,omitempty"`
+	ScheduledFor   *time.Time `json:"scheduled_for,omitempty"`
+	ScheduledUntil *time.Time `json:"scheduled_until,omitempty"`
 	// Title is the incident's title.
 	Title string `json:"title,omitempty"`
 	// Status is investigating, identified, monitoring or resolved.

@@ -1,0 +1,73 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package incident
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"firescope.dev/firescope/api/v1alpha1"
+)
+
+// +kubebuilder:rbac:groups=firescope.dev,resources=maintenances,verbs=get;list;watch
+
+// maintenancesOf lists the Maintenances of the incident's namespace, from the cache.
+func (r *Reconciler) maintenancesOf(ctx context.Context, inc *v1alpha1.Incident) ([]v1alpha1.Maintenance, error) {
+	list := &v1alpha1.MaintenanceList{}
+	if err := r.List(ctx, list, client.InNamespace(inc.Namespace)); err != nil {
+		return nil, err
+	}
+	return list.Items, nil
+}
+
+// suppressPaging takes back the page triggers waiting to be sent when a Maintenance in
+// progress at now covers every component the incident touches: planned work on exactly
+// those components is not worth waking anyone for. It returns the fact that says which
+// Maintenance kept the incident from paging. Resolving a page is never held back, and an
+// incident that names no component, or one outside the maintenance, pages as usual.
+func suppressPaging(inc *v1alpha1.Incident, maintenances []v1alpha1.Maintenance, now time.Time) []fact {
+	if inc.Spec.Impact == nil {
+		return nil
+	}
+	comps := inc.Spec.Impact.Components
+	i := slices.IndexFunc(maintenances, func(m v1alpha1.Maintenance) bool { return m.Covers(comps, now) })
+	if i < 0 {
+		return nil
+	}
+	var held []string
+	inc.Status.Outbox = slices.DeleteFunc(inc.Status.Outbox, func(it v1alpha1.OutboxItem) bool {
+		if it.Kind == v1alpha1.OutboxPage && it.State == v1alpha1.OutboxPending {
+			held = append(held, it.ID)
+			return true
+		}
+		return false
+	})
+	if len(held) == 0 {
+		return nil
+	}
+	m := maintenances[i]
+	msg := fmt.Sprintf("Not paged: Maintenance %s is in progress until %s on every component this incident touches (%s)",
+		m.Name, m.Spec.Window.End.UTC().Format(time.RFC3339), strings.Join(comps, ", "))
+	return []fact{{key: "PagingSuppressedByMaintenance/" + strings.Join(held, "/"), eventReason: v1alpha1.EventPagingSuppressedByMaintenance,
+		eventType: corev1.EventTypeNormal, entry: v1alpha1.TimelineEntry{Message: msg}}}
+}

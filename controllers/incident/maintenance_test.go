@@ -1,0 +1,78 @@
+/*
+Copyright The Firescope Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package incident
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"firescope.dev/firescope/api/v1alpha1"
+)
+
+func TestSuppressPagingHoldsBackOnlyTriggersAMaintenanceInProgressCovers(t *testing.T) {
+	now := time.Date(2026, 12, 3, 22, 30, 0, 0, time.UTC)
+	mw := func(name string, start, end time.Duration, comps ...string) v1alpha1.Maintenance {
+		return v1alpha1.Maintenance{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: v1alpha1.MaintenanceSpec{Components: comps,
+			Window: v1alpha1.MaintenanceWindow{Start: metav1.NewTime(now.Add(start)), End: metav1.NewTime(now.Add(end))}}}
+	}
+	running := mw("db-upgrade", -time.Minute, time.Hour, "Database", "API")
+	trigger := v1alpha1.OutboxItem{ID: "t1", Kind: v1alpha1.OutboxPage, State: v1alpha1.OutboxPending}
+	cases := []struct {
+		name         string
+		components   []string
+		maintenances []v1alpha1.Maintenance
+		outbox       []v1alpha1.OutboxItem
+		suppressed   bool
+	}{
+		{"within a running maintenance", []string{"Database"}, []v1alpha1.Maintenance{running}, []v1alpha1.OutboxItem{trigger}, true},
+		{"one component outside it", []string{"Database", "Billing"}, []v1alpha1.Maintenance{running}, []v1alpha1.OutboxItem{trigger}, false},
+		{"no components named", nil, []v1alpha1.Maintenance{running}, []v1alpha1.OutboxItem{trigger}, false},
+		{"the maintenance is still ahead", []string{"Database"}, []v1alpha1.Maintenance{mw("later", time.Minute, time.Hour, "Database")}, []v1alpha1.OutboxItem{trigger}, false},
+		{"the maintenance is over", []string{"Database"}, []v1alpha1.Maintenance{mw("earlier", -2*time.Hour, -time.Hour, "Database")}, []v1alpha1.OutboxItem{trigger}, false},
+		{"a second maintenance covers it", []string{"Billing"}, []v1alpha1.Maintenance{running, mw("billing", -time.Minute, time.Minute, "Billing")}, []v1alpha1.OutboxItem{trigger}, true},
+		{"a resolve is still sent", []string{"Database"}, []v1alpha1.Maintenance{running},
+			[]v1alpha1.OutboxItem{{ID: "r1", Kind: v1alpha1.OutboxResolvePage, State: v1alpha1.OutboxPending}}, false},
+		{"a trigger already being sent is left to finish", []string{"Database"}, []v1alpha1.Maintenance{running},
+			[]v1alpha1.OutboxItem{{ID: "t0", Kind: v1alpha1.OutboxPage, State: v1alpha1.OutboxSending}}, false},
+		{"announcements go on", []string{"Database"}, []v1alpha1.Maintenance{running},
+			[]v1alpha1.OutboxItem{{ID: "a1", Kind: v1alpha1.OutboxAnnounce, State: v1alpha1.OutboxPending}}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			inc := &v1alpha1.Incident{Spec: v1alpha1.IncidentSpec{Impact: &v1alpha1.Impact{Components: tc.components}}}
+			inc.Status.Outbox = append([]v1alpha1.OutboxItem(nil), tc.outbox...)
+			facts := suppressPaging(inc, tc.maintenances, now)
+			if got := len(facts) == 1; got != tc.suppressed {
+				t.Fatalf("suppressed = %v (facts %+v), want %v", got, facts, tc.suppressed)
+			}
+			if tc.suppressed {
+				if len(inc.Status.Outbox) != 0 {
+					t.Errorf("outbox %+v, want the trigger taken back", inc.Status.Outbox)
+				}
+				f := facts[0]
+				if f.eventReason != v1alpha1.EventPagingSuppressedByMaintenance || !strings.Contains(f.entry.Message, "Maintenance ") || f.key == "" {
+					t.Errorf("fact %+v", f)
+				}
+			} else if len(inc.Status.Outbox) != len(tc.outbox) {
+				t.Errorf("outbox %+v, want it unchanged", inc.Status.Outbox)
+			}
+		})
+	}
+}
