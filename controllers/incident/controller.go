@@ -176,9 +176,8 @@ func (r *Reconciler) record(ctx context.Context, before, inc *v1alpha1.Incident,
 // something failed. It returns when the reconcile should come back: the next timer, the next
 // item due, or the removal of delivered items from the outbox.
 func (r *Reconciler) deliverClaimed(ctx context.Context, inc *v1alpha1.Incident, policy *v1alpha1.ResponsePolicy, p planned) (ctrl.Result, error) {
-	wait := p.wait
 	if len(p.claimed) == 0 {
-		return ctrl.Result{RequeueAfter: wait}, nil
+		return ctrl.Result{RequeueAfter: r.until(p.at, p.wait)}, nil
 	}
 	before := inc.DeepCopy()
 	failures, store, removed := r.deliver(ctx, inc, policy, p.claimed)
@@ -197,11 +196,22 @@ func (r *Reconciler) deliverClaimed(ctx context.Context, inc *v1alpha1.Incident,
 		}
 	}
 	_, outboxWait := claimDue(inc.DeepCopy(), r.Clock.Now())
-	wait = minPositive(wait, outboxWait)
+	wait := minPositive(r.until(p.at, p.wait), outboxWait)
 	if !store {
 		wait = minPositive(wait, cleanupAfter)
 	}
 	return ctrl.Result{RequeueAfter: wait}, nil
+}
+
+// until is how long from now until wait has passed since from (the plan's time), zero for
+// no wait. The timers count from the plan's time, but the queue counts a requeue from the
+// reconcile's return: without this, every reminder would go out late by the time the
+// previous reconcile spent on its writes and calls after planning.
+func (r *Reconciler) until(from time.Time, wait time.Duration) time.Duration {
+	if wait <= 0 {
+		return 0
+	}
+	return max(from.Add(wait).Sub(r.Clock.Now()), time.Millisecond)
 }
 
 // appendTimeline adds facts found outside recordChanges to the bounded timeline. Repeated
