@@ -81,6 +81,9 @@ func main() {
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+	// How long the manager's API requests take, by verb: with the work queue's metrics, where
+	// a late reminder spent its time.
+	ctrlmetrics.RegisterRESTClientMetrics(ctrlmetrics.MetricRequestLatency)
 	log := ctrl.Log.WithName("setup")
 	// A soft limit under the container's memory limit, unless GOMEMLIMIT is set: the garbage
 	// collector then works harder as the heap nears it, instead of the kernel killing the
