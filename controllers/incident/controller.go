@@ -38,6 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/internal/attribution"
@@ -67,6 +68,9 @@ type Reconciler struct {
 	// stored yet. Another process (a new leader, a restart) does not have them, and so treats
 	// such items as of unknown outcome: never as to be sent again.
 	delivered sync.Map
+	// deliveries runs the deliveries off the workers (dispatch.go); nil, as in a test that
+	// calls Reconcile, delivers within the reconcile.
+	deliveries *dispatcher
 }
 
 // FieldOwner is the field manager of the incident controller's status writes. It owns every
@@ -104,6 +108,10 @@ const cleanupAfter = 30 * time.Second
 // timeline waits for one API write, not two. A crash between the two loses those Events; the
 // timeline keeps the facts.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	if r.deliveries.busy(req.NamespacedName) {
+		// Its delivery brings it back when it ends.
+		return ctrl.Result{}, nil
+	}
 	inc := &v1alpha1.Incident{}
 	if err := r.Get(ctx, req.NamespacedName, inc); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -172,35 +180,57 @@ func (r *Reconciler) record(ctx context.Context, before, inc *v1alpha1.Incident,
 	return nil
 }
 
-// deliverClaimed sends the items the plan claimed, and stores their outcome now only if
-// something failed. It returns when the reconcile should come back: the next timer, the next
-// item due, or the removal of delivered items from the outbox.
+// deliverClaimed sends the items the plan claimed, off the worker when the Reconciler has a
+// dispatcher with a slot free, and returns when the reconcile should come back: the next
+// timer, the next item due, or the removal of delivered items from the outbox. A delivery
+// off the worker that fails brings the incident back itself, once the outcome is stored.
 func (r *Reconciler) deliverClaimed(ctx context.Context, inc *v1alpha1.Incident, policy *v1alpha1.ResponsePolicy, p planned) (ctrl.Result, error) {
 	if len(p.claimed) == 0 {
 		return ctrl.Result{RequeueAfter: r.until(p.at, p.wait)}, nil
 	}
-	before := inc.DeepCopy()
-	failures, store, removed := r.deliver(ctx, inc, policy, p.claimed)
-	r.releasePage(ctx, before, p.claimed)
-	if store {
-		appendTimeline(inc, failures)
-		// No optimistic lock here: this status was stored a moment ago by this reconcile, and
-		// a conflict with an unrelated spec change would leave delivered items marked Sending.
-		if err := r.Status().Patch(ctx, inc, client.MergeFrom(before), client.FieldOwner(FieldOwner)); err != nil {
-			return ctrl.Result{}, err
-		}
-		statusPatches.Inc()
-		r.report(ctx, inc, failures)
-		for _, id := range removed {
-			r.delivered.Delete(id)
-		}
+	// Read before the delivery owns inc: items due beyond those claimed come back at once
+	// (and wait for the delivery to end).
+	wait := minPositive(minPositive(r.until(p.at, p.wait), outbox.Wait(inc.Status.Outbox, r.Clock.Now())), cleanupAfter)
+	if r.deliveries != nil && r.deliveries.start(ctx, client.ObjectKeyFromObject(inc), func(ctx context.Context) (bool, error) {
+		return r.deliverNow(ctx, inc, policy, p.claimed)
+	}) {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	store, err := r.deliverNow(ctx, inc, policy, p.claimed)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
 	_, outboxWait := claimDue(inc.DeepCopy(), r.Clock.Now())
-	wait := minPositive(r.until(p.at, p.wait), outboxWait)
+	wait = minPositive(r.until(p.at, p.wait), outboxWait)
 	if !store {
 		wait = minPositive(wait, cleanupAfter)
 	}
 	return ctrl.Result{RequeueAfter: wait}, nil
+}
+
+// deliverNow sends the claimed items, and stores their outcome now only if something failed,
+// which it reports.
+func (r *Reconciler) deliverNow(ctx context.Context, inc *v1alpha1.Incident, policy *v1alpha1.ResponsePolicy, claimed []int) (bool, error) {
+	before := inc.DeepCopy()
+	failures, store, removed := r.deliver(ctx, inc, policy, claimed)
+	r.releasePage(ctx, before, claimed)
+	if !store {
+		return false, nil
+	}
+	appendTimeline(inc, failures)
+	// No optimistic lock here: this status was stored by the reconcile that claimed the items,
+	// and nothing of this controller's was written since (the incident's reconciles wait for
+	// its delivery); a conflict with an unrelated spec change would leave delivered items
+	// marked Sending.
+	if err := r.Status().Patch(ctx, inc, client.MergeFrom(before), client.FieldOwner(FieldOwner)); err != nil {
+		return true, err
+	}
+	statusPatches.Inc()
+	r.report(ctx, inc, failures)
+	for _, id := range removed {
+		r.delivered.Delete(id)
+	}
+	return true, nil
 }
 
 // until is how long from now until wait has passed since from (the plan's time), zero for
@@ -284,10 +314,15 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	collector.Use(mgr.GetCache(), r.Clock, mgr.Elected())
+	r.deliveries = newDispatcher()
+	if err := mgr.Add(r.deliveries); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Incident{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.ResponsePolicy{}, handler.EnqueueRequestsFromMapFunc(r.incidentsOfPolicy)).
 		Watches(&v1alpha1.StatusUpdate{}, handler.EnqueueRequestsFromMapFunc(incidentOfStatusUpdate), builder.WithPredicates(statusUpdateCounted)).
+		WatchesRawSource(source.Channel(r.deliveries.wake, &handler.EnqueueRequestForObject{})).
 		Named("incident").
 		// Incidents are independent: a burst of them, or one slow channel, must not queue the
 		// rest. Reconciles mostly wait on the API server and on channels, not on CPU.
