@@ -44,6 +44,7 @@ import (
 	"firescope.dev/firescope/internal/attribution"
 	"firescope.dev/firescope/internal/eventrecord"
 	"firescope.dev/firescope/internal/outbox"
+	"firescope.dev/firescope/internal/ratelimit"
 )
 
 // EventRecorder reports a fact about an object as an Event, once per fact key.
@@ -63,6 +64,9 @@ type Reconciler struct {
 	Attribution attribution.Keys
 	// Workers is how many Incidents are reconciled at once; DefaultWorkers when zero.
 	Workers int
+	// OutboundPerNamespace is how many deliveries of one namespace run at once: as many as
+	// the namespace may have vendor calls in flight. ratelimit.DefaultPerNamespace when zero.
+	OutboundPerNamespace int
 
 	// delivered holds the IDs of outbox items this process delivered whose removal is not
 	// stored yet. Another process (a new leader, a restart) does not have them, and so treats
@@ -314,7 +318,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	collector.Use(mgr.GetCache(), r.Clock, mgr.Elected())
-	r.deliveries = newDispatcher()
+	r.deliveries = newDispatcher(cmp.Or(r.OutboundPerNamespace, ratelimit.DefaultPerNamespace))
 	if err := mgr.Add(r.deliveries); err != nil {
 		return err
 	}

@@ -38,7 +38,12 @@ import (
 // write that claimed the items and the one that stores their outcome, which can therefore
 // go without an optimistic lock; and the outbox rules (internal/outbox) are unchanged.
 
-// maxDeliveries bounds the deliveries in flight at once. A reconcile that finds them all
+// The deliveries of one namespace take turns, as many at once as the namespace may have
+// outbound calls in flight (internal/ratelimit): more would only be refused by its slots and
+// stored as failures to retry, a status write each.
+
+// maxDeliveries bounds the deliveries in flight at once, those waiting for their
+// namespace's turn included. A reconcile that finds them all
 // taken delivers itself, as every reconcile did before; each namespace has at most
 // ratelimit.DefaultPerNamespace calls in flight in any case.
 const maxDeliveries = 256
@@ -51,6 +56,8 @@ const deliveryTimeout = 2 * time.Minute
 // dispatcher runs the deliveries of claimed outbox items, at most one per incident.
 type dispatcher struct {
 	slots chan struct{}
+	// perNamespace is how many deliveries of one namespace run at once.
+	perNamespace int
 	// wake brings an incident back to its controller.
 	wake chan event.GenericEvent
 
@@ -63,11 +70,22 @@ type dispatcher struct {
 	// running holds the incidents with a delivery in flight, and whether a reconcile came
 	// for one meanwhile and returned without doing anything.
 	running map[types.NamespacedName]bool
+	// turns holds the namespaces with deliveries, running or waiting.
+	turns map[string]*turns
 }
 
-func newDispatcher() *dispatcher {
+// turns are a namespace's places for running deliveries; users counts those that hold or
+// wait for one, so that an idle namespace is forgotten.
+type turns struct {
+	places chan struct{}
+	users  int
+}
+
+func newDispatcher(perNamespace int) *dispatcher {
 	return &dispatcher{
-		slots: make(chan struct{}, maxDeliveries),
+		slots:        make(chan struct{}, maxDeliveries),
+		perNamespace: max(perNamespace, 1),
+		turns:        map[string]*turns{},
 		// Wakes are sent from deliveries, never from a worker, so a full buffer only slows
 		// the deliveries down until the controller reads.
 		wake:    make(chan event.GenericEvent, maxDeliveries),
@@ -123,6 +141,12 @@ func (d *dispatcher) start(ctx context.Context, key types.NamespacedName, delive
 	default:
 	}
 	d.running[key] = false
+	t := d.turns[key.Namespace]
+	if t == nil {
+		t = &turns{places: make(chan struct{}, d.perNamespace)}
+		d.turns[key.Namespace] = t
+	}
+	t.users++
 	d.inFlight.Add(1)
 	d.mu.Unlock()
 	// The reconcile's context ends when it returns; the delivery keeps its values (the
@@ -131,13 +155,27 @@ func (d *dispatcher) start(ctx context.Context, key types.NamespacedName, delive
 	go func() {
 		defer d.inFlight.Done()
 		defer cancel()
+		// Waiting goroutines take their turns in order. One whose deadline passes first
+		// delivers nothing: its calls are refused as not sent, and retried.
+		took := false
+		select {
+		case t.places <- struct{}{}:
+			took = true
+		case <-dctx.Done():
+		}
 		stored, err := deliver(dctx)
+		if took {
+			<-t.places
+		}
 		if err != nil {
 			log.FromContext(dctx).Error(err, "could not store the outcome of a delivery; reconciling the incident again")
 		}
 		d.mu.Lock()
 		again := d.running[key]
 		delete(d.running, key)
+		if t.users--; t.users == 0 {
+			delete(d.turns, key.Namespace)
+		}
 		d.mu.Unlock()
 		<-d.slots
 		if again || stored || err != nil {

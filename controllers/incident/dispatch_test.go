@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -52,7 +53,7 @@ func woken(d *dispatcher) []types.NamespacedName {
 }
 
 func TestAReconcileDuringTheIncidentsDeliveryWaitsAndIsBroughtBackWhenItEnds(t *testing.T) {
-	d := newDispatcher()
+	d := newDispatcher(2)
 	release := held(t, d, paged, false, nil)
 	if !d.busy(paged) {
 		t.Fatal("a reconcile ran while the incident's delivery was in flight")
@@ -81,7 +82,7 @@ func TestADeliveryBringsItsIncidentBackOnlyWhenThereIsSomethingToDo(t *testing.T
 		{name: "the outcome could not be stored: tried again", stored: true, err: errors.New("conflict"), want: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := newDispatcher()
+			d := newDispatcher(2)
 			close(held(t, d, paged, tc.stored, tc.err))
 			if got := woken(d); len(got) != tc.want {
 				t.Fatalf("brought back %v, want %d", got, tc.want)
@@ -91,7 +92,7 @@ func TestADeliveryBringsItsIncidentBackOnlyWhenThereIsSomethingToDo(t *testing.T
 }
 
 func TestWithEverySlotTakenTheReconcileDeliversItself(t *testing.T) {
-	d := newDispatcher()
+	d := newDispatcher(2)
 	var releases []chan struct{}
 	for i := range maxDeliveries {
 		releases = append(releases, held(t, d, types.NamespacedName{Namespace: "team", Name: fmt.Sprintf("inc-%d", i)}, false, nil))
@@ -110,7 +111,7 @@ func TestWithEverySlotTakenTheReconcileDeliversItself(t *testing.T) {
 }
 
 func TestAStoppingManagerWaitsForTheDeliveriesInFlightAndStartsNoMore(t *testing.T) {
-	d := newDispatcher()
+	d := newDispatcher(2)
 	release := held(t, d, paged, true, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan error)
@@ -129,5 +130,56 @@ func TestAStoppingManagerWaitsForTheDeliveriesInFlightAndStartsNoMore(t *testing
 	close(release)
 	if err := <-stopped; err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestDeliveriesOfOneNamespaceTakeTurnsAndOtherNamespacesDoNotWait(t *testing.T) {
+	d := newDispatcher(2)
+	var mu sync.Mutex
+	inside, most := 0, 0
+	entered := make(chan types.NamespacedName, 8)
+	release := make(chan struct{})
+	deliver := func(key types.NamespacedName) func(context.Context) (bool, error) {
+		return func(context.Context) (bool, error) {
+			mu.Lock()
+			if key.Namespace == "payments" {
+				inside++
+				most = max(most, inside)
+			}
+			mu.Unlock()
+			entered <- key
+			if key.Namespace == "payments" {
+				<-release
+			}
+			mu.Lock()
+			if key.Namespace == "payments" {
+				inside--
+			}
+			mu.Unlock()
+			return false, nil
+		}
+	}
+	for i := range 3 {
+		key := types.NamespacedName{Namespace: "payments", Name: fmt.Sprintf("inc-%d", i)}
+		if !d.start(context.Background(), key, deliver(key)) {
+			t.Fatal("not started")
+		}
+	}
+	<-entered
+	<-entered
+	// Two of the namespace's deliveries are held; another namespace's goes out meanwhile.
+	if !d.start(context.Background(), other, deliver(other)) {
+		t.Fatal("not started")
+	}
+	for got := <-entered; got != other; got = <-entered {
+		t.Fatalf("%v ran while the namespace's two places were held", got)
+	}
+	close(release)
+	d.inFlight.Wait()
+	if most != 2 {
+		t.Fatalf("%d deliveries of one namespace ran at once, want 2", most)
+	}
+	if len(d.turns) != 0 {
+		t.Fatalf("idle namespaces kept: %v", d.turns)
 	}
 }
