@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"firescope.dev/firescope/api/v1alpha1"
+	"firescope.dev/firescope/internal/ratelimit"
 )
 
 // Deliveries run off the reconcile workers. A reconcile that claimed outbox items (stored
@@ -43,9 +44,8 @@ import (
 // stored as failures to retry, a status write each.
 
 // maxDeliveries bounds the deliveries in flight at once, those waiting for their
-// namespace's turn included. A reconcile that finds them all
-// taken delivers itself, as every reconcile did before; each namespace has at most
-// ratelimit.DefaultPerNamespace calls in flight in any case.
+// namespace's turn included. A reconcile that finds them all taken delivers itself, as
+// every reconcile did before.
 const maxDeliveries = 256
 
 // deliveryTimeout bounds one delivery of claimed items, as the manager's reconcile timeout
@@ -122,10 +122,10 @@ func (d *dispatcher) busy(key types.NamespacedName) bool {
 }
 
 // start runs deliver for key off the caller's worker, and reports false, doing nothing, when
-// every slot is taken or the manager is stopping. deliver reports whether it stored the outcome in status (a failure);
-// then, or when it fails, or when a reconcile came meanwhile, the incident is reconciled
-// again once it ends: to compute the next attempt's timer, retry, or do what that reconcile
-// could not.
+// every slot is taken or the manager is stopping. deliver reports whether it stored the
+// outcome in status (a failure); then, or when it fails, or when a reconcile came meanwhile,
+// the incident is reconciled again once it ends: to compute the next attempt's timer, retry,
+// or do what that reconcile could not.
 func (d *dispatcher) start(ctx context.Context, key types.NamespacedName, deliver func(context.Context) (stored bool, err error)) bool {
 	select {
 	case d.slots <- struct{}{}:
@@ -155,14 +155,17 @@ func (d *dispatcher) start(ctx context.Context, key types.NamespacedName, delive
 	go func() {
 		defer d.inFlight.Done()
 		defer cancel()
-		// Waiting goroutines take their turns in order. One whose deadline passes first
-		// delivers nothing: its calls are refused as not sent, and retried.
+		// Waiting goroutines take their turns in order. One still waiting when only the time
+		// to store the outcome is left makes no call: its items are refused as not sent,
+		// stored, and retried.
+		turn, cancelTurn := context.WithTimeout(dctx, deliveryTimeout-ratelimit.DefaultReserve)
 		took := false
 		select {
 		case t.places <- struct{}{}:
 			took = true
-		case <-dctx.Done():
+		case <-turn.Done():
 		}
+		cancelTurn()
 		stored, err := deliver(dctx)
 		if took {
 			<-t.places
