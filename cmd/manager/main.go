@@ -92,12 +92,12 @@ func main() {
 	// a late reminder spent its time.
 	ctrlmetrics.RegisterRESTClientMetrics(ctrlmetrics.MetricRequestLatency)
 	log := ctrl.Log.WithName("setup")
-	// A soft limit under the container's memory limit, unless GOMEMLIMIT is set: the garbage
-	// collector then works harder as the heap nears it, instead of the kernel killing the
-	// manager mid-incident after a burst (a restart's resync, thousands of declarations).
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
+	// A soft limit under the container's memory limit, unless GOMEMLIMIT is set: the garbage
+	// collector then works harder as the heap nears it, instead of the kernel killing the
+	// manager mid-incident after a burst (a restart's resync, thousands of declarations).
 	if _, err := memlimit.Set(memlimit.WithRatio(memoryLimitRatio), memlimit.WithLogger(slog.New(logr.ToSlogHandler(ctrl.Log.WithName("memlimit"))))); err != nil {
 		log.Error(err, "Cannot read the container's memory limit; running without a soft memory limit")
 	}

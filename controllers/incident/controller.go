@@ -101,7 +101,7 @@ const cleanupAfter = 30 * time.Second
 // Reconcile records what is new about one Incident and delivers what it must announce, in
 // three steps: plan (a pure function of the Incident, what it depends on and the time),
 // record (one status write, then the Events of the new facts) and deliver (the outbox items
-// the plan claimed).
+// the plan claimed, off the worker: while they are sent, the incident's reconciles wait).
 //
 // It writes status at most once before delivering, and not at all when nothing changed: the
 // write records the facts and marks their deliveries as started. Only when a delivery fails is
@@ -307,8 +307,9 @@ func (r *Reconciler) policy(ctx context.Context, inc *v1alpha1.Incident) (*v1alp
 // SetupWithManager registers the controller. It reconciles on spec changes (the webhook's
 // changed-by annotation arrives with the spec change it describes; the start of a deletion,
 // which the page finalizer waits on, bumps the generation too), on changes of the
-// ResponsePolicies that apply and on changes of the Incident's StatusUpdates; its own status
-// writes do not trigger it, and timers come from RequeueAfter computed from the timestamps in
+// ResponsePolicies that apply, on changes of the Incident's StatusUpdates and when a
+// delivery off the workers ends with something left to do; its own status writes do not
+// trigger it, and timers come from RequeueAfter computed from the timestamps in
 // status.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
