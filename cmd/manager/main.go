@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
@@ -51,6 +52,12 @@ import (
 // GOMEMLIMIT is set to; the rest is for memory the Go runtime does not count, such as the
 // binary's own pages.
 const memoryLimitRatio = 0.9
+
+// gcPercent is the manager's GOGC unless GOGC is set. Its live heap is mostly its cache, which
+// lives as long as the process, so Go's default of 100 lets the heap grow to twice the cache
+// between collections: 50 holds it to one and a half times, for a little more collector CPU
+// (docs/development.md, "Scale").
+const gcPercent = 50
 
 func main() {
 	var (
@@ -81,7 +88,13 @@ func main() {
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+	// How long the manager's API requests take, by verb: with the work queue's metrics, where
+	// a late reminder spent its time.
+	ctrlmetrics.RegisterRESTClientMetrics(ctrlmetrics.MetricRequestLatency)
 	log := ctrl.Log.WithName("setup")
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	// A soft limit under the container's memory limit, unless GOMEMLIMIT is set: the garbage
 	// collector then works harder as the heap nears it, instead of the kernel killing the
 	// manager mid-incident after a burst (a restart's resync, thousands of declarations).

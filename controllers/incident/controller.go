@@ -38,11 +38,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/internal/attribution"
 	"firescope.dev/firescope/internal/eventrecord"
 	"firescope.dev/firescope/internal/outbox"
+	"firescope.dev/firescope/internal/ratelimit"
 )
 
 // EventRecorder reports a fact about an object as an Event, once per fact key.
@@ -62,11 +64,17 @@ type Reconciler struct {
 	Attribution attribution.Keys
 	// Workers is how many Incidents are reconciled at once; DefaultWorkers when zero.
 	Workers int
+	// OutboundPerNamespace is how many deliveries of one namespace run at once: as many as
+	// the namespace may have vendor calls in flight. ratelimit.DefaultPerNamespace when zero.
+	OutboundPerNamespace int
 
 	// delivered holds the IDs of outbox items this process delivered whose removal is not
 	// stored yet. Another process (a new leader, a restart) does not have them, and so treats
 	// such items as of unknown outcome: never as to be sent again.
 	delivered sync.Map
+	// deliveries runs the deliveries off the workers (dispatch.go); nil, as in a test that
+	// calls Reconcile, delivers within the reconcile.
+	deliveries *dispatcher
 }
 
 // FieldOwner is the field manager of the incident controller's status writes. It owns every
@@ -93,7 +101,7 @@ const cleanupAfter = 30 * time.Second
 // Reconcile records what is new about one Incident and delivers what it must announce, in
 // three steps: plan (a pure function of the Incident, what it depends on and the time),
 // record (one status write, then the Events of the new facts) and deliver (the outbox items
-// the plan claimed).
+// the plan claimed, off the worker: while they are sent, the incident's reconciles wait).
 //
 // It writes status at most once before delivering, and not at all when nothing changed: the
 // write records the facts and marks their deliveries as started. Only when a delivery fails is
@@ -104,6 +112,10 @@ const cleanupAfter = 30 * time.Second
 // timeline waits for one API write, not two. A crash between the two loses those Events; the
 // timeline keeps the facts.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	if r.deliveries.busy(req.NamespacedName) {
+		// Its delivery brings it back when it ends.
+		return ctrl.Result{}, nil
+	}
 	inc := &v1alpha1.Incident{}
 	if err := r.Get(ctx, req.NamespacedName, inc); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -176,36 +188,68 @@ func (r *Reconciler) record(ctx context.Context, before, inc *v1alpha1.Incident,
 	return nil
 }
 
-// deliverClaimed sends the items the plan claimed, and stores their outcome now only if
-// something failed. It returns when the reconcile should come back: the next timer, the next
-// item due, or the removal of delivered items from the outbox.
+// deliverClaimed sends the items the plan claimed, off the worker when the Reconciler has a
+// dispatcher with a slot free, and returns when the reconcile should come back: the next
+// timer, the next item due, or the removal of delivered items from the outbox. A delivery
+// off the worker that fails brings the incident back itself, once the outcome is stored.
 func (r *Reconciler) deliverClaimed(ctx context.Context, inc *v1alpha1.Incident, policy *v1alpha1.ResponsePolicy, p planned) (ctrl.Result, error) {
-	wait := p.wait
 	if len(p.claimed) == 0 {
+		return ctrl.Result{RequeueAfter: r.until(p.at, p.wait)}, nil
+	}
+	// Read before the delivery owns inc: items due beyond those claimed come back at once
+	// (and wait for the delivery to end).
+	wait := minPositive(minPositive(r.until(p.at, p.wait), outbox.Wait(inc.Status.Outbox, r.Clock.Now())), cleanupAfter)
+	if r.deliveries != nil && r.deliveries.start(ctx, client.ObjectKeyFromObject(inc), func(ctx context.Context) (bool, error) {
+		return r.deliverNow(ctx, inc, policy, p.claimed)
+	}) {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	before := inc.DeepCopy()
-	failures, store, removed := r.deliver(ctx, inc, policy, p.claimed)
-	r.releasePage(ctx, before, p.claimed)
-	if store {
-		appendTimeline(inc, failures)
-		// No optimistic lock here: this status was stored a moment ago by this reconcile, and
-		// a conflict with an unrelated spec change would leave delivered items marked Sending.
-		if err := r.Status().Patch(ctx, inc, client.MergeFrom(before), client.FieldOwner(FieldOwner)); err != nil {
-			return ctrl.Result{}, err
-		}
-		statusPatches.Inc()
-		r.report(ctx, inc, failures)
-		for _, id := range removed {
-			r.delivered.Delete(id)
-		}
+	store, err := r.deliverNow(ctx, inc, policy, p.claimed)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
 	_, outboxWait := claimDue(inc.DeepCopy(), r.Clock.Now())
-	wait = minPositive(wait, outboxWait)
+	wait = minPositive(r.until(p.at, p.wait), outboxWait)
 	if !store {
 		wait = minPositive(wait, cleanupAfter)
 	}
 	return ctrl.Result{RequeueAfter: wait}, nil
+}
+
+// deliverNow sends the claimed items, and stores their outcome now only if something failed,
+// which it reports.
+func (r *Reconciler) deliverNow(ctx context.Context, inc *v1alpha1.Incident, policy *v1alpha1.ResponsePolicy, claimed []int) (bool, error) {
+	before := inc.DeepCopy()
+	failures, store, removed := r.deliver(ctx, inc, policy, claimed)
+	r.releasePage(ctx, before, claimed)
+	if !store {
+		return false, nil
+	}
+	appendTimeline(inc, failures)
+	// No optimistic lock here: this status was stored by the reconcile that claimed the items,
+	// and nothing of this controller's was written since (the incident's reconciles wait for
+	// its delivery); a conflict with an unrelated spec change would leave delivered items
+	// marked Sending.
+	if err := r.Status().Patch(ctx, inc, client.MergeFrom(before), client.FieldOwner(FieldOwner)); err != nil {
+		return true, err
+	}
+	statusPatches.Inc()
+	r.report(ctx, inc, failures)
+	for _, id := range removed {
+		r.delivered.Delete(id)
+	}
+	return true, nil
+}
+
+// until is how long from now until wait has passed since from (the plan's time), zero for
+// no wait. The timers count from the plan's time, but the queue counts a requeue from the
+// reconcile's return: without this, every reminder would go out late by the time the
+// previous reconcile spent on its writes and calls after planning.
+func (r *Reconciler) until(from time.Time, wait time.Duration) time.Duration {
+	if wait <= 0 {
+		return 0
+	}
+	return max(from.Add(wait).Sub(r.Clock.Now()), time.Millisecond)
 }
 
 // appendTimeline adds facts found outside recordChanges to the bounded timeline. Repeated
@@ -267,8 +311,9 @@ func (r *Reconciler) policy(ctx context.Context, inc *v1alpha1.Incident) (*v1alp
 // SetupWithManager registers the controller. It reconciles on spec changes (the webhook's
 // changed-by annotation arrives with the spec change it describes; the start of a deletion,
 // which the page finalizer waits on, bumps the generation too), on changes of the
-// ResponsePolicies that apply and on changes of the Incident's StatusUpdates; its own status
-// writes do not trigger it, and timers come from RequeueAfter computed from the timestamps in
+// ResponsePolicies that apply, on changes of the Incident's StatusUpdates and when a
+// delivery off the workers ends with something left to do; its own status writes do not
+// trigger it, and timers come from RequeueAfter computed from the timestamps in
 // status.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
@@ -278,10 +323,15 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	collector.Use(mgr.GetCache(), r.Clock, mgr.Elected())
+	r.deliveries = newDispatcher(cmp.Or(r.OutboundPerNamespace, ratelimit.DefaultPerNamespace))
+	if err := mgr.Add(r.deliveries); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Incident{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.ResponsePolicy{}, handler.EnqueueRequestsFromMapFunc(r.incidentsOfPolicy)).
 		Watches(&v1alpha1.StatusUpdate{}, handler.EnqueueRequestsFromMapFunc(incidentOfStatusUpdate), builder.WithPredicates(statusUpdateCounted)).
+		WatchesRawSource(source.Channel(r.deliveries.wake, &handler.EnqueueRequestForObject{})).
 		Named("incident").
 		// Incidents are independent: a burst of them, or one slow channel, must not queue the
 		// rest. Reconciles mostly wait on the API server and on channels, not on CPU.

@@ -36,6 +36,8 @@ type inputs struct {
 
 // planned is what one reconcile records and delivers.
 type planned struct {
+	// at is the time the plan was made for; its waits count from it.
+	at time.Time
 	// facts are the new facts, each reported as an Event.
 	facts []fact
 	// claimed are the indexes of the outbox items to deliver now, marked Sending.
@@ -62,7 +64,7 @@ type planned struct {
 //  6. enqueue the announcements and pages of the new facts, hold back the pages a Maintenance
 //     in progress covers, and claim those due (enqueue, suppressPaging, claimDue).
 func plan(inc *v1alpha1.Incident, in inputs, now time.Time, delivered func(id string) bool) planned {
-	p := planned{cadence: cadenceOf(in.policy)}
+	p := planned{at: now, cadence: cadenceOf(in.policy)}
 	p.unknown, p.settled = recoverOutbox(inc, delivered)
 	inc.Status.StatusUpdates = summarizeStatusUpdates(inc, in.updates)
 	p.facts = recordChanges(inc, in.by, now)

@@ -22,15 +22,18 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/internal/credentials"
+	"firescope.dev/firescope/internal/manager"
 	slackfake "firescope.dev/firescope/internal/mock/slack"
 	"firescope.dev/firescope/internal/ratelimit"
 	"firescope.dev/firescope/internal/testenv"
@@ -143,5 +146,59 @@ func TestIntegrationATeamWhoseChannelHangsHoldsTwoCallsAndOtherTeamsAreAnnounced
 	}
 	if most > ratelimit.DefaultPerNamespace {
 		t.Errorf("the slow team had %d calls in flight at once, want at most %d", most, ratelimit.DefaultPerNamespace)
+	}
+}
+
+// With a single Incident worker, a team whose comms channel hangs must not hold it: the
+// delivery waits off the worker, and another team's reminders go out while the first call
+// is still held. When the worker delivered itself, the other team heard nothing until the
+// held call gave up.
+func TestIntegrationAChannelThatHangsHoldsNoWorkerAndAnotherTeamIsReminded(t *testing.T) {
+	e, err := testenv.Start(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Stop() })
+	stop, err := e.StartManager(manager.Options{IncidentWorkers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	slow := newHangingSlack()
+	t.Cleanup(slow.Close)
+	t.Cleanup(func() { close(slow.release) })
+	other := slackfake.New()
+	t.Cleanup(other.Close)
+	team(t, e, "hanging-team", slow.URL+"/services/T0/B0/hanging")
+	team(t, e, "reminded-team", other.WebhookURL())
+	// Reminders every second for the other team.
+	policy := &v1alpha1.ResponsePolicy{}
+	if err := e.Client.Get(context.Background(), client.ObjectKey{Namespace: "reminded-team", Name: "default"}, policy); err != nil {
+		t.Fatal(err)
+	}
+	every := &metav1.Duration{Duration: time.Second}
+	policy.Spec.Purpose, policy.Spec.SitrepCadence = v1alpha1.PurposeDrill, v1alpha1.SitrepCadence{Investigating: every, Confirmed: every, Major: every}
+	if err := e.Client.Update(context.Background(), policy); err != nil {
+		t.Fatal(err)
+	}
+
+	declare(t, e, "hanging-team", "hanging")
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if n, _, _ := slow.counts(); n < 1 {
+			return fmt.Errorf("the hanging team's announcement is not in flight")
+		}
+		return nil
+	})
+	declare(t, e, "reminded-team", "reminded")
+	testenv.Eventually(t, 30*time.Second, func() error {
+		for _, text := range other.Texts() {
+			if strings.Contains(text, "Sitrep overdue") {
+				return nil
+			}
+		}
+		return fmt.Errorf("the other team heard %q", other.Texts())
+	})
+	if inFlight, _, gaveUp := slow.counts(); inFlight < 1 || gaveUp > 0 {
+		t.Fatalf("the other team was reminded only once the hanging call ended (%d in flight, %d given up)", inFlight, gaveUp)
 	}
 }

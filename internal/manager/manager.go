@@ -133,6 +133,8 @@ func Setup(mgr ctrl.Manager, opts Options) error {
 		Clock:       clk,
 		Attribution: AttributionKeys(opts.CertDir),
 		Workers:     opts.IncidentWorkers,
+		// Each namespace's deliveries take turns for its outbound slots.
+		OutboundPerNamespace: opts.OutboundPerNamespace,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}

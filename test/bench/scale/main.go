@@ -193,6 +193,8 @@ func run(n, namespaces, drills, drillNamespaces int, window time.Duration, updat
 		a["delivered"], a["retried"], a["failed"], a["dropped"])
 	fmt.Printf("Manager: %.0f reconciles, mean %.0fms in the work queue, %.0fms reconciling; %.0f reconciles failed and were retried\n",
 		d.Reconciles, 1000*d.QueueSeconds/max(d.Queued, 1), 1000*d.ReconcileSeconds/max(d.Reconciles, 1), d.Errors)
+	fmt.Printf("Manager's API requests: mean PATCH %.0fms (%.0f), POST %.0fms (%.0f), GET %.0fms (%.0f)\n",
+		d.MeanRequest("PATCH"), d.Timed["PATCH"], d.MeanRequest("POST"), d.Timed["POST"], d.MeanRequest("GET"), d.Timed["GET"])
 	w := func(p float64) float64 { return benchenv.Ms(benchenv.Quantile(writeLatency, p)) }
 	fmt.Printf("API server's own small write meanwhile (a ConfigMap create every 100ms, %d): p50 %.0fms p99 %.0fms; reminder skew / write latency: p50 %.1fx, p99 %.1fx\n",
 		len(writeLatency), w(0.5), w(0.99), q(0.5)/w(0.5), q(0.99)/w(0.99))

@@ -104,6 +104,9 @@ type Metrics struct {
 	QueueSeconds, Queued, ReconcileSeconds float64
 	// Requests counts the manager's API requests by method (GET, POST, PATCH, ...).
 	Requests map[string]float64
+	// RequestSeconds and Timed sum the time of the manager's API requests, and count them,
+	// by verb.
+	RequestSeconds, Timed map[string]float64
 	// Announcements counts the comms channel's announcements by result (delivered,
 	// retried, failed, dropped, unknown).
 	Announcements map[string]float64
@@ -120,9 +123,16 @@ func (m Metrics) Writes() float64 {
 func (m Metrics) Sub(a Metrics) Metrics {
 	d := Metrics{Reconciles: m.Reconciles - a.Reconciles, Errors: m.Errors - a.Errors, Patches: m.Patches - a.Patches,
 		QueueSeconds: m.QueueSeconds - a.QueueSeconds, Queued: m.Queued - a.Queued,
-		ReconcileSeconds: m.ReconcileSeconds - a.ReconcileSeconds, Requests: map[string]float64{}, Announcements: map[string]float64{}}
+		ReconcileSeconds: m.ReconcileSeconds - a.ReconcileSeconds, Requests: map[string]float64{}, Announcements: map[string]float64{},
+		RequestSeconds: map[string]float64{}, Timed: map[string]float64{}}
 	for k, v := range m.Requests {
 		d.Requests[k] = v - a.Requests[k]
+	}
+	for k, v := range m.RequestSeconds {
+		d.RequestSeconds[k] = v - a.RequestSeconds[k]
+	}
+	for k, v := range m.Timed {
+		d.Timed[k] = v - a.Timed[k]
 	}
 	for k, v := range m.Announcements {
 		d.Announcements[k] = v - a.Announcements[k]
@@ -132,7 +142,7 @@ func (m Metrics) Sub(a Metrics) Metrics {
 
 // Scrape reads the manager's metrics endpoint.
 func (e *Env) Scrape() Metrics {
-	m := Metrics{Requests: map[string]float64{}, Announcements: map[string]float64{}}
+	m := Metrics{Requests: map[string]float64{}, Announcements: map[string]float64{}, RequestSeconds: map[string]float64{}, Timed: map[string]float64{}}
 	resp, err := http.Get("http://" + e.MetricsAddr + "/metrics")
 	if err != nil {
 		return m
@@ -168,6 +178,10 @@ func (e *Env) Scrape() Metrics {
 			m.RSS = v
 		case f[0] == "go_memstats_heap_inuse_bytes":
 			m.Heap = v
+		case strings.HasPrefix(line, "rest_client_request_duration_seconds_sum{"):
+			m.RequestSeconds[label(line, "verb")] += v
+		case strings.HasPrefix(line, "rest_client_request_duration_seconds_count{"):
+			m.Timed[label(line, "verb")] += v
 		case strings.HasPrefix(line, "rest_client_requests_total{"):
 			if i := strings.Index(line, `method="`); i >= 0 {
 				method := line[i+len(`method="`):]
@@ -176,6 +190,21 @@ func (e *Env) Scrape() Metrics {
 		}
 	}
 	return m
+}
+
+// label is the value of a metric line's label name, or "".
+func label(line, name string) string {
+	i := strings.Index(line, name+`="`)
+	if i < 0 {
+		return ""
+	}
+	v := line[i+len(name)+2:]
+	return v[:strings.IndexByte(v, '"')]
+}
+
+// MeanRequest is the mean time of the manager's API requests of verb, in milliseconds.
+func (m Metrics) MeanRequest(verb string) float64 {
+	return 1000 * m.RequestSeconds[verb] / max(m.Timed[verb], 1)
 }
 
 // CountEvents counts the Events in a namespace.
