@@ -108,9 +108,9 @@ func declare(t *testing.T, e *testenv.Env, ns, name string) {
 	}
 }
 
-// The incident controller has eight workers. Before the bound per namespace, ten incidents of
-// a team whose comms channel hangs took all eight, and every other team's announcements
-// waited for the first of those calls to time out.
+// A team's calls are bounded by its namespace's outbound slots. Before that bound, ten
+// incidents of a team whose comms channel hangs took every worker, and every other team's
+// announcements waited for the first of those calls to time out.
 func TestIntegrationATeamWhoseChannelHangsHoldsTwoCallsAndOtherTeamsAreAnnounced(t *testing.T) {
 	e := testenv.Shared(t)
 	slow := newHangingSlack()
