@@ -249,10 +249,24 @@ func (d *dispatcher) due() ([]*deliveryRecord, time.Duration) {
 	if d.pollEvery > 0 {
 		next = min(next, d.pollEvery)
 	}
-	var out []*deliveryRecord
+	// A subscriber's messages go out one at a time, oldest first, so that nobody reads "In
+	// progress" before "Scheduled", or an update before the confirmation; a retry holds back
+	// the messages queued after it.
+	busy := map[string]bool{}
+	heads := map[string]*deliveryRecord{}
 	for _, r := range d.queue {
 		if d.inFlight[r.Key] {
+			busy[r.SubscriberID] = true
 			continue
+		}
+		if h := heads[r.SubscriberID]; h == nil || queuedBefore(r, h) {
+			heads[r.SubscriberID] = r
+		}
+	}
+	var out []*deliveryRecord
+	for id, r := range heads {
+		if busy[id] {
+			continue // its end wakes the dispatcher
 		}
 		if wait := r.NextAt.Sub(now); wait > 0 {
 			next = min(next, wait)
@@ -265,6 +279,14 @@ func (d *dispatcher) due() ([]*deliveryRecord, time.Duration) {
 		out = append(out, r)
 	}
 	return out, next
+}
+
+// queuedBefore orders a subscriber's deliveries by when they were queued.
+func queuedBefore(a, b *deliveryRecord) bool {
+	if !a.CreatedAt.Equal(b.CreatedAt) {
+		return a.CreatedAt.Before(b.CreatedAt)
+	}
+	return a.Key < b.Key
 }
 
 // deliver makes one attempt of a delivery: it records the attempt, sends, and then removes

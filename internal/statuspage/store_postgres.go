@@ -91,6 +91,15 @@ var postgresSchema = []string{
 // the tables at the same time.
 const schemaLockKey = 7_303_101_100
 
+// schemaShared takes schemaLockKey shared for the rest of tx, before tx locks anything else.
+// A replica that starts alters tables while it holds the key alone, and then waits for the
+// write lock; a write that locked the write row first and a table second would deadlock with
+// it.
+func schemaShared(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, int64(schemaLockKey))
+	return err
+}
+
 type postgresStore struct {
 	pool    *pgxpool.Pool
 	timeout time.Duration
@@ -342,6 +351,9 @@ func (s *postgresStore) begin() (changes, error) {
 		return changes{}, unavailable(err)
 	}
 	s.tx = tx
+	if err := schemaShared(s.ctx, tx); err != nil {
+		return changes{}, unavailable(err)
+	}
 	if err := tx.QueryRow(s.ctx, `UPDATE statuspage_meta SET rev = rev + 1 WHERE id = 1 RETURNING rev`).Scan(&s.next); err != nil {
 		return changes{}, unavailable(err)
 	}

@@ -82,7 +82,11 @@ type postgresSubscribers struct {
 // newPostgresSubscribers creates the subscribers' tables if they are missing.
 func newPostgresSubscribers(s *postgresStore) (*postgresSubscribers, error) {
 	ps := &postgresSubscribers{pool: s.pool, timeout: s.timeout}
-	err := ps.tx(func(ctx context.Context, tx pgx.Tx) error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	// Not ps.tx, which takes the key shared: two replicas holding it shared and both asking
+	// for it alone would deadlock.
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(schemaLockKey)); err != nil {
 			return err
 		}
@@ -107,7 +111,12 @@ func (s *postgresSubscribers) tx(f func(context.Context, pgx.Tx) error) error {
 func (s *postgresSubscribers) txWithin(d time.Duration, f func(context.Context, pgx.Tx) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return f(ctx, tx) })
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := schemaShared(ctx, tx); err != nil {
+			return err
+		}
+		return f(ctx, tx)
+	})
 	if err != nil {
 		return unavailable(err)
 	}
