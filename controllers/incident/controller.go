@@ -145,7 +145,7 @@ func (r *Reconciler) inputs(ctx context.Context, inc *v1alpha1.Incident) (inputs
 	if err != nil {
 		return inputs{}, err
 	}
-	maintenances, err := r.maintenancesOf(ctx, inc)
+	maintenances, err := r.maintenancesOf(ctx, inc, policy)
 	if err != nil {
 		return inputs{}, err
 	}

@@ -31,8 +31,12 @@ import (
 
 // +kubebuilder:rbac:groups=firescope.dev,resources=maintenances,verbs=get;list;watch
 
-// maintenancesOf lists the Maintenances of the incident's namespace, from the cache.
-func (r *Reconciler) maintenancesOf(ctx context.Context, inc *v1alpha1.Incident) ([]v1alpha1.Maintenance, error) {
+// maintenancesOf lists the Maintenances of the incident's namespace, from the cache, when
+// suppressPaging could use them: the incident names components and its policy pages.
+func (r *Reconciler) maintenancesOf(ctx context.Context, inc *v1alpha1.Incident, policy *v1alpha1.ResponsePolicy) ([]v1alpha1.Maintenance, error) {
+	if inc.Spec.Impact == nil || len(inc.Spec.Impact.Components) == 0 || policy == nil || policy.Spec.Paging == nil {
+		return nil, nil
+	}
 	list := &v1alpha1.MaintenanceList{}
 	if err := r.List(ctx, list, client.InNamespace(inc.Namespace)); err != nil {
 		return nil, err
