@@ -19,6 +19,7 @@ package statuspage
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -61,11 +62,21 @@ func testPostgresConfig(url string) PostgresConfig {
 // newReplica opens a page on the database at url and serves it, with the time from now.
 func newReplica(t *testing.T, url string, now func() time.Time) *testServer {
 	t.Helper()
+	s, err := openReplica(t, url, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// openReplica is newReplica for a goroutine other than the test's, which must not call
+// t.Fatal: it returns the error instead.
+func openReplica(t *testing.T, url string, now func() time.Time) (*testServer, error) {
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	p, err := OpenPostgresPage(context.Background(), testPostgresConfig(url), PageInfo{Name: "Example Status", URL: "https://status.example.com"}, now, log)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	t.Cleanup(func() {
 		if err := p.Close(); err != nil {
@@ -76,7 +87,7 @@ func newReplica(t *testing.T, url string, now func() time.Time) *testServer {
 	t.Cleanup(srv.Close)
 	tr := &http.Transport{DisableCompression: true}
 	t.Cleanup(tr.CloseIdleConnections)
-	return &testServer{Server: srv, page: p, logs: logs, transport: tr}
+	return &testServer{Server: srv, page: p, logs: logs, transport: tr}, nil
 }
 
 // waitFor polls s's path until its body contains want (or, with absent, no longer does).
@@ -351,11 +362,15 @@ func TestReplicasOpeningADatabaseWithoutHistoryStartItOnceAndAlike(t *testing.T)
 
 	clock.Advance(time.Hour)
 	replicas := make([]*testServer, 2)
+	errs := make([]error, len(replicas))
 	var wg sync.WaitGroup
 	for i := range replicas {
-		wg.Go(func() { replicas[i] = newReplica(t, pg.URL(), clock.Now) })
+		wg.Go(func() { replicas[i], errs[i] = openReplica(t, pg.URL(), clock.Now) })
 	}
 	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
 	var n int
 	if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM statuspage_component_history`).Scan(&n); err != nil {
 		t.Fatal(err)
