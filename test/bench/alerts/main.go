@@ -50,8 +50,6 @@ import (
 	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/internal/gateway"
 	"firescope.dev/firescope/internal/localcluster"
-	"firescope.dev/firescope/internal/manager"
-	"firescope.dev/firescope/internal/testenv"
 	"firescope.dev/firescope/test/bench/internal/benchenv"
 )
 
@@ -99,38 +97,16 @@ func (s *sends) proxy(target string) (http.Handler, error) {
 
 func run(n int) error {
 	ctx := context.Background()
-	root := testenv.RepoRoot()
 	amBin, err := exec.LookPath("prometheus-alertmanager")
 	if err != nil {
 		return fmt.Errorf("prometheus-alertmanager is not installed: run hack/install-test-deps.sh")
 	}
-	dir, err := os.MkdirTemp("", "firescope-bench-alerts-")
+	e, err := benchenv.StartWithGateway(ctx)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	gwAddr, err := localcluster.FreeAddr()
-	if err != nil {
-		return err
-	}
-	c, err := localcluster.Start(ctx, localcluster.Options{
-		Dir: dir, Assets: os.Getenv("KUBEBUILDER_ASSETS"), User: "ricardo",
-		CRDs: filepath.Join(root, "config", "crd", "bases"), Webhooks: filepath.Join(root, "config", "webhook"),
-		Manager: filepath.Join(root, "bin", "manager"), Gateway: filepath.Join(root, "bin", "gateway"), GatewayAddr: gwAddr,
-	})
-	if err != nil {
-		return err
-	}
-	defer c.Stop()
-	cfg, err := c.Config()
-	if err != nil {
-		return err
-	}
-	cfg.QPS, cfg.Burst = 1000, 1000
-	cl, err := client.NewWithWatch(cfg, client.Options{Scheme: manager.NewScheme()})
-	if err != nil {
-		return err
-	}
+	defer e.Stop()
+	cl, dir, gwAddr := e.Client, e.Dir(), e.GatewayAddr
 	if err := cl.Create(ctx, &v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: "default"},
 		Spec: v1alpha1.ResponsePolicySpec{Alerts: &v1alpha1.AlertIntake{DefaultIncidentCommander: "ricardo"}}}); err != nil {
 		return err

@@ -48,7 +48,6 @@ import (
 	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/internal/gateway"
 	"firescope.dev/firescope/internal/localcluster"
-	"firescope.dev/firescope/internal/manager"
 	"firescope.dev/firescope/internal/testenv"
 	"firescope.dev/firescope/test/bench/internal/benchenv"
 )
@@ -66,33 +65,17 @@ func main() {
 func run(n int, profile string) error {
 	ctx := context.Background()
 	root := testenv.RepoRoot()
-	dir, err := os.MkdirTemp("", "firescope-bench-gateway-")
+	e, err := benchenv.StartWithGateway(ctx)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	addr, err := localcluster.FreeAddr()
-	if err != nil {
-		return err
-	}
-	c, err := localcluster.Start(ctx, localcluster.Options{
-		Dir: dir, Assets: os.Getenv("KUBEBUILDER_ASSETS"), User: "ricardo",
-		CRDs: filepath.Join(root, "config", "crd", "bases"), Webhooks: filepath.Join(root, "config", "webhook"),
-		Manager: filepath.Join(root, "bin", "manager"), Gateway: filepath.Join(root, "bin", "gateway"), GatewayAddr: addr,
-	})
-	if err != nil {
-		return err
-	}
-	defer c.Stop()
-	cfg, err := c.Config()
+	defer e.Stop()
+	cl, dir, addr := e.Client, e.Dir(), e.GatewayAddr
+	cfg, err := e.Config()
 	if err != nil {
 		return err
 	}
 	cfg.QPS, cfg.Burst = 1000, 1000
-	cl, err := client.NewWithWatch(cfg, client.Options{Scheme: manager.NewScheme()})
-	if err != nil {
-		return err
-	}
 	secret, err := os.ReadFile(filepath.Join(dir, "slack-signing-secret"))
 	if err != nil {
 		return err

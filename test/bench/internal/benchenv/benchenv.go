@@ -49,7 +49,9 @@ import (
 type Env struct {
 	*localcluster.Cluster
 	Client client.WithWatch
-	dir    string
+	// GatewayAddr is where bin/gateway listens, "" when it does not run.
+	GatewayAddr string
+	dir         string
 }
 
 // Start starts the control plane (KUBEBUILDER_ASSETS) and bin/manager, as user "ricardo",
@@ -60,16 +62,29 @@ func Start(ctx context.Context, managerArgs ...string) (*Env, error) {
 
 // StartWithEnv is Start with extra environment variables (NAME=value) for the manager alone.
 func StartWithEnv(ctx context.Context, managerEnv []string, managerArgs ...string) (*Env, error) {
+	return start(ctx, localcluster.Options{ManagerArgs: managerArgs, ManagerEnv: managerEnv})
+}
+
+// StartWithGateway is Start with bin/gateway too, listening on GatewayAddr.
+func StartWithGateway(ctx context.Context) (*Env, error) {
+	addr, err := localcluster.FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	return start(ctx, localcluster.Options{Gateway: filepath.Join(testenv.RepoRoot(), "bin", "gateway"), GatewayAddr: addr})
+}
+
+// start starts the control plane and the manager with o's other options.
+func start(ctx context.Context, o localcluster.Options) (*Env, error) {
 	root := testenv.RepoRoot()
 	dir, err := os.MkdirTemp("", "firescope-bench-")
 	if err != nil {
 		return nil, err
 	}
-	c, err := localcluster.Start(ctx, localcluster.Options{
-		Dir: dir, Assets: os.Getenv("KUBEBUILDER_ASSETS"),
-		CRDs: filepath.Join(root, "config", "crd", "bases"), Webhooks: filepath.Join(root, "config", "webhook"),
-		Manager: filepath.Join(root, "bin", "manager"), User: "ricardo", ManagerArgs: managerArgs, ManagerEnv: managerEnv,
-	})
+	o.Dir, o.Assets, o.User = dir, os.Getenv("KUBEBUILDER_ASSETS"), "ricardo"
+	o.CRDs, o.Webhooks = filepath.Join(root, "config", "crd", "bases"), filepath.Join(root, "config", "webhook")
+	o.Manager = filepath.Join(root, "bin", "manager")
+	c, err := localcluster.Start(ctx, o)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -87,8 +102,12 @@ func StartWithEnv(ctx context.Context, managerEnv []string, managerArgs ...strin
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	return &Env{Cluster: c, Client: cl, dir: dir}, nil
+	return &Env{Cluster: c, Client: cl, dir: dir, GatewayAddr: o.GatewayAddr}, nil
 }
+
+// Dir is the control plane's data directory, which holds the files the cluster writes for
+// its users (the gateway's signing secret, say).
+func (e *Env) Dir() string { return e.dir }
 
 // Stop stops everything and removes the data.
 func (e *Env) Stop() {
