@@ -463,9 +463,16 @@ type OutboxItem struct {
 	// attempts made so far.
 	// +optional
 	Attempts int32 `json:"attempts,omitempty"`
-	// notBefore is when the next attempt may start (backoff, or the server's Retry-After).
+	// notBefore is when the next attempt may start (backoff, the server's Retry-After, or the
+	// end of the Maintenance that holds a page back).
 	// +optional
 	NotBefore *metav1.Time `json:"notBefore,omitempty"`
+	// heldBy names the Maintenance in progress that holds this page back until notBefore,
+	// the end of its window: the page is sent then, or as soon as the Maintenance no longer
+	// covers the incident, if the incident still pages.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	HeldBy string `json:"heldBy,omitempty"`
 }
 
 // Recorded is the part of the spec the controller has already recorded in the timeline and

@@ -311,10 +311,10 @@ func (r *Reconciler) policy(ctx context.Context, inc *v1alpha1.Incident) (*v1alp
 // SetupWithManager registers the controller. It reconciles on spec changes (the webhook's
 // changed-by annotation arrives with the spec change it describes; the start of a deletion,
 // which the page finalizer waits on, bumps the generation too), on changes of the
-// ResponsePolicies that apply, on changes of the Incident's StatusUpdates and when a
-// delivery off the workers ends with something left to do; its own status writes do not
-// trigger it, and timers come from RequeueAfter computed from the timestamps in
-// status.
+// ResponsePolicies that apply, on changes of the Incident's StatusUpdates, on changes of a
+// Maintenance that holds its page back, and when a delivery off the workers ends with
+// something left to do; its own status writes do not trigger it, and timers come from
+// RequeueAfter computed from the timestamps in status.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
@@ -331,6 +331,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.Incident{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.ResponsePolicy{}, handler.EnqueueRequestsFromMapFunc(r.incidentsOfPolicy)).
 		Watches(&v1alpha1.StatusUpdate{}, handler.EnqueueRequestsFromMapFunc(incidentOfStatusUpdate), builder.WithPredicates(statusUpdateCounted)).
+		Watches(&v1alpha1.Maintenance{}, handler.EnqueueRequestsFromMapFunc(r.incidentsHeldBy), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(source.Channel(r.deliveries.wake, &handler.EnqueueRequestForObject{})).
 		Named("incident").
 		// Incidents are independent: a burst of them, or one slow channel, must not queue the

@@ -25,6 +25,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"firescope.dev/firescope/api/v1alpha1"
 )
@@ -44,34 +46,64 @@ func (r *Reconciler) maintenancesOf(ctx context.Context, inc *v1alpha1.Incident,
 	return list.Items, nil
 }
 
-// suppressPaging takes back the page triggers waiting to be sent when a Maintenance in
+// suppressPaging holds back the page triggers waiting to be sent while a Maintenance in
 // progress at now covers every component the incident touches: planned work on exactly
-// those components is not worth waking anyone for. It returns the fact that says which
-// Maintenance kept the incident from paging. Resolving a page is never held back, and an
-// incident that names no component, or one outside the maintenance, pages as usual.
+// those components is not worth waking anyone for. A held trigger stays in the outbox, named
+// by heldBy and due at the end of the window, so that an incident still open when the work
+// is over pages then. One released early (the Maintenance deleted, shortened or no longer
+// covering) is due at once. It returns the fact that says which Maintenance kept the
+// incident from paging. Resolving a page is never held back, and an incident that names no
+// component, or one outside the maintenance, pages as usual.
 func suppressPaging(inc *v1alpha1.Incident, maintenances []v1alpha1.Maintenance, now time.Time) []fact {
-	if inc.Spec.Impact == nil {
-		return nil
+	var comps []string
+	if inc.Spec.Impact != nil {
+		comps = inc.Spec.Impact.Components
 	}
-	comps := inc.Spec.Impact.Components
 	i := slices.IndexFunc(maintenances, func(m v1alpha1.Maintenance) bool { return m.Covers(comps, now) })
-	if i < 0 {
-		return nil
-	}
 	var held []string
-	inc.Status.Outbox = slices.DeleteFunc(inc.Status.Outbox, func(it v1alpha1.OutboxItem) bool {
-		if it.Kind == v1alpha1.OutboxPage && it.State == v1alpha1.OutboxPending {
-			held = append(held, it.ID)
-			return true
+	for j := range inc.Status.Outbox {
+		it := &inc.Status.Outbox[j]
+		if it.Kind != v1alpha1.OutboxPage || it.State != v1alpha1.OutboxPending {
+			continue
 		}
-		return false
-	})
+		if i < 0 {
+			if it.HeldBy != "" {
+				it.HeldBy, it.NotBefore = "", nil
+			}
+			continue
+		}
+		m := &maintenances[i]
+		if it.HeldBy == "" {
+			held = append(held, it.ID)
+		}
+		if end := m.Spec.Window.End; it.HeldBy != m.Name || it.NotBefore == nil || !it.NotBefore.Equal(&end) {
+			it.HeldBy, it.NotBefore = m.Name, end.DeepCopy()
+		}
+	}
 	if len(held) == 0 {
 		return nil
 	}
 	m := maintenances[i]
-	msg := fmt.Sprintf("Not paged: Maintenance %s is in progress until %s on every component this incident touches (%s)",
+	msg := fmt.Sprintf("Not paged: Maintenance %s is in progress until %s on every component this incident touches (%s); the page goes out then if the incident still pages",
 		m.Name, m.Spec.Window.End.UTC().Format(time.RFC3339), strings.Join(comps, ", "))
 	return []fact{{key: "PagingSuppressedByMaintenance/" + strings.Join(held, "/"), eventReason: v1alpha1.EventPagingSuppressedByMaintenance,
 		eventType: corev1.EventTypeNormal, entry: v1alpha1.TimelineEntry{Message: msg}}}
+}
+
+// incidentsHeldBy maps a Maintenance to the Incidents whose page it holds back, so that
+// deleting it, or changing its window or components, sends their pages at once when it no
+// longer covers them.
+func (r *Reconciler) incidentsHeldBy(ctx context.Context, obj client.Object) []reconcile.Request {
+	list := &v1alpha1.IncidentList{}
+	if err := r.List(ctx, list, client.InNamespace(obj.GetNamespace())); err != nil {
+		log.FromContext(ctx).Error(err, "listing incidents for a Maintenance change")
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, inc := range list.Items {
+		if slices.ContainsFunc(inc.Status.Outbox, func(it v1alpha1.OutboxItem) bool { return it.HeldBy == obj.GetName() }) {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&inc)})
+		}
+	}
+	return reqs
 }

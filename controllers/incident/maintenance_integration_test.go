@@ -30,7 +30,7 @@ import (
 	"firescope.dev/firescope/internal/testenv"
 )
 
-func TestIntegrationAnIncidentWithinAMaintenanceInProgressDoesNotPage(t *testing.T) {
+func TestIntegrationAnIncidentWithinAMaintenanceInProgressPagesOnlyWhenItEnds(t *testing.T) {
 	e := startEnv(t)
 	ctx := context.Background()
 	ns, _, pd := channels(t, e, time.Hour)
@@ -72,4 +72,17 @@ func TestIntegrationAnIncidentWithinAMaintenanceInProgressDoesNotPage(t *testing
 	if note := eventNotes(t, e.Client, ns, quiet.Name, v1alpha1.EventPagingSuppressedByMaintenance)[0]; !strings.Contains(note, "Maintenance db-upgrade") {
 		t.Errorf("the Event does not name the maintenance: %s", note)
 	}
+
+	// The work ends early while the incident is still open: it pages then.
+	m := &v1alpha1.Maintenance{}
+	must(t, e.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "db-upgrade"}, m))
+	ended := m.DeepCopy()
+	ended.Spec.Window.End = metav1.NewTime(time.Now().Add(2 * time.Second))
+	must(t, e.Client.Patch(ctx, ended, client.MergeFrom(m)))
+	testenv.Eventually(t, 20*time.Second, func() error {
+		if n := len(pd.OpenAlerts()); n != 2 {
+			return fmt.Errorf("%d open alerts, want the held page sent too", n)
+		}
+		return nil
+	})
 }

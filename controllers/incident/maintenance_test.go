@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"firescope.dev/firescope/api/v1alpha1"
@@ -63,16 +64,56 @@ func TestSuppressPagingHoldsBackOnlyTriggersAMaintenanceInProgressCovers(t *test
 				t.Fatalf("suppressed = %v (facts %+v), want %v", got, facts, tc.suppressed)
 			}
 			if tc.suppressed {
-				if len(inc.Status.Outbox) != 0 {
-					t.Errorf("outbox %+v, want the trigger taken back", inc.Status.Outbox)
+				it := inc.Status.Outbox[0]
+				if it.HeldBy == "" || it.NotBefore == nil || it.State != v1alpha1.OutboxPending {
+					t.Errorf("outbox %+v, want the trigger held until the maintenance ends", inc.Status.Outbox)
 				}
 				f := facts[0]
 				if f.eventReason != v1alpha1.EventPagingSuppressedByMaintenance || !strings.Contains(f.entry.Message, "Maintenance ") || f.key == "" {
 					t.Errorf("fact %+v", f)
 				}
-			} else if len(inc.Status.Outbox) != len(tc.outbox) {
+			} else if !equality.Semantic.DeepEqual(inc.Status.Outbox, tc.outbox) {
 				t.Errorf("outbox %+v, want it unchanged", inc.Status.Outbox)
 			}
 		})
+	}
+}
+
+// A held trigger is due when the window ends, again later when the window is moved, and at
+// once when no Maintenance covers the incident any more; it is reported once.
+func TestSuppressPagingSendsAHeldTriggerOnceTheMaintenanceNoLongerCoversIt(t *testing.T) {
+	now := time.Date(2026, 12, 3, 22, 30, 0, 0, time.UTC)
+	m := v1alpha1.Maintenance{ObjectMeta: metav1.ObjectMeta{Name: "db-upgrade"}, Spec: v1alpha1.MaintenanceSpec{Components: []string{"Database"},
+		Window: v1alpha1.MaintenanceWindow{Start: metav1.NewTime(now.Add(-time.Minute)), End: metav1.NewTime(now.Add(time.Hour))}}}
+	inc := &v1alpha1.Incident{Spec: v1alpha1.IncidentSpec{Impact: &v1alpha1.Impact{Components: []string{"Database"}}}}
+	inc.Status.Outbox = []v1alpha1.OutboxItem{{ID: "t1", Kind: v1alpha1.OutboxPage, State: v1alpha1.OutboxPending}}
+
+	if facts := suppressPaging(inc, []v1alpha1.Maintenance{m}, now); len(facts) != 1 {
+		t.Fatalf("facts %+v, want the hold reported", facts)
+	}
+	if due, wait := claimDue(inc, now); len(due) != 0 || wait != time.Hour {
+		t.Fatalf("claimed %v, next in %s: want nothing due for the hour the maintenance lasts", due, wait)
+	}
+
+	m.Spec.Window.End = metav1.NewTime(now.Add(2 * time.Hour))
+	if facts := suppressPaging(inc, []v1alpha1.Maintenance{m}, now.Add(time.Minute)); len(facts) != 0 {
+		t.Errorf("facts %+v: a hold already reported is not reported again", facts)
+	}
+	if got := inc.Status.Outbox[0].NotBefore; !got.Time.Equal(now.Add(2 * time.Hour)) {
+		t.Errorf("held until %s, want the moved end of the window", got)
+	}
+
+	if facts := suppressPaging(inc, []v1alpha1.Maintenance{m}, now.Add(2*time.Hour)); len(facts) != 0 {
+		t.Errorf("facts %+v after the window", facts)
+	}
+	if due, _ := claimDue(inc, now.Add(2*time.Hour)); len(due) != 1 || inc.Status.Outbox[0].HeldBy != "" {
+		t.Fatalf("claimed %v, outbox %+v: want the trigger sent when the window ends", due, inc.Status.Outbox)
+	}
+
+	inc.Status.Outbox = []v1alpha1.OutboxItem{{ID: "t2", Kind: v1alpha1.OutboxPage, State: v1alpha1.OutboxPending}}
+	suppressPaging(inc, []v1alpha1.Maintenance{m}, now)
+	suppressPaging(inc, nil, now.Add(time.Minute)) // the Maintenance was deleted
+	if due, _ := claimDue(inc, now.Add(time.Minute)); len(due) != 1 {
+		t.Fatalf("claimed %v, outbox %+v: want the trigger sent once its Maintenance is gone", due, inc.Status.Outbox)
 	}
 }
