@@ -213,10 +213,27 @@ var (
 	impactVerbRe = regexp.MustCompile(`\b(?:experienc\w*|seeing|observ\w*|noticing|detect\w*)\b`)
 )
 
+// weActRe is the team as the subject of a verb in -ing or -ed ("we are asking our provider",
+// "our engineers have rerouted traffic"): what the team does, whatever the verb, unless the
+// verb only sees, learns, tells or hopes (notActions).
+var weActRe = regexp.MustCompile(`\b(?:we|our (?:[\w-]+ )?(?:team|teams|engineers|engineering)|(?:the |our )?engineers|(?:the |our )?(?:engineering |operations |support |ops )?team) (?:are|is|have|has|had)(?: (?:now|currently|actively|still|also|already|quickly|been|continuing to|begun|started))* ([a-z]+(?:ing|ed))\b`)
+
+var notActions = wordSet(`experiencing seeing observing noticing receiving received getting expecting expected
+	hoping hoped identified determined confirmed found discovered detected noticed observed
+	aware sorry updated posted provided providing sharing posting reported reporting learned
+	learning informed advised seen being experienced encountered encountering facing faced
+	continuing beginning starting starting waiting awaiting considering planning going
+	committed pleased happy alerted edited shared operating`)
+
 func saysWhatIsBeingDone(t string) bool {
 	t = doneRe.ReplaceAllStringFunc(t, blank)
 	for _, m := range doingRe.FindAllStringIndex(t, maxMatches) {
 		if !thirdPartyRe.MatchString(clauseBefore(t, m[0])) && !impactVerbRe.MatchString(t[m[0]:m[1]]) {
+			return true
+		}
+	}
+	for _, m := range weActRe.FindAllStringSubmatch(t, maxMatches) {
+		if !notActions[m[1]] {
 			return true
 		}
 	}

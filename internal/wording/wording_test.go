@@ -663,3 +663,19 @@ func TestWhatIsBrokenReadsProductNames(t *testing.T) {
 		{"identified", "We are working on it. See https://status.Example.com/Incidents/X for more.", true},
 	})
 }
+
+// TestWhatIsBeingDoneReadsTheTeamAsSubject: the team doing something, whatever the verb, is
+// work; the team seeing, learning, being told or telling is not.
+func TestWhatIsBeingDoneReadsTheTeamAsSubject(t *testing.T) {
+	checkRule(t, doing, []ruleCase{
+		{"investigating", "Logins fail. We are asking our hosting provider for details.", false},
+		{"identified", "Logins fail. Our engineers have rebooted the affected switches.", false},
+		{"monitoring", "Logins work again. We have raised the connection limits.", false},
+
+		{"investigating", "Logins fail. We are experiencing issues.", true},
+		{"investigating", "Logins fail. Our engineers have been alerted.", true},
+		{"identified", "Logins fail. We have identified the issue.", true},
+		{"investigating", "Logins fail. We are providing updates on this page.", true},
+		{"monitoring", "Logins work again and we are now operating normally.", true},
+	})
+}
