@@ -472,7 +472,7 @@ var vendorBlameRe = regexp.MustCompile(`\b(?:` + vendorPat + `(?:'s)?(?: [\w()-]
 var fromRe = regexp.MustCompile(`\b(?:downtime|outages?|failures?|degradation|disruptions?) from ([\w.-]+)`)
 
 var notAThirdParty = wordSet(`our the a an this that these those its it your you us we maintenance earlier
-	yesterday today last`)
+	yesterday today last multiple several some many various certain other all`)
 
 // withRe before a third party makes it someone the team works with, not the source.
 var withRe = regexp.MustCompile(`\b(?:working|work|works|engaged|engaging|coordinating|investigation|investigating|monitoring|in contact|in touch)(?: closely| directly| actively)?(?: the situation| this| the issue| it)? (?:with|alongside) (?:our )?$`)

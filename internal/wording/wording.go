@@ -144,7 +144,8 @@ limitations under the License.
 //     has identified the root cause", "GCP has reported", "we have seen AWS S3 recover"), or
 //     a third party's status page as where to look ("we are monitoring the provider's
 //     status", "we will monitor Microsoft Azure's status post"). An instance failure "on GCP"
-//     is where, not who; "working with our carrier partner" or "monitoring the situation
+//     is where, not who; "failures from multiple networks" comes from no one in particular;
+//     "working with our carrier partner" or "monitoring the situation
 //     alongside our carriers" is collaboration; a sentence that opens with "Cloudflare is
 //     investigating" or "Twilio customers may be experiencing" is often the page's own
 //     company; and a vendor's trouble that left us "unaffected", or an update that says

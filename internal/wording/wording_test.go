@@ -679,3 +679,13 @@ func TestWhatIsBeingDoneReadsTheTeamAsSubject(t *testing.T) {
 		{"monitoring", "Logins work again and we are now operating normally.", true},
 	})
 }
+
+// TestBlameReadsNoThirdPartyInAQuantity: trouble "from multiple networks" comes from no one
+// in particular.
+func TestBlameReadsNoThirdPartyInAQuantity(t *testing.T) {
+	checkRule(t, blame, []ruleCase{
+		{"investigating", "We see MMS delivery failures from multiple networks.", false},
+		{"investigating", "We see MMS delivery failures from several carriers' networks.", false},
+		{"investigating", "We see payment failures from NIBSS.", true},
+	})
+}
