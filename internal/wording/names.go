@@ -26,11 +26,12 @@ import (
 // Wi-Fi". A message that names one names what customers use, which the symptom patterns
 // cannot know, so missing-what-is-broken does not warn about it. The name is read in the
 // message as written (the rules read it lower-cased), and these do not count: the first word
-// of a sentence, which is capitalized anyway; names of organizations, vendors, teams, places
-// and times, which are no feature of ours; a short all-capital word, which is more often a
-// place ("IAD", "FRA1") than a feature, unless it is one of productAcronyms; a name followed
-// by a word for the whole ("Discord services", "Zoom components"); and a name in a sentence
-// that says it is unaffected ("Webhooks remained unaffected").
+// of a sentence, which is capitalized anyway (unless it has a capital inside, "CodeQL");
+// names of organizations, vendors, teams, places and times, which are no feature of ours; a
+// short all-capital word, which is more often a place ("IAD", "FRA1") than a feature, unless
+// it is one of productAcronyms; a name followed by a word for the whole ("Discord services",
+// "Zoom components"); a name in a sentence that says it is unaffected ("Webhooks remained
+// unaffected"); and addresses.
 var (
 	nameTokenRe = regexp.MustCompile(`[A-Za-z][A-Za-z0-9&'._-]*[A-Za-z0-9]|[A-Za-z]`)
 	urlRe       = regexp.MustCompile(`(?:https?://|www\.)\S+|\S+@\S+`)

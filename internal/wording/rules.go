@@ -222,7 +222,7 @@ var notActions = wordSet(`experiencing seeing observing noticing receiving recei
 	hoping hoped identified determined confirmed found discovered detected noticed observed
 	aware sorry updated posted provided providing sharing posting reported reporting learned
 	learning informed advised seen being experienced encountered encountering facing faced
-	continuing beginning starting starting waiting awaiting considering planning going
+	continuing beginning starting waiting awaiting considering planning going
 	committed pleased happy alerted edited shared operating`)
 
 func saysWhatIsBeingDone(t string) bool {

@@ -164,8 +164,9 @@ limitations under the License.
 // The "should say" rules are keyword checks: they catch an update that says nothing useful,
 // not one that is vague in new words. A name capitalized in the middle of a sentence keeps
 // missing-what-is-broken quiet, so the page's own company name written that way ("an issue
-// with Acme") passes unless the names of organizations list it. At most one finding per rule is returned, quoting the
-// first offending words, so that warnings stay short (Kubernetes truncates long ones).
+// with Acme") passes unless the names of organizations list it. At most one finding per rule
+// is returned, quoting the first offending words, so that warnings stay short (Kubernetes
+// truncates long ones).
 package wording
 
 import (
