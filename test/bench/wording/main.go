@@ -141,8 +141,8 @@ func run(o options) error {
 			tunable = append(tunable, e)
 		}
 	}
-	fmt.Printf("corpus: %d status-page updates from %d sources; tuning set %d (batches 1 to %d), held-out set %d of batches 1 to %d, batch %d %d\n",
-		len(entries), len(sources), count(tunable, corpus.SetTune), newest-1, count(tunable, corpus.SetTest), newest-1, newest, len(batches[newest]))
+	fmt.Printf("corpus: %d status-page updates from %d sources; of every batch but %d, tuning set %d and held-out set %d\n",
+		len(entries), len(sources), newest, count(tunable, corpus.SetTune), count(tunable, corpus.SetTest))
 	for _, b := range ids {
 		note := ""
 		if b == newest {
@@ -157,7 +157,7 @@ func run(o options) error {
 	table(w, "tune", tunable, corpus.SetTune, checkers)
 	if !o.tuning {
 		table(w, fmt.Sprintf("batch %d, whole", newest), batches[newest], "", checkers)
-		table(w, "test", tunable, corpus.SetTest, checkers)
+		table(w, fmt.Sprintf("test, all but batch %d", newest), tunable, corpus.SetTest, checkers)
 		for _, b := range ids {
 			table(w, fmt.Sprintf("test, batch %d", b), batches[b], corpus.SetTest, checkers)
 		}
