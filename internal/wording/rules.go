@@ -24,7 +24,7 @@ import (
 
 // What is broken: a symptom a customer would recognise.
 var (
-	symptomRe = regexp.MustCompile(`\b(?:errors?|erroring|erroneous(?:ly)?|mistaken(?:ly)?|fail(?:s|ed|ing|ures?)?|unavailable|unavailability|unable|inability|cannot|could not|not (?:able|working|loading|responding|available|accessible|receiving|processing|sending|delivered|reachable|updating|running|starting|showing|displaying|appearing|receive|received|load|loaded|work|respond|send|sent|connect|display|sync|synced|save|saved|upload|uploaded|appear|possible)|not [a-z]+ing (?:correctly|properly|as expected)|(?:you|users|customers) (?:are|may be) not (?:seeing|getting)|impossible|incomplete|congest(?:ed|ion)|(?:data|metrics?|packets?|traffic|connections?|calls?|messages?|events?) drops?|sign(?:ed|ing) out|log(?:ged|ging) out|not being \w+|no longer (?:able|working|loading|available)|prevent\w* (?:[\w'-]+ ){0,4}?from|prevent(?:s|ed|ing)? (?:the |some |all )?[a-z]+ing\b|(?:is|are|been|was|were) (?:temporarily )?(?:disabled|paused|suspended|halted|offline)|down|offline|degraded|(?:impacted|reduced|poor) performance|performance (?:issues?|problems?|degradation)|slow(?:ness|er|ly|downs?)?|latenc(?:y|ies)|(?:response|load|queue|wait) times?|delay(?:s|ed)?|timeouts?|tim(?:e|es|ing) out|timed out|intermittent(?:ly)?|unreachable|inaccessible|broken|broke|missing|lost|stuck|backlog(?:ged)?|backed up|backup (?:in|of)|unresponsive|crash(?:es|ed|ing)?|incorrect(?:ly)?|inaccurate|wrong|5\d\d|5xx|packet loss|dropp(?:ed|ing)|rejected|partial(?:ly)? (?:unavailab\w*|available)|inconsistent|stale|duplicate[ds]?|hang(?:s|ing)?|unexpected)\b`)
+	symptomRe = regexp.MustCompile(`\b(?:errors?|erroring|erroneous(?:ly)?|mistaken(?:ly)?|fail(?:s|ed|ing|ures?)?|unavailable|unavailability|unable|inability|cannot|could not|not (?:able|working|loading|responding|available|accessible|receiving|processing|sending|delivered|reachable|updating|running|starting|showing|displaying|appearing|receive|received|load|loaded|work|respond|send|sent|connect|display|sync|synced|save|saved|upload|uploaded|appear|possible)|not [a-z]+ing (?:correctly|properly|as expected)|(?:you|users|customers) (?:are|may be) not (?:seeing|getting)|impossible|incomplete|congest(?:ed|ion)|(?:data|metrics?|packets?|traffic|connections?|calls?|messages?|events?) drops?|sign(?:ed|ing) out|log(?:ged|ging) out|not being \w+|no longer (?:able|working|loading|available)|prevent\w* (?:[\w'-]+ ){0,4}?from|prevent(?:s|ed|ing)? (?:the |some |all )?[a-z]+ing\b|(?:is|are|been|was|were) (?:temporarily )?(?:disabled|paused|suspended|halted|offline)|(?:we|team) (?:have|has|had) (?:temporarily )?(?:disabled|paused|suspended|halted|stopped) (?:new |all |the )?[a-z]+|down|offline|degraded|(?:impacted|reduced|poor) performance|performance (?:issues?|problems?|degradation)|slow(?:ness|er|ly|downs?)?|latenc(?:y|ies)|(?:response|load|queue|wait) times?|delay(?:s|ed)?|timeouts?|tim(?:e|es|ing) out|timed out|intermittent(?:ly)?|unreachable|inaccessible|broken|broke|missing|lost|stuck|backlog(?:ged)?|backed up|backup (?:in|of)|unresponsive|crash(?:es|ed|ing)?|incorrect(?:ly)?|inaccurate|wrong|5\d\d|5xx|packet loss|dropp(?:ed|ing)|rejected|partial(?:ly)? (?:unavailab\w*|available)|inconsistent|stale|duplicate[ds]?|hang(?:s|ing)?|unexpected)\b`)
 	// elevatedRe is "elevated" or "increased" with what customers see; "increased load" is
 	// the system's trouble, not theirs.
 	elevatedRe = regexp.MustCompile(`\b(?:elevated|increased|higher|high) (?:[\w-]+ ){0,2}?(?:errors?|error rates?|latenc\w+|response times?|load times?|timeouts?|failures?|failure rates?|delays?|queue times?|wait times?|bounce rates?|5\d\d|5xx|rejections?)\b`)
@@ -213,10 +213,27 @@ var (
 	impactVerbRe = regexp.MustCompile(`\b(?:experienc\w*|seeing|observ\w*|noticing|detect\w*)\b`)
 )
 
+// weActRe is the team as the subject of a verb in -ing or -ed ("we are asking our provider",
+// "our engineers have rerouted traffic"): what the team does, whatever the verb, unless the
+// verb only sees, learns, tells or hopes (notActions).
+var weActRe = regexp.MustCompile(`\b(?:we|our (?:[\w-]+ )?(?:team|teams|engineers|engineering)|(?:the |our )?engineers|(?:the |our )?(?:engineering |operations |support |ops )?team) (?:are|is|have|has|had)(?: (?:now|currently|actively|still|also|already|quickly|been|continuing to|begun|started))* ([a-z]+(?:ing|ed))\b`)
+
+var notActions = wordSet(`experiencing seeing observing noticing receiving received getting expecting expected
+	hoping hoped identified determined confirmed found discovered detected noticed observed
+	aware sorry updated posted provided providing sharing posting reported reporting learned
+	learning informed advised seen being experienced encountered encountering facing faced
+	continuing beginning starting waiting awaiting considering planning going
+	committed pleased happy alerted edited shared operating`)
+
 func saysWhatIsBeingDone(t string) bool {
 	t = doneRe.ReplaceAllStringFunc(t, blank)
 	for _, m := range doingRe.FindAllStringIndex(t, maxMatches) {
 		if !thirdPartyRe.MatchString(clauseBefore(t, m[0])) && !impactVerbRe.MatchString(t[m[0]:m[1]]) {
+			return true
+		}
+	}
+	for _, m := range weActRe.FindAllStringSubmatch(t, maxMatches) {
+		if !notActions[m[1]] {
 			return true
 		}
 	}
@@ -455,7 +472,7 @@ var vendorBlameRe = regexp.MustCompile(`\b(?:` + vendorPat + `(?:'s)?(?: [\w()-]
 var fromRe = regexp.MustCompile(`\b(?:downtime|outages?|failures?|degradation|disruptions?) from ([\w.-]+)`)
 
 var notAThirdParty = wordSet(`our the a an this that these those its it your you us we maintenance earlier
-	yesterday today last`)
+	yesterday today last multiple several some many various certain other all`)
 
 // withRe before a third party makes it someone the team works with, not the source.
 var withRe = regexp.MustCompile(`\b(?:working|work|works|engaged|engaging|coordinating|investigation|investigating|monitoring|in contact|in touch)(?: closely| directly| actively)?(?: the situation| this| the issue| it)? (?:with|alongside) (?:our )?$`)

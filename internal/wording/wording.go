@@ -49,7 +49,9 @@ limitations under the License.
 // "we will", "can't" -> "cannot"), and whitespace is collapsed. Rules are phrase lists and small
 // RE2 regular expressions, which run in linear time. Several rules look at the clause around a
 // match: the text back to the previous sentence end (".", "!", "?", ";", line break) or
-// conjunction (" and ", " but ", " while ", ...), at most 240 bytes away.
+// conjunction (" and ", " but ", " while ", ...), at most 240 bytes away. Only the product
+// names of missing-what-is-broken are read in the message as written, since capitals are
+// what marks them.
 //
 //   - missing-what-is-broken: needs a symptom ("errors", "failing", "unavailable", "unable",
 //     "cannot", "degraded", "delays", "timeouts", "latency", "response times", "5xx", "signed
@@ -68,13 +70,26 @@ limitations under the License.
 //     normally" name nothing a customer can recognise, and neither does a place, a vendor or a
 //     time ("recovery across all regions", "the AWS outage", "stable since the end of the
 //     interval"); "monitoring for errors" says no error, and "things have settled down" or
-//     "narrowing down the scope" is no symptom.
+//     "narrowing down the scope" is no symptom. "We have temporarily disabled new sessions"
+//     says what customers cannot use. A product written as a name in the message as published
+//     names what customers use whether or not a pattern knows it ("CodeQL", "the Fly
+//     Dashboard", "the iOS app", "Data Warehouse loads"), unless it is the first word of a
+//     sentence (capitalized anyway), an organization, a vendor, a team, a place or a time
+//     ("Our Engineering team", "AWS", "Frankfurt", "UTC", "Monday"), a short all-capital code,
+//     which is more often a place than a feature ("IAD", "FRA1"; "API", "SSO" and a few more
+//     are features), a name followed by a word for the whole ("Discord services"), a name in a
+//     sentence that says it is unaffected ("Webhooks remained unaffected"), or part of an
+//     address.
 //   - missing-what-is-being-done: needs an action of the response ("investigating",
 //     "looking into", "rolling back", "a fix", "mitigating", "monitoring", "failing over",
 //     "we are on it", "we have added capacity", "keeping an eye on", "assessing", "we are
 //     catching up", "we have made some changes", "working around the issue", "measures are
 //     currently being tested", ...), each a whole word ("we will provide additional updates"
-//     adds nothing). "We are aware of the issue", "our investigation has determined" or
+//     adds nothing), or the team as the subject of any verb in -ing or -ed ("we are asking our
+//     hosting provider for details", "our engineers have rebooted the switches") unless it
+//     only sees, learns, tells or waits ("we have identified the issue", "our engineers have
+//     been alerted", "we are providing updates", "we are awaiting a fix"). "We are aware of
+//     the issue", "our investigation has determined" or
 //     "initial investigation indicates" (it is over), what the team sees ("we are
 //     experiencing increased latency") and work done by someone else ("our provider is working
 //     towards a resolution", "AWS is working to restore service") are not actions of ours.
@@ -129,7 +144,8 @@ limitations under the License.
 //     has identified the root cause", "GCP has reported", "we have seen AWS S3 recover"), or
 //     a third party's status page as where to look ("we are monitoring the provider's
 //     status", "we will monitor Microsoft Azure's status post"). An instance failure "on GCP"
-//     is where, not who; "working with our carrier partner" or "monitoring the situation
+//     is where, not who; "failures from multiple networks" comes from no one in particular;
+//     "working with our carrier partner" or "monitoring the situation
 //     alongside our carriers" is collaboration; a sentence that opens with "Cloudflare is
 //     investigating" or "Twilio customers may be experiencing" is often the page's own
 //     company; and a vendor's trouble that left us "unaffected", or an update that says
@@ -146,8 +162,11 @@ limitations under the License.
 // next update, hedged guesses about the cause, "no workaround" statements and past timelines
 // pass, and the ETA rule misses deadlines hidden behind an earlier "update" in the same clause.
 // The "should say" rules are keyword checks: they catch an update that says nothing useful,
-// not one that is vague in new words. At most one finding per rule is returned, quoting the
-// first offending words, so that warnings stay short (Kubernetes truncates long ones).
+// not one that is vague in new words. A name capitalized in the middle of a sentence keeps
+// missing-what-is-broken quiet, so the page's own company name written that way ("an issue
+// with Acme") passes unless the names of organizations list it. At most one finding per rule
+// is returned, quoting the first offending words, so that warnings stay short (Kubernetes
+// truncates long ones).
 package wording
 
 import (
@@ -207,7 +226,7 @@ func Check(status, message string) []Finding {
 	resolved := st == statusResolved
 
 	var out []Finding
-	if !saysWhatIsBroken(t) {
+	if !saysWhatIsBroken(t) && !namesProduct(message) {
 		msg := "does not say what is broken: name the affected feature and what customers see (errors, delays, failed deploys)"
 		if resolved {
 			msg = "does not say what was broken: name what is working normally again"

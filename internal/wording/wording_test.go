@@ -641,3 +641,51 @@ func TestWhatCustomersCanDoTellsAdviceFromPrediction(t *testing.T) {
 		{"monitoring", "Backups are fixed. Owners of affected machines must rerun the backup.", false},
 	})
 }
+
+// TestWhatIsBrokenReadsProductNames: a product written as a name, even one no pattern knows,
+// names what customers use; the first word of a sentence, an organization, a vendor, a
+// team, a place, a time, a short all-capital code, a name for the whole and a name said to be
+// unaffected do not.
+func TestWhatIsBrokenReadsProductNames(t *testing.T) {
+	checkRule(t, broken, []ruleCase{
+		{"monitoring", "CodeQL impact has been mitigated. We are continuing to monitor.", false},
+		{"identified", "We are working on the fix for Data Warehouse loads.", false},
+		{"monitoring", "A fix for the iOS app has been deployed and we are monitoring.", false},
+		{"monitoring", "A fix for the Fly Dashboard has been deployed and we are monitoring.", false},
+		{"identified", "We have temporarily disabled new sessions to these regions.", false},
+
+		{"monitoring", "Dashboard impact has been mitigated. We are continuing to monitor.", true},
+		{"identified", "Our Engineering team is working on a fix.", true},
+		{"identified", "We are waiting for AWS to fix it in Frankfurt.", true},
+		{"identified", "We are working on it for the EU and IAD regions since 14:00 UTC on Monday.", true},
+		{"identified", "We are working on it for all Discord services.", true},
+		{"identified", "We are working on it. Webhooks and Deployments remained unaffected.", true},
+		{"identified", "We are working on it. See https://status.Example.com/Incidents/X for more.", true},
+	})
+}
+
+// TestWhatIsBeingDoneReadsTheTeamAsSubject: the team doing something, whatever the verb, is
+// work; the team seeing, learning, being told or telling is not.
+func TestWhatIsBeingDoneReadsTheTeamAsSubject(t *testing.T) {
+	checkRule(t, doing, []ruleCase{
+		{"investigating", "Logins fail. We are asking our hosting provider for details.", false},
+		{"identified", "Logins fail. Our engineers have rebooted the affected switches.", false},
+		{"monitoring", "Logins work again. We have raised the connection limits.", false},
+
+		{"investigating", "Logins fail. We are experiencing issues.", true},
+		{"investigating", "Logins fail. Our engineers have been alerted.", true},
+		{"identified", "Logins fail. We have identified the issue.", true},
+		{"investigating", "Logins fail. We are providing updates on this page.", true},
+		{"monitoring", "Logins work again and we are now operating normally.", true},
+	})
+}
+
+// TestBlameReadsNoThirdPartyInAQuantity: trouble "from multiple networks" comes from no one
+// in particular.
+func TestBlameReadsNoThirdPartyInAQuantity(t *testing.T) {
+	checkRule(t, blame, []ruleCase{
+		{"investigating", "We see MMS delivery failures from multiple networks.", false},
+		{"investigating", "We see MMS delivery failures from several carriers' networks.", false},
+		{"investigating", "We see payment failures from NIBSS.", true},
+	})
+}
