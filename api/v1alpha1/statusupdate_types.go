@@ -57,6 +57,15 @@ type StatusUpdateSpec struct {
 	Components []UpdateComponent `json:"components,omitempty"`
 }
 
+// ComponentNames are the names of the components the update marks.
+func (s *StatusUpdateSpec) ComponentNames() []string {
+	names := make([]string, len(s.Components))
+	for i, c := range s.Components {
+		names[i] = c.Name
+	}
+	return names
+}
+
 // UpdateComponent is one component's status in an update.
 type UpdateComponent struct {
 	// name of the component, as the StatusPage maps it.

@@ -488,7 +488,7 @@ func published(su *v1alpha1.StatusUpdate) bool {
 func setWordingCondition(su *v1alpha1.StatusUpdate) {
 	c := metav1.Condition{Type: v1alpha1.ConditionWordingOK, ObservedGeneration: su.Generation,
 		Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonFollowsGuidelines, Message: "The message follows the wording guidelines"}
-	if findings := wording.Check(string(su.Spec.Status), su.Spec.Message); len(findings) > 0 {
+	if findings := wording.Check(string(su.Spec.Status), su.Spec.Message, su.Spec.ComponentNames()...); len(findings) > 0 {
 		msgs := make([]string, len(findings))
 		for i, f := range findings {
 			msgs[i] = f.Rule + ": " + f.Message

@@ -115,7 +115,7 @@ func (w *StatusUpdateWording) Handle(ctx context.Context, req admission.Request)
 			return admission.Allowed("")
 		}
 	}
-	findings := wording.Check(string(su.Spec.Status), su.Spec.Message)
+	findings := wording.Check(string(su.Spec.Status), su.Spec.Message, su.Spec.ComponentNames()...)
 	if len(findings) == 0 {
 		return admission.Allowed("")
 	}

@@ -167,7 +167,13 @@ func (s *Server) submit(ctx context.Context, cb slack.InteractionCallback) (*sub
 		status := cb.View.State.Values[fieldStatus][fieldStatus].SelectedOption.Value
 		msg := v(fieldMessage)
 		anyway := len(cb.View.State.Values[fieldAnyway][fieldAnyway].SelectedOptions) > 0
-		if findings := wording.Check(status, msg); len(findings) > 0 && !anyway {
+		var components []string
+		for _, line := range strings.Split(v(fieldComponents), "\n") {
+			if name, _, _ := strings.Cut(line, "="); strings.TrimSpace(name) != "" {
+				components = append(components, strings.TrimSpace(name))
+			}
+		}
+		if findings := wording.Check(status, msg, components...); len(findings) > 0 && !anyway {
 			var parts []string
 			for _, f := range findings {
 				parts = append(parts, f.Message)

@@ -490,6 +490,12 @@ func TestUpdateFormShowsWordingFindingsBeforeAnythingIsPublished(t *testing.T) {
 	if len(list.Items) != 1 || list.Items[0].Spec.Message != eta || list.Items[0].Spec.Status != "identified" {
 		t.Fatalf("status updates %+v", list.Items)
 	}
+	// A message that names one of the components the form marks says what is broken.
+	named := values("we are looking into the ledger sync. please retry later.", false)
+	named["components"] = text("components", "ledger sync=partial_outage")
+	if _, body = c.submitView("U0RICARDO", named); body != "" {
+		t.Fatalf("a message naming its component answered %q", body)
+	}
 }
 
 func TestSlowCommandsAreAcknowledgedThenAnsweredThroughResponseURL(t *testing.T) {

@@ -219,14 +219,16 @@ const (
 
 // Check returns the findings for a status update message with the given status
 // (investigating|identified|monitoring|resolved), in the order of Rules, at most one per rule;
-// nil when the message follows the guidelines.
-func Check(status, message string) []Finding {
+// nil when the message follows the guidelines. components are the names of the components
+// the update marks (a StatusUpdate's spec.components): a message that names one of them says
+// what is broken, whatever the rules read in it.
+func Check(status, message string, components ...string) []Finding {
 	st := normalizeStatus(status)
 	t := normalize(message)
 	resolved := st == statusResolved
 
 	var out []Finding
-	if !saysWhatIsBroken(t) && !namesProduct(message) {
+	if !saysWhatIsBroken(t) && !namesProduct(message) && !namesComponent(t, components) {
 		msg := "does not say what is broken: name the affected feature and what customers see (errors, delays, failed deploys)"
 		if resolved {
 			msg = "does not say what was broken: name what is working normally again"
@@ -429,4 +431,36 @@ func firstMatch(re *regexp.Regexp, t string, keep func(start, end int) bool) (st
 		}
 	}
 	return "", false
+}
+
+// namesComponent reports whether the normalized message t names one of the components, as
+// a whole word or words ("Postgres provisioning", not "API" inside "rapid").
+func namesComponent(t string, components []string) bool {
+	for _, c := range components {
+		n := strings.TrimSpace(normalize(c))
+		if n == "" {
+			continue
+		}
+		for i := 0; i+len(n) <= len(t); {
+			j := strings.Index(t[i:], n)
+			if j < 0 {
+				break
+			}
+			start, end := i+j, i+j+len(n)
+			if !wordByte(t, start-1) && !wordByte(t, end) {
+				return true
+			}
+			i = start + 1
+		}
+	}
+	return false
+}
+
+// wordByte reports whether t[i] is part of a word: a letter or a digit. Outside t is not.
+func wordByte(t string, i int) bool {
+	if i < 0 || i >= len(t) {
+		return false
+	}
+	c := t[i]
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 0x80
 }

@@ -689,3 +689,26 @@ func TestBlameReadsNoThirdPartyInAQuantity(t *testing.T) {
 		{"investigating", "We see payment failures from NIBSS.", true},
 	})
 }
+
+func TestAMessageThatNamesOneOfTheUpdatesComponentsSaysWhatIsBroken(t *testing.T) {
+	const msg = "we are looking into the ledger sync. please retry later."
+	cases := []struct {
+		name       string
+		components []string
+		warns      bool
+	}{
+		{"no components", nil, true},
+		{"a component it names", []string{"Billing", "Ledger sync"}, false},
+		{"a component it does not name", []string{"Billing"}, true},
+		{"a component named only inside a word", []string{"Ledge"}, true},
+		{"a blank component", []string{" "}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			warns := slices.ContainsFunc(wording.Check("investigating", msg, tc.components...), func(f wording.Finding) bool { return f.Rule == wording.RuleMissingWhatIsBroken })
+			if warns != tc.warns {
+				t.Errorf("missing-what-is-broken = %v, want %v", warns, tc.warns)
+			}
+		})
+	}
+}
