@@ -59,7 +59,7 @@ func TestIntegrationAStatusPageEditorCannotSendACredentialToTheirOwnServer(t *te
 			attacker := statuspage.New()
 			t.Cleanup(attacker.Close)
 			ns := fmt.Sprintf("bound-key-%d", i)
-			must(t, e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
+			namespace(t, e, ns)
 			must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "key", Namespace: ns,
 				Labels: map[string]string{credentials.Label: "true"}, Annotations: tc.annotations},
 				StringData: map[string]string{"key": statuspage.APIKey}}))

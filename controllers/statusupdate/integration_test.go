@@ -48,6 +48,19 @@ func must(t *testing.T, err error) {
 	}
 }
 
+// namespace creates the test's namespace. Its StatusUpdates are deleted when the test ends:
+// one still retrying would reach whatever server takes its page's port next, another test's
+// fake Statuspage included, which accepts the same key for the same page.
+func namespace(t *testing.T, e *testenv.Env, ns string) {
+	t.Helper()
+	must(t, e.Client.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
+	t.Cleanup(func() {
+		if err := e.Client.DeleteAllOf(context.Background(), &v1alpha1.StatusUpdate{}, client.InNamespace(ns)); err != nil {
+			t.Errorf("deleting the test's status updates: %v", err)
+		}
+	})
+}
+
 // page creates a namespace whose default ResponsePolicy publishes to a fake Statuspage.
 func page(t *testing.T, e *testenv.Env, allowDrills bool) (string, *statuspage.Server) {
 	t.Helper()
@@ -56,7 +69,7 @@ func page(t *testing.T, e *testenv.Env, allowDrills bool) (string, *statuspage.S
 	t.Cleanup(sp.Close)
 	sp.AddComponent("cmp0postgres", "Postgres provisioning")
 	ns := strings.ToLower(t.Name())
-	must(t, e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
+	namespace(t, e, ns)
 	must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"firescope.dev/credential": "true"}, Annotations: credentials.Annotations(credentials.Statuspage, "127.0.0.1"), Name: "statuspage", Namespace: ns},
 		StringData: map[string]string{"api-key": statuspage.APIKey}}))
 	must(t, e.Client.Create(ctx, &v1alpha1.StatusPage{ObjectMeta: metav1.ObjectMeta{Name: "public", Namespace: ns},
@@ -231,7 +244,7 @@ func TestIntegrationWebhookPageGetsEachUpdateOnceThroughALostAnswer(t *testing.T
 	recv := webhook.New()
 	t.Cleanup(recv.Close)
 	ns := strings.ToLower(t.Name())
-	must(t, e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
+	namespace(t, e, ns)
 	must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "hook", Namespace: ns, Labels: map[string]string{"firescope.dev/credential": "true"}, Annotations: credentials.Annotations(credentials.Webhook, "127.0.0.1")},
 		Data: map[string][]byte{"secret": recv.Secret()}}))
 	must(t, e.Client.Create(ctx, &v1alpha1.StatusPage{ObjectMeta: metav1.ObjectMeta{Name: "hook", Namespace: ns},

@@ -121,7 +121,7 @@ func TestIntegrationWaitingUpdatesMoveWhenWhatTheyWaitForChanges(t *testing.T) {
 	sp.AddComponent("cmp0postgres", "Postgres provisioning")
 	sp.AddComponent("cmp0routing", "Routing")
 	ns := "waiting-updates-move"
-	must(t, e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
+	namespace(t, e, ns)
 	must(t, e.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"firescope.dev/credential": "true"},
 		Annotations: credentials.Annotations(credentials.Statuspage, "127.0.0.1"), Name: "statuspage", Namespace: ns},
 		StringData: map[string]string{"api-key": statuspage.APIKey}}))
