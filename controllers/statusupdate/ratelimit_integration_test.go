@@ -75,10 +75,14 @@ func TestIntegrationRateLimitedBurstPublishesInOrderOnceEach(t *testing.T) {
 
 	// Only this incident's: a test server's port may have served another test before.
 	key := publish.IncidentKey(ns, inc.Name, string(inc.UID))
-	incs := slices.DeleteFunc(sp.Incidents(), func(i statuspage.Incident) bool {
+	all := sp.Incidents()
+	incs := slices.DeleteFunc(slices.Clone(all), func(i statuspage.Incident) bool {
 		m, _ := i.Metadata["firescope"].(map[string]any)
 		return m["incident"] != key
 	})
+	if len(incs) != len(all) {
+		t.Logf("%d of the page's %d incidents are another test's: %+v", len(all)-len(incs), len(all), all)
+	}
 	if len(incs) != 1 {
 		for i, r := range sp.Requests() {
 			t.Logf("request %d at %s: %s %s -> %d %s", i, r.At.Format("15:04:05.000"), r.Method, r.Path, r.Status, r.Body)
