@@ -212,3 +212,20 @@ func TestMaintenanceNoticesSpeakOfTheMaintenanceAndItsWindowInThePagesTimeZone(t
 		t.Errorf("webhook deliveries:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestAMaintenanceNoticeQueuedWithoutItsWindowStillSpeaksOfTheMaintenance(t *testing.T) {
+	f := newSubsFixture(t, filepath.Join(t.TempDir(), "sp.db"), newSink(t), nil)
+	// As an event queued by a release that did not record the window reads back.
+	ev := &eventRecord{Key: "maintenance/mw-1/in_progress", Kind: "maintenance.in_progress", IncidentID: "mw-1", Incident: "Database upgrade",
+		Impact: "maintenance", Status: "in_progress", Body: "The upgrade is under way.", URL: f.srv.URL + "/#maintenance-mw-1",
+		At: time.Date(2026, 12, 3, 22, 0, 0, 0, time.UTC)}
+	c := f.subs.mailContent(&subscriberRecord{ID: "sub-1", Email: "ops@example.com"}, ev, deliverEvent)
+	if c.Subject != "[Example Status] Database upgrade: Maintenance in progress" {
+		t.Errorf("Subject = %q", c.Subject)
+	}
+	text, _, _ := strings.Cut(c.Text, "\n-- \n")
+	if want := "Database upgrade\nMaintenance in progress\n\nThe upgrade is under way.\n\n" +
+		"Posted Dec 3, 2026 22:00 UTC. Follow the maintenance: " + f.srv.URL + "/#maintenance-mw-1\n"; text != want {
+		t.Errorf("the notice:\n%s\nwant:\n%s", text, want)
+	}
+}
