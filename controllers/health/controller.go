@@ -102,6 +102,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Get(ctx, req.NamespacedName, policy); client.IgnoreNotFound(err) != nil {
 		return ctrl.Result{}, err
 	}
+	if r.Publisher != nil && !publishing(policy) {
+		// A policy that is gone (left empty by NotFound) or publishes no more leaves no
+		// points waiting for its page in a long-running manager.
+		r.Publisher.Forget(req.NamespacedName)
+	}
 	signals := policy.Spec.HealthSignals
 	open, err := r.openIncidents(ctx, req.NamespacedName)
 	if err != nil || len(open) == 0 || len(signals) == 0 {

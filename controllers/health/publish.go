@@ -39,6 +39,9 @@ type Publisher interface {
 	// drills among open are never published. It is best effort: a failure is logged and
 	// counted, and never holds up the incidents' status.
 	Publish(ctx context.Context, policy *v1alpha1.ResponsePolicy, open []*v1alpha1.Incident, values map[string]float64, now time.Time)
+	// Forget drops what it keeps for a policy that is gone or publishes nothing any more. It
+	// is called from the policy's reconcile, never alongside a Publish for the same policy.
+	Forget(policy types.NamespacedName)
 }
 
 // Providers builds the provider of a StatusPage, with its credentials.
@@ -57,7 +60,9 @@ type StatusPagePublisher struct {
 	Providers Providers
 
 	mu sync.Mutex
-	// backlog holds each policy's points that wait to be sent again.
+	// backlog holds each policy's points that wait to be sent again. It is memory only: a
+	// restart loses them (at most maxBacklog a policy), and Forget drops those of a policy
+	// that is gone or publishes no more, which no round would ever send.
 	backlog map[types.NamespacedName]*backlog
 }
 
@@ -83,7 +88,7 @@ const (
 
 // Publish implements Publisher.
 func (p *StatusPagePublisher) Publish(ctx context.Context, policy *v1alpha1.ResponsePolicy, open []*v1alpha1.Incident, values map[string]float64, now time.Time) {
-	if policy.Spec.StatusPageRef == nil || !anyPublished(policy) {
+	if !publishing(policy) {
 		return
 	}
 	logger := log.FromContext(ctx).WithValues("statusPage", policy.Spec.StatusPageRef.Name)
@@ -183,13 +188,29 @@ func displayName(signal string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-func anyPublished(policy *v1alpha1.ResponsePolicy) bool {
+// publishing reports whether the policy publishes signals: it has a status page and a signal
+// marked publish.
+func publishing(policy *v1alpha1.ResponsePolicy) bool {
+	if policy.Spec.StatusPageRef == nil {
+		return false
+	}
 	for _, s := range policy.Spec.HealthSignals {
 		if s.Publish {
 			return true
 		}
 	}
 	return false
+}
+
+// Forget implements Publisher: the points the policy left waiting are dropped, and counted as
+// such.
+func (p *StatusPagePublisher) Forget(key types.NamespacedName) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if bl := p.backlog[key]; bl != nil {
+		publishes.WithLabelValues("dropped").Add(float64(len(bl.points)))
+		delete(p.backlog, key)
+	}
 }
 
 // take adds the points to the policy's backlog and returns it to send now, or nil while the

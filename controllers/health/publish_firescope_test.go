@@ -29,6 +29,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stypes "k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"firescope.dev/firescope/api/v1alpha1"
@@ -195,5 +198,70 @@ func TestAPointTheStatusPageCouldNotTakeWaitsForRetryAfterAndIsSentOnce(t *testi
 	publishAt(150*time.Second+backoffMax+time.Second, 92)
 	if m, _ := o.page.Metric(id); len(m.Points) != 6 {
 		t.Errorf("after the backoff the metric holds %d points, want 6", len(m.Points))
+	}
+}
+
+// waiting is how many points wait for the policy's page.
+func (p *StatusPagePublisher) waiting(policy *v1alpha1.ResponsePolicy) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if bl := p.backlog[client.ObjectKeyFromObject(policy)]; bl != nil {
+		return len(bl.points)
+	}
+	return -1
+}
+
+func TestAPolicyThatIsGoneOrPublishesNoMoreLeavesNoPointsWaiting(t *testing.T) {
+	for name, tc := range map[string]struct {
+		// change is what became of the policy; nil deletes it.
+		change func(*v1alpha1.ResponsePolicy)
+		kept   bool
+	}{
+		"deleted":                 {},
+		"its status page removed": {change: func(p *v1alpha1.ResponsePolicy) { p.Spec.StatusPageRef = nil }},
+		"no signal published": {change: func(p *v1alpha1.ResponsePolicy) {
+			for i := range p.Spec.HealthSignals {
+				p.Spec.HealthSignals[i].Publish = false
+			}
+		}},
+		"its signals removed": {change: func(p *v1alpha1.ResponsePolicy) { p.Spec.HealthSignals = nil }},
+		// Its points are sent with its next reading, when an incident opens.
+		"still publishing, no incident open": {change: func(*v1alpha1.ResponsePolicy) {}, kept: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			o := startOwnPage(t)
+			p, policy := ownPublisher(t, o)
+			o.set(func(w http.ResponseWriter) {
+				w.Header().Set("Retry-After", "60")
+				http.Error(w, `{"error":{"code":"unavailable","message":"restarting"}}`, http.StatusServiceUnavailable)
+			})
+			now := time.Now().UTC().Truncate(time.Second)
+			p.Publish(context.Background(), policy, []*v1alpha1.Incident{incident("outage", false)}, map[string]float64{"availability": 97, "api-errors": 2}, now)
+			if n := p.waiting(policy); n != 2 {
+				t.Fatalf("%d points wait after the page answered 503, want 2", n)
+			}
+
+			scheme := runtime.NewScheme()
+			if err := v1alpha1.AddToScheme(scheme); err != nil {
+				t.Fatal(err)
+			}
+			b := fake.NewClientBuilder().WithScheme(scheme)
+			if tc.change != nil {
+				changed := policy.DeepCopy()
+				tc.change(changed)
+				b = b.WithObjects(changed)
+			}
+			r := &Reconciler{Client: b.Build(), Publisher: p, Clock: clocktesting.NewFakePassiveClock(now)}
+			if _, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(policy)}); err != nil {
+				t.Fatal(err)
+			}
+			want := -1
+			if tc.kept {
+				want = 2
+			}
+			if n := p.waiting(policy); n != want {
+				t.Errorf("after the reconcile the policy has %d points waiting (-1: none kept), want %d", n, want)
+			}
+		})
 	}
 }

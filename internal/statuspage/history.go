@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"log/slog"
 	"math"
 	"slices"
 	"strings"
@@ -39,13 +40,20 @@ import (
 // uptime over the period. The records live in a bucket of their own, or on PostgreSQL in a
 // table written in the transaction of the write that changed the statuses
 // (store_postgres_history.go); a file or database from before them starts its history with
-// each component's status at open.
+// each component's status at open. Both keep about historyDays days of it: a running page
+// prunes what is older but the status the bars start with (keepHistoryBounded).
 
 const (
 	historyDays = 90
 	// maxChangesPerComponent bounds the history a component keeps, the latest: far more
 	// than the changes of 90 days of real incidents.
 	maxChangesPerComponent = 5000
+	// historyPruneInterval is how often a running page deletes the stored history that no
+	// bar reads, and historyPruneTimeout bounds one pass; historyPruneBatch is how many
+	// records one transaction of it deletes, so that a write waits for at most one batch.
+	historyPruneInterval = time.Hour
+	historyPruneTimeout  = 5 * time.Minute
+	historyPruneBatch    = 1000
 )
 
 var bucketStatusHistory = []byte("component_status_history")
@@ -74,7 +82,6 @@ func historyKey(componentID string, at time.Time, n int) []byte {
 // status now. Callers hold p.mu, or own p.
 func (p *Page) loadHistory() error {
 	p.history = map[string][]statusChange{}
-	horizon := p.clock().AddDate(0, 0, -historyDays-1)
 	switch s := p.store.(type) {
 	case *boltStore:
 		if err := p.readHistory(s.db); err != nil {
@@ -88,17 +95,118 @@ func (p *Page) loadHistory() error {
 			}
 		}
 	}
-	for id, hist := range p.history {
-		// Keep the last change before the window: it is the status the window starts with.
-		if i := slices.IndexFunc(hist, func(c statusChange) bool { return c.At.After(horizon) }); i > 1 {
-			p.history[id] = hist[i-1:]
-		}
-	}
+	p.trimHistory(historyHorizon(p.clock()))
 	if p.boltDB() != nil {
 		// PostgreSQL's replicas must agree on it: OpenPostgresPage records it in a write.
 		p.recordStatuses(p.unrecordedStatuses())
 	}
 	return nil
+}
+
+// historyHorizon is the time at and before which the bars read only the status the history
+// starts with: a day before the first bar's day, in any time zone and with the clocks of
+// replicas a little apart.
+func historyHorizon(now time.Time) time.Time { return now.AddDate(0, 0, -historyDays-1) }
+
+// trimHistory drops each component's changes at or before horizon but the last, which is the
+// status the first bar starts with. Callers hold p.mu, or own p.
+func (p *Page) trimHistory(horizon time.Time) {
+	for id, hist := range p.history {
+		i := slices.IndexFunc(hist, func(c statusChange) bool { return c.At.After(horizon) })
+		if i < 0 {
+			i = len(hist)
+		}
+		if i > 1 {
+			// A copy, so that the dropped changes are freed.
+			p.history[id] = slices.Clone(hist[i-1:])
+		}
+	}
+}
+
+// keepHistoryBounded prunes the stored history (pruneHistory) at once and then every
+// historyPruneInterval until ctx is done, so that a page running for years keeps about
+// historyDays days of it; the log has the counts.
+func (p *Page) keepHistoryBounded(ctx context.Context, log *slog.Logger) {
+	for {
+		pctx, cancel := context.WithTimeout(ctx, historyPruneTimeout)
+		n, err := p.pruneHistory(pctx, historyPruneBatch)
+		cancel()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("pruning the component history", "deleted", n, "err", err)
+		case n > 0:
+			log.Info("pruned the component history", "deleted", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(historyPruneInterval):
+		}
+	}
+}
+
+// pruneHistory deletes the stored changes at or before the horizon but each component's
+// last, batch records a transaction, and drops them from memory. It reports how many records
+// it deleted. It holds p.mu only for the memory: the stores delete alongside the page's
+// writes, and nothing they delete changes what the page shows.
+func (p *Page) pruneHistory(ctx context.Context, batch int) (int, error) {
+	horizon := historyHorizon(p.clock())
+	n, err := p.store.pruneHistory(ctx, horizon, batch)
+	p.mu.Lock()
+	p.trimHistory(horizon)
+	p.mu.Unlock()
+	return n, err
+}
+
+// pruneHistory deletes the history records at or before horizon but each component's last,
+// in transactions of batch deletions: bbolt has one writer, and a page write waits for at
+// most one of them.
+func (s *boltStore) pruneHistory(ctx context.Context, horizon time.Time, batch int) (int, error) {
+	var doomed [][]byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketStatusHistory)
+		if b == nil {
+			return nil
+		}
+		// The keys sort by component, then time: a key at or before horizon is doomed when
+		// the next one is the same component's, also at or before it.
+		var prev []byte
+		return b.ForEach(func(k, _ []byte) error {
+			old := len(k) >= 13 && int64(binary.BigEndian.Uint64(k[len(k)-12:])) <= horizon.UnixNano()
+			if old && prev != nil && bytes.Equal(prev[:len(prev)-13], k[:len(k)-13]) {
+				doomed = append(doomed, prev)
+			}
+			prev = nil
+			if old {
+				prev = slices.Clone(k)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("component history: %w", err)
+	}
+	n := 0
+	for len(doomed) > 0 {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		keys := doomed[:min(batch, len(doomed))]
+		if err := s.db.Update(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucketStatusHistory)
+			for _, k := range keys {
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return n, fmt.Errorf("component history: %w", err)
+		}
+		n += len(keys)
+		doomed = doomed[len(keys):]
+	}
+	return n, nil
 }
 
 // unrecordedStatuses are the components without a history, or whose last recorded status is

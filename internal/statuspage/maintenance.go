@@ -208,11 +208,32 @@ func (p *Page) maintenanceAPI(m *maintenanceRecord) api.Maintenance {
 	return out
 }
 
-// maintenanceEvent is the subscribers' notice of a maintenance's current status.
+// maintenanceEvent is the subscribers' notice of a maintenance's current status. Callers
+// hold p.mu.
 func (p *Page) maintenanceEvent(m *maintenanceRecord) *eventRecord {
 	u := m.latest()
-	return &eventRecord{Key: "maintenance/" + m.ID + "/" + u.Status, Kind: "maintenance." + u.Status, IncidentID: m.ID, Incident: m.Name,
-		Impact: "maintenance", Status: u.Status, Body: u.Body, URL: p.maintenanceURL(m.ID), At: u.At, Affects: m.Components}
+	kind := "maintenance." + u.Status
+	if m.cancelled() {
+		kind = "maintenance.cancelled"
+	}
+	ev := &eventRecord{Key: "maintenance/" + m.ID + "/" + u.Status, Kind: kind, IncidentID: m.ID, Incident: m.Name,
+		Impact: "maintenance", Status: u.Status, UpdateID: m.ID + "-" + u.Status, Body: u.Body, URL: p.maintenanceURL(m.ID), At: u.At, Affects: m.Components,
+		Maintenance: &eventMaintenance{ScheduledFor: m.ScheduledFor, ScheduledUntil: m.ScheduledUntil}}
+	for _, id := range m.Components {
+		if c := p.components[id]; c != nil {
+			ev.Maintenance.Components = append(ev.Maintenance.Components, c.Name)
+		}
+	}
+	return ev
+}
+
+// cancelled reports whether m was completed before its window ended without ever being in
+// progress: the work was called off (the Maintenance controller completes a deleted one that
+// had not started), and subscribers must not read that it was done.
+func (m *maintenanceRecord) cancelled() bool {
+	u := m.latest()
+	return u.Status == string(api.MaintenanceCompleted) && u.At.Before(m.ScheduledUntil) &&
+		!slices.ContainsFunc(m.Updates, func(u maintenanceUpdateRecord) bool { return u.Status == string(api.MaintenanceInProgress) })
 }
 
 // maintenanceEvents are the notices published since t with notifications on, for the

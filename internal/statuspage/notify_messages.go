@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"firescope.dev/firescope/internal/safehttp"
+	"firescope.dev/firescope/internal/statuspage/api"
 )
 
 // The webhook headers, as Firescope's own outgoing webhooks sign theirs.
@@ -40,7 +41,8 @@ const (
 	WebhookSignatureHeader = "X-Firescope-Signature-256"
 	// WebhookDeliveryHeader carries the delivery's id, the same on every retry.
 	WebhookDeliveryHeader = "X-Firescope-Delivery"
-	// WebhookEventHeader carries the event's type: incident.update or incident.postmortem.
+	// WebhookEventHeader carries the event's type: incident.update, incident.postmortem, or
+	// maintenance.scheduled, .in_progress, .completed or .cancelled.
 	WebhookEventHeader = "X-Firescope-Event"
 )
 
@@ -71,7 +73,7 @@ func (s *subscriptions) mailContent(sub *subscriberRecord, ev *eventRecord, kind
 	switch kind {
 	case deliverConfirm:
 		c.Subject = "Confirm your subscription to " + name
-		fmt.Fprintf(&b, "Someone, probably you, asked to receive %s's incident notifications at this address.\n\n", name)
+		fmt.Fprintf(&b, "Someone, probably you, asked to receive %s's incident and maintenance notifications at this address.\n\n", name)
 		fmt.Fprintf(&b, "To confirm, open this link:\n%s\n\n", s.link(sub.ID, "confirm"))
 		b.WriteString("If it was not you, ignore this message: nothing more will be sent to this address.\n")
 	case deliverReminder:
@@ -84,9 +86,12 @@ func (s *subscriptions) mailContent(sub *subscriberRecord, ev *eventRecord, kind
 		fmt.Fprintf(&b, "\n-- \nYou receive this because you subscribed to %s.\nManage your subscription: %s\nUnsubscribe: %s\n",
 			s.subscriptionScope(sub), manage, unsubscribe)
 		c.Subject = "[" + name + "] " + ev.Incident
-		if ev.Kind == "incident.postmortem" {
+		switch {
+		case ev.Kind == "incident.postmortem":
 			c.Subject += ": post-mortem"
-		} else {
+		case ev.Impact == "maintenance":
+			c.Subject += ": " + maintenanceText(ev)
+		default:
 			c.Subject += ": " + statusText[ev.Status]
 		}
 	}
@@ -96,6 +101,10 @@ func (s *subscriptions) mailContent(sub *subscriberRecord, ev *eventRecord, kind
 
 func (s *subscriptions) writeEvent(b *strings.Builder, ev *eventRecord) {
 	b.WriteString(ev.Incident + "\n")
+	if ev.Impact == "maintenance" {
+		s.writeMaintenance(b, ev)
+		return
+	}
 	if ev.Kind == "incident.postmortem" {
 		fmt.Fprintf(b, "Post-mortem · %s\n\n%s\n\nRead it on the page: %s\n", impactText[ev.Impact], ev.Body, ev.URL)
 		return
@@ -111,13 +120,40 @@ func (s *subscriptions) writeEvent(b *strings.Builder, ev *eventRecord) {
 	fmt.Fprintf(b, "\nPosted %s. Follow the incident: %s\n", s.page.timeView(ev.At).Text, ev.URL)
 }
 
+// maintenanceText is a maintenance notice's status in words.
+func maintenanceText(ev *eventRecord) string {
+	if ev.Kind == "maintenance.cancelled" {
+		return "Maintenance cancelled"
+	}
+	return "Maintenance " + changeText[ev.Status]
+}
+
+// writeMaintenance writes a maintenance notice: its window in the page's time zone, like
+// every other time in the mail. Once the maintenance is over the page no longer shows it, so
+// the link is to the page rather than to the maintenance.
+func (s *subscriptions) writeMaintenance(b *strings.Builder, ev *eventRecord) {
+	b.WriteString(maintenanceText(ev))
+	if m := ev.Maintenance; m != nil {
+		fmt.Fprintf(b, " · %s to %s", s.page.timeView(m.ScheduledFor).Text, s.page.timeView(m.ScheduledUntil).Text)
+	}
+	fmt.Fprintf(b, "\n\n%s\n", ev.Body)
+	if m := ev.Maintenance; m != nil && len(m.Components) > 0 {
+		fmt.Fprintf(b, "\nComponents: %s\n", strings.Join(m.Components, ", "))
+	}
+	if ev.Status == string(api.MaintenanceCompleted) {
+		fmt.Fprintf(b, "\nPosted %s. Current status: %s\n", s.page.timeView(ev.At).Text, s.page.info.URL)
+		return
+	}
+	fmt.Fprintf(b, "\nPosted %s. Follow the maintenance: %s\n", s.page.timeView(ev.At).Text, ev.URL)
+}
+
 // webhookPayload is the JSON a webhook subscriber receives.
 type webhookPayload struct {
 	ID       string          `json:"id"`
 	Type     string          `json:"type"`
 	Page     webhookPage     `json:"page"`
 	Incident webhookIncident `json:"incident"`
-	// Update is set for incident.update, Postmortem for incident.postmortem.
+	// Update is set for incident.update and maintenance.*, Postmortem for incident.postmortem.
 	Update     *webhookUpdate     `json:"update,omitempty"`
 	Postmortem *webhookPostmortem `json:"postmortem,omitempty"`
 }
@@ -133,6 +169,10 @@ type webhookIncident struct {
 	Name   string `json:"name"`
 	Impact string `json:"impact"`
 	URL    string `json:"url"`
+	// ScheduledFor and ScheduledUntil are a maintenance's window: a maintenance comes as an
+	// incident with impact "maintenance", as in the Statuspage documents.
+	ScheduledFor   *time.Time `json:"scheduled_for,omitempty"`
+	ScheduledUntil *time.Time `json:"scheduled_until,omitempty"`
 }
 
 type webhookUpdate struct {
@@ -154,6 +194,9 @@ func (d *dispatcher) postWebhook(ctx context.Context, sub *subscriberRecord, ev 
 	id, _, _ = strings.Cut(id, "@")
 	pl := webhookPayload{ID: id, Type: ev.Kind, Page: webhookPage{ID: info.ID, Name: info.Name, URL: info.URL},
 		Incident: webhookIncident{ID: ev.IncidentID, Name: ev.Incident, Impact: ev.Impact, URL: ev.URL}}
+	if m := ev.Maintenance; m != nil {
+		pl.Incident.ScheduledFor, pl.Incident.ScheduledUntil = &m.ScheduledFor, &m.ScheduledUntil
+	}
 	if ev.Kind == "incident.postmortem" {
 		pl.Incident.URL = strings.TrimSuffix(ev.URL, "#postmortem")
 		pl.Postmortem = &webhookPostmortem{Body: ev.Body, PublishedAt: ev.At}

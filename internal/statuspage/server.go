@@ -313,6 +313,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	go page.rerender(ctx)
+	go page.keepHistoryBounded(ctx, log)
 	h := NewScopedHandler(page, cfg.Tokens, log)
 	if cfg.Subscriptions.Enabled() {
 		var stop func()

@@ -16,7 +16,11 @@ limitations under the License.
 
 package statuspage
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"time"
+)
 
 // store keeps the page's records durably: a bbolt file for one server (store.go), or
 // PostgreSQL for several replicas of it (store_postgres.go). The page calls it with p.mu held.
@@ -32,6 +36,10 @@ type store interface {
 	commit(b batch) error
 	// end finishes the write begun, discarding it if it was not committed.
 	end()
+	// pruneHistory deletes the component history records at or before horizon but each
+	// component's last, batch a transaction, and reports how many it deleted. Unlike the
+	// others it is called without p.mu: it runs alongside the page's writes.
+	pruneHistory(ctx context.Context, horizon time.Time, batch int) (int, error)
 	close() error
 }
 

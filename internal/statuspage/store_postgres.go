@@ -83,6 +83,7 @@ var postgresSchema = []string{
 	postgresHistoryTable,
 	postgresHistoryIndexes[0],
 	postgresHistoryIndexes[1],
+	postgresHistoryIndexes[2],
 	// When each deletion was made, so that every replica's updated_at is the same.
 	`ALTER TABLE statuspage_deleted ADD COLUMN IF NOT EXISTS at_ns bigint NOT NULL DEFAULT 0`,
 }

@@ -41,6 +41,8 @@ const postgresHistoryTable = `CREATE TABLE IF NOT EXISTS statuspage_component_hi
 var postgresHistoryIndexes = []string{
 	`CREATE INDEX IF NOT EXISTS statuspage_component_history_rev ON statuspage_component_history (rev)`,
 	`CREATE INDEX IF NOT EXISTS statuspage_component_history_component ON statuspage_component_history (component)`,
+	// For pruneHistory: a component's rows in the order they apply.
+	`CREATE INDEX IF NOT EXISTS statuspage_component_history_component_at ON statuspage_component_history (component, at_ns, id)`,
 }
 
 // statusRow is one component's status change.
@@ -91,6 +93,42 @@ func (s *postgresStore) queueStatusRows(q *pgx.Batch, b batch) {
 	for _, id := range b.deleteComponents {
 		q.Queue(`DELETE FROM statuspage_component_history WHERE component = $1`, id)
 	}
+}
+
+// pruneHistory deletes each component's rows at or before horizon but the last (in the
+// order they apply: at_ns, then id), batch rows a statement, each its own transaction. It
+// takes no write lock, since no replica reads those rows again but for the one kept, and it
+// waits for nobody: it skips rows that another transaction holds (a write deleting the
+// component, another replica pruning), which a later pass deletes. Deleting is idempotent,
+// and the row kept is the same for every replica pruning at once.
+func (s *postgresStore) pruneHistory(ctx context.Context, horizon time.Time, batch int) (int, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT component FROM statuspage_component_history WHERE at_ns <= $1`, horizon.UnixNano())
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	comps, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	n := 0
+	for _, c := range comps {
+		for {
+			tag, err := s.pool.Exec(ctx, `DELETE FROM statuspage_component_history WHERE id IN (
+				SELECT h.id FROM statuspage_component_history h, (
+					SELECT at_ns, id FROM statuspage_component_history WHERE component = $1 AND at_ns <= $2
+					ORDER BY at_ns DESC, id DESC LIMIT 1) kept
+				WHERE h.component = $1 AND (h.at_ns, h.id) < (kept.at_ns, kept.id)
+				LIMIT $3 FOR UPDATE OF h SKIP LOCKED)`, c, horizon.UnixNano(), batch)
+			if err != nil {
+				return n, unavailable(err)
+			}
+			n += int(tag.RowsAffected())
+			if tag.RowsAffected() < int64(batch) {
+				break
+			}
+		}
+	}
+	return n, nil
 }
 
 // takeHistory hands over the history that load read, oldest first.

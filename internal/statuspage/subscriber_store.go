@@ -52,7 +52,8 @@ func (s *subscriberRecord) confirmed() bool { return !s.ConfirmedAt.IsZero() }
 // eventRecord is a published fact that subscribers are told about, with the words of the
 // notification fixed when it was published, so that every retry sends the same message.
 type eventRecord struct {
-	// Key names the fact: "update/<incident>/<update>" or "postmortem/<incident>".
+	// Key names the fact: "update/<incident>/<update>", "postmortem/<incident>" or
+	// "maintenance/<maintenance>/<status>".
 	Key        string    `json:"key"`
 	Kind       string    `json:"kind"`
 	IncidentID string    `json:"incident_id"`
@@ -67,6 +68,17 @@ type eventRecord struct {
 	// the incident, which decides who is told.
 	Components []affectedComponent `json:"components,omitempty"`
 	Affects    []string            `json:"affects,omitempty"`
+	// Maintenance is set on a maintenance's notices (kind "maintenance.<status>", or
+	// "maintenance.cancelled"); events queued before it existed lack it.
+	Maintenance *eventMaintenance `json:"maintenance,omitempty"`
+}
+
+// eventMaintenance is what a maintenance notice says besides its status: the window and
+// the components' names, as they were when it was published.
+type eventMaintenance struct {
+	ScheduledFor   time.Time `json:"scheduled_for"`
+	ScheduledUntil time.Time `json:"scheduled_until"`
+	Components     []string  `json:"components,omitempty"`
 }
 
 // Delivery kinds.

@@ -476,10 +476,11 @@ func (l *rateLimiter) allow(key string, now time.Time) bool {
 	return true
 }
 
-// subscriptionScope describes what a subscriber receives, in words.
+// subscriptionScope describes what a subscriber receives, in words: maintenance notices
+// too, or a maintenance's would say it came for an incident.
 func (s *subscriptions) subscriptionScope(sub *subscriberRecord) string {
 	if len(sub.Components) == 0 {
-		return "every incident on " + s.page.info.Name
+		return "every incident and maintenance on " + s.page.info.Name
 	}
 	s.page.mu.Lock()
 	defer s.page.mu.Unlock()
@@ -489,7 +490,7 @@ func (s *subscriptions) subscriptionScope(sub *subscriberRecord) string {
 			names = append(names, c.Name)
 		}
 	}
-	return fmt.Sprintf("incidents affecting %s on %s", strings.Join(names, ", "), s.page.info.Name)
+	return fmt.Sprintf("maintenances and incidents affecting %s on %s", strings.Join(names, ", "), s.page.info.Name)
 }
 
 // componentChoices are the page's components for the forms, in page order.
