@@ -45,8 +45,13 @@ import (
 
 // maxDeliveries bounds the deliveries in flight at once, those waiting for their
 // namespace's turn included. A reconcile that finds them all taken delivers itself, as
-// every reconcile did before.
-const maxDeliveries = 256
+// every reconcile did before, outside its namespace's turns, so that its calls are often
+// refused by the namespace's slots and retried, two status writes each. An incident has at
+// most one delivery in flight, and one waiting for its turn holds little (its goroutine and
+// the incident): at a channel's rate limit every incident of the namespace may be waiting,
+// which with 50 namespaces of ten drills each (Slack's limit, test/bench/scale) took more
+// than the 256 this once was.
+const maxDeliveries = 1024
 
 // deliveryTimeout bounds one delivery of claimed items, as the manager's reconcile timeout
 // bounded them when the reconcile made them; the vendor calls end ratelimit.DefaultReserve
