@@ -199,14 +199,16 @@ func TestADeliveryWaitingForItsCredentialsTurnGivesItsPlaceToTheNamespacesNext(t
 		done(nil)
 	}
 	waited := make(chan error, 1)
-	d.start(context.Background(), paged, func(ctx context.Context) (bool, error) {
+	if !d.start(context.Background(), paged, func(ctx context.Context) (bool, error) {
 		_, done, err := webhook.Wait(ctx)
 		if err == nil {
 			done(nil)
 		}
 		waited <- err
 		return err != nil, nil
-	})
+	}) {
+		t.Fatal("not started")
+	}
 	for i := 0; !clk.HasWaiters(); i++ {
 		if i > 5000 {
 			t.Fatal("the delivery never waited for its credential's turn")
@@ -215,10 +217,12 @@ func TestADeliveryWaitingForItsCredentialsTurnGivesItsPlaceToTheNamespacesNext(t
 	}
 	// The namespace's only place is free while the first delivery waits: the next one runs.
 	next := make(chan struct{})
-	d.start(context.Background(), types.NamespacedName{Namespace: paged.Namespace, Name: "page"}, func(context.Context) (bool, error) {
+	if !d.start(context.Background(), types.NamespacedName{Namespace: paged.Namespace, Name: "page"}, func(context.Context) (bool, error) {
 		close(next)
 		return false, nil
-	})
+	}) {
+		t.Fatal("not started")
+	}
 	select {
 	case <-next:
 	case <-time.After(10 * time.Second):
