@@ -90,6 +90,7 @@ bench: control-plane build test-deps ## Run every benchmark (about 25 minutes); 
 	go run ./test/bench/timeline -n 200 -writers 8 -burst 300
 	go run ./test/bench/reminders -n 1000 -for 45s
 	go run ./test/bench/scale -n 10000 -namespaces 50 -drills 500 -for 60s
+	go run ./test/bench/writecost -n 2000
 	go run ./test/bench/publish -n 200
 	go run ./test/bench/ratelimit -n 20 -min-gap 1s -fail-writes 0.3
 	go run ./test/bench/statuspage

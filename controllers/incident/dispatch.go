@@ -18,6 +18,7 @@ package incident
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -41,17 +42,32 @@ import (
 
 // The deliveries of one namespace take turns, as many at once as the namespace may have
 // outbound calls in flight (internal/ratelimit): more would only be refused by its slots and
-// stored as failures to retry, a status write each.
+// stored as failures to retry, a status write each. For the same reason a delivery waits for
+// its credential's turn up to deliveryMaxWait, not only the limiter's MaxWait, and gives its
+// place to the namespace's next delivery while it waits beyond MaxWait: a page is not held
+// up by announcements waiting for their chat's rate limit.
 
 // maxDeliveries bounds the deliveries in flight at once, those waiting for their
 // namespace's turn included. A reconcile that finds them all taken delivers itself, as
-// every reconcile did before.
-const maxDeliveries = 256
+// every reconcile did before, outside its namespace's turns, so that its calls are often
+// refused by the namespace's slots and retried, two status writes each. An incident has at
+// most one delivery in flight, and one waiting for its turn holds little (its goroutine and
+// the incident): at a channel's rate limit every incident of the namespace may be waiting,
+// which with 50 namespaces of ten drills each (Slack's limit, test/bench/scale) took more
+// than the 256 this once was.
+const maxDeliveries = 1024
+
+// deliveryMaxWait bounds the wait of one call of a delivery for its credential's turn. A
+// channel whose backlog is longer than that is oversubscribed rather than busy: its calls are
+// refused and retried with backoff, a status write each.
+const deliveryMaxWait = time.Minute
 
 // deliveryTimeout bounds one delivery of claimed items, as the manager's reconcile timeout
 // bounded them when the reconcile made them; the vendor calls end ratelimit.DefaultReserve
 // before it, so the outcome is always stored.
 const deliveryTimeout = 2 * time.Minute
+
+var errStopping = errors.New("the manager is stopping")
 
 // dispatcher runs the deliveries of claimed outbox items, at most one per incident.
 type dispatcher struct {
@@ -159,15 +175,33 @@ func (d *dispatcher) start(ctx context.Context, key types.NamespacedName, delive
 		// to store the outcome is left makes no call: its items are refused as not sent,
 		// stored, and retried.
 		turn, cancelTurn := context.WithTimeout(dctx, deliveryTimeout-ratelimit.DefaultReserve)
-		took := false
+		holding := false
 		select {
 		case t.places <- struct{}{}:
-			took = true
+			holding = true
 		case <-turn.Done():
 		}
 		cancelTurn()
-		stored, err := deliver(dctx)
-		if took {
+		// The calls run on this goroutine, so Away and its back run here too.
+		stored, err := deliver(ratelimit.WithPatience(dctx, ratelimit.Patience{MaxWait: deliveryMaxWait, Stop: d.stopped,
+			Away: func() func(context.Context) error {
+				if holding {
+					<-t.places
+					holding = false
+				}
+				return func(ctx context.Context) error {
+					select {
+					case t.places <- struct{}{}:
+						holding = true
+						return nil
+					case <-ctx.Done():
+						return context.Cause(ctx)
+					case <-d.stopped:
+						return errStopping
+					}
+				}
+			}}))
+		if holding {
 			<-t.places
 		}
 		if err != nil {

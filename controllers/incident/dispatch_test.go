@@ -22,8 +22,12 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"firescope.dev/firescope/internal/ratelimit"
 )
 
 var (
@@ -182,4 +186,51 @@ func TestDeliveriesOfOneNamespaceTakeTurnsAndOtherNamespacesDoNotWait(t *testing
 	if len(d.turns) != 0 {
 		t.Fatalf("idle namespaces kept: %v", d.turns)
 	}
+}
+
+func TestADeliveryWaitingForItsCredentialsTurnGivesItsPlaceToTheNamespacesNext(t *testing.T) {
+	d := newDispatcher(1)
+	clk := clocktesting.NewFakeClock(time.Now())
+	limits := ratelimit.NewRegistry(ratelimit.Options{MaxWait: time.Second, Clock: clk})
+	webhook := limits.Gate(paged.Namespace, ratelimit.Limit{Name: "Slack", Every: 10 * time.Second, Burst: 1}, "webhook")
+	if _, done, err := webhook.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	} else {
+		done(nil)
+	}
+	waited := make(chan error, 1)
+	if !d.start(context.Background(), paged, func(ctx context.Context) (bool, error) {
+		_, done, err := webhook.Wait(ctx)
+		if err == nil {
+			done(nil)
+		}
+		waited <- err
+		return err != nil, nil
+	}) {
+		t.Fatal("not started")
+	}
+	for i := 0; !clk.HasWaiters(); i++ {
+		if i > 5000 {
+			t.Fatal("the delivery never waited for its credential's turn")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// The namespace's only place is free while the first delivery waits: the next one runs.
+	next := make(chan struct{})
+	if !d.start(context.Background(), types.NamespacedName{Namespace: paged.Namespace, Name: "page"}, func(context.Context) (bool, error) {
+		close(next)
+		return false, nil
+	}) {
+		t.Fatal("not started")
+	}
+	select {
+	case <-next:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the namespace's next delivery waited for the place of one waiting for its credential's turn")
+	}
+	clk.Step(10 * time.Second)
+	if err := <-waited; err != nil {
+		t.Fatalf("the delivery's call = %v, want it sent at its turn, beyond the limiter's MaxWait", err)
+	}
+	d.inFlight.Wait()
 }

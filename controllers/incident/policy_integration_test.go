@@ -34,6 +34,7 @@ import (
 	"firescope.dev/firescope/internal/credentials"
 	"firescope.dev/firescope/internal/mock/pagerduty"
 	"firescope.dev/firescope/internal/mock/slack"
+	"firescope.dev/firescope/internal/ratelimit"
 	"firescope.dev/firescope/internal/testenv"
 )
 
@@ -250,6 +251,45 @@ func TestIntegrationSlackRateLimitIsHonouredAndNothingIsLostOrDoubled(t *testing
 	}
 	if notes := eventNotes(t, e.Client, ns, inc.Name, "NotificationFailed"); len(notes) == 0 || strings.Contains(strings.Join(notes, " "), "xoxtesttoken") {
 		t.Fatalf("NotificationFailed Events %q: want some, without the webhook URL", notes)
+	}
+}
+
+func TestIntegrationAnnouncementsWaitForTheirChannelsTurnRatherThanFailing(t *testing.T) {
+	e := startEnv(t)
+	ctx := context.Background()
+	ns, sl, _ := channels(t, e, time.Hour)
+	// Slack asks to wait longer than the rate limiter's MaxWait before the next message to
+	// this webhook.
+	sl.FailNext(1, 429, 2*ratelimit.DefaultMaxWait)
+	must(t, e.As("ricardo").Create(ctx, confirmedIncident(ns, "first")))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if len(sl.Requests()) == 0 {
+			return fmt.Errorf("no request to Slack yet")
+		}
+		return nil
+	})
+	// Another incident's announcements fall due while the webhook is held.
+	second := confirmedIncident(ns, "second")
+	must(t, e.As("ricardo").Create(ctx, second))
+	want := []string{"@all: Incident declared (Confirmed)", "@all: IC -> ricardo", "@all: Comms -> keiko"}
+	testenv.Eventually(t, 40*time.Second, func() error {
+		for _, w := range want {
+			if countPrefix(sl.Texts(), w) != 2 {
+				return fmt.Errorf("Slack has %q", sl.Texts())
+			}
+		}
+		return nil
+	})
+	// They waited for the webhook's turn: none was refused, stored as failed and retried.
+	if notes := eventNotes(t, e.Client, ns, second.Name, "NotificationFailed"); len(notes) != 0 {
+		t.Fatalf("NotificationFailed Events %q for announcements that only had to wait their turn", notes)
+	}
+	got := &v1alpha1.Incident{}
+	must(t, e.Client.Get(ctx, client.ObjectKeyFromObject(second), got))
+	for _, en := range got.Status.Timeline {
+		if strings.HasPrefix(en.Message, "Could not deliver") {
+			t.Fatalf("timeline entry %q for an announcement that only had to wait its turn", en.Message)
+		}
 	}
 }
 

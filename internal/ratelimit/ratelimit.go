@@ -30,7 +30,9 @@ limitations under the License.
 //     workers, and the other namespaces' work goes on;
 //   - a wait bounded by MaxWait and by the caller's context deadline, less Reserve, so that
 //     the caller always has time left to record the outcome. A call that would wait longer
-//     is not made: it fails with a retryable error (delivery.ErrNotSent) carrying the delay;
+//     is not made: it fails with a retryable error (delivery.ErrNotSent) carrying the delay.
+//     A caller that holds no worker while it waits (WithPatience) may wait longer, holding
+//     none of its namespace's slots meanwhile;
 //   - a server's Retry-After holds every caller of that credential until it has passed.
 package ratelimit
 
@@ -194,6 +196,31 @@ func (r *Registry) sweep(now time.Time) {
 	}
 }
 
+// Patience lets the calls made with a context wait longer for their credential's turn than
+// the Registry's MaxWait, for a caller that holds no worker while it waits (a delivery off the
+// workers), to which a call refused costs a write to store the refusal and another to try
+// again.
+type Patience struct {
+	// MaxWait bounds the wait for the credential's turn instead of the Registry's MaxWait; the
+	// context's deadline less Reserve still bounds it.
+	MaxWait time.Duration
+	// Stop, once closed (the manager is stopping), ends the waits beyond the Registry's
+	// MaxWait: their calls are not made.
+	Stop <-chan struct{}
+	// Away, when set, is called before a wait beyond the Registry's MaxWait to give back what
+	// the caller holds for its calls, and returns the function that takes it again before the
+	// turn, which fails when its context ends. When the wait ends without the turn, that
+	// function is not called.
+	Away func() (back func(context.Context) error)
+}
+
+type patienceKey struct{}
+
+// WithPatience returns a context whose calls wait for their credential's turn with p.
+func WithPatience(ctx context.Context, p Patience) context.Context {
+	return context.WithValue(ctx, patienceKey{}, p)
+}
+
 // Gate paces the requests of one client. A nil Gate lets every request through at once.
 type Gate struct {
 	r         *Registry
@@ -210,9 +237,12 @@ type Gate struct {
 // caller until then.
 //
 // When the namespace has all its calls in flight for a second (or as many calls already
-// waiting for them), or the turn would come after MaxWait or past the caller's deadline less
-// Reserve, Wait sends nothing and returns a *delivery.RetryableError wrapping
-// delivery.ErrNotSent, with the delay after which to try again.
+// waiting for them), or the turn would come after MaxWait (the context's Patience.MaxWait when
+// longer) or past the caller's deadline less Reserve, Wait sends nothing and returns a
+// *delivery.RetryableError wrapping delivery.ErrNotSent, with the delay after which to try
+// again. A patient call whose turn comes after MaxWait gives its namespace's slot back while
+// it waits, so that the namespace's other calls are not kept waiting, and takes one again
+// for its turn.
 func (g *Gate) Wait(ctx context.Context) (_ context.Context, done func(error), err error) {
 	if g == nil {
 		return ctx, func(error) {}, nil
@@ -220,13 +250,15 @@ func (g *Gate) Wait(ctx context.Context) (_ context.Context, done func(error), e
 	clk := g.r.opts.Clock
 	now := clk.Now()
 	latest := now.Add(g.r.opts.MaxWait)
+	patience, _ := ctx.Value(patienceKey{}).(Patience)
+	longest := now.Add(max(patience.MaxWait, g.r.opts.MaxWait))
 	callDeadline, hasDeadline := ctx.Deadline()
 	if hasDeadline {
 		callDeadline = callDeadline.Add(-g.r.opts.Reserve)
 		if !callDeadline.After(now) {
 			return nil, nil, notSent(busyRetry, "the reconcile's time for outbound calls is spent")
 		}
-		latest = minTime(latest, callDeadline)
+		latest, longest = minTime(latest, callDeadline), minTime(longest, callDeadline)
 	}
 	if err := g.takeSlot(ctx, minTime(latest, now.Add(slotWait))); err != nil {
 		return nil, nil, err
@@ -239,7 +271,7 @@ func (g *Gate) Wait(ctx context.Context) (_ context.Context, done func(error), e
 	start := maxTime(now, g.b.heldUntil)
 	res := g.b.lim.ReserveN(start, 1)
 	at := start.Add(res.DelayFrom(start))
-	if at.After(latest) {
+	if at.After(longest) {
 		res.CancelAt(now)
 		g.r.mu.Unlock()
 		release()
@@ -251,16 +283,26 @@ func (g *Gate) Wait(ctx context.Context) (_ context.Context, done func(error), e
 	}
 	g.b.lastUsed = at
 	g.r.mu.Unlock()
+	unreserve := func() {
+		g.r.mu.Lock()
+		res.CancelAt(clk.Now())
+		g.r.mu.Unlock()
+	}
+	if at.After(latest) {
+		release()
+		if err := g.waitAway(ctx, patience, at); err != nil {
+			unreserve()
+			return nil, nil, err
+		}
+	}
 
-	if wait := at.Sub(now); wait > 0 {
+	if wait := at.Sub(clk.Now()); wait > 0 {
 		t := clk.NewTimer(wait)
 		select {
 		case <-t.C():
 		case <-ctx.Done():
 			t.Stop()
-			g.r.mu.Lock()
-			res.CancelAt(clk.Now())
-			g.r.mu.Unlock()
+			unreserve()
 			release()
 			return nil, nil, &delivery.RetryableError{Err: fmt.Errorf("%w: %w", delivery.ErrNotSent, context.Cause(ctx))}
 		}
@@ -278,6 +320,29 @@ func (g *Gate) Wait(ctx context.Context) (_ context.Context, done func(error), e
 		}
 		release()
 	}, nil
+}
+
+// waitAway waits for a turn (at) beyond MaxWait holding none of the namespace's slots: until
+// a moment before it; then it takes back what patience.Away gave back, and a slot by the turn.
+func (g *Gate) waitAway(ctx context.Context, patience Patience, at time.Time) error {
+	back := func(context.Context) error { return nil }
+	if patience.Away != nil {
+		back = patience.Away()
+	}
+	clk := g.r.opts.Clock
+	t := clk.NewTimer(at.Sub(clk.Now()) - slotWait)
+	defer t.Stop()
+	select {
+	case <-t.C():
+	case <-patience.Stop:
+		return notSent(busyRetry, "the manager is stopping")
+	case <-ctx.Done():
+		return &delivery.RetryableError{Err: fmt.Errorf("%w: %w", delivery.ErrNotSent, context.Cause(ctx))}
+	}
+	if err := back(ctx); err != nil {
+		return &delivery.RetryableError{Err: fmt.Errorf("%w: %w", delivery.ErrNotSent, err)}
+	}
+	return g.takeSlot(ctx, at)
 }
 
 // takeSlot takes one of the namespace's slots, waiting until latest at most: a moment, so

@@ -317,3 +317,63 @@ func TestOnlyAsManyCallsAsANamespaceHasSlotsWaitForOne(t *testing.T) {
 	clk.Step(slotWait)
 	wantNotSent(t, <-third, busyRetry)
 }
+
+func TestAPatientCallWaitsBeyondMaxWaitWithoutItsNamespacesSlot(t *testing.T) {
+	r, clk := registry(Options{MaxWait: 2 * time.Second, PerNamespace: 1})
+	slow := Limit{Name: "Vendor", Every: 10 * time.Second, Burst: 1}
+	g := r.Gate("team-a", slow, "token")
+	pass(t, g)
+	var away, back int
+	ctx := WithPatience(context.Background(), Patience{MaxWait: 30 * time.Second, Away: func() func(context.Context) error {
+		away++
+		return func(context.Context) error { back++; return nil }
+	}})
+	out := make(chan error, 1)
+	go func() {
+		_, done, err := g.Wait(ctx)
+		if err == nil {
+			done(nil)
+		}
+		out <- err
+	}()
+	untilWaiting(t, clk)
+	// The namespace's only slot is free meanwhile: a call with another credential goes at once.
+	pass(t, r.Gate("team-a", slow, "other-token"))
+	if away != 1 || back != 0 {
+		t.Fatalf("Away called %d times and its back %d times while waiting, want 1 and 0", away, back)
+	}
+	clk.Step(10*time.Second - slotWait)
+	untilWaiting(t, clk)
+	if back != 1 {
+		t.Fatalf("what Away gave back was taken again %d times before the turn, want 1", back)
+	}
+	clk.Step(slotWait)
+	if err := <-out; err != nil {
+		t.Fatalf("Wait = %v, want the call let through at its turn", err)
+	}
+	// The patience is bounded: a turn beyond it is refused as before.
+	_, _, err := g.Wait(WithPatience(context.Background(), Patience{MaxWait: 5 * time.Second}))
+	wantNotSent(t, err, 10*time.Second)
+}
+
+func TestAPatientWaitEndsWhenTheManagerStopsAndGivesItsTurnBack(t *testing.T) {
+	r, clk := registry(Options{MaxWait: 2 * time.Second})
+	slow := Limit{Name: "Vendor", Every: 10 * time.Second, Burst: 1}
+	g := r.Gate("team-a", slow, "token")
+	pass(t, g)
+	stop := make(chan struct{})
+	out := make(chan error, 1)
+	go func() {
+		_, _, err := g.Wait(WithPatience(context.Background(), Patience{MaxWait: time.Minute, Stop: stop}))
+		out <- err
+	}()
+	untilWaiting(t, clk)
+	close(stop)
+	err := <-out
+	if delivery.Assess(err).Terminal || !errors.Is(err, delivery.ErrNotSent) {
+		t.Fatalf("Wait = %v, want a retryable ErrNotSent", err)
+	}
+	// Its turn is given back: the next call goes at the first interval's end, not the second's.
+	clk.Step(10 * time.Second)
+	pass(t, g)
+}
