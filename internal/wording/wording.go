@@ -79,7 +79,8 @@ limitations under the License.
 //     which is more often a place than a feature ("IAD", "FRA1"; "API", "SSO" and a few more
 //     are features), a name followed by a word for the whole ("Discord services"), a name in a
 //     sentence that says it is unaffected ("Webhooks remained unaffected"), or part of an
-//     address.
+//     address. A message that names one of the components its update marks (Check's
+//     components, as whole words) names what is broken too.
 //   - missing-what-is-being-done: needs an action of the response ("investigating",
 //     "looking into", "rolling back", "a fix", "mitigating", "monitoring", "failing over",
 //     "we are on it", "we have added capacity", "keeping an eye on", "assessing", "we are
