@@ -45,7 +45,8 @@ import (
 // stored as failures to retry, a status write each. For the same reason a delivery waits for
 // its credential's turn up to deliveryMaxWait, not only the limiter's MaxWait, and gives its
 // place to the namespace's next delivery while it waits beyond MaxWait: a page is not held
-// up by announcements waiting for their chat's rate limit.
+// up by other incidents' announcements waiting for their chat's rate limit (and within one
+// delivery pages go first, outbox.Deliver).
 
 // maxDeliveries bounds the deliveries in flight at once, those waiting for their
 // namespace's turn included. A reconcile that finds them all taken delivers itself, as
@@ -59,8 +60,9 @@ const maxDeliveries = 1024
 
 // deliveryMaxWait bounds the wait of one call of a delivery for its credential's turn. A
 // channel whose backlog is longer than that is oversubscribed rather than busy: its calls are
-// refused and retried with backoff, a status write each.
-const deliveryMaxWait = time.Minute
+// refused and retried with backoff, a status write each. It is short because the incident's
+// next reconcile, which may have a page to send (an escalation), waits for the delivery.
+const deliveryMaxWait = 15 * time.Second
 
 // deliveryTimeout bounds one delivery of claimed items, as the manager's reconcile timeout
 // bounded them when the reconcile made them; the vendor calls end ratelimit.DefaultReserve
@@ -180,6 +182,13 @@ func (d *dispatcher) start(ctx context.Context, key types.NamespacedName, delive
 		case t.places <- struct{}{}:
 			holding = true
 		case <-turn.Done():
+		case <-d.stopped:
+			// The manager is stopping before this delivery's turn: it makes no call, and
+			// stores its items as not sent (its calls find only the time to store left), so
+			// that the next leader sends them instead of taking them for sent.
+			var cancelStop context.CancelFunc
+			dctx, cancelStop = context.WithDeadline(dctx, time.Now().Add(ratelimit.DefaultReserve))
+			defer cancelStop()
 		}
 		cancelTurn()
 		// The calls run on this goroutine, so Away and its back run here too.

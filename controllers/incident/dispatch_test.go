@@ -137,6 +137,38 @@ func TestAStoppingManagerWaitsForTheDeliveriesInFlightAndStartsNoMore(t *testing
 	}
 }
 
+// A delivery still waiting for its namespace's turn when the manager stops makes no call: its
+// context leaves only the time to store the outcome, so the rate limiter refuses every call as
+// not sent and the items are stored for the next leader to send.
+func TestADeliveryWaitingForItsTurnWhenTheManagerStopsOnlyStoresItsItemsAsNotSent(t *testing.T) {
+	d := newDispatcher(1)
+	release := held(t, d, paged, false, nil)
+	left := make(chan time.Duration, 1)
+	if !d.start(context.Background(), types.NamespacedName{Namespace: paged.Namespace, Name: "queued"}, func(ctx context.Context) (bool, error) {
+		deadline, _ := ctx.Deadline()
+		left <- time.Until(deadline)
+		return true, nil
+	}) {
+		t.Fatal("the second delivery did not start")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error)
+	go func() { stopped <- d.Start(ctx) }()
+	cancel()
+	select {
+	case l := <-left:
+		if l > ratelimit.DefaultReserve {
+			t.Errorf("the queued delivery ran with %s left, more than the %s kept for storing the outcome: its calls would be made", l, ratelimit.DefaultReserve)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the queued delivery still waits for its turn while the manager stops")
+	}
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestDeliveriesOfOneNamespaceTakeTurnsAndOtherNamespacesDoNotWait(t *testing.T) {
 	d := newDispatcher(2)
 	var mu sync.Mutex

@@ -59,7 +59,7 @@ func suppressPaging(inc *v1alpha1.Incident, maintenances []v1alpha1.Maintenance,
 	if inc.Spec.Impact != nil {
 		comps = inc.Spec.Impact.Components
 	}
-	i := slices.IndexFunc(maintenances, func(m v1alpha1.Maintenance) bool { return m.Covers(comps, now) })
+	i := holding(maintenances, comps, now)
 	var held []string
 	for j := range inc.Status.Outbox {
 		it := &inc.Status.Outbox[j]
@@ -90,18 +90,48 @@ func suppressPaging(inc *v1alpha1.Incident, maintenances []v1alpha1.Maintenance,
 		eventType: corev1.EventTypeNormal, entry: v1alpha1.TimelineEntry{Message: msg}}}
 }
 
-// incidentsHeldBy maps a Maintenance to the Incidents whose page it holds back, so that
-// deleting it, or changing its window or components, sends their pages at once when it no
-// longer covers them.
+// holding is the index of the Maintenance that holds the incident's page back at now, -1 for
+// none: of those in progress that cover every component, the one that ends last (then by
+// name), so that the hold does not move between reconciles and lasts as long as any of them
+// does. One being deleted covers nothing: it is calling the work off.
+func holding(maintenances []v1alpha1.Maintenance, comps []string, now time.Time) int {
+	best := -1
+	for i := range maintenances {
+		m := &maintenances[i]
+		if !m.DeletionTimestamp.IsZero() || !m.Covers(comps, now) {
+			continue
+		}
+		if best < 0 {
+			best = i
+			continue
+		}
+		b := &maintenances[best]
+		if c := m.Spec.Window.End.Compare(b.Spec.Window.End.Time); c > 0 || c == 0 && m.Name < b.Name {
+			best = i
+		}
+	}
+	return best
+}
+
+// incidentsHeldBy maps a Maintenance to the Incidents whose page it may hold back: those the
+// cache shows held by it, and those whose components it covers, whose hold may not be in the
+// cache yet. Deleting it, or changing its window or components, then sends their pages at
+// once when it no longer covers them.
 func (r *Reconciler) incidentsHeldBy(ctx context.Context, obj client.Object) []reconcile.Request {
+	m, ok := obj.(*v1alpha1.Maintenance)
+	if !ok {
+		return nil
+	}
 	list := &v1alpha1.IncidentList{}
-	if err := r.List(ctx, list, client.InNamespace(obj.GetNamespace())); err != nil {
+	if err := r.List(ctx, list, client.InNamespace(m.Namespace)); err != nil {
 		log.FromContext(ctx).Error(err, "listing incidents for a Maintenance change")
 		return nil
 	}
 	var reqs []reconcile.Request
 	for _, inc := range list.Items {
-		if slices.ContainsFunc(inc.Status.Outbox, func(it v1alpha1.OutboxItem) bool { return it.HeldBy == obj.GetName() }) {
+		held := slices.ContainsFunc(inc.Status.Outbox, func(it v1alpha1.OutboxItem) bool { return it.HeldBy == m.Name })
+		if held || inc.Spec.Impact != nil && len(inc.Spec.Impact.Components) > 0 &&
+			!slices.ContainsFunc(inc.Spec.Impact.Components, func(c string) bool { return !slices.Contains(m.Spec.Components, c) }) {
 			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&inc)})
 		}
 	}

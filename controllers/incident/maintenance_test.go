@@ -117,3 +117,30 @@ func TestSuppressPagingSendsAHeldTriggerOnceTheMaintenanceNoLongerCoversIt(t *te
 		t.Fatalf("claimed %v, outbox %+v: want the trigger sent once its Maintenance is gone", due, inc.Status.Outbox)
 	}
 }
+
+// Of the Maintenances covering an incident, the one that ends last holds its page, whatever
+// the order the cache lists them in; one being deleted holds nothing.
+func TestTheMaintenanceThatEndsLastHoldsThePage(t *testing.T) {
+	now := time.Date(2026, 12, 3, 22, 30, 0, 0, time.UTC)
+	mw := func(name string, end time.Duration) v1alpha1.Maintenance {
+		return v1alpha1.Maintenance{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: v1alpha1.MaintenanceSpec{Components: []string{"Database"},
+			Window: v1alpha1.MaintenanceWindow{Start: metav1.NewTime(now.Add(-time.Minute)), End: metav1.NewTime(now.Add(end))}}}
+	}
+	short, long := mw("short", time.Hour), mw("long", 2*time.Hour)
+	deleting := mw("deleting", 3*time.Hour)
+	deleting.DeletionTimestamp = &metav1.Time{Time: now}
+	for _, list := range [][]v1alpha1.Maintenance{{short, long, deleting}, {deleting, long, short}} {
+		inc := &v1alpha1.Incident{Spec: v1alpha1.IncidentSpec{Impact: &v1alpha1.Impact{Components: []string{"Database"}}}}
+		inc.Status.Outbox = []v1alpha1.OutboxItem{{ID: "t1", Kind: v1alpha1.OutboxPage, State: v1alpha1.OutboxPending}}
+		suppressPaging(inc, list, now)
+		if it := inc.Status.Outbox[0]; it.HeldBy != "long" || !it.NotBefore.Time.Equal(now.Add(2*time.Hour)) {
+			t.Errorf("listed as %s, %s, %s: held by %q until %v, want long's end", list[0].Name, list[1].Name, list[2].Name, it.HeldBy, it.NotBefore)
+		}
+	}
+	inc := &v1alpha1.Incident{Spec: v1alpha1.IncidentSpec{Impact: &v1alpha1.Impact{Components: []string{"Database"}}}}
+	inc.Status.Outbox = []v1alpha1.OutboxItem{{ID: "t1", Kind: v1alpha1.OutboxPage, State: v1alpha1.OutboxPending, HeldBy: "deleting", NotBefore: &deleting.Spec.Window.End}}
+	suppressPaging(inc, []v1alpha1.Maintenance{deleting}, now)
+	if it := inc.Status.Outbox[0]; it.HeldBy != "" || it.NotBefore != nil {
+		t.Errorf("still held by the Maintenance being deleted: %+v", it)
+	}
+}

@@ -29,6 +29,7 @@ limitations under the License.
 package outbox
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -158,14 +159,24 @@ type Outcome struct {
 	Held bool
 }
 
-// Deliver sends the claimed items in order with send and settles each: a delivered item
-// stays Sending for the caller to remove; a failed one goes back to Pending until its next
+// Deliver sends the claimed items with send and settles each: a delivered item stays
+// Sending for the caller to remove; a failed one goes back to Pending until its next
 // attempt (Retry-After, or a backoff with full jitter), or is given up when the failure is
-// terminal or its attempts are spent. now is read after each call.
+// terminal or its attempts are spent. now is read after each call. Pages go first, so that
+// an announcement waiting for its chat's turn never holds up a page claimed with it; the
+// items of one channel keep their order.
 func Deliver(items []v1alpha1.OutboxItem, claimed []int, now func() time.Time, send func(v1alpha1.OutboxItem) error) []Outcome {
 	held := map[string]*metav1.Time{}
 	out := make([]Outcome, 0, len(claimed))
-	for _, i := range claimed {
+	order := slices.Clone(claimed)
+	announcement := func(i int) int {
+		if items[i].Kind == v1alpha1.OutboxAnnounce {
+			return 1
+		}
+		return 0
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(announcement(a), announcement(b)) })
+	for _, i := range order {
 		it := &items[i]
 		ch := Channel(it.Kind)
 		if until, ok := held[ch]; ok {
