@@ -83,10 +83,13 @@ func TestIntegrationAPolicyEditorCannotSendACredentialToTheirOwnServer(t *testin
 			if strings.Contains(msg, "SLACKTOKEN") || strings.Contains(msg, routingKey) {
 				t.Errorf("the timeline shows the credential: %q", msg)
 			}
-			notes := eventNotes(t, e.Client, ns, inc.Name, v1alpha1.EventNotificationFailed)
-			if len(notes) == 0 || !strings.Contains(notes[0], tc.want) {
-				t.Errorf("NotificationFailed Events %q, want one saying %q", notes, tc.want)
-			}
+			// The Event follows the status write that records the failure.
+			testenv.Eventually(t, 5*time.Second, func() error {
+				if notes := eventNotes(t, e.Client, ns, inc.Name, v1alpha1.EventNotificationFailed); len(notes) == 0 || !strings.Contains(notes[0], tc.want) {
+					return fmt.Errorf("NotificationFailed Events %q, want one saying %q", notes, tc.want)
+				}
+				return nil
+			})
 			if n := len(attacker.Requests()); n != 0 {
 				t.Fatalf("the attacker's server received %d requests, want none", n)
 			}
