@@ -142,7 +142,11 @@ func TestAStoppingManagerWaitsForTheDeliveriesInFlightAndStartsNoMore(t *testing
 // not sent and the items are stored for the next leader to send.
 func TestADeliveryWaitingForItsTurnWhenTheManagerStopsOnlyStoresItsItemsAsNotSent(t *testing.T) {
 	d := newDispatcher(1)
-	release := held(t, d, paged, false, nil)
+	running, release := make(chan struct{}), make(chan struct{})
+	if !d.start(context.Background(), paged, func(context.Context) (bool, error) { close(running); <-release; return false, nil }) {
+		t.Fatal("the first delivery did not start")
+	}
+	<-running // it holds the namespace's one place
 	left := make(chan time.Duration, 1)
 	if !d.start(context.Background(), types.NamespacedName{Namespace: paged.Namespace, Name: "queued"}, func(ctx context.Context) (bool, error) {
 		deadline, _ := ctx.Deadline()
