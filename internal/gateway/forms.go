@@ -167,9 +167,12 @@ func (s *Server) submit(ctx context.Context, cb slack.InteractionCallback) (*sub
 		status := cb.View.State.Values[fieldStatus][fieldStatus].SelectedOption.Value
 		msg := v(fieldMessage)
 		anyway := len(cb.View.State.Values[fieldAnyway][fieldAnyway].SelectedOptions) > 0
+		args = []string{"update", "--status=" + status, "--message=" + msg, "--yes"}
 		var components []string
 		for _, line := range strings.Split(v(fieldComponents), "\n") {
-			if name, _, _ := strings.Cut(line, "="); strings.TrimSpace(name) != "" {
+			if line = strings.TrimSpace(line); line != "" {
+				args = append(args, "--component="+line)
+				name, _, _ := strings.Cut(line, "=")
 				components = append(components, strings.TrimSpace(name))
 			}
 		}
@@ -179,12 +182,6 @@ func (s *Server) submit(ctx context.Context, cb slack.InteractionCallback) (*sub
 				parts = append(parts, f.Message)
 			}
 			return keepOpen(fieldMessage, strings.Join(parts, "; ")+` (tick "Publish even if…" to publish as is)`), "refused"
-		}
-		args = []string{"update", "--status=" + status, "--message=" + msg, "--yes"}
-		for _, line := range strings.Split(v(fieldComponents), "\n") {
-			if line = strings.TrimSpace(line); line != "" {
-				args = append(args, "--component="+line)
-			}
 		}
 	default:
 		return nil, "ok"
