@@ -67,6 +67,9 @@ type Entry struct {
 	// Batch is the collection the entry came in, from 1; entries of a later batch were
 	// labelled before the checker was run on them.
 	Batch int `json:"batch"`
+	// Components are the status-page components the update's incident marked, by name, when
+	// the source records them: what a StatusUpdate's spec.components would hold.
+	Components []string `json:"components,omitempty"`
 }
 
 // SetOf returns the set a message belongs to: test when the FNV-1a hash of its text is
