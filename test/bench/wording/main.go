@@ -24,6 +24,8 @@ limitations under the License.
 //
 // The newest batch is collected after the last rule change and never tuned on: its tuning
 // part is left out of the tuning set and of -errors, and it is scored whole, as its own rows.
+// -newest names that batch when it is not the highest: -newest 8 while batch 8 is being
+// collected lets a round tune on batch 7's tuning part, which has been counted.
 // With -tuning only the tuning set is scored, which is all a round of rule changes may read.
 //
 // -save writes the rules every message gets to a file, and -before reads such a file written
@@ -40,6 +42,7 @@ limitations under the License.
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -61,8 +64,9 @@ func main() {
 	passes := flag.Int("passes", 5, "how many times every message is checked to time the checker")
 	save := flag.String("save", "", "write the rules each message gets to this file")
 	before := flag.String("before", "", "a file written by -save with other rules, to print their figures next to these")
+	newest := flag.Int("newest", 0, "the batch never tuned on (default the highest); one above the highest while the next is being collected")
 	flag.Parse()
-	if err := run(options{*errors, *tuning, *passes, *save, *before}); err != nil {
+	if err := run(options{*errors, *tuning, *passes, *save, *before, *newest}); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -72,6 +76,7 @@ type options struct {
 	errors, tuning bool
 	passes         int
 	save, before   string
+	newest         int
 }
 
 // checker returns the rules a message gets.
@@ -133,7 +138,10 @@ func run(o options) error {
 		batches[e.Batch] = append(batches[e.Batch], e)
 	}
 	ids := slices.Sorted(maps.Keys(batches))
-	newest := ids[len(ids)-1]
+	newest := cmp.Or(o.newest, ids[len(ids)-1])
+	if newest < ids[len(ids)-1] {
+		return fmt.Errorf("-newest %d: batch %d is newer, and was collected after batch %d's figures", newest, ids[len(ids)-1], newest)
+	}
 	// The tuning set is the tuning part of every batch but the newest.
 	var tunable []corpus.Entry
 	for _, e := range entries {
