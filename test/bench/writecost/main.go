@@ -20,9 +20,11 @@ limitations under the License.
 // and the timeline, lists whole) and, for comparison, a patch of the reminder count alone; the
 // Event; the GET of the channel's credential Secret; and a ConfigMap create for reference.
 // For each it prints the CPU time of kube-apiserver and etcd per request (from /proc) and the
-// requests' p50, over n requests from 16 writers, twice in turn.
+// requests' p50, over n requests from 16 writers, twice in turn. With -profile, it then
+// sends the controller's status patch for 20 s more while taking the API server's CPU profile.
 //
 //	go run ./test/bench/writecost -n 3000
+//	go run ./test/bench/writecost -n 1000 -profile /tmp/writecost.pprof && go tool pprof -top /tmp/writecost.pprof
 package main
 
 import (
@@ -54,14 +56,15 @@ const (
 
 func main() {
 	n := flag.Int("n", 3000, "requests of each kind per round")
+	profile := flag.String("profile", "", "write the API server's CPU profile of 20 s of the controller's status patches to this file")
 	flag.Parse()
-	if err := run(*n); err != nil {
+	if err := run(*n, *profile); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n int) error {
+func run(n int, profile string) error {
 	ctx := context.Background()
 	e, err := benchenv.Start(ctx)
 	if err != nil {
@@ -128,7 +131,29 @@ func run(n int) error {
 				benchenv.Ms(cpu.Used["kube-apiserver"])/float64(n), benchenv.Ms(cpu.Used["etcd"])/float64(n), benchenv.Ms(p50), 100*float64(cpu.Busy)/float64(max(cpu.Total, 1)))
 		}
 	}
-	return nil
+	if profile == "" {
+		return nil
+	}
+	return profiled(e, profile, kinds[0].op)
+}
+
+// profiled sends op from the writers while the API server takes a 20 s CPU profile.
+func profiled(e *benchenv.Env, file string, op func(w, i int) error) error {
+	done := make(chan error, 1)
+	go func() { done <- e.SaveAPIServer(context.Background(), "/debug/pprof/profile?seconds=20", file) }()
+	for i := 0; ; i++ {
+		select {
+		case err := <-done:
+			if err == nil {
+				fmt.Printf("\nThe API server's CPU profile of 20 s of the controller's status patches: %s (go tool pprof -top %s)\n", file, file)
+			}
+			return err
+		default:
+		}
+		if _, _, err := measure(writers*10, func(w, j int) error { return op(w, i*writers*10+j) }); err != nil {
+			return err
+		}
+	}
 }
 
 // drills creates one drill Incident per writer and gives each the status the controller
