@@ -24,8 +24,8 @@ limitations under the License.
 //
 // The newest batch is collected after the last rule change and never tuned on: its tuning
 // part is left out of the tuning set and of -errors, and it is scored whole, as its own rows.
-// -newest names that batch when it is not the highest: -newest 8 while batch 8 is being
-// collected lets a round tune on batch 7's tuning part, which has been counted.
+// -newest names that batch when it is not the highest: -newest 9 while batch 9 is being
+// collected lets a round tune on batch 8's tuning part, which has been counted.
 // With -tuning only the tuning set is scored, which is all a round of rule changes may read.
 //
 // -save writes the rules every message gets to a file, and -before reads such a file written
