@@ -41,37 +41,41 @@ import (
 // edit of the title or message within a phase is sent the same way, without notifying.
 
 // publication publishes the maintenance's current phase and text, and says when to come back.
+// Edits are sent as the first call is, intent and all: every call may notify subscribers.
 func (r *Reconciler) publication(ctx context.Context, m *v1alpha1.Maintenance, last *v1alpha1.Maintenance, now time.Time) (ctrl.Result, error) {
 	phase := m.Status.Phase
-	retried := honourRetry(m)
-	st, wait := decide(m, phase, now)
-	switch st {
-	case stepDone, stepHeld:
+	s := pubState(m, phase)
+	defer func() { setPubState(m, s) }()
+	retried := once.HonourRetry(&s)
+	d := once.Decide(s, now)
+	switch d.Action {
+	case once.Done, once.Held:
 		return ctrl.Result{}, nil // Held: the Rejected condition says why
-	case stepWait:
-		return ctrl.Result{RequeueAfter: wait}, nil
+	case once.Wait:
+		return ctrl.Result{RequeueAfter: d.After}, nil
 	}
 	page, pub, err := r.publisher(ctx, m)
 	if err != nil || pub == nil {
 		return ctrl.Result{}, err
 	}
-	if st == stepFind {
+	if d.Action == once.Find {
+		sendingPhase, sendingGen := unrev(s.SendingGeneration)
 		f, found, err := pub.FindMaintenance(ctx, key(m))
 		switch {
 		case err != nil && !retried:
-			wait := backoff(m, now, delivery.Assess(err).After)
+			wait := once.Retry(&s, now, delivery.Assess(err).After)
 			setNotPublished(m, v1alpha1.ReasonNeedsAttention, fmt.Sprintf("Cannot tell whether the status page shows the maintenance as %s: %v. Asking again; to send it anyway, check the status page, then set a new value of the annotation %s.",
-				m.Status.SendingPhase, err, once.RetryAnnotation))
+				sendingPhase, err, once.RetryAnnotation))
 			return ctrl.Result{RequeueAfter: wait}, nil
-		case err == nil && found && f.Revision != "" && f.Revision == revision(m.Status.SendingPhase, m.Status.SendingGeneration):
-			r.markPublished(ctx, m, page, f.ProviderRef, m.Status.SendingPhase, m.Status.SendingGeneration)
-			if st, _ = decide(m, phase, now); st == stepDone {
+		case err == nil && found && f.Revision != "" && f.Revision == revision(sendingPhase, sendingGen):
+			r.markPublished(ctx, m, &s, page, f.ProviderRef, s.SendingGeneration)
+			if once.Decide(s, now).Action == once.Done {
 				return ctrl.Result{}, nil
 			}
 		default:
 			// Not there, or not this revision: sending again is safe, onto the maintenance
 			// the page already holds if an earlier answer was lost.
-			lost(m)
+			once.Lost(&s)
 			if err == nil && found && m.Status.ProviderRef == "" {
 				m.Status.ProviderRef = f.ProviderRef
 			}
@@ -82,19 +86,20 @@ func (r *Reconciler) publication(ctx context.Context, m *v1alpha1.Maintenance, l
 		setNotPublished(m, v1alpha1.ReasonPublishPending, fmt.Sprintf("StatusPage %s maps no component %q (spec.components): add it there", page.Name, missing))
 		return ctrl.Result{}, nil
 	}
-	announce := m.Status.PublishedPhase != phase
-	intend(m, phase, now)
+	shown, _ := unrev(s.PublishedGeneration)
+	once.Intend(&s, now)
+	setPubState(m, s)
 	if err := r.Status().Patch(ctx, m, client.MergeFromWithOptions(last, client.MergeFromWithOptimisticLock{})); err != nil {
 		return ctrl.Result{}, err
 	}
 	m.DeepCopyInto(last)
 	ref, err := pub.PublishMaintenance(ctx, publish.Maintenance{Key: key(m), Revision: revision(phase, m.Generation), Title: m.Spec.Title,
 		Status: providerStatus[phase], Body: body(m, phase), ScheduledFor: m.Spec.Window.Start.Time, ScheduledUntil: m.Spec.Window.End.Time,
-		ComponentIDs: ids, Notify: m.Spec.Notify && announce, ProviderRef: m.Status.ProviderRef})
+		ComponentIDs: ids, Notify: m.Spec.Notify && shown != phase, ProviderRef: m.Status.ProviderRef})
 	if err != nil {
-		return r.failed(ctx, m, phase, now, err), nil
+		return r.failed(ctx, m, &s, phase, now, err), nil
 	}
-	r.markPublished(ctx, m, page, ref, phase, m.Generation)
+	r.markPublished(ctx, m, &s, page, ref, s.SendingGeneration)
 	return ctrl.Result{}, nil
 }
 
@@ -143,16 +148,18 @@ func componentIDs(page *v1alpha1.StatusPage, names []string) (ids []string, miss
 // same name is another maintenance.
 func key(m *v1alpha1.Maintenance) string { return m.Namespace + "/" + m.Name + "/" + string(m.UID) }
 
-// markPublished records that the page shows phase at generation gen, reporting each phase
-// once.
-func (r *Reconciler) markPublished(ctx context.Context, m *v1alpha1.Maintenance, page *v1alpha1.StatusPage, ref string, phase v1alpha1.MaintenancePhase, gen int64) {
-	newPhase := m.Status.PublishedPhase != phase
-	landed(m, phase, gen)
+// markPublished records that the page shows the revision sent (a rev), reporting each
+// phase once. A refusal of an earlier revision is history then.
+func (r *Reconciler) markPublished(ctx context.Context, m *v1alpha1.Maintenance, s *once.State, page *v1alpha1.StatusPage, ref string, sent int64) {
+	phase, _ := unrev(sent)
+	shown, _ := unrev(s.PublishedGeneration)
+	once.Landed(s, sent)
+	s.RejectedGeneration = 0
 	if ref != "" {
 		m.Status.ProviderRef = ref
 	}
 	setPublished(m, metav1.ConditionTrue, v1alpha1.ReasonPublished, fmt.Sprintf("StatusPage %s shows the maintenance as %s", page.Name, phase))
-	if newPhase {
+	if shown != phase {
 		r.event(ctx, m, "MaintenancePublished/"+string(phase), corev1.EventTypeNormal, v1alpha1.EventMaintenancePublished,
 			fmt.Sprintf("StatusPage %s shows maintenance %s as %s", page.Name, m.Name, phase))
 	}
@@ -160,8 +167,8 @@ func (r *Reconciler) markPublished(ctx context.Context, m *v1alpha1.Maintenance,
 
 // failed backs off when the outcome may pass; a refusal stops with Rejected until the
 // maintenance changes, its phase moves on, or a person asks for a retry.
-func (r *Reconciler) failed(ctx context.Context, m *v1alpha1.Maintenance, phase v1alpha1.MaintenancePhase, now time.Time, err error) ctrl.Result {
-	if retry, wait := failed(m, phase, now, err); retry {
+func (r *Reconciler) failed(ctx context.Context, m *v1alpha1.Maintenance, s *once.State, phase v1alpha1.MaintenancePhase, now time.Time, err error) ctrl.Result {
+	if retry, wait := once.Failed(s, now, s.Generation, err); retry {
 		setNotPublished(m, v1alpha1.ReasonRetrying, "Retrying: "+err.Error())
 		return ctrl.Result{RequeueAfter: wait}
 	}

@@ -18,130 +18,104 @@ package maintenance
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"firescope.dev/firescope/api/v1alpha1"
-	"firescope.dev/firescope/internal/delivery"
 	"firescope.dev/firescope/internal/publish"
 	"firescope.dev/firescope/internal/publish/once"
 )
 
-// step is what to do next with a maintenance's publication.
-type step int
+// The publication bookkeeping in a Maintenance's status is read and written through
+// internal/publish/once, as a StatusUpdate's and a Postmortem's are. What is published is a
+// phase and the generation whose text it carries; as one number (rev) it only grows, since the
+// phase never goes back, so once's comparisons of generations hold for it.
 
-const (
-	// stepDone: the page shows the current phase and text.
-	stepDone step = iota
-	// stepHeld: the page refused the current phase and text; nothing is sent until they
-	// change or a person asks for a retry.
-	stepHeld
-	// stepWait: nothing may be sent before the wait has passed.
-	stepWait
-	// stepFind: the outcome of the call recorded in sendingSince is unknown: ask the page.
-	stepFind
-	// stepSend: record the intent, then send the current phase and text.
-	stepSend
-)
+// genBits is how many low bits of a rev hold the generation.
+const genBits = 40
 
-func (s step) String() string { return [...]string{"Done", "Held", "Wait", "Find", "Send"}[s] }
+// phases in the order a maintenance moves through them, from rank 1.
+var phases = []v1alpha1.MaintenancePhase{v1alpha1.MaintenanceScheduled, v1alpha1.MaintenanceInProgress, v1alpha1.MaintenanceCompleted}
 
-// revision names what is published: a phase and the generation whose text it carries.
+// rev is phase at generation gen as one number; 0 for no phase.
+func rev(phase v1alpha1.MaintenancePhase, gen int64) int64 {
+	rank := slices.Index(phases, phase) + 1
+	if rank == 0 {
+		return 0
+	}
+	return int64(rank)<<genBits | gen&(1<<genBits-1)
+}
+
+// unrev is the phase and generation of a rev.
+func unrev(r int64) (v1alpha1.MaintenancePhase, int64) {
+	rank := int(r >> genBits)
+	if rank < 1 || rank > len(phases) {
+		return "", 0
+	}
+	return phases[rank-1], r & (1<<genBits - 1)
+}
+
+// revision names a rev as the status (rejected) and the provider (the revision it stores)
+// show it: "InProgress/3".
 func revision(phase v1alpha1.MaintenancePhase, gen int64) string {
 	return fmt.Sprintf("%s/%d", phase, gen)
 }
 
-// decide says what to do with m's publication at now, when its phase is phase. A completed
-// maintenance is done once its completion is on the page: later edits are history.
-func decide(m *v1alpha1.Maintenance, phase v1alpha1.MaintenancePhase, now time.Time) (step, time.Duration) {
-	st := &m.Status
-	if st.SendingSince != nil {
-		// An unknown outcome is settled first: until then nobody knows what the page shows.
-		at := st.SendingSince.Add(once.Settle)
-		if st.NextAttemptAt != nil && st.NextAttemptAt.After(at) {
-			at = st.NextAttemptAt.Time
-		}
-		if wait := at.Sub(now); wait > 0 {
-			return stepWait, wait
-		}
-		return stepFind, 0
+// parseRevision reads a revision; 0 when s is not one.
+func parseRevision(s string) int64 {
+	p, g, ok := strings.Cut(s, "/")
+	gen, err := strconv.ParseInt(g, 10, 64)
+	if !ok || err != nil {
+		return 0
 	}
-	switch {
-	case st.PublishedPhase == v1alpha1.MaintenanceCompleted,
-		st.PublishedPhase == phase && st.PublishedGeneration >= m.Generation:
-		return stepDone, 0
-	case st.Rejected == revision(phase, m.Generation):
-		return stepHeld, 0
+	return rev(v1alpha1.MaintenancePhase(p), gen)
+}
+
+// pubState is m's publication bookkeeping as once reads it, when m's phase is phase. A
+// completed maintenance is done once its completion is on the page: later edits are history.
+func pubState(m *v1alpha1.Maintenance, phase v1alpha1.MaintenancePhase) once.State {
+	st := &m.Status
+	s := once.State{Generation: rev(phase, m.Generation), PublishedGeneration: rev(st.PublishedPhase, st.PublishedGeneration),
+		RejectedGeneration: parseRevision(st.Rejected), Attempts: st.Attempts, RetryHonoured: st.RetryHonoured}
+	if st.PublishedPhase == v1alpha1.MaintenanceCompleted {
+		s.Generation = s.PublishedGeneration
+	}
+	if st.SendingSince != nil {
+		s.SendingSince, s.SendingGeneration = st.SendingSince.Time, rev(st.SendingPhase, st.SendingGeneration)
 	}
 	if st.NextAttemptAt != nil {
-		if wait := st.NextAttemptAt.Sub(now); wait > 0 {
-			return stepWait, wait
-		}
+		s.NextAttemptAt = st.NextAttemptAt.Time
 	}
-	return stepSend, 0
+	if v := m.Annotations[once.RetryAnnotation]; v != "" {
+		s.Retry = v[:min(len(v), 253)]
+	}
+	return s
 }
 
-// intend records, before the call, what it sends.
-func intend(m *v1alpha1.Maintenance, phase v1alpha1.MaintenancePhase, now time.Time) {
-	t := metav1.NewTime(now)
-	m.Status.SendingSince, m.Status.SendingPhase, m.Status.SendingGeneration = &t, phase, m.Generation
-}
-
-// landed records that phase and generation gen are on the page.
-func landed(m *v1alpha1.Maintenance, phase v1alpha1.MaintenancePhase, gen int64) {
+// setPubState writes s back into m's status.
+func setPubState(m *v1alpha1.Maintenance, s once.State) {
 	st := &m.Status
-	st.PublishedPhase, st.PublishedGeneration = phase, gen
-	st.SendingSince, st.SendingPhase, st.SendingGeneration = nil, "", 0
-	st.Attempts, st.NextAttemptAt, st.Rejected = 0, nil, ""
+	st.PublishedPhase, st.PublishedGeneration = unrev(s.PublishedGeneration)
+	st.SendingSince = timeOrNil(s.SendingSince)
+	st.SendingPhase, st.SendingGeneration = unrev(s.SendingGeneration)
+	st.Rejected = ""
+	if p, g := unrev(s.RejectedGeneration); p != "" {
+		st.Rejected = revision(p, g)
+	}
+	st.Attempts, st.NextAttemptAt, st.RetryHonoured = s.Attempts, timeOrNil(s.NextAttemptAt), s.RetryHonoured
 }
 
-// lost records that the intended call did not land, so sending again is safe.
-func lost(m *v1alpha1.Maintenance) {
-	m.Status.SendingSince, m.Status.SendingPhase, m.Status.SendingGeneration = nil, "", 0
-}
-
-// failed records a failed call, as delivery.Assess judges err, and reports whether it is
-// tried again and after how long: a refusal is held until the maintenance changes; a call
-// known to have had no effect is sent again after the backoff; any other outcome is unknown,
-// and the intent is kept so that the page is asked before anything is sent again.
-func failed(m *v1alpha1.Maintenance, phase v1alpha1.MaintenancePhase, now time.Time, err error) (retry bool, wait time.Duration) {
-	f := delivery.Assess(err)
-	if f.Terminal {
-		lost(m)
-		m.Status.Rejected, m.Status.Attempts, m.Status.NextAttemptAt = revision(phase, m.Generation), 0, nil
-		return false, 0
+func timeOrNil(t time.Time) *metav1.Time {
+	if t.IsZero() {
+		return nil
 	}
-	if f.NotApplied {
-		lost(m)
-	}
-	return true, backoff(m, now, f.After)
-}
-
-// backoff counts a failed attempt and returns the wait before the next: the page's own
-// delay when it gave one, a growing backoff otherwise.
-func backoff(m *v1alpha1.Maintenance, now time.Time, pageAfter time.Duration) time.Duration {
-	m.Status.Attempts++
-	wait := pageAfter
-	if wait <= 0 {
-		wait = delivery.Backoff(int(min(m.Status.Attempts, 10)), time.Second, 5*time.Minute)
-	}
-	t := metav1.NewTime(now.Add(wait))
-	m.Status.NextAttemptAt = &t
-	return wait
-}
-
-// honourRetry honours a new value of the retry annotation: a refused phase may be sent
-// again and the backoff starts afresh.
-func honourRetry(m *v1alpha1.Maintenance) bool {
-	v := m.Annotations[once.RetryAnnotation]
-	if v == "" || v == m.Status.RetryHonoured {
-		return false
-	}
-	m.Status.RetryHonoured = v[:min(len(v), 253)]
-	m.Status.Rejected, m.Status.Attempts, m.Status.NextAttemptAt = "", 0, nil
-	return true
+	mt := metav1.NewTime(t)
+	return &mt
 }
 
 // providerStatus is a phase in the status page vocabulary.

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"firescope.dev/firescope/api/v1alpha1"
@@ -33,7 +34,7 @@ var t0 = time.Date(2026, 12, 3, 22, 0, 0, 0, time.UTC)
 
 func at(d time.Duration) *metav1.Time { t := metav1.NewTime(t0.Add(d)); return &t }
 
-func TestDecideSendsEachPhaseOnceAndSettlesUnknownOutcomesFirst(t *testing.T) {
+func TestPublicationSendsEachPhaseOnceAndSettlesUnknownOutcomesFirst(t *testing.T) {
 	const (
 		sched = v1alpha1.MaintenanceScheduled
 		run   = v1alpha1.MaintenanceInProgress
@@ -44,28 +45,30 @@ func TestDecideSendsEachPhaseOnceAndSettlesUnknownOutcomesFirst(t *testing.T) {
 		gen    int64
 		status v1alpha1.MaintenanceStatus
 		phase  v1alpha1.MaintenancePhase
-		want   step
+		want   once.Action
 		wait   time.Duration
 	}{
-		{"nothing published yet", 1, v1alpha1.MaintenanceStatus{}, sched, stepSend, 0},
-		{"this phase and text are on the page", 2, v1alpha1.MaintenanceStatus{PublishedPhase: sched, PublishedGeneration: 2}, sched, stepDone, 0},
-		{"the window started", 2, v1alpha1.MaintenanceStatus{PublishedPhase: sched, PublishedGeneration: 2}, run, stepSend, 0},
-		{"an edit within the phase", 3, v1alpha1.MaintenanceStatus{PublishedPhase: run, PublishedGeneration: 2}, run, stepSend, 0},
-		{"an edit after completion is history", 4, v1alpha1.MaintenanceStatus{PublishedPhase: done, PublishedGeneration: 3}, done, stepDone, 0},
-		{"refused as it is", 2, v1alpha1.MaintenanceStatus{PublishedPhase: sched, PublishedGeneration: 1, Rejected: "Scheduled/2"}, sched, stepHeld, 0},
-		{"refused, but the phase moved on", 2, v1alpha1.MaintenanceStatus{PublishedPhase: sched, PublishedGeneration: 2, Rejected: "InProgress/1"}, run, stepSend, 0},
-		{"backing off", 1, v1alpha1.MaintenanceStatus{NextAttemptAt: at(3 * time.Second)}, sched, stepWait, 3 * time.Second},
-		{"backoff over", 1, v1alpha1.MaintenanceStatus{NextAttemptAt: at(-time.Second)}, sched, stepSend, 0},
-		{"a call in flight settles", 1, v1alpha1.MaintenanceStatus{SendingSince: at(-5 * time.Second), SendingPhase: sched, SendingGeneration: 1}, sched, stepWait, once.Settle - 5*time.Second},
-		{"an unknown outcome is asked about", 1, v1alpha1.MaintenanceStatus{SendingSince: at(-once.Settle), SendingPhase: sched, SendingGeneration: 1}, sched, stepFind, 0},
-		{"an unknown outcome first, whatever the phase", 1, v1alpha1.MaintenanceStatus{PublishedPhase: done, SendingSince: at(-time.Minute), SendingPhase: run}, done, stepFind, 0},
+		{"nothing published yet", 1, v1alpha1.MaintenanceStatus{}, sched, once.Send, 0},
+		{"this phase and text are on the page", 2, v1alpha1.MaintenanceStatus{PublishedPhase: sched, PublishedGeneration: 2}, sched, once.Done, 0},
+		{"the window started", 2, v1alpha1.MaintenanceStatus{PublishedPhase: sched, PublishedGeneration: 2}, run, once.Edit, 0},
+		{"an edit within the phase", 3, v1alpha1.MaintenanceStatus{PublishedPhase: run, PublishedGeneration: 2}, run, once.Edit, 0},
+		{"an edit after completion is history", 4, v1alpha1.MaintenanceStatus{PublishedPhase: done, PublishedGeneration: 3}, done, once.Done, 0},
+		{"refused as it is", 2, v1alpha1.MaintenanceStatus{PublishedPhase: sched, PublishedGeneration: 1, Rejected: "Scheduled/2"}, sched, once.Held, 0},
+		{"refused, but the phase moved on", 2, v1alpha1.MaintenanceStatus{PublishedPhase: sched, PublishedGeneration: 1, Rejected: "Scheduled/2"}, run, once.Edit, 0},
+		{"refused, but edited since", 3, v1alpha1.MaintenanceStatus{PublishedPhase: sched, PublishedGeneration: 1, Rejected: "Scheduled/2"}, sched, once.Edit, 0},
+		{"a completion refused is held", 2, v1alpha1.MaintenanceStatus{PublishedPhase: run, PublishedGeneration: 2, Rejected: "Completed/2"}, done, once.Held, 0},
+		{"backing off", 1, v1alpha1.MaintenanceStatus{NextAttemptAt: at(3 * time.Second)}, sched, once.Wait, 3 * time.Second},
+		{"backoff over", 1, v1alpha1.MaintenanceStatus{NextAttemptAt: at(-time.Second)}, sched, once.Send, 0},
+		{"a call in flight settles", 1, v1alpha1.MaintenanceStatus{SendingSince: at(-5 * time.Second), SendingPhase: sched, SendingGeneration: 1}, sched, once.Wait, once.Settle - 5*time.Second},
+		{"an unknown outcome is asked about", 1, v1alpha1.MaintenanceStatus{SendingSince: at(-once.Settle), SendingPhase: sched, SendingGeneration: 1}, sched, once.Find, 0},
+		{"an unknown outcome first, whatever the phase", 1, v1alpha1.MaintenanceStatus{PublishedPhase: done, SendingSince: at(-time.Minute), SendingPhase: run}, done, once.Find, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			m := &v1alpha1.Maintenance{ObjectMeta: metav1.ObjectMeta{Generation: tc.gen}, Status: tc.status}
-			got, wait := decide(m, tc.phase, t0)
-			if got != tc.want || wait != tc.wait {
-				t.Errorf("decide = %s after %s, want %s after %s", got, wait, tc.want, tc.wait)
+			d := once.Decide(pubState(m, tc.phase), t0)
+			if d.Action != tc.want || d.After != tc.wait {
+				t.Errorf("Decide = %s after %s, want %s after %s", d.Action, d.After, tc.want, tc.wait)
 			}
 		})
 	}
@@ -87,8 +90,10 @@ func TestFailedHoldsRefusalsAndKeepsTheIntentOfUnknownOutcomes(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			m := &v1alpha1.Maintenance{ObjectMeta: metav1.ObjectMeta{Generation: 2}}
-			intend(m, v1alpha1.MaintenanceInProgress, t0)
-			retry, wait := failed(m, v1alpha1.MaintenanceInProgress, t0, tc.err)
+			s := pubState(m, v1alpha1.MaintenanceInProgress)
+			once.Intend(&s, t0)
+			retry, wait := once.Failed(&s, t0, s.Generation, tc.err)
+			setPubState(m, s)
 			if retry != tc.retry || (m.Status.SendingSince != nil) != tc.intentKept || m.Status.Rejected != tc.rejected {
 				t.Fatalf("retry %v, intent kept %v, rejected %q; want %v, %v, %q", retry, m.Status.SendingSince != nil, m.Status.Rejected, tc.retry, tc.intentKept, tc.rejected)
 			}
@@ -102,11 +107,35 @@ func TestFailedHoldsRefusalsAndKeepsTheIntentOfUnknownOutcomes(t *testing.T) {
 func TestARetryAnnotationIsHonouredOncePerValue(t *testing.T) {
 	m := &v1alpha1.Maintenance{ObjectMeta: metav1.ObjectMeta{Generation: 1, Annotations: map[string]string{once.RetryAnnotation: "1"}},
 		Status: v1alpha1.MaintenanceStatus{Rejected: "Scheduled/1", Attempts: 3}}
-	if !honourRetry(m) || m.Status.Rejected != "" || m.Status.Attempts != 0 {
+	honour := func() bool {
+		s := pubState(m, v1alpha1.MaintenanceScheduled)
+		ok := once.HonourRetry(&s)
+		setPubState(m, s)
+		return ok
+	}
+	if !honour() || m.Status.Rejected != "" || m.Status.Attempts != 0 || m.Status.RetryHonoured != "1" {
 		t.Fatalf("first value not honoured: %+v", m.Status)
 	}
 	m.Status.Rejected = "Scheduled/1"
-	if honourRetry(m) || m.Status.Rejected == "" {
+	if honour() || m.Status.Rejected == "" {
 		t.Fatal("the same value was honoured twice")
+	}
+}
+
+// Reading the bookkeeping and writing it back unchanged must change nothing, or every
+// reconcile would write status.
+func TestPublicationBookkeepingSurvivesTheRoundTripUnchanged(t *testing.T) {
+	for _, st := range []v1alpha1.MaintenanceStatus{
+		{},
+		{PublishedPhase: v1alpha1.MaintenanceScheduled, PublishedGeneration: 3, Attempts: 2, NextAttemptAt: at(time.Minute), RetryHonoured: "x"},
+		{PublishedPhase: v1alpha1.MaintenanceInProgress, PublishedGeneration: 1, SendingSince: at(-time.Second),
+			SendingPhase: v1alpha1.MaintenanceCompleted, SendingGeneration: 4, Rejected: "Completed/2"},
+		{PublishedPhase: v1alpha1.MaintenanceCompleted, PublishedGeneration: 7},
+	} {
+		m := &v1alpha1.Maintenance{ObjectMeta: metav1.ObjectMeta{Generation: 9}, Status: *st.DeepCopy()}
+		setPubState(m, pubState(m, v1alpha1.MaintenanceCompleted))
+		if !equality.Semantic.DeepEqual(m.Status, st) {
+			t.Errorf("round trip of %+v gave %+v", st, m.Status)
+		}
 	}
 }
