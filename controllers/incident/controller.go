@@ -72,6 +72,10 @@ type Reconciler struct {
 	// stored yet. Another process (a new leader, a restart) does not have them, and so treats
 	// such items as of unknown outcome: never as to be sent again.
 	delivered sync.Map
+	// pagers holds, by incident UID, the pager that sent an incident's open page, so that
+	// deleting the incident resolves it even when its ResponsePolicy or routing key went
+	// first: deleting a namespace deletes them all at once.
+	pagers sync.Map
 	// deliveries runs the deliveries off the workers (dispatch.go); nil, as in a test that
 	// calls Reconcile, delivers within the reconcile.
 	deliveries *dispatcher

@@ -128,9 +128,13 @@ func (r *Reconciler) send(ctx context.Context, inc *v1alpha1.Incident, p *v1alph
 			return &delivery.RetryableError{Err: err}
 		}
 		if it.Kind == v1alpha1.OutboxResolvePage {
-			return pager.Resolve(ctx, dedupKey(inc))
+			return r.resolve(ctx, inc, pager)
 		}
-		return pager.Trigger(ctx, page(inc, now))
+		if err := pager.Trigger(ctx, page(inc, now)); err != nil {
+			return err
+		}
+		r.pagers.Store(inc.UID, pager)
+		return nil
 	}
 }
 

@@ -33,6 +33,7 @@ import (
 	"firescope.dev/firescope/api/v1alpha1"
 	"firescope.dev/firescope/internal/delivery"
 	"firescope.dev/firescope/internal/eventrecord"
+	"firescope.dev/firescope/internal/paging"
 )
 
 // An incident that paged somebody carries a finalizer, so that deleting it (a false alarm
@@ -123,22 +124,47 @@ func (r *Reconciler) finalize(ctx context.Context, inc *v1alpha1.Incident) (ctrl
 	} else {
 		notificationsTotal.WithLabelValues("pagerduty", "delivered").Inc()
 	}
+	r.pagers.Delete(inc.UID)
 	return ctrl.Result{}, r.removeFinalizer(ctx, inc)
 }
 
 // resolvePage sends the resolve of the incident's page. PagerDuty ignores the resolve of a
-// page that is resolved already, so a resolved incident is no special case.
+// page that is resolved already, so a resolved incident is no special case. When the
+// ResponsePolicy or its routing key cannot be read any more (a namespace being deleted takes
+// them with the incident), the pager that sent the page resolves it, if this process sent it.
 func (r *Reconciler) resolvePage(ctx context.Context, inc *v1alpha1.Incident) error {
+	pager, err := r.pager(ctx, inc)
+	if err != nil {
+		sent, ok := r.pagers.Load(inc.UID)
+		if !ok {
+			return err
+		}
+		pager = sent.(paging.Pager)
+	}
+	return r.resolve(ctx, inc, pager)
+}
+
+// pager is the pager the incident's ResponsePolicy names now.
+func (r *Reconciler) pager(ctx context.Context, inc *v1alpha1.Incident) (paging.Pager, error) {
 	p, err := r.policy(ctx, inc)
 	if err != nil {
-		return &delivery.RetryableError{Err: err}
+		return nil, &delivery.RetryableError{Err: err}
 	}
 	if p == nil || p.Spec.Paging == nil {
-		return delivery.Terminal("PolicyChanged", fmt.Errorf("the ResponsePolicy %q no longer names paging", inc.PolicyName()))
+		return nil, delivery.Terminal("PolicyChanged", fmt.Errorf("the ResponsePolicy %q no longer names paging", inc.PolicyName()))
 	}
 	pager, err := r.Notifiers.Pager(ctx, inc.Namespace, p.Spec.Paging)
 	if err != nil {
-		return &delivery.RetryableError{Err: err}
+		return nil, &delivery.RetryableError{Err: err}
 	}
-	return pager.Resolve(ctx, dedupKey(inc))
+	return pager, nil
+}
+
+// resolve resolves the incident's page, which then needs no pager kept for it.
+func (r *Reconciler) resolve(ctx context.Context, inc *v1alpha1.Incident, pager paging.Pager) error {
+	if err := pager.Resolve(ctx, dedupKey(inc)); err != nil {
+		return err
+	}
+	r.pagers.Delete(inc.UID)
+	return nil
 }

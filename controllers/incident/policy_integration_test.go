@@ -476,6 +476,39 @@ func TestIntegrationCustomersHeardCountsOnlyThisIncidentsUpdates(t *testing.T) {
 	waitSummary("db-down", 1)
 }
 
+// Deleting a namespace deletes the incident's ResponsePolicy and routing key Secret with it,
+// and they go first: the incident's finalizer waits. The page is resolved all the same.
+func TestIntegrationDeletingAPagedIncidentResolvesItsPageAfterItsPolicyAndKeyAreGone(t *testing.T) {
+	e := startEnv(t)
+	ctx := context.Background()
+	ns, _, pd := channels(t, e, time.Hour)
+	inc := confirmedIncident(ns, "namespace-deleted")
+	must(t, e.As("ricardo").Create(ctx, inc))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if len(pd.OpenAlerts()) != 1 {
+			return fmt.Errorf("open alerts %+v", pd.OpenAlerts())
+		}
+		return nil
+	})
+	must(t, e.Client.Delete(ctx, &v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns}}))
+	must(t, e.Client.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "pagerduty", Namespace: ns}}))
+	got := &v1alpha1.Incident{}
+	must(t, e.Client.Get(ctx, client.ObjectKeyFromObject(inc), got))
+	must(t, e.As("ricardo").Delete(ctx, got))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(inc), &v1alpha1.Incident{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("still there: %v", err)
+		}
+		return nil
+	})
+	if len(pd.OpenAlerts()) != 0 || len(pd.ResolvedAlerts()) != 1 {
+		t.Fatalf("open %+v resolved %+v", pd.OpenAlerts(), pd.ResolvedAlerts())
+	}
+	if notes := eventNotes(t, e.Client, ns, inc.Name, v1alpha1.EventNotificationFailed); len(notes) != 0 {
+		t.Fatalf("Warnings %q", notes)
+	}
+}
+
 func TestIntegrationDeletingAPagedIncidentResolvesItsPage(t *testing.T) {
 	e := startEnv(t)
 	ctx := context.Background()
