@@ -17,10 +17,10 @@ limitations under the License.
 // Command wording measures the wording checker against the labelled corpus of public
 // status-page updates (internal/wording/corpus), given each update's components where the
 // corpus records them: per rule and per set, how many of its findings the labels call for
-// (precision) and how many labelled departures it finds (recall). With -errors it lists the tuning set's disagreements, to work on; the held-out
-// set is only ever counted, so that its figures stay an honest estimate. The held-out set is
-// also scored per batch: a batch collected after the rules were tuned is the one whose
-// held-out figures no tuning has seen.
+// (precision) and how many labelled departures it finds (recall). With -errors it lists the
+// tuning set's disagreements, to work on; the held-out set is only ever counted, so that its
+// figures stay an honest estimate. The held-out set is also scored per batch: a batch
+// collected after the rules were tuned is the one whose held-out figures no tuning has seen.
 //
 // The newest batch is collected after the last rule change and never tuned on: its tuning
 // part is left out of the tuning set and of -errors, and it is scored whole, as its own rows.
