@@ -80,7 +80,8 @@ limitations under the License.
 //     are features), a name followed by a word for the whole ("Discord services"), a name in a
 //     sentence that says it is unaffected ("Webhooks remained unaffected"), or part of an
 //     address. A message that names one of the components its update marks (Check's
-//     components, as whole words) names what is broken too.
+//     components, as whole words) names what is broken too; a component named with its group,
+//     "Hosted Pages / HTTP Pages", is named by either part.
 //   - missing-what-is-being-done: needs an action of the response ("investigating",
 //     "looking into", "rolling back", "a fix", "mitigating", "monitoring", "failing over",
 //     "we are on it", "we have added capacity", "keeping an eye on", "assessing", "we are
@@ -435,24 +436,36 @@ func firstMatch(re *regexp.Regexp, t string, keep func(start, end int) bool) (st
 }
 
 // namesComponent reports whether the normalized message t names one of the components, as
-// a whole word or words ("Postgres provisioning", not "API" inside "rapid").
+// a whole word or words ("Postgres provisioning", not "API" inside "rapid"). A status page
+// names a component in a group by both, "Hosted Pages / HTTP Pages" (a slash between
+// spaces), and an update names it by either, so each part of such a name counts; a slash
+// without spaces ("CDN/Cache") is part of one name.
 func namesComponent(t string, components []string) bool {
 	for _, c := range components {
-		n := strings.TrimSpace(normalize(c))
-		if n == "" {
-			continue
-		}
-		for i := 0; i+len(n) <= len(t); {
-			j := strings.Index(t[i:], n)
-			if j < 0 {
-				break
-			}
-			start, end := i+j, i+j+len(n)
-			if !wordByte(t, start-1) && !wordByte(t, end) {
+		for _, n := range strings.Split(normalize(c), " / ") {
+			if containsWords(t, strings.TrimSpace(n)) {
 				return true
 			}
-			i = start + 1
 		}
+	}
+	return false
+}
+
+// containsWords reports whether t holds n as a whole word or words; an empty n it does not.
+func containsWords(t, n string) bool {
+	if n == "" {
+		return false
+	}
+	for i := 0; i+len(n) <= len(t); {
+		j := strings.Index(t[i:], n)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(n)
+		if !wordByte(t, start-1) && !wordByte(t, end) {
+			return true
+		}
+		i = start + 1
 	}
 	return false
 }

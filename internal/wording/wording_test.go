@@ -712,3 +712,36 @@ func TestAMessageThatNamesOneOfTheUpdatesComponentsSaysWhatIsBroken(t *testing.T
 		})
 	}
 }
+
+func TestAComponentNamedWithItsGroupIsNamedByEitherPart(t *testing.T) {
+	cases := []struct {
+		name, msg  string
+		components []string
+		warns      bool
+	}{
+		{"the component without its group", "we are looking into http pages. please retry later.",
+			[]string{"Hosted Pages / HTTP Pages"}, false},
+		{"the group without the component", "we are looking into droplets. please retry later.",
+			[]string{"Droplets / Global"}, false},
+		{"the whole name", "we are looking into hosted pages / http pages. please retry later.",
+			[]string{"Hosted Pages / HTTP Pages"}, false},
+		{"a part of a name with three", "we are looking into kivera. please retry later.",
+			[]string{"Cloudflare Sites and Services / Cloud App Control / Kivera"}, false},
+		{"neither part", "we are looking into this. please retry later.",
+			[]string{"Hosted Pages / HTTP Pages"}, true},
+		{"a part only inside a word", "we are looking into the pager. please retry later.",
+			[]string{"Hosted / Page"}, true},
+		{"a slash without spaces is one name", "we are looking into the cache. please retry later.",
+			[]string{"CDN/Cache"}, true},
+		{"an empty part", "we are looking into this. please retry later.",
+			[]string{" / "}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			warns := slices.ContainsFunc(wording.Check("investigating", tc.msg, tc.components...), func(f wording.Finding) bool { return f.Rule == wording.RuleMissingWhatIsBroken })
+			if warns != tc.warns {
+				t.Errorf("missing-what-is-broken = %v, want %v", warns, tc.warns)
+			}
+		})
+	}
+}

@@ -34,6 +34,7 @@ import (
 	"hash/fnv"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"firescope.dev/firescope/internal/wording"
 )
@@ -49,6 +50,12 @@ const (
 
 // statuses are the statuses an entry may carry: the four of the StatusUpdate API.
 var statuses = []string{"investigating", "identified", "monitoring", "resolved"}
+
+// The StatusUpdate API's bounds on spec.components, which an entry's components keep to.
+const (
+	maxComponents    = 50
+	maxComponentName = 100 // characters
+)
 
 // Entry is one status-page update with the findings it should get.
 type Entry struct {
@@ -68,7 +75,8 @@ type Entry struct {
 	// labelled before the checker was run on them.
 	Batch int `json:"batch"`
 	// Components are the status-page components the update's incident marked, by name, when
-	// the source records them: what a StatusUpdate's spec.components would hold.
+	// the source records them: what a StatusUpdate's spec.components would hold. A component
+	// in a group is named "Group / Component", as the page shows it under the group.
 	Components []string `json:"components,omitempty"`
 }
 
@@ -90,7 +98,7 @@ func Entries() ([]Entry, error) { return Parse(corpusJSONL) }
 // Parse reads one JSON entry per line and checks each: known fields only, a valid set that
 // matches the message's hash, a known status, known rules that apply to that status, listed
 // once each in rule order, a non-empty message the checker reads whole, a batch, an http(s)
-// source, and no message twice.
+// source, components a StatusUpdate could hold, and no message twice.
 func Parse(b []byte) ([]Entry, error) {
 	var out []Entry
 	seen := map[string]int{}
@@ -152,6 +160,26 @@ func (e Entry) validate() error {
 		last = i
 		if !wording.Applies(r, e.Status) {
 			return fmt.Errorf("rule %q does not apply to status %q", r, e.Status)
+		}
+	}
+	return validComponents(e.Components)
+}
+
+// validComponents checks names as the StatusUpdate API would: at most maxComponents, each
+// 1 to maxComponentName characters and not blank, none twice.
+func validComponents(names []string) error {
+	if len(names) > maxComponents {
+		return fmt.Errorf("%d components: a status update holds at most %d", len(names), maxComponents)
+	}
+	for i, n := range names {
+		if strings.TrimSpace(n) == "" {
+			return fmt.Errorf("component %d has no name", i+1)
+		}
+		if c := utf8.RuneCountInString(n); c > maxComponentName {
+			return fmt.Errorf("component %q has %d characters, more than %d", n, c, maxComponentName)
+		}
+		if slices.Contains(names[:i], n) {
+			return fmt.Errorf("component %q listed twice", n)
 		}
 	}
 	return nil

@@ -17,6 +17,9 @@ limitations under the License.
 package corpus
 
 import (
+	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -92,18 +95,73 @@ func TestParseRejectsBadEntries(t *testing.T) {
 		"rule repeated": {line(SetTest, "investigating", `"blame","blame"`, msg, "https://x"), "repeated"},
 		"rule that does not apply to the status": {line(SetTest, "resolved", `"missing-what-is-being-done"`, msg, "https://x"),
 			"does not apply"},
-		"no source":     {line(SetTest, "investigating", "", msg, ""), "not an http(s) address"},
-		"empty message": {line(SetTune, "investigating", "", "", "https://x"), "empty message"},
-		"unknown field": {`{"set":"test","status":"investigating","want":[],"message":"` + msg + `","source":"https://x","batch":1,"note":"x"}`, "unknown field"},
-		"no batch":      {`{"set":"test","status":"investigating","want":[],"message":"` + msg + `","source":"https://x"}`, "batch 0"},
-		"duplicate":     {ok + "\n" + ok, "same message as line 1"},
-		"not JSON":      {"set: test", "line 1"},
+		"no source":            {line(SetTest, "investigating", "", msg, ""), "not an http(s) address"},
+		"empty message":        {line(SetTune, "investigating", "", "", "https://x"), "empty message"},
+		"unknown field":        {`{"set":"test","status":"investigating","want":[],"message":"` + msg + `","source":"https://x","batch":1,"note":"x"}`, "unknown field"},
+		"no batch":             {`{"set":"test","status":"investigating","want":[],"message":"` + msg + `","source":"https://x"}`, "batch 0"},
+		"duplicate":            {ok + "\n" + ok, "same message as line 1"},
+		"not JSON":             {"set: test", "line 1"},
+		"empty component name": {withComponents(ok, `"API",""`), "component 2 has no name"},
+		"blank component name": {withComponents(ok, `"  "`), "component 1 has no name"},
+		"component twice":      {withComponents(ok, `"API","Webhooks","API"`), `component "API" listed twice`},
+		"component name over 100 characters": {withComponents(ok, `"`+strings.Repeat("é", 101)+`"`),
+			"101 characters, more than 100"},
+		"more than 50 components": {withComponents(ok, componentItems(componentNames(51))), "51 components"},
+		"components not a list":   {strings.TrimSuffix(ok, "}") + `,"components":"API"}`, "line 1"},
 	} {
 		_, err := Parse([]byte(tc.input))
 		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 			t.Errorf("%s: err = %v, want it to mention %q", name, err, tc.wantErr)
 		}
 	}
+}
+
+// TestParseTakesComponentsWithinTheAPIBounds is the other side of the bounds above: as many
+// components and as long a name as a StatusUpdate may hold are taken, in their order.
+func TestParseTakesComponentsWithinTheAPIBounds(t *testing.T) {
+	const ok = `{"set":"test","status":"investigating","want":[],"message":"This incident has been resolved.","source":"https://x","batch":1}`
+	long := strings.Repeat("é", 100) // 100 characters, 200 bytes
+	for name, want := range map[string][]string{
+		"grouped and not": {"Hosted Pages / HTTP Pages", "API"},
+		"longest name":    {long},
+		"most components": componentNames(50),
+	} {
+		entries, err := Parse([]byte(withComponents(ok, componentItems(want))))
+		if err != nil {
+			t.Errorf("%s: refused: %v", name, err)
+			continue
+		}
+		if got := entries[0].Components; !slices.Equal(got, want) {
+			t.Errorf("%s: components %q, want %q", name, got, want)
+		}
+	}
+	entries, err := Parse([]byte(ok))
+	if err != nil {
+		t.Fatalf("an entry without components was refused: %v", err)
+	}
+	if entries[0].Components != nil {
+		t.Errorf("an entry without components got %q", entries[0].Components)
+	}
+}
+
+// withComponents adds a components list (its JSON items) to an entry's line.
+func withComponents(line, items string) string {
+	return strings.TrimSuffix(line, "}") + `,"components":[` + items + `]}`
+}
+
+// componentItems is names as JSON list items.
+func componentItems(names []string) string {
+	b, _ := json.Marshal(names)
+	return strings.Trim(string(b), "[]")
+}
+
+// componentNames is n distinct component names.
+func componentNames(n int) []string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("Component %d", i+1)
+	}
+	return names
 }
 
 func TestScoreCountsOnlyWhereARuleApplies(t *testing.T) {

@@ -15,12 +15,12 @@ limitations under the License.
 */
 
 // Command wording measures the wording checker against the labelled corpus of public
-// status-page updates (internal/wording/corpus): per rule and per set, how many of its
-// findings the labels call for (precision) and how many labelled departures it finds
-// (recall). With -errors it lists the tuning set's disagreements, to work on; the held-out
-// set is only ever counted, so that its figures stay an honest estimate. The held-out set is
-// also scored per batch: a batch collected after the rules were tuned is the one whose
-// held-out figures no tuning has seen.
+// status-page updates (internal/wording/corpus), given each update's components where the
+// corpus records them: per rule and per set, how many of its findings the labels call for
+// (precision) and how many labelled departures it finds (recall). With -errors it lists the
+// tuning set's disagreements, to work on; the held-out set is only ever counted, so that its
+// figures stay an honest estimate. The held-out set is also scored per batch: a batch
+// collected after the rules were tuned is the one whose held-out figures no tuning has seen.
 //
 // The newest batch is collected after the last rule change and never tuned on: its tuning
 // part is left out of the tuning set and of -errors, and it is scored whole, as its own rows.
@@ -82,7 +82,11 @@ type options struct {
 // checker returns the rules a message gets.
 type checker func(corpus.Entry) []string
 
-func check(e corpus.Entry) []string { return corpus.Rules(wording.Check(e.Status, e.Message)) }
+// check gives Check the entry's components too, as the StatusUpdate controller gives it the
+// update's.
+func check(e corpus.Entry) []string {
+	return corpus.Rules(wording.Check(e.Status, e.Message, e.Components...))
+}
 
 // saved returns a checker that answers from a file written by -save: one JSON object from
 // message to the rules it got.
@@ -133,9 +137,13 @@ func run(o options) error {
 	}
 	sources := map[string]bool{}
 	batches := map[int][]corpus.Entry{}
+	withComponents := 0
 	for _, e := range entries {
 		sources[e.Source] = true
 		batches[e.Batch] = append(batches[e.Batch], e)
+		if len(e.Components) > 0 {
+			withComponents++
+		}
 	}
 	ids := slices.Sorted(maps.Keys(batches))
 	newest := cmp.Or(o.newest, ids[len(ids)-1])
@@ -158,6 +166,7 @@ func run(o options) error {
 		}
 		fmt.Printf("batch %d: %d updates, %d held out%s\n", b, len(batches[b]), count(batches[b], corpus.SetTest), note)
 	}
+	fmt.Printf("components: %d of the %d updates carry their update's components, which Check is given\n", withComponents, len(entries))
 	fmt.Println()
 
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -237,7 +246,7 @@ func cost(entries []corpus.Entry, passes int) {
 	start := time.Now()
 	for range passes {
 		for _, e := range entries {
-			wording.Check(e.Status, e.Message)
+			wording.Check(e.Status, e.Message, e.Components...)
 		}
 	}
 	wall := time.Since(start)
