@@ -24,7 +24,7 @@ import (
 
 // What is broken: a symptom a customer would recognise.
 var (
-	symptomRe = regexp.MustCompile(`\b(?:errors?|erroring|erroneous(?:ly)?|mistaken(?:ly)?|fail(?:s|ed|ing|ures?)?|unavailable|unavailability|unable|inability|cannot|could not|not (?:able|working|loading|responding|available|accessible|receiving|processing|sending|delivered|reachable|updating|running|starting|showing|displaying|appearing|receive|received|load|loaded|work|respond|send|sent|connect|display|sync|synced|save|saved|upload|uploaded|appear|possible)|not [a-z]+ing (?:correctly|properly|as expected)|(?:you|users|customers) (?:are|may be) not (?:seeing|getting)|impossible|incomplete|congest(?:ed|ion)|(?:data|metrics?|packets?|traffic|connections?|calls?|messages?|events?) drops?|sign(?:ed|ing) out|log(?:ged|ging) out|not being \w+|no longer (?:able|working|loading|available)|prevent\w* (?:[\w'-]+ ){0,4}?from|prevent(?:s|ed|ing)? (?:the |some |all )?[a-z]+ing\b|(?:is|are|been|was|were) (?:temporarily )?(?:disabled|paused|suspended|halted|offline)|(?:we|team) (?:have|has|had) (?:temporarily )?(?:disabled|paused|suspended|halted|stopped) (?:new |all |the )?[a-z]+|down|offline|degraded|(?:impacted|reduced|poor) performance|performance (?:issues?|problems?|degradation)|slow(?:ness|er|ly|downs?)?|latenc(?:y|ies)|(?:response|load|queue|wait) times?|delay(?:s|ed)?|timeouts?|tim(?:e|es|ing) out|timed out|intermittent(?:ly)?|unreachable|inaccessible|broken|broke|missing|lost|stuck|backlog(?:ged)?|backed up|backup (?:in|of)|unresponsive|crash(?:es|ed|ing)?|incorrect(?:ly)?|inaccurate|wrong|5\d\d|5xx|packet loss|dropp(?:ed|ing)|rejected|partial(?:ly)? (?:unavailab\w*|available)|inconsistent|stale|duplicate[ds]?|hang(?:s|ing)?|unexpected)\b`)
+	symptomRe = regexp.MustCompile(`\b(?:errors?|erroring|erroneous(?:ly)?|mistaken(?:ly)?|fail(?:s|ed|ing|ures?)?|unavailable|unavailability|unable|inability|cannot|could not|not (?:able|working|loading|responding|available|accessible|receiving|processing|sending|delivered|reachable|updating|running|starting|showing|displaying|appearing|receive|received|load|loaded|work|respond|send|sent|connect|display|sync|synced|save|saved|upload|uploaded|appear|possible)|not [a-z]+ing (?:correctly|properly|as expected)|(?:you|users|customers) (?:are|may be) not (?:seeing|getting)|impossible|incomplete|congest(?:ed|ion)|(?:data|metrics?|packets?|traffic|connections?|calls?|messages?|events?) drops?|sign(?:ed|ing) out|log(?:ged|ging) out|disconnect(?:s|ed|ions?|ing)?|not being \w+|no longer (?:able|working|loading|available)|prevent\w* (?:[\w'-]+ ){0,4}?from|prevent(?:s|ed|ing)? (?:the |some |all )?[a-z]+ing\b|(?:is|are|been|was|were) (?:temporarily )?(?:disabled|paused|suspended|halted|offline)|(?:we|team) (?:have|has|had) (?:temporarily )?(?:disabled|paused|suspended|halted|stopped) (?:new |all |the )?[a-z]+|down|offline|degraded|(?:impacted|reduced|poor) performance|performance (?:issues?|problems?|degradation)|slow(?:ness|er|ly|downs?)?|latenc(?:y|ies)|(?:response|load|queue|wait) times?|delay(?:s|ed)?|timeouts?|tim(?:e|es|ing) out|timed out|intermittent(?:ly)?|unreachable|inaccessible|broken|broke|missing|lost|stuck|backlog(?:ged)?|backed up|backup (?:in|of)|unresponsive|crash(?:es|ed|ing)?|incorrect(?:ly)?|inaccurate|wrong|5\d\d|5xx|packet loss|dropp(?:ed|ing)|rejected|partial(?:ly)? (?:unavailab\w*|available)|inconsistent|stale|duplicate[ds]?|hang(?:s|ing)?|unexpected)\b`)
 	// elevatedRe is "elevated" or "increased" with what customers see; "increased load" is
 	// the system's trouble, not theirs.
 	elevatedRe = regexp.MustCompile(`\b(?:elevated|increased|higher|high) (?:[\w-]+ ){0,2}?(?:errors?|error rates?|latenc\w+|response times?|load times?|timeouts?|failures?|failure rates?|delays?|queue times?|wait times?|bounce rates?|5\d\d|5xx|rejections?)\b`)
@@ -47,6 +47,9 @@ var (
 	impactedRe = regexp.MustCompile(`\b(?:impacted|affected) ([\w'-]+)(?: ([\w'-]+))?`)
 	// affectingRe is what trouble is "affecting app deploys".
 	affectingRe = regexp.MustCompile(`\b(?:affecting|impacting|affects|impacts) ([\w'-]+)(?: ([\w'-]+))?`)
+	// impactedSubjectRe is what "is impacted" or "are still affected", read in the words
+	// before it: "Domain search and registration are still impacted".
+	impactedSubjectRe = regexp.MustCompile(`\b(?:is|are|was|were|has been|have been)(?: still| now| currently| also| partially| being)* (?:impacted|affected|disrupted|interrupted)\b`)
 	// abilityRe is "affecting customers' ability to log in".
 	abilityRe = regexp.MustCompile(`\b(?:affect|impact)\w* (?:[\w'-]+ ){0,4}?ability to\b`)
 	// restoredRe says what works again; it counts only when the clause names what works
@@ -86,7 +89,8 @@ var vagueWords = wordSet(`some a an all the our your you us we they i this that 
 	providers vendor vendors partner partners carrier carriers supplier suppliers aws amazon gcp
 	google azure microsoft cloudflare fastly akamai digitalocean linode ovh hetzner equinix
 	observing observed noticing noticed bringing brought bring mitigated addressed fixed
-	mitigate address fix investigate`)
+	mitigate address fix investigate who whom only just not yet impact amount majority
+	minority most brief seen expect operational residual remaining online up`)
 
 // regionCodeRe is a cloud region's code ("us-east-1", "prod-eu-west-2"): a place, not a
 // feature.
@@ -107,6 +111,11 @@ func wordSet(s string) map[string]bool {
 // include one that is not vague.
 func namesSomething(t string, start, end int) bool {
 	before := strings.Fields(clauseBefore(t, start))
+	if !slices.ContainsFunc(before, func(w string) bool { return !auxiliaries[w] }) {
+		// "the queued notifications have been processed and are processing normally": the
+		// clause shares the subject of the one before the conjunction.
+		before = strings.Fields(sentenceBefore(t, start))
+	}
 	if len(before) > 6 {
 		before = before[len(before)-6:]
 	}
@@ -121,6 +130,25 @@ func namesSomething(t string, start, end int) bool {
 	}
 	return false
 }
+
+// subjectNames reports whether the last words of the clause before p, its subject, include
+// one that is not vague.
+func subjectNames(t string, p int) bool {
+	before := strings.Fields(clauseBefore(t, p))
+	if len(before) > 3 {
+		before = before[len(before)-3:]
+	}
+	for _, w := range before {
+		if !vague(strings.Trim(w, `.,:;!?()'"`)) {
+			return true
+		}
+	}
+	return false
+}
+
+// auxiliaries are the words between a conjunction and the verb of a clause that shares the
+// subject of the clause before it.
+var auxiliaries = wordSet(`is are was were has have had been be being now also all still fully`)
 
 // troubleNames reports whether a trouble word is next to what is in trouble: the word just
 // before it ("a Slack outage") or the object after it ("disruption to file uploads").
@@ -157,8 +185,20 @@ func saysWhatIsBroken(t string) bool {
 			return true
 		}
 	}
-	for _, m := range append(issueThatRe.FindAllStringSubmatch(t, maxMatches), affectingRe.FindAllStringSubmatch(t, maxMatches)...) {
+	for _, m := range issueThatRe.FindAllStringSubmatch(t, maxMatches) {
 		if !vagueObjects[m[1]] || !vagueObjects[m[2]] {
+			return true
+		}
+	}
+	// What is affecting ("the outbound email notifications affecting some customers") or
+	// affected ("registration is still impacted") names what is broken as much as its object.
+	for _, m := range affectingRe.FindAllStringSubmatchIndex(t, maxMatches) {
+		if !vagueObjects[t[m[2]:m[3]]] || m[4] >= 0 && !vagueObjects[t[m[4]:m[5]]] || subjectNames(t, m[0]) {
+			return true
+		}
+	}
+	for _, m := range impactedSubjectRe.FindAllStringIndex(t, maxMatches) {
+		if subjectNames(t, m[0]) {
 			return true
 		}
 	}

@@ -55,21 +55,25 @@ limitations under the License.
 //
 //   - missing-what-is-broken: needs a symptom ("errors", "failing", "unavailable", "unable",
 //     "cannot", "degraded", "delays", "timeouts", "latency", "response times", "5xx", "signed
-//     out", "prevented from", "not being delivered", ...), "elevated"/"increased" with what
+//     out", "disconnects", "prevented from", "not being delivered", ...), "elevated"/"increased" with what
 //     customers see ("increased error rates"; "increased load" is the system's trouble),
 //     "issues with X" or "an issue that may impact X" or "affecting X" where X is not a vague
 //     "some customers" or "our platform", a named issue ("connection issues", "your mailbox is
 //     having issues"), what an issue gets in the way of ("an issue retrieving call details",
-//     "an issue users face when loading comments"), what is impacted ("a fix for the impacted
-//     M0 clusters"), a trouble word next to what is in trouble ("a Slack outage",
+//     "an issue users face when loading comments"), what is impacted, before or after the word
+//     ("a fix for the impacted M0 clusters", "registration is still impacted", "the outbound
+//     notifications affecting some customers"), a trouble word next to what is in trouble ("a Slack outage",
 //     "disruption to file uploads", "trouble connecting"), or what works again with what it is
 //     ("Check-In is back to normal", "webhooks are being delivered normally", "a recovery in
 //     SMS delivery", "the query service is operational again", "provisioning has been
-//     re-enabled", "versions are publishing as expected", "search has been fixed"). "We are
+//     re-enabled", "versions are publishing as expected", "search has been fixed"; a clause
+//     after "and" shares the subject of the one before it: "the queued emails have been sent
+//     and are delivering normally"). "We are
 //     investigating an issue", "we are aware of an outage" and "all systems are operating
 //     normally" name nothing a customer can recognise, and neither does a place, a vendor or a
 //     time ("recovery across all regions", "the AWS outage", "stable since the end of the
-//     interval"); "monitoring for errors" says no error, and "things have settled down" or
+//     interval", "a brief disruption", "a majority of impacted services are recovering", "the
+//     provider has not yet recovered", "Aug 04"); "monitoring for errors" says no error, and "things have settled down" or
 //     "narrowing down the scope" is no symptom. "We have temporarily disabled new sessions"
 //     says what customers cannot use. A product written as a name in the message as published
 //     names what customers use whether or not a pattern knows it ("CodeQL", "the Fly

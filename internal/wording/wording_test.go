@@ -514,9 +514,10 @@ func checkRule(t *testing.T, rule string, cases []ruleCase) {
 	}
 }
 
-// TestWhatIsBrokenNamesTheFeature: what an issue gets in the way of, what is impacted, and
-// what works again in other words name what is broken; the incident, a place, a vendor or a
-// time do not.
+// TestWhatIsBrokenNamesTheFeature: what an issue gets in the way of, what is impacted or
+// affecting, and what works again in other words (with the subject of the clause before
+// "and") name what is broken; the incident, a place, a vendor, a time or a word of quantity do
+// not.
 func TestWhatIsBrokenNamesTheFeature(t *testing.T) {
 	checkRule(t, broken, []ruleCase{
 		{"investigating", "We are investigating an issue retrieving call details.", false},
@@ -538,6 +539,10 @@ func TestWhatIsBrokenNamesTheFeature(t *testing.T) {
 		{"monitoring", "Search has been fixed for all customers.", false},
 		{"monitoring", "The search fix has been rolled out.", false},
 		{"investigating", "This prevents the loading of stylesheets.", false},
+		{"investigating", "Invoice export and scheduling are still affected. We are investigating.", false},
+		{"investigating", "We are looking into the invoice reminders affecting some customers.", false},
+		{"resolved", "The queued invoice emails have been sent and are delivering normally.", false},
+		{"monitoring", "We are monitoring to confirm that the disconnects have stopped.", false},
 
 		{"investigating", "We are looking at the issue being reported.", true},
 		{"resolved", "There was an issue during the night.", true},
@@ -548,6 +553,12 @@ func TestWhatIsBrokenNamesTheFeature(t *testing.T) {
 		{"monitoring", "We are observing recovery across all regions.", true},
 		{"investigating", "There is an outage in us-east-1.", true},
 		{"identified", "We have mitigated issues and we are bringing services back online.", true},
+		{"monitoring", "We are working on it for the few accounts that are still affected.", true},
+		{"monitoring", "We are monitoring as the provider has not yet fully recovered.", true},
+		{"investigating", "We saw a brief disruption. We are investigating.", true},
+		{"monitoring", "A majority of affected services are recovering.", true},
+		{"monitoring", "The region is back online and is being watched.", true},
+		{"resolved", "This was resolved on Aug 12 at 10:05 UTC.", true},
 	})
 }
 
