@@ -256,24 +256,78 @@ var (
 // weActRe is the team as the subject of a verb in -ing or -ed ("we are asking our provider",
 // "our engineers have rerouted traffic"): what the team does, whatever the verb, unless the
 // verb only sees, learns, tells or hopes (notActions).
-var weActRe = regexp.MustCompile(`\b(?:we|our (?:[\w-]+ )?(?:team|teams|engineers|engineering)|(?:the |our )?engineers|(?:the |our )?(?:engineering |operations |support |ops )?team) (?:are|is|have|has|had)(?: (?:now|currently|actively|still|also|already|quickly|been|continuing to|begun|started))* ([a-z]+(?:ing|ed))\b`)
+var weActRe = regexp.MustCompile(`\b(?:we|our (?:[\w-]+ )?(?:team|teams|engineers|engineering)|(?:the |our )?engineers|(?:the |our )?(?:engineering |operations |support |ops )?team) (?:are|is|have|has|had|will be)(?: (?:now|currently|actively|still|also|already|quickly|been|continuing to|begun|started))* ([a-z]+(?:ing|ed))\b`)
+
+// weContinueRe is the team going on with something ("we continue to explore possible
+// solutions"), which is work unless the verb only sees, tells or waits (notActions, in the
+// base form).
+var weContinueRe = regexp.MustCompile(`\b(?:we|our (?:[\w-]+ )?(?:team|teams|engineers)|(?:the )?(?:engineering |operations |support )?team) (?:continue|continues|will continue|are continuing|is continuing) to ([a-z]+)\b`)
+
+// beingDoneRe is work in the passive ("it is being rectified"), unless the verb says what
+// customers see (passiveImpacts).
+var beingDoneRe = regexp.MustCompile(`\b(?:is|are) (?:\w+ly )?being ([a-z]+ed)\b`)
+
+var passiveImpacts = wordSet(`affected impacted experienced reported observed noticed detected caused delayed
+	displayed shown returned served received delivered processed dropped rejected queued
+	asked charged billed logged prompted redirected signed`)
+
+// teamWorkRe is work with someone else or on our own systems: "we are in constant
+// communication with our upstream", "is applying changes to address it".
+var teamWorkRe = regexp.MustCompile(`\bin (?:constant |close |regular |direct |active )?(?:communication|contact|touch) with\b|\b(?:appl(?:y|ies|ied|ying)|implement(?:s|ed|ing)?) (?:a |some |several |the )?(?:changes?|adjustments?|mitigations?)\b`)
+
+// weUpdatedRe is the team updating something, which is work unless it is the page itself
+// (notUpdatedObjects).
+var weUpdatedRe = regexp.MustCompile(`\b(?:we|team|teams|engineers) (?:have|has|had) updated (?:the |our |this )?([\w-]+)`)
+
+var notUpdatedObjects = wordSet(`status incident page post posts title message information everyone customers
+	you users community`)
+
+// untilRe just before an action makes it what has not happened yet: "until service is
+// restored".
+var untilRe = regexp.MustCompile(`\b(?:until|till)(?: [\w'-]+){0,3} $`)
+
+// monitoringNounRe is monitoring as a thing we have ("our monitoring detected errors"), not
+// as work.
+var monitoringNounRe = regexp.MustCompile(`\b(?:our|internal|automated|automatic) $`)
 
 var notActions = wordSet(`experiencing seeing observing noticing receiving received getting expecting expected
 	hoping hoped identified determined confirmed found discovered detected noticed observed
 	aware sorry updated posted provided providing sharing posting reported reporting learned
 	learning informed advised seen being experienced encountered encountering facing faced
 	continuing beginning starting waiting awaiting considering planning going
-	committed pleased happy alerted edited shared operating`)
+	committed pleased happy alerted edited shared operating
+	see observe notice receive get expect hope experience provide post share report learn
+	wait await consider plan keep be have update inform`)
 
 func saysWhatIsBeingDone(t string) bool {
 	t = doneRe.ReplaceAllStringFunc(t, blank)
 	for _, m := range doingRe.FindAllStringIndex(t, maxMatches) {
-		if !thirdPartyRe.MatchString(clauseBefore(t, m[0])) && !impactVerbRe.MatchString(t[m[0]:m[1]]) {
+		before := clauseBefore(t, m[0])
+		if !thirdPartyRe.MatchString(before) && !impactVerbRe.MatchString(t[m[0]:m[1]]) && !untilRe.MatchString(before) &&
+			!(strings.HasPrefix(t[m[0]:], "monitor") && monitoringNounRe.MatchString(before)) {
 			return true
 		}
 	}
-	for _, m := range weActRe.FindAllStringSubmatch(t, maxMatches) {
-		if !notActions[m[1]] {
+	for _, m := range teamWorkRe.FindAllStringIndex(t, maxMatches) {
+		if !thirdPartyRe.MatchString(clauseBefore(t, m[0])) {
+			return true
+		}
+	}
+	for _, m := range beingDoneRe.FindAllStringSubmatchIndex(t, maxMatches) {
+		before := clauseBefore(t, m[0])
+		if !passiveImpacts[t[m[2]:m[3]]] && !thirdPartyRe.MatchString(before) && !untilRe.MatchString(before) {
+			return true
+		}
+	}
+	for _, re := range []*regexp.Regexp{weActRe, weContinueRe} {
+		for _, m := range re.FindAllStringSubmatch(t, maxMatches) {
+			if !notActions[m[1]] {
+				return true
+			}
+		}
+	}
+	for _, m := range weUpdatedRe.FindAllStringSubmatch(t, maxMatches) {
+		if !notUpdatedObjects[m[1]] {
 			return true
 		}
 	}

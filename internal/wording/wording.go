@@ -90,11 +90,17 @@ limitations under the License.
 //     "we are on it", "we have added capacity", "keeping an eye on", "assessing", "we are
 //     catching up", "we have made some changes", "working around the issue", "measures are
 //     currently being tested", ...), each a whole word ("we will provide additional updates"
-//     adds nothing), or the team as the subject of any verb in -ing or -ed ("we are asking our
-//     hosting provider for details", "our engineers have rebooted the switches") unless it
-//     only sees, learns, tells or waits ("we have identified the issue", "our engineers have
-//     been alerted", "we are providing updates", "we are awaiting a fix"). "We are aware of
-//     the issue", "our investigation has determined" or
+//     adds nothing), the team as the subject of any verb in -ing or -ed ("we are asking our
+//     hosting provider for details", "our engineers have rebooted the switches", "we will be
+//     requesting logs") or of what it continues to do ("we continue to explore possible
+//     solutions") unless it only sees, learns, tells or waits ("we have identified the issue",
+//     "our engineers have been alerted", "we are providing updates", "we are awaiting a fix",
+//     "we continue to see errors"), work in the passive ("it is being rectified"; not "are
+//     being delayed"), being in contact with someone ("in constant communication with our
+//     upstream"), applying changes, and updating anything but the page ("we have updated our
+//     system"; not "we have updated the status page"). "We are aware of
+//     the issue", "our investigation has determined", "our monitoring shows", what waits for a
+//     repair ("until service is restored") or
 //     "initial investigation indicates" (it is over), what the team sees ("we are
 //     experiencing increased latency") and work done by someone else ("our provider is working
 //     towards a resolution", "AWS is working to restore service") are not actions of ours.

@@ -691,6 +691,27 @@ func TestWhatIsBeingDoneReadsTheTeamAsSubject(t *testing.T) {
 	})
 }
 
+// TestWhatIsBeingDoneReadsWorkInOtherForms: what the team will be doing or continues to do,
+// work in the passive, being in contact with someone, applying changes and updating systems
+// are work; monitoring as a thing we have, what waits for a repair, updating the page and
+// what customers see in the passive are not.
+func TestWhatIsBeingDoneReadsWorkInOtherForms(t *testing.T) {
+	checkRule(t, doing, []ruleCase{
+		{"investigating", "Webhooks are delayed. We will be requesting logs from the mail relay.", false},
+		{"identified", "Webhooks are delayed. We continue to explore ways to drain the queue.", false},
+		{"identified", "Webhooks are delayed. The stuck worker is being recycled.", false},
+		{"investigating", "Webhooks are delayed. Our team is in constant communication with the database vendor.", false},
+		{"identified", "Webhooks are delayed. The platform group is applying changes to the queue.", false},
+		{"identified", "Webhooks are delayed. We have updated our queue workers.", false},
+
+		{"identified", "Webhooks are delayed. We have updated the status page.", true},
+		{"identified", "Webhooks are delayed. Our monitoring shows a backlog.", true},
+		{"investigating", "Webhooks are delayed until the queue is restored.", true},
+		{"identified", "Webhooks are delayed and are being processed slowly.", true},
+		{"investigating", "Webhooks are delayed. We continue to see errors.", true},
+	})
+}
+
 // TestBlameReadsNoThirdPartyInAQuantity: trouble "from multiple networks" comes from no one
 // in particular.
 func TestBlameReadsNoThirdPartyInAQuantity(t *testing.T) {
