@@ -550,7 +550,7 @@ func findPresumedCause(t string) (string, bool) {
 // Blame.
 const vendorPat = `(?:aws|amazon web services|ec2|s3|gcp|google cloud(?: platform)?|google|microsoft|azure|cloudflare|fastly|akamai|digitalocean|linode|ovh|hetzner|equinix|softlayer|joyent|salesforce|sendgrid|mailgun|twilio)`
 
-var blameRe = regexp.MustCompile(`\b(?:not our fault|(?:their|its|\w+'s) fault|fault (?:of|lies with)|blam(?:e|ed|ing)|(?:beyond|outside(?: of)?) our control|out of our (?:hands|control)|nothing we can do|(?:upstream|downstream|third[- ]party|3rd[- ]party|external|hosting|cloud|infrastructure|network|dns|cdn|data ?cent(?:er|re)|colocation|payment|email|sms|telecom|service) (?:provider|vendor|supplier|carrier|partner|processor)s?|our (?:provider|vendor|supplier|isp|carrier)s?|(?:up|down)stream (?:service|dependency|dependencies|outage|issue|incident|problem|failure|isp|maintenance|change|network)s?|on the (?:carrier|provider|vendor|isp|partner|supplier)(?:'s)? side|(?:isps?|carriers?)(?: network)? (?:issues?|problems?|outages?|failures?)|third[- ]party (?:outage|issue|incident|problem|failure|dependency|dependencies)|(?:provider|vendor|supplier|carrier|isp)'s (?:outage|issue|problem|incident|failure|network)|(?:an?|our) (?:vendor|provider|supplier|third[- ]party) (?:issue|outage|problem|incident|failure)s?|(?:monitor|track|follow|watch)\w* (?:the )?(?:their|(?:(?:up|down)stream |third[- ]party )?(?:provider|vendor|partner|supplier|carrier)s?)(?:'s|')? (?:status|updates|announcements?)` +
+var blameRe = regexp.MustCompile(`\b(?:not our fault|(?:their|its|\w+'s) fault|fault (?:of|lies with)|blam(?:e|ed|ing)|(?:beyond|outside(?: of)?) our control|out of our (?:hands|control)|nothing we can do|(?:upstream|downstream|third[- ]party|3rd[- ]party|external|hosting|cloud|infrastructure|network|dns|cdn|data ?cent(?:er|re)|colocation|payment|email|sms|telecom|service) (?:provider|vendor|supplier|carrier|partner|processor)s?|our (?:[\w-]+ ){0,2}?(?:provider|vendor|supplier|isp|carrier)s?|(?:upstream|downstream|third[- ]party|3rd[- ]party|external) [\w-]+ (?:provider|vendor|supplier|carrier|partner|processor)s?|(?:up|down)stream (?:service|dependency|dependencies|outage|issue|incident|problem|failure|isp|maintenance|change|network)s?|on the (?:carrier|provider|vendor|isp|partner|supplier)(?:'s)? side|(?:isps?|carriers?)(?:-specific| network| configurations?)? (?:issues?|problems?|outages?|failures?|(?:is|are) (?:causing|preventing))|third[- ]party (?:outage|issue|incident|problem|failure|dependency|dependencies)|(?:provider|vendor|supplier|carrier|isp)'s (?:outage|issue|problem|incident|failure|network)|(?:an?|our) (?:vendor|provider|supplier|third[- ]party) (?:issue|outage|problem|incident|failure)s?|(?:monitor|track|follow|watch)\w* (?:the )?(?:their|(?:(?:up|down)stream |third[- ]party )?(?:provider|vendor|partner|supplier|carrier)s?)(?:'s|')? (?:status|updates|announcements?)` +
 	`|external to|rather than (?:on )?our|(?:software|services?|providers?|platforms?|products?|tools?) (?:that )?we use\b|they (?:have|had) (?:now )?(?:resolved|fixed|mitigated|restored)|(?:resolved|fixed|mitigated) their (?:issue|outage|problem)s?|an? [\w.-]+ (?:outage|incident|failure) (?:has |have )?(?:caused|affected|impacted) our)\b`)
 
 // vendorBlameRe is a named vendor next to trouble, restoring, reporting or recovering, as
@@ -559,7 +559,13 @@ var blameRe = regexp.MustCompile(`\b(?:not our fault|(?:their|its|\w+'s) fault|f
 // there.
 var vendorBlameRe = regexp.MustCompile(`\b(?:` + vendorPat + `(?:'s)?(?: [\w()-]+){0,3}? (?:down|outages?|incident|issues?|problems?|failures?|degradation|degraded|disruption|anomal(?:y|ies)|unavailable|experiencing|having)|` +
 	vendorPat + `(?:'s(?: [\w-]+){1,2}| \([\w-]+\))? (?:is|are|has|have|continues)(?: \w+){0,2}? (?:working to restore|working toward|restoring|implemented mitigation|identified|mitigat|resolv|fix|report|indicat)\w*|` +
-	vendorPat + `(?: [\w-]+){0,2}? recover(?:s|ed|ing|y)?\b|(?:caused|triggered|made|introduced) by ` + vendorPat + `|(?:monitor|track|follow|watch)\w* (?:the )?` + vendorPat + `(?: \w+)?(?:'s|')? (?:status|updates|announcements?)|(?:outage|incident|issues?|problems?|failure|degradation|disruption|latenc(?:y|ies)|response times|packet loss)s? (?:at|with|in|from) (?:our )?` + vendorPat + `)\b`)
+	vendorPat + `(?: [\w-]+){0,2}? recover(?:s|ed|ing|y)?\b|(?:caused|triggered|made|introduced) by ` + vendorPat + `|(?:monitor|track|follow|watch)\w* (?:the )?` + vendorPat + `(?: \w+)?(?:'s|')? (?:status|updates|announcements?)|(?:status|updates|announcements?) (?:from|by) ` + vendorPat + `|(?:outage|incident|issues?|problems?|failure|degradation|disruption|latenc(?:y|ies)|response times|packet loss)s? (?:at|with|in|from) (?:our )?` + vendorPat + `)\b`)
+
+// statusLinkRe is someone else's incident on a status page as where to look: "please follow
+// https://www.examplestatus.com/incidents/...". A page's own address with no path ("please
+// refer to https://status.example.com/ for updates") is not. It is read only in a message
+// that says "status".
+var statusLinkRe = regexp.MustCompile(`\b(?:follow|refer to|visit|monitor|track|watch)\w* (?:https?://)?[\w.-]*status[\w.-]*\.[a-z]+/\w`)
 
 // fromRe is trouble that comes from someone: "downtime from NIBSS" points at them, "errors
 // from our API" does not.
@@ -568,8 +574,9 @@ var fromRe = regexp.MustCompile(`\b(?:downtime|outages?|failures?|degradation|di
 var notAThirdParty = wordSet(`our the a an this that these those its it your you us we maintenance earlier
 	yesterday today last multiple several some many various certain other all`)
 
-// withRe before a third party makes it someone the team works with, not the source.
-var withRe = regexp.MustCompile(`\b(?:working|work|works|engaged|engaging|coordinating|investigation|investigating|monitoring|in contact|in touch)(?: closely| directly| actively)?(?: the situation| this| the issue| it)? (?:with|alongside) (?:our )?$`)
+// withRe before a third party makes it someone the team works with, escalates to or asks,
+// not the source.
+var withRe = regexp.MustCompile(`\b(?:(?:working|work|works|engaged|engaging|coordinating|investigation|investigating|investigate|monitoring|in contact|in touch|communication)(?: closely| directly| actively)?(?: [\w'-]+){0,3}? (?:with|alongside)|escalat\w*(?: [\w'-]+){0,3}? to|(?:asking|asked|requesting|requested)(?: [\w'-]+){0,4}? (?:to|from|of)) (?:our )?$`)
 
 // vendorInvestigatesRe is a named company looking into trouble, which is often the page's
 // own company ("Cloudflare is investigating issues with the Cloudflare Dashboard").
@@ -588,10 +595,13 @@ func findBlame(t string) (string, bool) {
 		return "", false
 	}
 	matches := blameRe.FindAllStringIndex(t, maxMatches)
+	if strings.Contains(t, "status") {
+		matches = append(matches, statusLinkRe.FindAllStringIndex(t, maxMatches)...)
+	}
 	if vendorRe.MatchString(t) {
 		matches = append(matches, vendorBlameRe.FindAllStringIndex(t, maxMatches)...)
-		slices.SortFunc(matches, func(a, b []int) int { return a[0] - b[0] })
 	}
+	slices.SortFunc(matches, func(a, b []int) int { return a[0] - b[0] })
 	for _, m := range matches {
 		q := t[m[0]:m[1]]
 		sentence := sentenceBefore(t, m[0]) + q + sentenceAfter(t, m[1])

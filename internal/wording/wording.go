@@ -145,19 +145,23 @@ limitations under the License.
 //     have identified the root cause", "root cause analysis") pass: saying what you do not
 //     know yet is the honesty the talk asks for.
 //   - blame: fault words ("not our fault", "beyond our control", "blame"), a third party as the
-//     source ("our upstream provider", "a downstream provider", "the payment processor", "an
-//     upstream maintenance", "on the carrier side", "ISP network issues", "a third-party
-//     outage", "the software we use", "an issue external to us", "they have resolved the
+//     source ("our upstream provider", "our TLS certificate provider", "a downstream
+//     provider", "an upstream model provider", "the payment processor", "an upstream
+//     maintenance", "on the carrier side", "ISP network issues", "ISP configurations are
+//     preventing", "a third-party outage", "the software we use", "an issue external to us", "they have resolved the
 //     issue", "downtime from NIBSS", "a Salesforce outage has caused our portal to ...", "a
 //     change made by AWS"), a named infrastructure vendor next to trouble words ("AWS is down",
 //     "an outage at Cloudflare", "a GCP network anomaly", "a vendor issue"), as the one
 //     restoring or reporting ("AWS is working to restore service", "Google's engineering team
 //     has identified the root cause", "GCP has reported", "we have seen AWS S3 recover"), or
-//     a third party's status page as where to look ("we are monitoring the provider's
-//     status", "we will monitor Microsoft Azure's status post"). An instance failure "on GCP"
-//     is where, not who; "failures from multiple networks" comes from no one in particular;
-//     "working with our carrier partner" or "monitoring the situation
-//     alongside our carriers" is collaboration; a sentence that opens with "Cloudflare is
+//     a third party's status page or updates as where to look ("we are monitoring the
+//     provider's status", "we will monitor Microsoft Azure's status post", "live updates from
+//     Microsoft", "please follow https://www.examplestatus.com/incidents/..."; a status page's
+//     address with no path is often the page's own). An instance failure "on
+//     GCP" is where, not who; "failures from multiple networks" comes from no one in
+//     particular; "working with our carrier partner", "investigating the errors with our cloud
+//     provider", "monitoring the situation alongside our carriers", "escalated to our cloud
+//     provider" or "asking for details from our hosting provider" is collaboration; a sentence that opens with "Cloudflare is
 //     investigating" or "Twilio customers may be experiencing" is often the page's own
 //     company; and a vendor's trouble that left us "unaffected", or an update that says
 //     customers see no impact, blames no one for anything. Customers chose us, not our vendors

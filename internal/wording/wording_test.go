@@ -389,7 +389,7 @@ func TestCheckMessagesQuoteTheOffendingWords(t *testing.T) {
 		{"identified", "We expect a fix by 5pm.", eta,
 			`says when it will be fixed ("by 5pm"): promise the next update instead, not a fix time`},
 		{"investigating", "Errors are caused by a bad deploy.", cause, `("caused by")`},
-		{"investigating", "Our upstream provider is down.", blame, `("upstream provider")`},
+		{"investigating", "Our upstream provider is down.", blame, `("our upstream provider")`},
 		{"identified", "We hope to be back up soon.", eta, `("back up soon")`},
 	} {
 		var got string
@@ -709,6 +709,25 @@ func TestWhatIsBeingDoneReadsWorkInOtherForms(t *testing.T) {
 		{"investigating", "Webhooks are delayed until the queue is restored.", true},
 		{"identified", "Webhooks are delayed and are being processed slowly.", true},
 		{"investigating", "Webhooks are delayed. We continue to see errors.", true},
+	})
+}
+
+// TestBlameReadsProvidersByKindAndTheirStatusPages: a provider named by what it provides, an
+// ISP's configuration and someone else's incident page or updates point at a third party;
+// investigating with one, escalating to one or asking one is collaboration, and a link to a
+// page's own address is where our updates are.
+func TestBlameReadsProvidersByKindAndTheirStatusPages(t *testing.T) {
+	checkRule(t, blame, []ruleCase{
+		{"investigating", "Logins fail after maintenance at our identity provider.", true},
+		{"investigating", "Logins fail because of an upstream identity provider.", true},
+		{"identified", "ISP configurations are preventing some users from reaching the dashboard.", true},
+		{"identified", "Uploads fail. Please follow https://status.examplecdn.com/incidents/1 for more.", true},
+		{"identified", "Uploads fail. Live updates from AWS are on their health dashboard.", true},
+
+		{"investigating", "Logins fail. We are investigating the login failures with our hosting provider.", false},
+		{"investigating", "Logins fail. We have escalated the issue to our DNS provider.", false},
+		{"investigating", "Logins fail. We have asked for a timeline from our hosting provider.", false},
+		{"identified", "Uploads fail. Please refer to https://status.example.com/ for updates.", false},
 	})
 }
 
