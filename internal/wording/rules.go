@@ -336,18 +336,21 @@ func saysWhatIsBeingDone(t string) bool {
 
 // What customers can do: advice, a workaround, or an explicit "nothing to do".
 var (
-	adviceRe = regexp.MustCompile(`\b(?:(?:you|customers|users|developers|admins|administrators|anyone|those|owners)(?: who [\w'-]+(?: [\w'-]+){0,5}?| of [\w'-]+(?: [\w'-]+){0,5}?)? (?:can|should|could|must|may want to|might want to|may need to|will need to|need to|are (?:advised|encouraged|able) to|may (?:retry|try|use|continue to (?:use|work|access|deploy|push|send|run)|re-?run|redeploy|safely|still|proceed|wish))|please [\w'-]+|no (?:known )?work ?arounds?|as a work ?around|work ?arounds? (?:is |are )?(?:available|to|:)|the following work ?arounds?|no (?:customer |further |user |additional )?action (?:is |will be )?(?:required|needed|necessary)|(?:do|does) not need to|no need to|nothing (?:you|customers) need to do|if you (?:are|were|have|had|see|saw|continue|still|notice|experience|need|use|rely|run|received|want|encounter|believe)|retry(?:ing)?|re-?run(?:ning)?|(?:can|may|might|should) (?:still )?(?:be used|help)|after a (?:refresh|reload|restart)|in the meantime,? (?:you|customers|users|[a-z]+ing)|disregard|instead|alternatively|as an alternative|redeploy\w*|contact (?:our )?support|reach out|support ticket|subscribe|we (?:recommend|suggest|advise|encourage))\b`)
+	adviceRe = regexp.MustCompile(`\b(?:(?:you|customers|users|developers|admins|administrators|anyone|those|owners)(?: who [\w'-]+(?: [\w'-]+){0,5}?| of [\w'-]+(?: [\w'-]+){0,5}?)? (?:can|should|could|must|may want to|might want to|may need to|will need to|need to|are (?:advised|encouraged|able) to|may (?:retry|try|use|continue to (?:use|work|access|deploy|push|send|run)|re-?run|redeploy|safely|still|proceed|wish))|please [\w'-]+|no (?:known )?work ?arounds?|as a work ?around|work ?arounds? (?:is |are )?(?:available|to|:)|the following work ?arounds?|no (?:customer |further |user |additional )?action (?:is |will be )?(?:required|needed|necessary)|(?:do|does) not need to|no need to|nothing (?:you|customers) need to do|if you (?:are|were|have|had|see|saw|continue|still|notice|experience|need|use|rely|run|received|want|encounter|believe)|retry(?:ing)?|re-?run(?:ning)?|(?:can|may|might|should) (?:still )?(?:be used|help)|after a (?:refresh|reload|restart)|in the meantime,? (?:you|customers|users|[a-z]+ing)|disregard|instead|alternatively|as an alternative|redeploy\w*|contact (?:our )?support|reach out|support ticket|subscribe|we (?:also |strongly |would )?(?:recommend|suggest|advise|encourage)|(?:recommended|suggested) (?:solution|workaround|fix|action|steps?)|work ?arounds?(?: is| are)? ?[:-] ?[a-z]+)\b`)
 	// predictionRe follows "customers should" when it says what they will see, not what
 	// they should do ("customers should be able to", "should no longer see").
 	predictionRe = regexp.MustCompile(`^ (?:now |not |no longer |start |begin |be (?:able|seeing|experiencing|back|unaffected)|see|experience|notice|have)`)
 	// notAdvice are the words after "please" that ask for patience or point elsewhere.
 	notAdvice = wordSet(`accept bear be stand subscribe follow monitor see refer note excuse forgive pardon know`)
 	// imperativeRe is advice as a sentence that starts with a verb ("Use the CLI instead.").
+	// remedyRe is advice as what doing something will do: "signing out of the app will
+	// resolve these errors".
+	remedyRe     = regexp.MustCompile(`(?:^|[.!?;:\n-] ?)[a-z]+ing (?:[\w'-]+ ){0,5}?(?:will|should|may|can|could) (?:resolve|fix|clear|help)\b`)
 	imperativeRe = regexp.MustCompile(`(?:^|[.!?;\n] ?)(?:try|use|switch|avoid|restart|reconnect|disable|enable|pause|hold off|consider|clear|log in|sign in|check|monitor your|delay|postpone)\b`)
 )
 
 func saysWhatCustomersCanDo(t string) bool {
-	if imperativeRe.MatchString(t) {
+	if imperativeRe.MatchString(t) || remedyRe.MatchString(t) {
 		return true
 	}
 	for _, m := range adviceRe.FindAllStringIndex(t, maxMatches) {
@@ -405,7 +408,7 @@ var (
 	expectRe   = regexp.MustCompile(`\b(?:expect\w*|anticipat\w*|estimat\w*|on track|target\w*|aim\w*|hope\w*|projected|should be (?:fixed|resolved|restored|back))\b`)
 
 	// updateRe is language about the next communication, which may carry a time.
-	updateRe = regexp.MustCompile(`\b(?:(?:next|another|further|an|additional|more|new|status|follow-up|followup|subsequent) updates?|updates? (?:will|to follow|every|at least|again)|update (?:you|this|these|customers|users|here|the status|our status|everyone)|will (?:\w+ )?update|check back|report back|keep you (?:posted|informed|updated)|let you know|(?:more|further|additional) (?:information|details|news)|(?:share|post|provide|communicate|publish) (?:more|again)|next (?:post|communication|notice|message)|post-?mortem|incident (?:report|review)|root cause (?:analysis|statement|report|summary)|rca|retrospective|write-?up|summary|report)\b`)
+	updateRe = regexp.MustCompile(`\b(?:(?:next|another|further|an|additional|more|new|status|follow-up|followup|subsequent) updates?|updates? (?:will|to follow|every|at least|again)|update (?:you|this|these|customers|users|here|the status|our status|everyone)|will (?:\w+ )?update|check back|report back|keep you (?:posted|informed|updated)|let you know|(?:more|further|additional) (?:information|details|news)|(?:share|post|provide|communicate|publish) (?:more|again)|(?:share|post|provide|communicate|publish|send) (?:[\w-]+ ){0,3}?(?:details|information)|follow up|next (?:post|communication|notice|message)|post-?mortem|incident (?:report|review)|root cause (?:analysis|statement|report|summary)|rca|retrospective|write-?up|summary|report)\b`)
 	// softwareUpdateRe is an update that is deployed, not posted.
 	softwareUpdateRe = regexp.MustCompile(`\b(?:deploy(?:ed|ing)?|roll(?:ed|ing)? out|rolling|appl(?:y|ied|ying)|push(?:ed|ing)?|releas(?:e|ed|ing)|install(?:ed|ing)?|ship(?:ped|ping)?|software|firmware|security|kernel|configuration|config|dns) (?:an? |the |this )?(?:[\w-]+ )?updates?\b`)
 	// fixWordRe between an update word and the time means the time is about the fix.

@@ -107,8 +107,10 @@ limitations under the License.
 //   - missing-what-customers-can-do: needs advice or an explicit "nothing to do": "you can",
 //     "customers should", "please retry" (not "please accept our apologies" or "please see"),
 //     "if you ...", "there is no workaround" or "as a workaround" (honest answers), "no action
-//     is required", "retry", "contact support", "we recommend ...", "in the meantime, reloading
-//     ...", or a sentence that starts with an imperative ("Use ...", "Switch ...", "Avoid ...").
+//     is required", "retry", "contact support", "we recommend ..." ("we also encourage ..."), "the
+//     recommended solution is ...", "workaround - ...", "in the meantime, reloading ...", what
+//     doing something will do ("signing out will resolve these errors"), or a sentence that
+//     starts with an imperative ("Use ...", "Switch ...", "Avoid ...").
 //     "Owners of the machines must ..." is advice too. "Customers may see errors", "users may
 //     still see errors", "users could experience errors" and "customers should be able to log
 //     in" are impact, not advice; a workaround "put in place" by the team is an action,
@@ -125,7 +127,8 @@ limitations under the License.
 //     when an update governs it, so "next update in 30 minutes" and "we will post an update by
 //     17:00 UTC" pass: promising the next update is what the talk recommends instead of an
 //     ETA. An update governs a match when update language ("next update", "check back", "more
-//     information", "post-mortem", "a root cause statement") comes earlier in the same clause
+//     information", "provide customer impact details", "follow up", "post-mortem", "a root cause
+//     statement") comes earlier in the same clause
 //     with no fix or expectation word in between ("we will update this page once the fix is
 //     out, expected in 30 minutes" is still a finding). "Rolling out an update" is a software
 //     update, not a status update. The length of a watch ("we will monitor over the next few

@@ -599,7 +599,7 @@ func TestPresumedCauseNamesWhatIsRelatedOrAVendor(t *testing.T) {
 
 // TestETAReadsDatesDurationsAndFixVerbs: a deadline by a date, how long the repair "may take"
 // and a fix verb with "soon" promise a fix time; "as soon as possible", a root cause
-// statement's deadline and a past observation do not.
+// statement's deadline, a past observation and when details or a follow-up come do not.
 func TestETAReadsDatesDurationsAndFixVerbs(t *testing.T) {
 	checkRule(t, eta, []ruleCase{
 		{"identified", "A fix will be in place by December 22nd.", true},
@@ -611,6 +611,9 @@ func TestETAReadsDatesDurationsAndFixVerbs(t *testing.T) {
 		{"identified", "Uploads may take 30 minutes longer than usual.", false},
 		{"resolved", "A root cause statement will be published within 5 business days.", false},
 		{"resolved", "Around 07:41 UTC we noticed an improvement, normalizing by 07:57 UTC.", false},
+		{"investigating", "Calls drop. We will send impact details within 2 hours.", false},
+		{"investigating", "Calls drop. We will follow up within the hour.", false},
+		{"identified", "We will share the fix details when it ships, expected within 2 hours.", true},
 	})
 }
 
@@ -643,13 +646,18 @@ func TestBlameReadsThirdPartiesAsTheSource(t *testing.T) {
 }
 
 // TestWhatCustomersCanDoTellsAdviceFromPrediction: "users could experience errors" says what
-// they will see; what owners of something "must" do is advice.
+// they will see; what owners of something "must" do, what we also recommend, a recommended
+// solution, a workaround after a dash and what doing something will resolve are advice.
 func TestWhatCustomersCanDoTellsAdviceFromPrediction(t *testing.T) {
 	checkRule(t, canDo, []ruleCase{
 		{"investigating", "Billing is slow. Some customers could be experiencing delays.", true},
 		{"investigating", "Billing is slow. Users could experience errors.", true},
 		{"investigating", "Billing is slow. Customers could retry later.", false},
 		{"monitoring", "Backups are fixed. Owners of affected machines must rerun the backup.", false},
+		{"investigating", "Exports fail. We also recommend pinning the previous client version.", false},
+		{"identified", "Exports fail. The recommended solution is to export from the CLI.", false},
+		{"identified", "Exports fail (workaround - export from the CLI).", false},
+		{"monitoring", "A few exports still fail - reloading the page will resolve it.", false},
 	})
 }
 
