@@ -488,7 +488,7 @@ func findETA(t string) (string, bool) {
 
 // Presumed root cause (investigating only).
 var (
-	causeRe = regexp.MustCompile(`\b(?:caused by|triggered by|root[- ]cause(?: (?:is|was|appears to be|seems to be|has been (?:identified|traced) as)\b|: ?\w)|(?:stem|stems|stemmed|stemming) from|traced(?: [\w-]+){0,3}? to|attributed to|culprit|the cause (?:is|was|of (?:this|the) (?:issue|incident|outage|problem) (?:is|was))|(?:bug|regression|misconfiguration|defect) in|resulted from|results from|the result of|a result of|due to|because of|(?:is|are|was|were) (?:directly )?(?:related|linked|tied|connected) to|relates? to)\b`)
+	causeRe = regexp.MustCompile(`\b(?:caused? by|triggered by|root[- ]cause(?: (?:is|was|appears to be|seems to be|has been (?:identified|traced) as)\b|: ?\w)|(?:stem|stems|stemmed|stemming) from|traced(?: [\w-]+){0,3}? to|attributed to|culprit|the cause (?:is|was|of (?:this|the) (?:issue|incident|outage|problem) (?:is|was))|(?:bug|regression|misconfiguration|defect) in|resulted from|results from|the result of|a result of|due to|because of|(?:is|are|was|were) (?:directly )?(?:related|linked|tied|connected) to|relates? to)\b`)
 	// causeObjectRe captures the words after "due to", "because of" and "result of", which
 	// often name the incident itself ("due to this issue") rather than a cause.
 	causeObjectRe = regexp.MustCompile(`^(?: [\w'-]+){0,3}`)
@@ -500,6 +500,15 @@ var (
 	// preventing the app from loading", "the rollout of new compute sizes is causing ...").
 	changeCauseRe = regexp.MustCompile(`\b(?:an?|the|our) (?:recent |latest |new )?(?:[\w-]+ )?(?:update|deploy\w*|release|rollout|roll-out|upgrade|migration|configuration change|change)\b[^.;]{0,60}?\b(?:is|are|was|has been) (?:causing|preventing|breaking)\b|\bknock-on effect (?:of|from)\b|\b[\w-]+ (?:has |have |had )?caused (?:an?|the|some)\b`)
 )
+
+// afterColon returns what follows the last colon: a hedge before it ("an issue which
+// potentially impacts customers: a recent deployment is breaking ...") does not reach past it.
+func afterColon(s string) string {
+	if i := strings.LastIndex(s, ": "); i >= 0 {
+		return s[i+2:]
+	}
+	return s
+}
 
 var incidentWords = map[string]bool{
 	"issue": true, "issues": true, "incident": true, "outage": true, "problem": true,
@@ -521,13 +530,13 @@ func findPresumedCause(t string) (string, bool) {
 			q := t[m[0]:m[1]]
 			// "this issue caused a ..." is impact, not a cause, and "Cloudflare is investigating
 			// issues affecting ..." is often the page's own company.
-			if !hedgeRe.MatchString(clauseBefore(t, m[0])+q) && !incidentWords[strings.Fields(q)[0]] && !vendorInvestigatesRe.MatchString(q) {
+			if !hedgeRe.MatchString(afterColon(clauseBefore(t, m[0]))+q) && !incidentWords[strings.Fields(q)[0]] && !vendorInvestigatesRe.MatchString(q) {
 				return q, true
 			}
 		}
 	}
 	return firstMatch(causeRe, t, func(start, end int) bool {
-		if before := clauseBefore(t, start); hedgeRe.MatchString(before) || negatedRe.MatchString(before) {
+		if before := afterColon(clauseBefore(t, start)); hedgeRe.MatchString(before) || negatedRe.MatchString(before) {
 			return false
 		}
 		after := t[end:]
@@ -537,7 +546,9 @@ func findPresumedCause(t string) (string, bool) {
 		}
 		if strings.HasPrefix(phrase, "due to") || strings.HasPrefix(phrase, "because of") || strings.HasSuffix(phrase, "result of") {
 			object := causeObjectRe.FindString(after)
-			if vendorRe.MatchString(object) { // "due to AWS issues" names a cause, not the incident
+			// "due to AWS issues" or "due to an issue with an upstream provider" names a cause,
+			// not the incident.
+			if vendorRe.MatchString(object) || thirdPartyRe.MatchString(clauseAfter(t, end)) {
 				return true
 			}
 			for _, w := range strings.Fields(object) {

@@ -134,19 +134,20 @@ limitations under the License.
 //     update, not a status update. The length of a watch ("we will monitor over the next few
 //     hours"), a clause in the past tense ("was", "took", "began", "returned", "we noticed")
 //     and "within 5 minutes of the rollback" are not promises of a fix.
-//   - presumed-root-cause (investigating only): "caused by", "triggered by", "the root cause
-//     is ...", "stems from", "traced to", "attributed to", "a bug in", "due to X", "because of
-//     X", "result of X" (X not "this issue" or "the incident", unless it names a vendor: "due
-//     to AWS issues"), "is related to", "these relate to", "X caused a ..." (X not the
-//     incident itself), "a knock-on effect of", a change named as what breaks things ("a recent
-//     update is preventing the app from loading"), a provider or a named vendor as what "is
-//     causing" or "prevents" the trouble ("increased latency in Azure which is causing
-//     delays"), and a vendor's trouble that affects something ("an AWS issue that is affecting
-//     compute provisioning"). Hedged or negated clauses ("may be caused by", "initial
-//     investigation indicates", "is not caused by", "we suspect", "we believe", "appears to")
-//     and clauses about finding the cause ("we have not yet determined the root cause", "we
-//     have identified the root cause", "root cause analysis") pass: saying what you do not
-//     know yet is the honesty the talk asks for.
+//   - presumed-root-cause (investigating only): "caused by" (or "cause by"), "triggered by",
+//     "the root cause is ...", "stems from", "traced to", "attributed to", "a bug in", "due to
+//     X", "because of X", "result of X" (X not "this issue" or "the incident", unless it names
+//     a vendor: "due to AWS issues", "due to an issue with an upstream provider"), "is related
+//     to", "these relate to", "X caused a ..." (X not the incident itself), "a knock-on effect
+//     of", a change named as what breaks things ("a recent update is preventing the app from
+//     loading"), a provider or a named vendor as what "is causing" or "prevents" the trouble
+//     ("increased latency in Azure which is causing delays"), and a vendor's trouble that
+//     affects something ("an AWS issue that is affecting compute provisioning"). Hedged or
+//     negated clauses ("may be caused by", "initial investigation indicates", "is not caused
+//     by", "we suspect", "we believe", "appears to"; a hedge before a colon does not reach
+//     past it) and clauses about finding the cause ("we have not yet determined the root
+//     cause", "we have identified the root cause", "root cause analysis") pass: saying what
+//     you do not know yet is the honesty the talk asks for.
 //   - blame: fault words ("not our fault", "beyond our control", "blame"), a third party as the
 //     source ("our upstream provider", "our TLS certificate provider", "a downstream
 //     provider", "an upstream model provider", "the payment processor", "an upstream

@@ -577,8 +577,9 @@ func TestWhatIsBeingDoneReadsWholeWords(t *testing.T) {
 }
 
 // TestPresumedCauseNamesWhatIsRelatedOrAVendor: "related to", a vendor's trouble that
-// affects or prevents something, and "due to" a vendor are causes stated as fact while
-// investigating; hedged, negated or the incident itself are not.
+// affects or prevents something, and "due to" a vendor or a provider's problem are causes
+// stated as fact while investigating, however misspelt, and a hedge before a colon does not
+// reach past it; hedged, negated or the incident itself are not.
 func TestPresumedCauseNamesWhatIsRelatedOrAVendor(t *testing.T) {
 	checkRule(t, cause, []ruleCase{
 		{"investigating", "Uploads fail due to AWS issues in us-east-1.", true},
@@ -594,6 +595,9 @@ func TestPresumedCauseNamesWhatIsRelatedOrAVendor(t *testing.T) {
 		{"investigating", "Logins fail. This is not caused by an outage of our servers.", false},
 		{"investigating", "Initial findings indicate the errors are caused by a bad cache.", false},
 		{"investigating", "The errors are caused by a bad cache.", true},
+		{"investigating", "Export errors cause by a bad cache.", true},
+		{"investigating", "Exports fail due to a problem at our storage provider.", true},
+		{"investigating", "We see an issue that may affect some customers: a recent release is breaking scheduled exports.", true},
 	})
 }
 
