@@ -581,6 +581,30 @@ var vendorBlameRe = regexp.MustCompile(`\b(?:` + vendorPat + `(?:'s)?(?: [\w()-]
 // that says "status".
 var statusLinkRe = regexp.MustCompile(`\b(?:follow|refer to|visit|monitor|track|watch)\w* (?:https?://)?[\w.-]*status[\w.-]*\.[a-z]+/\w`)
 
+// A page that links to a vendor's status page ("https://www.cloudflarestatus.com/...") relays
+// that vendor's updates, so the vendor as the subject of a sentence ("Cloudflare is
+// continuing to work on a fix") is not the page's own company but the source of the trouble.
+var (
+	statusHostRe    = regexp.MustCompile(`https?://([\w.-]*status[\w.-]*)/`)
+	vendorNameRe    = regexp.MustCompile(vendorPat)
+	vendorSubjectRe = regexp.MustCompile(`\b` + vendorPat + ` (?:is|are|has|have|continues|reports)\b`)
+)
+
+// relayedVendor returns the first sentence subject that is a vendor whose status page the
+// message links to.
+func relayedVendor(t string) (string, bool) {
+	for _, m := range statusHostRe.FindAllStringSubmatch(t, maxMatches) {
+		for _, v := range vendorNameRe.FindAllString(m[1], maxMatches) {
+			for _, q := range vendorSubjectRe.FindAllString(t, maxMatches) {
+				if strings.HasPrefix(q, v) {
+					return q, true
+				}
+			}
+		}
+	}
+	return "", false
+}
+
 // fromRe is trouble that comes from someone: "downtime from NIBSS" points at them, "errors
 // from our API" does not.
 var fromRe = regexp.MustCompile(`\b(?:downtime|outages?|failures?|degradation|disruptions?) from ([\w.-]+)`)
@@ -611,6 +635,9 @@ func findBlame(t string) (string, bool) {
 	matches := blameRe.FindAllStringIndex(t, maxMatches)
 	if strings.Contains(t, "status") {
 		matches = append(matches, statusLinkRe.FindAllStringIndex(t, maxMatches)...)
+		if q, ok := relayedVendor(t); ok {
+			return q, true
+		}
 	}
 	if vendorRe.MatchString(t) {
 		matches = append(matches, vendorBlameRe.FindAllStringIndex(t, maxMatches)...)

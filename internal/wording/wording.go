@@ -167,7 +167,9 @@ limitations under the License.
 //     provider", "monitoring the situation alongside our carriers", "escalated to our cloud
 //     provider" or "asking for details from our hosting provider" is collaboration; a sentence that opens with "Cloudflare is
 //     investigating" or "Twilio customers may be experiencing" is often the page's own
-//     company; and a vendor's trouble that left us "unaffected", or an update that says
+//     company, unless the message links to that vendor's status page ("Cloudflare is
+//     continuing to work on a fix. https://www.cloudflarestatus.com/incidents/..." relays
+//     the vendor's word); and a vendor's trouble that left us "unaffected", or an update that says
 //     customers see no impact, blames no one for anything. Customers chose us, not our vendors
 //     ("who owns my availability?"), so the update owns the impact.
 //

@@ -726,8 +726,9 @@ func TestWhatIsBeingDoneReadsWorkInOtherForms(t *testing.T) {
 
 // TestBlameReadsProvidersByKindAndTheirStatusPages: a provider named by what it provides, an
 // ISP's configuration and someone else's incident page or updates point at a third party;
-// investigating with one, escalating to one or asking one is collaboration, and a link to a
-// page's own address is where our updates are.
+// a vendor as the subject of a message that links to its status page is relayed; investigating
+// with one, escalating to one or asking one is collaboration, and a link to a page's own
+// address is where our updates are.
 func TestBlameReadsProvidersByKindAndTheirStatusPages(t *testing.T) {
 	checkRule(t, blame, []ruleCase{
 		{"investigating", "Logins fail after maintenance at our identity provider.", true},
@@ -740,6 +741,8 @@ func TestBlameReadsProvidersByKindAndTheirStatusPages(t *testing.T) {
 		{"investigating", "Logins fail. We have escalated the issue to our DNS provider.", false},
 		{"investigating", "Logins fail. We have asked for a timeline from our hosting provider.", false},
 		{"identified", "Uploads fail. Please refer to https://status.example.com/ for updates.", false},
+		{"identified", "Fastly is continuing to work on a fix.\n\nhttps://www.fastlystatus.com/incident/123", true},
+		{"identified", "Fastly is continuing to work on a fix for Image Optimizer.", false},
 	})
 }
 
