@@ -90,7 +90,8 @@ var vagueWords = wordSet(`some a an all the our your you us we they i this that 
 	google azure microsoft cloudflare fastly akamai digitalocean linode ovh hetzner equinix
 	observing observed noticing noticed bringing brought bring mitigated addressed fixed
 	mitigate address fix investigate who whom only just not yet impact amount majority
-	minority most brief seen expect operational residual remaining online up`)
+	minority most brief seen expect operational residual remaining online up cloud success
+	rate rates`)
 
 // regionCodeRe is a cloud region's code ("us-east-1", "prod-eu-west-2"): a place, not a
 // feature.

@@ -73,7 +73,8 @@ limitations under the License.
 //     normally" name nothing a customer can recognise, and neither does a place, a vendor or a
 //     time ("recovery across all regions", "the AWS outage", "stable since the end of the
 //     interval", "a brief disruption", "a majority of impacted services are recovering", "the
-//     provider has not yet recovered", "Aug 04"); "monitoring for errors" says no error, and "things have settled down" or
+//     provider has not yet recovered", "Aug 04", "this interruption with our cloud
+//     provider", "success rates have returned to normal"); "monitoring for errors" says no error, and "things have settled down" or
 //     "narrowing down the scope" is no symptom. "We have temporarily disabled new sessions"
 //     says what customers cannot use. A product written as a name in the message as published
 //     names what customers use whether or not a pattern knows it ("CodeQL", "the Fly

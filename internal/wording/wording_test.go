@@ -559,6 +559,8 @@ func TestWhatIsBrokenNamesTheFeature(t *testing.T) {
 		{"monitoring", "A majority of affected services are recovering.", true},
 		{"monitoring", "The region is back online and is being watched.", true},
 		{"resolved", "This was resolved on Aug 12 at 10:05 UTC.", true},
+		{"investigating", "We are investigating this interruption with our cloud provider.", true},
+		{"monitoring", "A fix is out and success rates have returned to normal.", true},
 	})
 }
 
