@@ -55,7 +55,7 @@ limitations under the License.
 //
 //   - missing-what-is-broken: needs a symptom ("errors", "failing", "unavailable", "unable",
 //     "cannot", "degraded", "delays", "timeouts", "latency", "response times", "5xx", "signed
-//     out", "disconnects", "prevented from", "not being delivered", ...), "elevated"/"increased" with what
+//     out", "disconnects", "in an unregistered state", "prevented from", "not being delivered", ...), "elevated"/"increased" with what
 //     customers see ("increased error rates"; "increased load" is the system's trouble),
 //     "issues with X" or "an issue that may impact X" or "affecting X" where X is not a vague
 //     "some customers" or "our platform", a named issue ("connection issues", "your mailbox is
@@ -167,8 +167,8 @@ limitations under the License.
 //     particular; "working with our carrier partner", "investigating the errors with our cloud
 //     provider", "monitoring the situation alongside our carriers", "escalated to our cloud
 //     provider" or "asking for details from our hosting provider" is collaboration; a sentence that opens with "Cloudflare is
-//     investigating" or "Twilio customers may be experiencing" is often the page's own
-//     company, unless the message links to that vendor's status page ("Cloudflare is
+//     investigating", "Cloudflare has identified an issue" or "Twilio customers may be
+//     experiencing" is often the page's own company, unless the message links to that vendor's status page ("Cloudflare is
 //     continuing to work on a fix. https://www.cloudflarestatus.com/incidents/..." relays
 //     the vendor's word); and a vendor's trouble that left us "unaffected", or an update that says
 //     customers see no impact, blames no one for anything. Customers chose us, not our vendors

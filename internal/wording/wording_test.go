@@ -543,6 +543,7 @@ func TestWhatIsBrokenNamesTheFeature(t *testing.T) {
 		{"investigating", "We are looking into the invoice reminders affecting some customers.", false},
 		{"resolved", "The queued invoice emails have been sent and are delivering normally.", false},
 		{"monitoring", "We are monitoring to confirm that the disconnects have stopped.", false},
+		{"monitoring", "We are monitoring. If a device is still in an unknown state, restart it.", false},
 
 		{"investigating", "We are looking at the issue being reported.", true},
 		{"resolved", "There was an issue during the night.", true},
@@ -647,6 +648,7 @@ func TestBlameReadsThirdPartiesAsTheSource(t *testing.T) {
 		{"resolved", "Atlas is unaffected by the Azure network issue.", false},
 		{"identified", "Azure reports network issues. We are not seeing any customer impact.", false},
 		{"investigating", "Cloudflare is aware of and investigating an issue with Cloudflare Workers.", false},
+		{"identified", "Fastly has identified an issue with Image Optimizer. We are working on a fix.", false},
 		{"investigating", "We are working with our payment processor.", false},
 	})
 }
