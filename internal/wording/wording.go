@@ -66,7 +66,7 @@ limitations under the License.
 //     "disruption to file uploads", "trouble connecting"), or what works again with what it is
 //     ("Check-In is back to normal", "webhooks are being delivered normally", "a recovery in
 //     SMS delivery", "the query service is operational again", "provisioning has been
-//     re-enabled", "versions are publishing as expected", "search has been fixed"; a clause
+//     re-enabled", "the scheduler has been successfully enabled", "versions are publishing as expected", "search has been fixed"; a clause
 //     after "and" shares the subject of the one before it: "the queued emails have been sent
 //     and are delivering normally"). "We are
 //     investigating an issue", "we are aware of an outage" and "all systems are operating

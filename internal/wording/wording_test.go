@@ -544,6 +544,7 @@ func TestWhatIsBrokenNamesTheFeature(t *testing.T) {
 		{"resolved", "The queued invoice emails have been sent and are delivering normally.", false},
 		{"monitoring", "We are monitoring to confirm that the disconnects have stopped.", false},
 		{"monitoring", "We are monitoring. If a device is still in an unknown state, restart it.", false},
+		{"resolved", "The new export scheduler has been successfully enabled for all accounts.", false},
 
 		{"investigating", "We are looking at the issue being reported.", true},
 		{"resolved", "There was an issue during the night.", true},
@@ -560,6 +561,7 @@ func TestWhatIsBrokenNamesTheFeature(t *testing.T) {
 		{"monitoring", "A majority of affected services are recovering.", true},
 		{"monitoring", "The region is back online and is being watched.", true},
 		{"resolved", "This was resolved on Aug 12 at 10:05 UTC.", true},
+		{"monitoring", "A fix has been enabled.", true},
 		{"investigating", "We are investigating this interruption with our cloud provider.", true},
 		{"monitoring", "A fix is out and success rates have returned to normal.", true},
 	})
