@@ -390,8 +390,9 @@ var (
 		// Relative times: "in 30 minutes", "within the next 2 hours", "within the hour".
 		{[]string{"in ", "within ", "over "}, regexp.MustCompile(`\b(?:(?:in|within) (?:the next |the coming |about |approximately |around |roughly |~ ?|less than |under |no more than |the next about )?|over (?:the next |the coming ))` + numPat + ` ?` + unitPat + `\b`)},
 		{[]string{"within ", "in the "}, regexp.MustCompile(`\b(?:within (?:the|an) (?:hour|day)|(?:in|within) the (?:next|coming) (?:hour|day|few (?:minutes|hours|days)|couple of (?:hours|days)))\b`)},
-		// How long the repair takes: "this may take a few hours".
-		{[]string{" take "}, regexp.MustCompile(`\b(?:this|it|recovery|the (?:fix|recovery|resolution|rollout|repair)) (?:will|may|might|could|should|can|is expected to) (?:\w+ )?take (?:about |around |approximately |roughly |up to |less than |under )?` + numPat + ` ?` + unitPat + `\b`)},
+		// How long the repair takes: "this may take a few hours", "the remaining backlog may
+		// take up to 12 hours to clear".
+		{[]string{" take "}, regexp.MustCompile(`\b(?:this|it|recovery|the (?:fix|recovery|resolution|rollout|repair|(?:remaining )?(?:backlog|queue))(?: of [\w-]+(?: [\w-]+){0,3}?)?) (?:will|may|might|could|should|can|is expected to) (?:\w+ )?take (?:about |around |approximately |roughly |up to |less than |under )?` + numPat + ` ?` + unitPat + `\b`)},
 		// Vague promises tied to a fix: "will shortly be resolved", "back up soon", "expect
 		// to resolve the incident shortly".
 		{soonWords, regexp.MustCompile(`\b(?:shortly|soon|momentarily|imminently) (?:be )?(?:back|fixed|resolved|restored|online|operational|recovered|available|working)\b`)},

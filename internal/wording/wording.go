@@ -120,8 +120,9 @@ limitations under the License.
 //     December 22nd"), a relative time ("in 30 minutes", "within the hour", "over the next few
 //     hours"; "delayed over 30 minutes" is how bad it is, and "please retry in a few minutes"
 //     when to try again, not when it ends), how long the repair takes ("this may take a few
-//     hours"; "uploads may take 30 minutes longer" is impact), the word "ETA" (unless negated:
-//     "we do not have an ETA" is honest), a time after an expectation ("expected resolution:
+//     hours", "the remaining backlog may take up to 12 hours to clear"; "uploads may take 30
+//     minutes longer" is impact), the word "ETA" (unless negated: "we do not have an ETA" is
+//     honest), a time after an expectation ("expected resolution:
 //     17:00 UTC", "we estimate 2 hours"), or a vague promise tied to a fix ("will shortly be
 //     resolved", "back up soon", "will be deployed shortly", "expect to resolve the incident
 //     shortly"; not "as soon as possible"). A match is not a finding when an update governs it,

@@ -606,7 +606,8 @@ func TestPresumedCauseNamesWhatIsRelatedOrAVendor(t *testing.T) {
 	})
 }
 
-// TestETAReadsDatesDurationsAndFixVerbs: a deadline by a date, how long the repair "may take"
+// TestETAReadsDatesDurationsAndFixVerbs: a deadline by a date, how long the repair or the
+// backlog "may take"
 // and a fix verb with "soon" promise a fix time; "as soon as possible", a root cause
 // statement's deadline, a past observation and when details or a follow-up come do not.
 func TestETAReadsDatesDurationsAndFixVerbs(t *testing.T) {
@@ -614,6 +615,7 @@ func TestETAReadsDatesDurationsAndFixVerbs(t *testing.T) {
 		{"identified", "A fix will be in place by December 22nd.", true},
 		{"identified", "A fix will be in place by 22 December.", true},
 		{"identified", "Domains will verify once the fix is out. This may take a few hours.", true},
+		{"monitoring", "Sending works again. The remaining backlog of queued invoices may take about 3 hours to clear.", true},
 		{"identified", "We expect to resolve the incident shortly.", true},
 		{"identified", "We hope to restore uploads soon.", true},
 		{"identified", "We are working to resolve the issue as soon as possible.", false},
