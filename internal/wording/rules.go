@@ -254,6 +254,9 @@ var (
 	impactVerbRe = regexp.MustCompile(`\b(?:experienc\w*|seeing|observ\w*|noticing|detect\w*)\b`)
 )
 
+// weRe is the team speaking of itself.
+var weRe = regexp.MustCompile(`\b(?:we|our|us)\b`)
+
 // weActRe is the team as the subject of a verb in -ing or -ed ("we are asking our provider",
 // "our engineers have rerouted traffic"): what the team does, whatever the verb, unless the
 // verb only sees, learns, tells or hopes (notActions).
@@ -302,6 +305,13 @@ var notActions = wordSet(`experiencing seeing observing noticing receiving recei
 
 func saysWhatIsBeingDone(t string) bool {
 	t = doneRe.ReplaceAllStringFunc(t, blank)
+	if strings.Contains(t, "status") && !weRe.MatchString(t) {
+		// A message that relays a vendor's updates and says nothing of us reports the vendor's
+		// work, not ours.
+		if _, ok := relayedVendor(t); ok {
+			return false
+		}
+	}
 	for _, m := range doingRe.FindAllStringIndex(t, maxMatches) {
 		before := clauseBefore(t, m[0])
 		if !thirdPartyRe.MatchString(before) && !impactVerbRe.MatchString(t[m[0]:m[1]]) && !untilRe.MatchString(before) &&

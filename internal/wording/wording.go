@@ -105,7 +105,8 @@ limitations under the License.
 //     repair ("until service is restored") or
 //     "initial investigation indicates" (it is over), what the team sees ("we are
 //     experiencing increased latency") and work done by someone else ("our provider is working
-//     towards a resolution", "AWS is working to restore service") are not actions of ours.
+//     towards a resolution", "AWS is working to restore service", a message that links to a
+//     vendor's status page and says nothing of us) are not actions of ours.
 //   - missing-what-customers-can-do: needs advice or an explicit "nothing to do": "you can",
 //     "customers should", "please retry" (not "please accept our apologies" or "please see"),
 //     "if you ...", "there is no workaround" or "as a workaround" (honest answers), "no action

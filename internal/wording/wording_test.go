@@ -713,8 +713,8 @@ func TestWhatIsBeingDoneReadsTheTeamAsSubject(t *testing.T) {
 
 // TestWhatIsBeingDoneReadsWorkInOtherForms: what the team will be doing or continues to do,
 // work in the passive, being in contact with someone, applying changes and updating systems
-// are work; monitoring as a thing we have, what waits for a repair, updating the page and
-// what customers see in the passive are not.
+// are work; monitoring as a thing we have, what waits for a repair, updating the page, what
+// customers see in the passive and a vendor's update relayed with its status page are not.
 func TestWhatIsBeingDoneReadsWorkInOtherForms(t *testing.T) {
 	checkRule(t, doing, []ruleCase{
 		{"investigating", "Webhooks are delayed. We will be requesting logs from the mail relay.", false},
@@ -729,6 +729,8 @@ func TestWhatIsBeingDoneReadsWorkInOtherForms(t *testing.T) {
 		{"investigating", "Webhooks are delayed until the queue is restored.", true},
 		{"identified", "Webhooks are delayed and are being processed slowly.", true},
 		{"investigating", "Webhooks are delayed. We continue to see errors.", true},
+		{"identified", "Fastly has identified the issue and a fix is being implemented.\n\nhttps://www.fastlystatus.com/incident/123", true},
+		{"identified", "Fastly is rolling out a fix and we are monitoring.\n\nhttps://www.fastlystatus.com/incident/123", false},
 	})
 }
 
