@@ -576,7 +576,7 @@ func findPresumedCause(t string) (string, bool) {
 // Blame.
 const vendorPat = `(?:aws|amazon web services|ec2|s3|gcp|google cloud(?: platform)?|google|microsoft|azure|cloudflare|fastly|akamai|digitalocean|linode|ovh|hetzner|equinix|softlayer|joyent|salesforce|sendgrid|mailgun|twilio)`
 
-var blameRe = regexp.MustCompile(`\b(?:not our fault|(?:their|its|\w+'s) fault|fault (?:of|lies with)|blam(?:e|ed|ing)|(?:beyond|outside(?: of)?) our control|out of our (?:hands|control)|nothing we can do|(?:upstream|downstream|third[- ]party|3rd[- ]party|external|hosting|cloud|infrastructure|network|dns|cdn|data ?cent(?:er|re)|colocation|payment|email|sms|telecom|service) (?:provider|vendor|supplier|carrier|partner|processor)s?|our (?:[\w-]+ ){0,2}?(?:provider|vendor|supplier|isp|carrier)s?|(?:upstream|downstream|third[- ]party|3rd[- ]party|external) [\w-]+ (?:provider|vendor|supplier|carrier|partner|processor)s?|(?:up|down)stream (?:service|dependency|dependencies|outage|issue|incident|problem|failure|isp|maintenance|change|network)s?|on the (?:carrier|provider|vendor|isp|partner|supplier)(?:'s)? side|(?:isps?|carriers?)(?:-specific| network| configurations?)? (?:issues?|problems?|outages?|failures?|(?:is|are) (?:causing|preventing))|third[- ]party (?:outage|issue|incident|problem|failure|dependency|dependencies)|(?:provider|vendor|supplier|carrier|isp)'s (?:outage|issue|problem|incident|failure|network)|(?:an?|our) (?:vendor|provider|supplier|third[- ]party) (?:issue|outage|problem|incident|failure)s?|(?:monitor|track|follow|watch)\w* (?:the )?(?:their|(?:(?:up|down)stream |third[- ]party )?(?:provider|vendor|partner|supplier|carrier)s?)(?:'s|')? (?:status|updates|announcements?)` +
+var blameRe = regexp.MustCompile(`\b(?:not our fault|(?:their|its|\w+'s) fault|fault (?:of|lies with)|blam(?:e|ed|ing)|(?:beyond|outside(?: of)?) our control|out of our (?:hands|control)|nothing we can do|(?:upstream|downstream|third[- ]party|3rd[- ]party|external|hosting|cloud|infrastructure|network|dns|cdn|data ?cent(?:er|re)|colocation|payment|email|sms|telecom|service) (?:provider|vendor|supplier|carrier|partner|processor)s?|our (?:provider|vendor|supplier|isp|carrier)s?|(?:up|down)stream (?:service|dependency|dependencies|outage|issue|incident|problem|failure|isp|maintenance|change|network)s?|on the (?:carrier|provider|vendor|isp|partner|supplier)(?:'s)? side|(?:isps?|carriers?)(?:-specific| network| configurations?)? (?:issues?|problems?|outages?|failures?|(?:is|are) (?:causing|preventing))|third[- ]party (?:outage|issue|incident|problem|failure|dependency|dependencies)|(?:provider|vendor|supplier|carrier|isp)'s (?:outage|issue|problem|incident|failure|network)|(?:an?|our) (?:vendor|provider|supplier|third[- ]party) (?:issue|outage|problem|incident|failure)s?|(?:monitor|track|follow|watch)\w* (?:the )?(?:their|(?:(?:up|down)stream |third[- ]party )?(?:provider|vendor|partner|supplier|carrier)s?)(?:'s|')? (?:status|updates|announcements?)` +
 	`|external to|rather than (?:on )?our|(?:software|services?|providers?|platforms?|products?|tools?) (?:that )?we use\b|they (?:have|had) (?:now )?(?:resolved|fixed|mitigated|restored)|(?:resolved|fixed|mitigated) their (?:issue|outage|problem)s?|an? [\w.-]+ (?:outage|incident|failure) (?:has |have )?(?:caused|affected|impacted) our)\b`)
 
 // vendorBlameRe is a named vendor next to trouble, restoring, reporting or recovering, as
@@ -586,6 +586,13 @@ var blameRe = regexp.MustCompile(`\b(?:not our fault|(?:their|its|\w+'s) fault|f
 var vendorBlameRe = regexp.MustCompile(`\b(?:` + vendorPat + `(?:'s)?(?: [\w()-]+){0,3}? (?:down|outages?|incident|issues?|problems?|failures?|degradation|degraded|disruption|anomal(?:y|ies)|unavailable|experiencing|having)|` +
 	vendorPat + `(?:'s(?: [\w-]+){1,2}| \([\w-]+\))? (?:is|are|has|have|continues)(?: \w+){0,2}? (?:working to restore|working toward|restoring|implemented mitigation|identified|mitigat|resolv|fix|report|indicat)\w*|` +
 	vendorPat + `(?: [\w-]+){0,2}? recover(?:s|ed|ing|y)?\b|(?:caused|triggered|made|introduced) by ` + vendorPat + `|(?:monitor|track|follow|watch)\w* (?:the )?` + vendorPat + `(?: \w+)?(?:'s|')? (?:status|updates|announcements?)|(?:status|updates|announcements?) (?:from|by) ` + vendorPat + `|(?:outage|incident|issues?|problems?|failure|degradation|disruption|latenc(?:y|ies)|response times|packet loss)s? (?:at|with|in|from) (?:our )?` + vendorPat + `)\b`)
+
+// providerKindRe is a provider named by what it provides: "our TLS certificate provider",
+// "an upstream model provider". It is read only in a message that names a provider, vendor,
+// supplier, carrier, partner or processor.
+var providerKindRe = regexp.MustCompile(`\b(?:our (?:[\w-]+ ){1,2}?|(?:upstream|downstream|third[- ]party|3rd[- ]party|external) [\w-]+ )(?:provider|vendor|supplier|isp|carrier|partner|processor)s?\b`)
+
+var providerKinds = []string{"provider", "vendor", "supplier", "isp", "carrier", "partner", "processor"}
 
 // statusLinkRe is someone else's incident on a status page as where to look: "please follow
 // https://www.examplestatus.com/incidents/...". A page's own address with no path ("please
@@ -646,6 +653,9 @@ func findBlame(t string) (string, bool) {
 		return "", false
 	}
 	matches := blameRe.FindAllStringIndex(t, maxMatches)
+	if slices.ContainsFunc(providerKinds, func(w string) bool { return strings.Contains(t, w) }) {
+		matches = append(matches, providerKindRe.FindAllStringIndex(t, maxMatches)...)
+	}
 	if strings.Contains(t, "status") {
 		matches = append(matches, statusLinkRe.FindAllStringIndex(t, maxMatches)...)
 		if q, ok := relayedVendor(t); ok {
@@ -659,7 +669,7 @@ func findBlame(t string) (string, bool) {
 	for _, m := range matches {
 		q := t[m[0]:m[1]]
 		sentence := sentenceBefore(t, m[0]) + q + sentenceAfter(t, m[1])
-		if !withRe.MatchString(t[max(0, m[0]-40):m[0]]) && !vendorInvestigatesRe.MatchString(q) &&
+		if !withRe.MatchString(t[max(0, m[0]-64):m[0]]) && !vendorInvestigatesRe.MatchString(q) &&
 			!vendorInvestigatesRe.MatchString(strings.TrimSpace(sentenceBefore(t, m[0]))) && !unaffectedRe.MatchString(sentence) {
 			return q, true
 		}
