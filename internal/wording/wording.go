@@ -87,23 +87,22 @@ limitations under the License.
 //     sentence that says it is unaffected ("Webhooks remained unaffected"), or part of an
 //     address. A message that names one of the components its update marks (Check's components,
 //     as whole words) names what is broken too.
-//   - missing-what-is-being-done: needs an action of the response ("investigating",
-//     "looking into", "rolling back", "a fix", "mitigating", "monitoring", "failing over",
-//     "we are on it", "we have added capacity", "keeping an eye on", "assessing", "we are
-//     catching up", "we have made some changes", "working around the issue", "measures are
-//     currently being tested", ...), each a whole word ("we will provide additional updates"
-//     adds nothing), the team as the subject of any verb in -ing or -ed ("we are asking our
-//     hosting provider for details", "our engineers have rebooted the switches", "we will be
-//     requesting logs") or of what it continues to do ("we continue to explore possible
-//     solutions") unless it only sees, learns, tells or waits ("we have identified the issue",
-//     "our engineers have been alerted", "we are providing updates", "we are awaiting a fix",
-//     "we continue to see errors"), work in the passive ("it is being rectified"; not "are
-//     being delayed"), being in contact with someone ("in constant communication with our
-//     upstream"), applying changes, and updating anything but the page ("we have updated our
-//     system"; not "we have updated the status page"). "We are aware of
-//     the issue", "our investigation has determined", "our monitoring shows", what waits for a
-//     repair ("until service is restored") or
-//     "initial investigation indicates" (it is over), what the team sees ("we are
+//   - missing-what-is-being-done: needs an action of the response ("investigating", "looking
+//     into", "rolling back", "a fix", "mitigating", "monitoring", "failing over", "we are on
+//     it", "we have added capacity", "keeping an eye on", "assessing", "we are catching up",
+//     "we have made some changes", "working around the issue", "measures are currently being
+//     tested", ...), each a whole word ("we will provide additional updates" adds nothing), the
+//     team as the subject of any verb in -ing or -ed ("we are asking our hosting provider for
+//     details", "our engineers have rebooted the switches", "we will be requesting logs") or of
+//     what it continues to do ("we continue to explore possible solutions") unless it only
+//     sees, learns, tells or waits ("we have identified the issue", "our engineers have been
+//     alerted", "we are providing updates", "we are awaiting a fix", "we continue to see
+//     errors"), work in the passive ("it is being rectified"; not "are being delayed"), being
+//     in contact with someone ("in constant communication with our upstream"), applying
+//     changes, and updating anything but the page ("we have updated our system"; not "we have
+//     updated the status page"). "We are aware of the issue", "our investigation has
+//     determined", "our monitoring shows", what waits for a repair ("until service is
+//     restored") or "initial investigation indicates" (it is over), what the team sees ("we are
 //     experiencing increased latency") and work done by someone else ("our provider is working
 //     towards a resolution", "AWS is working to restore service", a message that links to a
 //     vendor's status page and says nothing of us) are not actions of ours.
@@ -123,18 +122,18 @@ limitations under the License.
 //     when to try again, not when it ends), how long the repair takes ("this may take a few
 //     hours", "the remaining backlog may take up to 12 hours to clear"; "uploads may take 30
 //     minutes longer" is impact), the word "ETA" (unless negated: "we do not have an ETA" is
-//     honest), a time after an expectation ("expected resolution:
-//     17:00 UTC", "we estimate 2 hours"), or a vague promise tied to a fix ("will shortly be
-//     resolved", "back up soon", "will be deployed shortly", "expect to resolve the incident
-//     shortly"; not "as soon as possible"). A match is not a finding when an update governs it,
-//     so "next update in 30 minutes" and "we will post an update by 17:00 UTC" pass: promising
-//     the next update is what the talk recommends instead of an ETA. An update governs a match
-//     when update language ("next update", "check back", "more information", "provide customer
-//     impact details", "follow up", "post-mortem", "a root cause statement") comes earlier in
-//     the same clause with no fix or expectation word in between ("we will update this page
-//     once the fix is out, expected in 30 minutes" is still a finding). "Rolling out an update"
-//     is a software update, not a status update. The length of a watch ("we will monitor over
-//     the next few hours"), a clause in the past tense ("was", "took", "began", "returned", "we
+//     honest), a time after an expectation ("expected resolution: 17:00 UTC", "we estimate 2
+//     hours"), or a vague promise tied to a fix ("will shortly be resolved", "back up soon",
+//     "will be deployed shortly", "expect to resolve the incident shortly"; not "as soon as
+//     possible"). A match is not a finding when an update governs it, so "next update in 30
+//     minutes" and "we will post an update by 17:00 UTC" pass: promising the next update is
+//     what the talk recommends instead of an ETA. An update governs a match when update
+//     language ("next update", "check back", "more information", "provide customer impact
+//     details", "follow up", "post-mortem", "a root cause statement") comes earlier in the same
+//     clause with no fix or expectation word in between ("we will update this page once the fix
+//     is out, expected in 30 minutes" is still a finding). "Rolling out an update" is a
+//     software update, not a status update. The length of a watch ("we will monitor over the
+//     next few hours"), a clause in the past tense ("was", "took", "began", "returned", "we
 //     noticed") and "within 5 minutes of the rollback" are not promises of a fix.
 //   - presumed-root-cause (investigating only): "caused by" (or "cause by"), "triggered by",
 //     "the root cause is ...", "stems from", "traced to", "attributed to", "a bug in", "due to
