@@ -47,6 +47,7 @@ var (
 		utc gmt pt pst pdt et est edt ct cst cdt mt mst mdt cet cest bst ist jst aest aedt sgt am pm
 		january february march april may june july august september october november december
 		monday tuesday wednesday thursday friday saturday sunday
+		jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thurs fri sat sun
 		north south east west central northern southern eastern western northeast northwest
 		southeast southwest mid upper lower
 		aws amazon gcp google microsoft azure apple cloudflare fastly akamai digitalocean linode ovh

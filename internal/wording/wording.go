@@ -55,104 +55,126 @@ limitations under the License.
 //
 //   - missing-what-is-broken: needs a symptom ("errors", "failing", "unavailable", "unable",
 //     "cannot", "degraded", "delays", "timeouts", "latency", "response times", "5xx", "signed
-//     out", "prevented from", "not being delivered", ...), "elevated"/"increased" with what
-//     customers see ("increased error rates"; "increased load" is the system's trouble),
-//     "issues with X" or "an issue that may impact X" or "affecting X" where X is not a vague
-//     "some customers" or "our platform", a named issue ("connection issues", "your mailbox is
-//     having issues"), what an issue gets in the way of ("an issue retrieving call details",
-//     "an issue users face when loading comments"), what is impacted ("a fix for the impacted
-//     M0 clusters"), a trouble word next to what is in trouble ("a Slack outage",
-//     "disruption to file uploads", "trouble connecting"), or what works again with what it is
-//     ("Check-In is back to normal", "webhooks are being delivered normally", "a recovery in
-//     SMS delivery", "the query service is operational again", "provisioning has been
-//     re-enabled", "versions are publishing as expected", "search has been fixed"). "We are
-//     investigating an issue", "we are aware of an outage" and "all systems are operating
-//     normally" name nothing a customer can recognise, and neither does a place, a vendor or a
-//     time ("recovery across all regions", "the AWS outage", "stable since the end of the
-//     interval"); "monitoring for errors" says no error, and "things have settled down" or
+//     out", "disconnects", "in an unregistered state", "prevented from", "not being delivered",
+//     ...), "elevated"/"increased" with what customers see ("increased error rates"; "increased
+//     load" is the system's trouble), "issues with X" or "an issue that may impact X" or
+//     "affecting X" where X is not a vague "some customers" or "our platform", a named issue
+//     ("connection issues", "your mailbox is having issues"), what an issue gets in the way of
+//     ("an issue retrieving call details", "an issue users face when loading comments"), what
+//     is impacted, before or after the word ("a fix for the impacted M0 clusters",
+//     "registration is still impacted", "the outbound notifications affecting some customers"),
+//     a trouble word next to what is in trouble ("a Slack outage", "disruption to file
+//     uploads", "trouble connecting"), or what works again with what it is ("Check-In is back
+//     to normal", "webhooks are being delivered normally", "a recovery in SMS delivery", "the
+//     query service is operational again", "provisioning has been re-enabled", "the scheduler
+//     has been successfully enabled", "versions are publishing as expected", "search has been
+//     fixed"; a clause after "and" shares the subject of the one before it: "the queued emails
+//     have been sent and are delivering normally"). "We are investigating an issue", "we are
+//     aware of an outage" and "all systems are operating normally" name nothing a customer can
+//     recognise, and neither does a place, a vendor or a time ("recovery across all regions",
+//     "the AWS outage", "stable since the end of the interval", "a brief disruption", "a
+//     majority of impacted services are recovering", "the provider has not yet recovered", "Aug
+//     04", "this interruption with our cloud provider", "success rates have returned to
+//     normal"); "monitoring for errors" says no error, and "things have settled down" or
 //     "narrowing down the scope" is no symptom. "We have temporarily disabled new sessions"
 //     says what customers cannot use. A product written as a name in the message as published
 //     names what customers use whether or not a pattern knows it ("CodeQL", "the Fly
 //     Dashboard", "the iOS app", "Data Warehouse loads"), unless it is the first word of a
-//     sentence (capitalized anyway), an organization, a vendor, a team, a place or a time
-//     ("Our Engineering team", "AWS", "Frankfurt", "UTC", "Monday"), a short all-capital code,
-//     which is more often a place than a feature ("IAD", "FRA1"; "API", "SSO" and a few more
-//     are features), a name followed by a word for the whole ("Discord services"), a name in a
+//     sentence (capitalized anyway), an organization, a vendor, a team, a place or a time ("Our
+//     Engineering team", "AWS", "Frankfurt", "UTC", "Monday"), a short all-capital code, which
+//     is more often a place than a feature ("IAD", "FRA1"; "API", "SSO" and a few more are
+//     features), a name followed by a word for the whole ("Discord services"), a name in a
 //     sentence that says it is unaffected ("Webhooks remained unaffected"), or part of an
-//     address. A message that names one of the components its update marks (Check's
-//     components, as whole words) names what is broken too; a component named with its group,
-//     "Hosted Pages / HTTP Pages", is named by either part.
-//   - missing-what-is-being-done: needs an action of the response ("investigating",
-//     "looking into", "rolling back", "a fix", "mitigating", "monitoring", "failing over",
-//     "we are on it", "we have added capacity", "keeping an eye on", "assessing", "we are
-//     catching up", "we have made some changes", "working around the issue", "measures are
-//     currently being tested", ...), each a whole word ("we will provide additional updates"
-//     adds nothing), or the team as the subject of any verb in -ing or -ed ("we are asking our
-//     hosting provider for details", "our engineers have rebooted the switches") unless it
-//     only sees, learns, tells or waits ("we have identified the issue", "our engineers have
-//     been alerted", "we are providing updates", "we are awaiting a fix"). "We are aware of
-//     the issue", "our investigation has determined" or
-//     "initial investigation indicates" (it is over), what the team sees ("we are
+//     address. A message that names one of the components its update marks (Check's components,
+//     as whole words) names what is broken too; a component named with its group, "Hosted
+//     Pages / HTTP Pages", is named by either part.
+//   - missing-what-is-being-done: needs an action of the response ("investigating", "looking
+//     into", "rolling back", "a fix", "mitigating", "monitoring", "failing over", "we are on
+//     it", "we have added capacity", "keeping an eye on", "assessing", "we are catching up",
+//     "we have made some changes", "working around the issue", "measures are currently being
+//     tested", ...), each a whole word ("we will provide additional updates" adds nothing), the
+//     team as the subject of any verb in -ing or -ed ("we are asking our hosting provider for
+//     details", "our engineers have rebooted the switches", "we will be requesting logs") or of
+//     what it continues to do ("we continue to explore possible solutions") unless it only
+//     sees, learns, tells or waits ("we have identified the issue", "our engineers have been
+//     alerted", "we are providing updates", "we are awaiting a fix", "we continue to see
+//     errors"), work in the passive ("it is being rectified"; not "are being delayed"), being
+//     in contact with someone ("in constant communication with our upstream"), applying
+//     changes, and updating anything but the page ("we have updated our system"; not "we have
+//     updated the status page"). "We are aware of the issue", "our investigation has
+//     determined", "our monitoring shows", what waits for a repair ("until service is
+//     restored") or "initial investigation indicates" (it is over), what the team sees ("we are
 //     experiencing increased latency") and work done by someone else ("our provider is working
-//     towards a resolution", "AWS is working to restore service") are not actions of ours.
+//     towards a resolution", "AWS is working to restore service", a message that links to a
+//     vendor's status page and says nothing of us) are not actions of ours.
 //   - missing-what-customers-can-do: needs advice or an explicit "nothing to do": "you can",
 //     "customers should", "please retry" (not "please accept our apologies" or "please see"),
 //     "if you ...", "there is no workaround" or "as a workaround" (honest answers), "no action
-//     is required", "retry", "contact support", "we recommend ...", "in the meantime, reloading
-//     ...", or a sentence that starts with an imperative ("Use ...", "Switch ...", "Avoid ...").
-//     "Owners of the machines must ..." is advice too. "Customers may see errors", "users may
-//     still see errors", "users could experience errors" and "customers should be able to log
-//     in" are impact, not advice; a workaround "put in place" by the team is an action,
-//     not advice.
+//     is required", "retry", "contact support", "we recommend ..." ("we also encourage ..."),
+//     "the recommended solution is ...", "workaround - ...", "in the meantime, reloading ...",
+//     what doing something will do ("signing out will resolve these errors"), or a sentence
+//     that starts with an imperative ("Use ...", "Switch ...", "Avoid ..."). "Owners of the
+//     machines must ..." is advice too. "Customers may see errors", "users may still see
+//     errors", "users could experience errors" and "customers should be able to log in" are
+//     impact, not advice; a workaround "put in place" by the team is an action, not advice.
 //   - explicit-eta: a deadline ("by 5pm", "by 17:00 UTC", "by end of day", "by tomorrow", "by
 //     December 22nd"), a relative time ("in 30 minutes", "within the hour", "over the next few
 //     hours"; "delayed over 30 minutes" is how bad it is, and "please retry in a few minutes"
 //     when to try again, not when it ends), how long the repair takes ("this may take a few
-//     hours"; "uploads may take 30 minutes longer" is impact), the word
-//     "ETA" (unless negated: "we do not have an ETA" is honest), a time after an expectation
-//     ("expected resolution: 17:00 UTC", "we estimate 2 hours"), or a vague promise tied to a
-//     fix ("will shortly be resolved", "back up soon", "will be deployed shortly", "expect to
-//     resolve the incident shortly"; not "as soon as possible"). A match is not a finding
-//     when an update governs it, so "next update in 30 minutes" and "we will post an update by
-//     17:00 UTC" pass: promising the next update is what the talk recommends instead of an
-//     ETA. An update governs a match when update language ("next update", "check back", "more
-//     information", "post-mortem", "a root cause statement") comes earlier in the same clause
-//     with no fix or expectation word in between ("we will update this page once the fix is
-//     out, expected in 30 minutes" is still a finding). "Rolling out an update" is a software
-//     update, not a status update. The length of a watch ("we will monitor over the next few
-//     hours"), a clause in the past tense ("was", "took", "began", "returned", "we noticed")
-//     and "within 5 minutes of the rollback" are not promises of a fix.
-//   - presumed-root-cause (investigating only): "caused by", "triggered by", "the root cause
-//     is ...", "stems from", "traced to", "attributed to", "a bug in", "due to X", "because of
-//     X", "result of X" (X not "this issue" or "the incident", unless it names a vendor: "due
-//     to AWS issues"), "is related to", "these relate to", "X caused a ..." (X not the
-//     incident itself), "a knock-on effect of", a change named as what breaks things ("a recent
-//     update is preventing the app from loading"), a provider or a named vendor as what "is
-//     causing" or "prevents" the trouble ("increased latency in Azure which is causing
-//     delays"), and a vendor's trouble that affects something ("an AWS issue that is affecting
-//     compute provisioning"). Hedged or negated clauses ("may be caused by", "initial
-//     investigation indicates", "is not caused by", "we suspect", "we believe", "appears to")
-//     and clauses about finding the cause ("we have not yet determined the root cause", "we
-//     have identified the root cause", "root cause analysis") pass: saying what you do not
-//     know yet is the honesty the talk asks for.
+//     hours", "the remaining backlog may take up to 12 hours to clear"; "uploads may take 30
+//     minutes longer" is impact), the word "ETA" (unless negated: "we do not have an ETA" is
+//     honest), a time after an expectation ("expected resolution: 17:00 UTC", "we estimate 2
+//     hours"), or a vague promise tied to a fix ("will shortly be resolved", "back up soon",
+//     "will be deployed shortly", "expect to resolve the incident shortly"; not "as soon as
+//     possible"). A match is not a finding when an update governs it, so "next update in 30
+//     minutes" and "we will post an update by 17:00 UTC" pass: promising the next update is
+//     what the talk recommends instead of an ETA. An update governs a match when update
+//     language ("next update", "check back", "more information", "provide customer impact
+//     details", "follow up", "post-mortem", "a root cause statement") comes earlier in the same
+//     clause with no fix or expectation word in between ("we will update this page once the fix
+//     is out, expected in 30 minutes" is still a finding). "Rolling out an update" is a
+//     software update, not a status update. The length of a watch ("we will monitor over the
+//     next few hours"), a clause in the past tense ("was", "took", "began", "returned", "we
+//     noticed") and "within 5 minutes of the rollback" are not promises of a fix.
+//   - presumed-root-cause (investigating only): "caused by" (or "cause by"), "triggered by",
+//     "the root cause is ...", "stems from", "traced to", "attributed to", "a bug in", "due to
+//     X", "because of X", "result of X" (X not "this issue" or "the incident", unless it names
+//     a vendor: "due to AWS issues", "due to an issue with an upstream provider"), "is related
+//     to", "these relate to", "X caused a ..." (X not the incident itself), "a knock-on effect
+//     of", a change named as what breaks things ("a recent update is preventing the app from
+//     loading"), a provider or a named vendor as what "is causing" or "prevents" the trouble
+//     ("increased latency in Azure which is causing delays"), and a vendor's trouble that
+//     affects something ("an AWS issue that is affecting compute provisioning"). Hedged or
+//     negated clauses ("may be caused by", "initial investigation indicates", "is not caused
+//     by", "we suspect", "we believe", "appears to"; a hedge before a colon does not reach
+//     past it) and clauses about finding the cause ("we have not yet determined the root
+//     cause", "we have identified the root cause", "root cause analysis") pass: saying what
+//     you do not know yet is the honesty the talk asks for.
 //   - blame: fault words ("not our fault", "beyond our control", "blame"), a third party as the
-//     source ("our upstream provider", "a downstream provider", "the payment processor", "an
-//     upstream maintenance", "on the carrier side", "ISP network issues", "a third-party
+//     source ("our upstream provider", "our TLS certificate provider", "a downstream provider",
+//     "an upstream model provider", "the payment processor", "an upstream maintenance", "on the
+//     carrier side", "ISP network issues", "ISP configurations are preventing", "a third-party
 //     outage", "the software we use", "an issue external to us", "they have resolved the
 //     issue", "downtime from NIBSS", "a Salesforce outage has caused our portal to ...", "a
 //     change made by AWS"), a named infrastructure vendor next to trouble words ("AWS is down",
 //     "an outage at Cloudflare", "a GCP network anomaly", "a vendor issue"), as the one
 //     restoring or reporting ("AWS is working to restore service", "Google's engineering team
-//     has identified the root cause", "GCP has reported", "we have seen AWS S3 recover"), or
-//     a third party's status page as where to look ("we are monitoring the provider's
-//     status", "we will monitor Microsoft Azure's status post"). An instance failure "on GCP"
-//     is where, not who; "failures from multiple networks" comes from no one in particular;
-//     "working with our carrier partner" or "monitoring the situation
-//     alongside our carriers" is collaboration; a sentence that opens with "Cloudflare is
-//     investigating" or "Twilio customers may be experiencing" is often the page's own
-//     company; and a vendor's trouble that left us "unaffected", or an update that says
-//     customers see no impact, blames no one for anything. Customers chose us, not our vendors
-//     ("who owns my availability?"), so the update owns the impact.
+//     has identified the root cause", "GCP has reported", "we have seen AWS S3 recover"), or a
+//     third party's status page or updates as where to look ("we are monitoring the provider's
+//     status", "we will monitor Microsoft Azure's status post", "live updates from Microsoft",
+//     "please follow https://www.examplestatus.com/incidents/..."; a status page's address with
+//     no path is often the page's own). An instance failure "on GCP" is where, not who;
+//     "failures from multiple networks" comes from no one in particular; "working with our
+//     carrier partner", "investigating the errors with our cloud provider", "monitoring the
+//     situation alongside our carriers", "escalated to our cloud provider" or "asking for
+//     details from our hosting provider" is collaboration; a sentence that opens with
+//     "Cloudflare is investigating", "Cloudflare has identified an issue" or "Twilio customers
+//     may be experiencing" is often the page's own company, unless the message links to that
+//     vendor's status page ("Cloudflare is continuing to work on a fix.
+//     https://www.cloudflarestatus.com/incidents/..." relays the vendor's word); and a vendor's
+//     trouble that left us "unaffected", or an update that says customers see no impact, blames
+//     no one for anything. Customers chose us, not our vendors ("who owns my availability?"),
+//     so the update owns the impact.
 //
 // The rules are measured against real updates from public status pages
 // (internal/wording/corpus, docs/statusupdates.md).

@@ -389,7 +389,7 @@ func TestCheckMessagesQuoteTheOffendingWords(t *testing.T) {
 		{"identified", "We expect a fix by 5pm.", eta,
 			`says when it will be fixed ("by 5pm"): promise the next update instead, not a fix time`},
 		{"investigating", "Errors are caused by a bad deploy.", cause, `("caused by")`},
-		{"investigating", "Our upstream provider is down.", blame, `("upstream provider")`},
+		{"investigating", "Our upstream provider is down.", blame, `("our upstream provider")`},
 		{"identified", "We hope to be back up soon.", eta, `("back up soon")`},
 	} {
 		var got string
@@ -514,9 +514,10 @@ func checkRule(t *testing.T, rule string, cases []ruleCase) {
 	}
 }
 
-// TestWhatIsBrokenNamesTheFeature: what an issue gets in the way of, what is impacted, and
-// what works again in other words name what is broken; the incident, a place, a vendor or a
-// time do not.
+// TestWhatIsBrokenNamesTheFeature: what an issue gets in the way of, what is impacted or
+// affecting, and what works again in other words (with the subject of the clause before
+// "and") name what is broken; the incident, a place, a vendor, a time or a word of quantity do
+// not.
 func TestWhatIsBrokenNamesTheFeature(t *testing.T) {
 	checkRule(t, broken, []ruleCase{
 		{"investigating", "We are investigating an issue retrieving call details.", false},
@@ -538,6 +539,12 @@ func TestWhatIsBrokenNamesTheFeature(t *testing.T) {
 		{"monitoring", "Search has been fixed for all customers.", false},
 		{"monitoring", "The search fix has been rolled out.", false},
 		{"investigating", "This prevents the loading of stylesheets.", false},
+		{"investigating", "Invoice export and scheduling are still affected. We are investigating.", false},
+		{"investigating", "We are looking into the invoice reminders affecting some customers.", false},
+		{"resolved", "The queued invoice emails have been sent and are delivering normally.", false},
+		{"monitoring", "We are monitoring to confirm that the disconnects have stopped.", false},
+		{"monitoring", "We are monitoring. If a device is still in an unknown state, restart it.", false},
+		{"resolved", "The new export scheduler has been successfully enabled for all accounts.", false},
 
 		{"investigating", "We are looking at the issue being reported.", true},
 		{"resolved", "There was an issue during the night.", true},
@@ -548,6 +555,15 @@ func TestWhatIsBrokenNamesTheFeature(t *testing.T) {
 		{"monitoring", "We are observing recovery across all regions.", true},
 		{"investigating", "There is an outage in us-east-1.", true},
 		{"identified", "We have mitigated issues and we are bringing services back online.", true},
+		{"monitoring", "We are working on it for the few accounts that are still affected.", true},
+		{"monitoring", "We are monitoring as the provider has not yet fully recovered.", true},
+		{"investigating", "We saw a brief disruption. We are investigating.", true},
+		{"monitoring", "A majority of affected services are recovering.", true},
+		{"monitoring", "The region is back online and is being watched.", true},
+		{"resolved", "This was resolved on Aug 12 at 10:05 UTC.", true},
+		{"monitoring", "A fix has been enabled.", true},
+		{"investigating", "We are investigating this interruption with our cloud provider.", true},
+		{"monitoring", "A fix is out and success rates have returned to normal.", true},
 	})
 }
 
@@ -566,8 +582,9 @@ func TestWhatIsBeingDoneReadsWholeWords(t *testing.T) {
 }
 
 // TestPresumedCauseNamesWhatIsRelatedOrAVendor: "related to", a vendor's trouble that
-// affects or prevents something, and "due to" a vendor are causes stated as fact while
-// investigating; hedged, negated or the incident itself are not.
+// affects or prevents something, and "due to" a vendor or a provider's problem are causes
+// stated as fact while investigating, however misspelt, and a hedge before a colon does not
+// reach past it; hedged, negated or the incident itself are not.
 func TestPresumedCauseNamesWhatIsRelatedOrAVendor(t *testing.T) {
 	checkRule(t, cause, []ruleCase{
 		{"investigating", "Uploads fail due to AWS issues in us-east-1.", true},
@@ -583,23 +600,31 @@ func TestPresumedCauseNamesWhatIsRelatedOrAVendor(t *testing.T) {
 		{"investigating", "Logins fail. This is not caused by an outage of our servers.", false},
 		{"investigating", "Initial findings indicate the errors are caused by a bad cache.", false},
 		{"investigating", "The errors are caused by a bad cache.", true},
+		{"investigating", "Export errors cause by a bad cache.", true},
+		{"investigating", "Exports fail due to a problem at our storage provider.", true},
+		{"investigating", "We see an issue that may affect some customers: a recent release is breaking scheduled exports.", true},
 	})
 }
 
-// TestETAReadsDatesDurationsAndFixVerbs: a deadline by a date, how long the repair "may take"
+// TestETAReadsDatesDurationsAndFixVerbs: a deadline by a date, how long the repair or the
+// backlog "may take"
 // and a fix verb with "soon" promise a fix time; "as soon as possible", a root cause
-// statement's deadline and a past observation do not.
+// statement's deadline, a past observation and when details or a follow-up come do not.
 func TestETAReadsDatesDurationsAndFixVerbs(t *testing.T) {
 	checkRule(t, eta, []ruleCase{
 		{"identified", "A fix will be in place by December 22nd.", true},
 		{"identified", "A fix will be in place by 22 December.", true},
 		{"identified", "Domains will verify once the fix is out. This may take a few hours.", true},
+		{"monitoring", "Sending works again. The remaining backlog of queued invoices may take about 3 hours to clear.", true},
 		{"identified", "We expect to resolve the incident shortly.", true},
 		{"identified", "We hope to restore uploads soon.", true},
 		{"identified", "We are working to resolve the issue as soon as possible.", false},
 		{"identified", "Uploads may take 30 minutes longer than usual.", false},
 		{"resolved", "A root cause statement will be published within 5 business days.", false},
 		{"resolved", "Around 07:41 UTC we noticed an improvement, normalizing by 07:57 UTC.", false},
+		{"investigating", "Calls drop. We will send impact details within 2 hours.", false},
+		{"investigating", "Calls drop. We will follow up within the hour.", false},
+		{"identified", "We will share the fix details when it ships, expected within 2 hours.", true},
 	})
 }
 
@@ -627,18 +652,24 @@ func TestBlameReadsThirdPartiesAsTheSource(t *testing.T) {
 		{"resolved", "Atlas is unaffected by the Azure network issue.", false},
 		{"identified", "Azure reports network issues. We are not seeing any customer impact.", false},
 		{"investigating", "Cloudflare is aware of and investigating an issue with Cloudflare Workers.", false},
+		{"identified", "Fastly has identified an issue with Image Optimizer. We are working on a fix.", false},
 		{"investigating", "We are working with our payment processor.", false},
 	})
 }
 
 // TestWhatCustomersCanDoTellsAdviceFromPrediction: "users could experience errors" says what
-// they will see; what owners of something "must" do is advice.
+// they will see; what owners of something "must" do, what we also recommend, a recommended
+// solution, a workaround after a dash and what doing something will resolve are advice.
 func TestWhatCustomersCanDoTellsAdviceFromPrediction(t *testing.T) {
 	checkRule(t, canDo, []ruleCase{
 		{"investigating", "Billing is slow. Some customers could be experiencing delays.", true},
 		{"investigating", "Billing is slow. Users could experience errors.", true},
 		{"investigating", "Billing is slow. Customers could retry later.", false},
 		{"monitoring", "Backups are fixed. Owners of affected machines must rerun the backup.", false},
+		{"investigating", "Exports fail. We also recommend pinning the previous client version.", false},
+		{"identified", "Exports fail. The recommended solution is to export from the CLI.", false},
+		{"identified", "Exports fail (workaround - export from the CLI).", false},
+		{"monitoring", "A few exports still fail - reloading the page will resolve it.", false},
 	})
 }
 
@@ -677,6 +708,51 @@ func TestWhatIsBeingDoneReadsTheTeamAsSubject(t *testing.T) {
 		{"identified", "Logins fail. We have identified the issue.", true},
 		{"investigating", "Logins fail. We are providing updates on this page.", true},
 		{"monitoring", "Logins work again and we are now operating normally.", true},
+	})
+}
+
+// TestWhatIsBeingDoneReadsWorkInOtherForms: what the team will be doing or continues to do,
+// work in the passive, being in contact with someone, applying changes and updating systems
+// are work; monitoring as a thing we have, what waits for a repair, updating the page, what
+// customers see in the passive and a vendor's update relayed with its status page are not.
+func TestWhatIsBeingDoneReadsWorkInOtherForms(t *testing.T) {
+	checkRule(t, doing, []ruleCase{
+		{"investigating", "Webhooks are delayed. We will be requesting logs from the mail relay.", false},
+		{"identified", "Webhooks are delayed. We continue to explore ways to drain the queue.", false},
+		{"identified", "Webhooks are delayed. The stuck worker is being recycled.", false},
+		{"investigating", "Webhooks are delayed. Our team is in constant communication with the database vendor.", false},
+		{"identified", "Webhooks are delayed. The platform group is applying changes to the queue.", false},
+		{"identified", "Webhooks are delayed. We have updated our queue workers.", false},
+
+		{"identified", "Webhooks are delayed. We have updated the status page.", true},
+		{"identified", "Webhooks are delayed. Our monitoring shows a backlog.", true},
+		{"investigating", "Webhooks are delayed until the queue is restored.", true},
+		{"identified", "Webhooks are delayed and are being processed slowly.", true},
+		{"investigating", "Webhooks are delayed. We continue to see errors.", true},
+		{"identified", "Fastly has identified the issue and a fix is being implemented.\n\nhttps://www.fastlystatus.com/incident/123", true},
+		{"identified", "Fastly is rolling out a fix and we are monitoring.\n\nhttps://www.fastlystatus.com/incident/123", false},
+	})
+}
+
+// TestBlameReadsProvidersByKindAndTheirStatusPages: a provider named by what it provides, an
+// ISP's configuration and someone else's incident page or updates point at a third party;
+// a vendor as the subject of a message that links to its status page is relayed; investigating
+// with one, escalating to one or asking one is collaboration, and a link to a page's own
+// address is where our updates are.
+func TestBlameReadsProvidersByKindAndTheirStatusPages(t *testing.T) {
+	checkRule(t, blame, []ruleCase{
+		{"investigating", "Logins fail after maintenance at our identity provider.", true},
+		{"investigating", "Logins fail because of an upstream identity provider.", true},
+		{"identified", "ISP configurations are preventing some users from reaching the dashboard.", true},
+		{"identified", "Uploads fail. Please follow https://status.examplecdn.com/incidents/1 for more.", true},
+		{"identified", "Uploads fail. Live updates from AWS are on their health dashboard.", true},
+
+		{"investigating", "Logins fail. We are investigating the login failures with our hosting provider.", false},
+		{"investigating", "Logins fail. We have escalated the issue to our DNS provider.", false},
+		{"investigating", "Logins fail. We have asked for a timeline from our hosting provider.", false},
+		{"identified", "Uploads fail. Please refer to https://status.example.com/ for updates.", false},
+		{"identified", "Fastly is continuing to work on a fix.\n\nhttps://www.fastlystatus.com/incident/123", true},
+		{"identified", "Fastly is continuing to work on a fix for Image Optimizer.", false},
 	})
 }
 
