@@ -210,12 +210,7 @@ func TestIntegrationPagesOnDeclareResolvesOnResolveAndDrillsNeverPage(t *testing
 		return nil
 	})
 	must(t, e.Client.Delete(ctx, inc))
-	testenv.Eventually(t, 10*time.Second, func() error {
-		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(inc), &v1alpha1.Incident{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("still there: %v", err)
-		}
-		return nil
-	})
+	waitGone(t, e, inc)
 	if n := len(pd.Requests()); n != 2 {
 		t.Fatalf("%d requests to PagerDuty after deleting a resolved incident, want still 2", n)
 	}
@@ -476,6 +471,29 @@ func TestIntegrationCustomersHeardCountsOnlyThisIncidentsUpdates(t *testing.T) {
 	waitSummary("db-down", 1)
 }
 
+// declarePaged creates inc, which pages, and waits for its page to be open.
+func declarePaged(t *testing.T, e *testenv.Env, pd *pagerduty.Server, inc *v1alpha1.Incident) {
+	t.Helper()
+	must(t, e.As("ricardo").Create(context.Background(), inc))
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if len(pd.OpenAlerts()) != 1 {
+			return fmt.Errorf("open alerts %+v", pd.OpenAlerts())
+		}
+		return nil
+	})
+}
+
+// waitGone waits for a deleted incident to be gone.
+func waitGone(t *testing.T, e *testenv.Env, inc *v1alpha1.Incident) {
+	t.Helper()
+	testenv.Eventually(t, 10*time.Second, func() error {
+		if err := e.Client.Get(context.Background(), client.ObjectKeyFromObject(inc), &v1alpha1.Incident{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("still there: %v", err)
+		}
+		return nil
+	})
+}
+
 // Deleting a namespace deletes the incident's ResponsePolicy and routing key Secret with it,
 // and they go first: the incident's finalizer waits. The page is resolved all the same.
 func TestIntegrationDeletingAPagedIncidentResolvesItsPageAfterItsPolicyAndKeyAreGone(t *testing.T) {
@@ -483,24 +501,13 @@ func TestIntegrationDeletingAPagedIncidentResolvesItsPageAfterItsPolicyAndKeyAre
 	ctx := context.Background()
 	ns, _, pd := channels(t, e, time.Hour)
 	inc := confirmedIncident(ns, "namespace-deleted")
-	must(t, e.As("ricardo").Create(ctx, inc))
-	testenv.Eventually(t, 10*time.Second, func() error {
-		if len(pd.OpenAlerts()) != 1 {
-			return fmt.Errorf("open alerts %+v", pd.OpenAlerts())
-		}
-		return nil
-	})
+	declarePaged(t, e, pd, inc)
 	must(t, e.Client.Delete(ctx, &v1alpha1.ResponsePolicy{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns}}))
 	must(t, e.Client.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "pagerduty", Namespace: ns}}))
 	got := &v1alpha1.Incident{}
 	must(t, e.Client.Get(ctx, client.ObjectKeyFromObject(inc), got))
 	must(t, e.As("ricardo").Delete(ctx, got))
-	testenv.Eventually(t, 10*time.Second, func() error {
-		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(inc), &v1alpha1.Incident{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("still there: %v", err)
-		}
-		return nil
-	})
+	waitGone(t, e, inc)
 	if len(pd.OpenAlerts()) != 0 || len(pd.ResolvedAlerts()) != 1 {
 		t.Fatalf("open %+v resolved %+v", pd.OpenAlerts(), pd.ResolvedAlerts())
 	}
@@ -514,13 +521,7 @@ func TestIntegrationDeletingAPagedIncidentResolvesItsPage(t *testing.T) {
 	ctx := context.Background()
 	ns, _, pd := channels(t, e, time.Hour)
 	inc := confirmedIncident(ns, "mistake")
-	must(t, e.As("ricardo").Create(ctx, inc))
-	testenv.Eventually(t, 10*time.Second, func() error {
-		if len(pd.OpenAlerts()) != 1 {
-			return fmt.Errorf("open alerts %+v", pd.OpenAlerts())
-		}
-		return nil
-	})
+	declarePaged(t, e, pd, inc)
 	got := &v1alpha1.Incident{}
 	must(t, e.Client.Get(ctx, client.ObjectKeyFromObject(inc), got))
 	if !slices.Contains(got.Finalizers, v1alpha1.FinalizerResolvePage) {
@@ -528,12 +529,7 @@ func TestIntegrationDeletingAPagedIncidentResolvesItsPage(t *testing.T) {
 	}
 	// Declared by mistake, deleted while open: the page is resolved, then the incident goes.
 	must(t, e.As("ricardo").Delete(ctx, got))
-	testenv.Eventually(t, 10*time.Second, func() error {
-		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(inc), &v1alpha1.Incident{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("still there: %v", err)
-		}
-		return nil
-	})
+	waitGone(t, e, inc)
 	if len(pd.OpenAlerts()) != 0 || len(pd.ResolvedAlerts()) != 1 {
 		t.Fatalf("open %+v resolved %+v", pd.OpenAlerts(), pd.ResolvedAlerts())
 	}
@@ -541,21 +537,10 @@ func TestIntegrationDeletingAPagedIncidentResolvesItsPage(t *testing.T) {
 	// A page PagerDuty refuses to resolve (the routing key was revoked) does not hold the
 	// deletion: the incident goes, with a Warning saying to resolve the page by hand.
 	other := confirmedIncident(ns, "revoked")
-	must(t, e.As("ricardo").Create(ctx, other))
-	testenv.Eventually(t, 10*time.Second, func() error {
-		if len(pd.OpenAlerts()) != 1 {
-			return fmt.Errorf("open alerts %+v", pd.OpenAlerts())
-		}
-		return nil
-	})
+	declarePaged(t, e, pd, other)
 	pd.AllowRoutingKeys("R0UT1NGKEYOTHER00000000000000001")
 	must(t, e.As("ricardo").Delete(ctx, other))
-	testenv.Eventually(t, 10*time.Second, func() error {
-		if err := e.Client.Get(ctx, client.ObjectKeyFromObject(other), &v1alpha1.Incident{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("still there: %v", err)
-		}
-		return nil
-	})
+	waitGone(t, e, other)
 	if notes := eventNotes(t, e.Client, ns, other.Name, v1alpha1.EventNotificationFailed); len(notes) != 1 ||
 		!strings.Contains(notes[0], "The incident was deleted but its page could not be resolved") || strings.Contains(notes[0], routingKey) {
 		t.Fatalf("Events %q", notes)
