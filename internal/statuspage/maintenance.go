@@ -219,9 +219,23 @@ func (p *Page) maintenanceEvent(m *maintenanceRecord) *eventRecord {
 	ev := &eventRecord{Key: "maintenance/" + m.ID + "/" + u.Status, Kind: kind, IncidentID: m.ID, Incident: m.Name,
 		Impact: "maintenance", Status: u.Status, UpdateID: m.ID + "-" + u.Status, Body: u.Body, URL: p.maintenanceURL(m.ID), At: u.At, Affects: m.Components,
 		Maintenance: &eventMaintenance{ScheduledFor: m.ScheduledFor, ScheduledUntil: m.ScheduledUntil}}
+	// What webhooks list as the update's affected components: the operational ones shown as
+	// under maintenance while it is in progress, and shown operational again when it is done.
+	from, to := "", ""
+	switch {
+	case u.Status == string(api.MaintenanceInProgress):
+		from, to = string(api.Operational), string(api.UnderMaintenance)
+	case u.Status == string(api.MaintenanceCompleted) && !m.cancelled():
+		from, to = string(api.UnderMaintenance), string(api.Operational)
+	}
 	for _, id := range m.Components {
-		if c := p.components[id]; c != nil {
-			ev.Maintenance.Components = append(ev.Maintenance.Components, c.Name)
+		c := p.components[id]
+		if c == nil {
+			continue
+		}
+		ev.Maintenance.Components = append(ev.Maintenance.Components, c.Name)
+		if to != "" && c.Status == string(api.Operational) {
+			ev.Components = append(ev.Components, affectedComponent{ID: c.ID, Name: c.Name, OldStatus: from, NewStatus: to})
 		}
 	}
 	return ev

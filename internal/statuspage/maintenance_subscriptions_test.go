@@ -193,18 +193,31 @@ func TestMaintenanceNoticesSpeakOfTheMaintenanceAndItsWindowInThePagesTimeZone(t
 				ScheduledFor   time.Time `json:"scheduled_for"`
 				ScheduledUntil time.Time `json:"scheduled_until"`
 			}
-			Update struct{ ID, Status string }
+			Update struct {
+				ID, Status string
+				Components []struct {
+					Code, Name string
+					Old        string `json:"old_status"`
+					New        string `json:"new_status"`
+				} `json:"affected_components"`
+			}
 		}
 		if err := json.Unmarshal(<-hooks, &pl); err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, strings.Join([]string{pl.Type, pl.Incident.ID, pl.Incident.Impact, pl.Incident.ScheduledFor.Format(time.RFC3339),
-			pl.Incident.ScheduledUntil.Format(time.RFC3339), pl.Update.ID, pl.Update.Status}, " "))
+		line := []string{pl.Type, pl.Incident.ID, pl.Incident.Impact, pl.Incident.ScheduledFor.Format(time.RFC3339),
+			pl.Incident.ScheduledUntil.Format(time.RFC3339), pl.Update.ID, pl.Update.Status}
+		for _, c := range pl.Update.Components {
+			line = append(line, c.Code+"="+c.Name+":"+c.Old+">"+c.New)
+		}
+		got = append(got, strings.Join(line, " "))
 	}
 	want := []string{
 		"maintenance.scheduled mw-1 maintenance 2026-12-03T22:00:00Z 2026-12-03T23:00:00Z mw-1-scheduled scheduled",
-		"maintenance.in_progress mw-1 maintenance 2026-12-03T22:00:00Z 2026-12-03T23:00:00Z mw-1-in_progress in_progress",
-		"maintenance.completed mw-1 maintenance 2026-12-03T22:00:00Z 2026-12-03T23:00:00Z mw-1-completed completed",
+		"maintenance.in_progress mw-1 maintenance 2026-12-03T22:00:00Z 2026-12-03T23:00:00Z mw-1-in_progress in_progress" +
+			" db=DB:operational>under_maintenance api=API:operational>under_maintenance",
+		"maintenance.completed mw-1 maintenance 2026-12-03T22:00:00Z 2026-12-03T23:00:00Z mw-1-completed completed" +
+			" db=DB:under_maintenance>operational api=API:under_maintenance>operational",
 		"maintenance.scheduled mw-2 maintenance 2026-12-04T22:00:00Z 2026-12-04T23:00:00Z mw-2-scheduled scheduled",
 		"maintenance.cancelled mw-2 maintenance 2026-12-04T22:00:00Z 2026-12-04T23:00:00Z mw-2-completed completed",
 	}

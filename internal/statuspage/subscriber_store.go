@@ -64,7 +64,8 @@ type eventRecord struct {
 	Body       string    `json:"body"`
 	URL        string    `json:"url"`
 	At         time.Time `json:"at"`
-	// Components are what the update set (for the message); Affects is every component of
+	// Components are what the update set (for the message; a maintenance's, the components
+	// it moves into or out of under_maintenance, for webhooks); Affects is every component of
 	// the incident, which decides who is told.
 	Components []affectedComponent `json:"components,omitempty"`
 	Affects    []string            `json:"affects,omitempty"`
